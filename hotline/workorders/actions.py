@@ -1,0 +1,730 @@
+"""The only writers of work orders.
+
+Each public function is one action of ``workflow.TRANSITIONS``: it locks the order row, checks
+the table, the actor's role and unit, changes the fields it owns (saved with ``update_fields``),
+computes and stores deadlines, and writes exactly one ``Event`` — all in one transaction, so a
+refused action changes nothing. The web console, the JSON API, Open311, imports, upstream sync
+and the demo generator all call these functions.
+
+Every action takes ``at`` (defaults to now) so imports and the demo month can replay history
+with the real rules; tests pin it instead of patching the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from hotline.accounts.access import restrict_work_orders, role_of
+from hotline.catalog.models import Source, Urgency
+from hotline.directory.models import Unit
+from hotline.lib.workcalendar import WORKING_DAYS, compute_deadline, earliest
+from hotline.workorders import sla
+from hotline.workorders.models import (
+    SATISFIED_LEVELS,
+    Assignment,
+    Callback,
+    Disposition,
+    Event,
+    NumberSequence,
+    Reminder,
+    Request,
+    Satisfaction,
+    TransferTarget,
+    Truth,
+    WorkOrder,
+)
+from hotline.workorders.workflow import Role, Status, UnitScope, WorkflowError, check
+
+MAX_DISPATCH_ROUNDS = 3  # Anhui 2025: after three rounds the hotline designates the unit.
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user with a role, or the system (imports, sweeps, upstream sync)."""
+
+    user: object | None
+    role: Role
+    unit_id: int | None
+
+    @classmethod
+    def of(cls, user) -> Actor:
+        if user is None:
+            return SYSTEM
+        role = role_of(user)
+        if role is None:
+            raise WorkflowError("账号无效或未登录")
+        return cls(user, role, getattr(user, "unit_id", None))
+
+
+SYSTEM = Actor(None, Role.SYSTEM, None)
+
+
+def _now(at: dt.datetime | None) -> dt.datetime:
+    if at is None:
+        return timezone.now()
+    if timezone.is_naive(at):
+        raise ValueError("时间必须带时区")
+    return at
+
+
+def _lock(order: WorkOrder | int, actor: Actor) -> WorkOrder:
+    order_id = order.pk if isinstance(order, WorkOrder) else order
+    qs = WorkOrder.objects.select_for_update()
+    if actor.role != Role.SYSTEM:
+        qs = restrict_work_orders(qs, actor.user)
+    try:
+        return qs.get(pk=order_id)
+    except WorkOrder.DoesNotExist:
+        raise WorkflowError("工单不存在或无权操作") from None
+
+
+def _active_assignment(order: WorkOrder, unit_id: int | None, role: str | None = None) -> Assignment | None:
+    qs = Assignment.objects.filter(order=order, active=True)
+    if unit_id is not None:
+        qs = qs.filter(unit_id=unit_id)
+    if role:
+        qs = qs.filter(role=role)
+    return qs.select_for_update().first()
+
+
+def _begin(order, action: str, actor: Actor, note: str = "") -> tuple[WorkOrder, Assignment | None]:
+    """Lock the order and check that ``actor`` may take ``action`` now; return the actor's assignment."""
+    locked = _lock(order, actor)
+    t = check(action, locked.status, actor.role)
+    if t.needs_note and not (note or "").strip():
+        raise WorkflowError(f"“{t.label}”必须填写理由")
+    assignment = None
+    if actor.role == Role.HANDLER and t.scope != UnitScope.NONE:
+        wanted = {UnitScope.LEAD: Assignment.Role.LEAD, UnitScope.CO: Assignment.Role.CO}.get(t.scope)
+        assignment = _active_assignment(locked, actor.unit_id, wanted)
+        if assignment is None:
+            what = {UnitScope.LEAD: "主办", UnitScope.CO: "协办"}.get(t.scope, "承办")
+            raise WorkflowError(f"本单位不是该工单的{what}单位，不能执行“{t.label}”")
+    elif actor.role == Role.HANDLER:
+        if not Assignment.objects.filter(order=locked, unit_id=actor.unit_id, active=True).exists():
+            raise WorkflowError(f"本单位未承办该工单，不能执行“{t.label}”")
+    return locked, assignment
+
+
+def _record(order: WorkOrder, action: str, actor: Actor, at: dt.datetime, *, from_status: str,
+            note: str = "", fields: Iterable[str] = (), **data) -> Event:
+    fields = set(fields)
+    if order.status != from_status:
+        fields.add("status")
+    if fields:
+        order.save(update_fields=sorted(fields | {"updated_at"}))
+    return Event.objects.create(
+        order=order, at=at, action=action, actor=actor.user, actor_role=actor.role.value,
+        actor_unit_id=actor.unit_id, from_status=from_status, to_status=order.status,
+        note=note or "", data={k: v for k, v in data.items() if v not in (None, "", [], {})},
+    )
+
+
+def _move(order: WorkOrder, action: str) -> str:
+    """Set the order's status to the transition's target; return the old status."""
+    from hotline.workorders.workflow import transition
+
+    old = order.status
+    order.status = transition(action).leads_to(Status(old)).value
+    return old
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Intake
+
+
+def _next_number(at: dt.datetime) -> str:
+    from django.conf import settings
+
+    local = timezone.localtime(at)
+    period = local.strftime("%y%m")
+    seq, _ = NumberSequence.objects.select_for_update().get_or_create(period=period)
+    seq.last += 1
+    seq.save(update_fields=["last"])
+    return f"{settings.HOTLINE['NUMBER_PREFIX']}{period}-{seq.last:06d}"
+
+
+def _handle_deadline(order: WorkOrder, start: dt.datetime) -> None:
+    limits = sla.limits_for(order.appeal_type_id, order.urgency, order.source)
+    sign = sla.deadline_after(start, limits["sign"])
+    handle = sla.deadline_after(start, limits["handle"])
+    order.sign_deadline = sign.at
+    order.handle_deadline = earliest(handle.at, order.upstream_deadline)
+    notes = []
+    if order.upstream_deadline and order.handle_deadline == order.upstream_deadline:
+        notes.append("按上级平台时限")
+    if handle.warning():
+        notes.append(handle.warning())
+    order.deadline_note = "；".join(notes)
+
+
+@transaction.atomic
+def register_order(*, acting_user, at: dt.datetime | None = None, title: str, content: str, appeal_type,
+                   category=None, urgency: str = Urgency.NORMAL, source: str = Source.PHONE,
+                   caller_name: str = "", caller_phone: str = "", confidential: bool = False,
+                   town: Unit | None = None, address: str = "", latitude=None, longitude=None,
+                   upstream_platform=None, upstream_number: str = "",
+                   upstream_deadline: dt.datetime | None = None, note: str = "") -> WorkOrder:
+    """Register (登记) a new order in state ``received`` with its deadlines."""
+    actor = Actor.of(acting_user)
+    if actor.role not in {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.SYSTEM}:
+        raise WorkflowError("只有话务员、派单员或督办人员可以登记工单")
+    at = _now(at)
+    title, content = (title or "").strip(), (content or "").strip()
+    if not title or not content:
+        raise WorkflowError("工单标题和诉求内容不能为空")
+    if urgency not in Urgency.values:
+        raise WorkflowError(f"未知的紧急程度：{urgency}")
+    if source not in Source.values:
+        raise WorkflowError(f"未知的来源渠道：{source}")
+    if category is not None and (category.level != 2 or not category.active):
+        raise WorkflowError("请选择一个启用的二级热点分类")
+    if town is not None and not town.is_locality:
+        raise WorkflowError("所在地须为乡镇或街道")
+    if source == Source.UPSTREAM:
+        if upstream_platform is None or not upstream_number.strip():
+            raise WorkflowError("上级交办工单须填写上级平台和上级工单号")
+        if WorkOrder.objects.filter(upstream_platform=upstream_platform,
+                                    upstream_number=upstream_number.strip()).exists():
+            raise WorkflowError(f"上级工单号 {upstream_number} 已登记，不能重复登记")
+    elif upstream_platform is not None:
+        raise WorkflowError("只有来源为上级平台的工单才能填写上级平台")
+    if caller_phone and not caller_phone.replace("-", "").isdigit():
+        raise WorkflowError("联系电话只能包含数字和连字符")
+    order = WorkOrder(
+        number=_next_number(at), title=title[:120], content=content, appeal_type=appeal_type, category=category,
+        urgency=urgency, source=source, caller_name=caller_name.strip(), caller_phone=caller_phone.strip(),
+        confidential=confidential, town=town, address=address.strip(), latitude=latitude, longitude=longitude,
+        upstream_platform=upstream_platform, upstream_number=upstream_number.strip(),
+        upstream_deadline=upstream_deadline, registered_by=actor.user, received_at=at,
+        status=Status.RECEIVED,
+    )
+    _handle_deadline(order, at)
+    order.save(force_insert=True)
+    Event.objects.create(order=order, at=at, action="register", actor=actor.user, actor_role=actor.role.value,
+                         actor_unit_id=actor.unit_id, from_status="", to_status=order.status, note=note,
+                         data={"handle_deadline": _iso(order.handle_deadline), "source": source})
+    return order
+
+
+@transaction.atomic
+def direct_answer(order, *, acting_user, answer: str, at=None) -> WorkOrder:
+    """Answer at once, usually from the knowledge base; the order waits for its callback."""
+    return _center_answer(order, "direct_answer", Disposition.DIRECT_ANSWER, acting_user, answer, at)
+
+
+@transaction.atomic
+def coordinate(order, *, acting_user, answer: str, at=None) -> WorkOrder:
+    """The center resolves the order itself (协调办理) and records its answer."""
+    return _center_answer(order, "coordinate", Disposition.COORDINATE, acting_user, answer, at)
+
+
+def _center_answer(order, action, disposition, acting_user, answer, at):
+    actor, at = Actor.of(acting_user), _now(at)
+    if not (answer or "").strip():
+        raise WorkflowError("请填写答复内容")
+    order, _ = _begin(order, action, actor)
+    old = _move(order, action)
+    order.disposition = disposition
+    order.answer = answer.strip()
+    order.replied_at = at
+    _record(order, action, actor, at, from_status=old, note=answer.strip(),
+            fields=["disposition", "answer", "replied_at"])
+    return order
+
+
+@transaction.atomic
+def transfer(order, *, acting_user, target: str, note: str = "", at=None) -> WorkOrder:
+    """Hand an emergency to 110/119/120/122; the order closes here."""
+    actor, at = Actor.of(acting_user), _now(at)
+    if target not in TransferTarget.values:
+        raise WorkflowError("转接号码只能是 110、119、120 或 122")
+    order, _ = _begin(order, "transfer", actor, note)
+    old = _move(order, "transfer")
+    order.disposition, order.transfer_target, order.closed_at = Disposition.TRANSFER, target, at
+    _record(order, "transfer", actor, at, from_status=old, note=note, target=target,
+            fields=["disposition", "transfer_target", "closed_at"])
+    return order
+
+
+@transaction.atomic
+def inform(order, *, acting_user, note: str, at=None) -> WorkOrder:
+    """Tell the caller the legal channel (诉讼、仲裁、信访…); the order closes."""
+    return _close_at_intake(order, "inform", Disposition.INFORM, acting_user, note, at)
+
+
+@transaction.atomic
+def not_accept(order, *, acting_user, note: str, at=None) -> WorkOrder:
+    """Refuse the appeal (not within the hotline's remit); the reason is mandatory."""
+    return _close_at_intake(order, "not_accept", Disposition.NOT_ACCEPTED, acting_user, note, at)
+
+
+def _close_at_intake(order, action, disposition, acting_user, note, at):
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, action, actor, note)
+    old = _move(order, action)
+    order.disposition, order.closed_at, order.answer = disposition, at, (note or "").strip()
+    _record(order, action, actor, at, from_status=old, note=note, fields=["disposition", "closed_at", "answer"])
+    return order
+
+
+@transaction.atomic
+def merge(order, *, acting_user, into: WorkOrder, note: str = "", at=None) -> WorkOrder:
+    """Merge a repeat appeal into an existing order (并单); the repeat ends here."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "merge", actor, note)
+    target = WorkOrder.objects.filter(pk=into.pk).first()
+    if target is None or target.pk == order.pk:
+        raise WorkflowError("不能并入自身或不存在的工单")
+    if target.status == Status.MERGED:
+        raise WorkflowError(f"工单 {target.number} 已并入其他工单，请并入主工单")
+    old = _move(order, "merge")
+    order.disposition, order.merged_into, order.is_repeat, order.closed_at = Disposition.MERGE, target, True, at
+    _record(order, "merge", actor, at, from_status=old, note=note, into=target.number,
+            fields=["disposition", "merged_into", "is_repeat", "closed_at"])
+    Event.objects.create(order=target, at=at, action="merged_in", actor=actor.user, actor_role=actor.role.value,
+                         actor_unit_id=actor.unit_id, from_status=target.status, to_status=target.status,
+                         note=f"并入重复件 {order.number}", data={"from": order.number})
+    return order
+
+
+@transaction.atomic
+def submit_for_dispatch(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
+    """Decide at intake that a unit must handle the order (交办); it joins the dispatch queue."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "submit_for_dispatch", actor, note)
+    old = _move(order, "submit_for_dispatch")
+    order.disposition = Disposition.DISPATCH
+    _record(order, "submit_for_dispatch", actor, at, from_status=old, note=note, fields=["disposition"])
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Dispatch and the unit's work
+
+
+@transaction.atomic
+def dispatch(order, *, acting_user, lead_unit: Unit, co_units: Iterable[Unit] = (),
+             handle_deadline: dt.datetime | None = None, note: str = "", at=None) -> WorkOrder:
+    """Send the order to a lead unit and any co-handling units (派单 / 改派).
+
+    The handling clock starts at dispatch, so a unit that receives a redispatched order gets its
+    full time limit; the upstream deadline still wins when earlier. A dispatcher may set an
+    earlier or later deadline by hand; it is recorded on the event.
+    """
+    actor, at = Actor.of(acting_user), _now(at)
+    co_units = [u for u in co_units if u.pk != lead_unit.pk]
+    for unit in [lead_unit, *co_units]:
+        if not unit.active or unit.kind == Unit.Kind.CENTER:
+            raise WorkflowError(f"单位“{unit}”不可承办工单")
+    order, _ = _begin(order, "dispatch", actor, note)
+    previous_rounds = (Assignment.objects.filter(order=order, role=Assignment.Role.LEAD)
+                       .order_by("-round").values_list("round", flat=True).first() or 0)
+    round_no = previous_rounds + 1
+    limits = sla.limits_for(order.appeal_type_id, order.urgency, order.source)
+    sign = sla.deadline_after(at, limits["sign"])
+    handle = sla.deadline_after(at, limits["handle"])
+    if handle_deadline is not None:
+        if handle_deadline <= at:
+            raise WorkflowError("办理时限必须晚于派单时间")
+        deadline, how = handle_deadline, "派单员指定"
+    else:
+        deadline, how = earliest(handle.at, order.upstream_deadline), handle.warning()
+        if order.upstream_deadline and deadline == order.upstream_deadline:
+            how = "按上级平台时限"
+    for unit, role in [(lead_unit, Assignment.Role.LEAD), *[(u, Assignment.Role.CO) for u in co_units]]:
+        Assignment.objects.create(order=order, unit=unit, role=role, round=round_no, dispatched_at=at,
+                                  dispatched_by=actor.user, sign_deadline=sign.at)
+    old = _move(order, "dispatch")
+    order.lead_unit = lead_unit
+    order.dispatched_at = order.dispatched_at or at
+    order.sign_deadline, order.handle_deadline, order.deadline_note = sign.at, deadline, how
+    order.disposition = Disposition.DISPATCH
+    _record(order, "dispatch", actor, at, from_status=old, note=note, lead=lead_unit.short_name,
+            co=[u.short_name for u in co_units], round=round_no, handle_deadline=_iso(deadline),
+            fields=["lead_unit", "dispatched_at", "sign_deadline", "handle_deadline", "deadline_note",
+                    "disposition"])
+    return order
+
+
+@transaction.atomic
+def sign(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
+    """The lead unit acknowledges the order (签收) and starts handling it."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, assignment = _begin(order, "sign", actor, note)
+    assignment = assignment or _active_assignment(order, None, Assignment.Role.LEAD)
+    assignment.signed_at, assignment.signed_by = at, actor.user
+    assignment.save(update_fields=["signed_at", "signed_by"])
+    old = _move(order, "sign")
+    late = assignment.sign_deadline is not None and at > assignment.sign_deadline
+    _record(order, "sign", actor, at, from_status=old, note=note, late=late or None)
+    return order
+
+
+@transaction.atomic
+def co_sign(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
+    actor, at = Actor.of(acting_user), _now(at)
+    order, assignment = _begin(order, "co_sign", actor, note)
+    if assignment.signed_at:
+        raise WorkflowError("本单位已签收该协办工单")
+    assignment.signed_at, assignment.signed_by = at, actor.user
+    assignment.save(update_fields=["signed_at", "signed_by"])
+    _record(order, "co_sign", actor, at, from_status=order.status, note=note)
+    return order
+
+
+def _new_request(order, assignment, kind, actor, at, reason, basis="", requested_deadline=None) -> Request:
+    if Request.objects.filter(order=order, kind=kind, state=Request.State.PENDING).exists():
+        raise WorkflowError(f"该工单已有待审核的{Request.Kind(kind).label}申请")
+    return Request.objects.create(order=order, assignment=assignment, kind=kind, reason=reason.strip(),
+                                  basis=(basis or "").strip(), requested_deadline=requested_deadline,
+                                  requested_at=at, requested_by=actor.user)
+
+
+def _pending(order, kind) -> Request:
+    request = Request.objects.select_for_update().filter(order=order, kind=kind,
+                                                         state=Request.State.PENDING).first()
+    if request is None:
+        raise WorkflowError(f"该工单没有待审核的{Request.Kind(kind).label}申请")
+    return request
+
+
+def _decide(request: Request, actor: Actor, at, approved: bool, note: str) -> None:
+    request.state = Request.State.APPROVED if approved else Request.State.REJECTED
+    request.decided_at, request.decided_by, request.decision_note = at, actor.user, (note or "").strip()
+    request.save(update_fields=["state", "decided_at", "decided_by", "decision_note"])
+
+
+@transaction.atomic
+def request_return(order, *, acting_user, reason: str, basis: str = "", at=None) -> WorkOrder:
+    """The lead unit asks to give the order back (退单): not its duty. Reason and basis required."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, assignment = _begin(order, "request_return", actor, reason)
+    if not (basis or "").strip():
+        raise WorkflowError("申请退单须写明依据（职责文件或法规条款）")
+    if assignment.round >= MAX_DISPATCH_ROUNDS:
+        raise WorkflowError(f"该工单已派单{MAX_DISPATCH_ROUNDS}轮，由热线中心指定承办单位，不能再退单")
+    _new_request(order, assignment, Request.Kind.RETURN, actor, at, reason, basis)
+    old = _move(order, "request_return")
+    _record(order, "request_return", actor, at, from_status=old, note=reason, basis=basis)
+    return order
+
+
+@transaction.atomic
+def approve_return(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
+    """Accept a return: every assignment of the round ends and the order waits for redispatch."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "approve_return", actor, note)
+    request = _pending(order, Request.Kind.RETURN)
+    _decide(request, actor, at, True, note)
+    Assignment.objects.filter(order=order, active=True).update(active=False, ended_at=at, end_reason="returned")
+    old = _move(order, "approve_return")
+    order.lead_unit = None
+    _record(order, "approve_return", actor, at, from_status=old, note=note,
+            unit=request.assignment.unit.short_name, fields=["lead_unit"])
+    return order
+
+
+@transaction.atomic
+def reject_return(order, *, acting_user, note: str, at=None) -> WorkOrder:
+    """Refuse a return: the unit keeps the order and is deemed to have signed for it."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "reject_return", actor, note)
+    request = _pending(order, Request.Kind.RETURN)
+    _decide(request, actor, at, False, note)
+    assignment = request.assignment
+    if assignment.signed_at is None:
+        assignment.signed_at = at
+        assignment.save(update_fields=["signed_at"])
+    old = _move(order, "reject_return")
+    _record(order, "reject_return", actor, at, from_status=old, note=note)
+    return order
+
+
+@transaction.atomic
+def request_extension(order, *, acting_user, new_deadline: dt.datetime, reason: str, basis: str = "",
+                      at=None) -> WorkOrder:
+    """Ask for more time (延期) — only before the deadline, with a reason."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, assignment = _begin(order, "request_extension", actor, reason)
+    if order.handle_deadline and at > order.handle_deadline:
+        raise WorkflowError("已超过办理时限，不能再申请延期")
+    if new_deadline is None or (order.handle_deadline and new_deadline <= order.handle_deadline):
+        raise WorkflowError("申请延期的日期必须晚于当前办理时限")
+    _new_request(order, assignment, Request.Kind.EXTENSION, actor, at, reason, basis, new_deadline)
+    _record(order, "request_extension", actor, at, from_status=order.status, note=reason,
+            requested_deadline=_iso(new_deadline), basis=basis)
+    return order
+
+
+@transaction.atomic
+def approve_extension(order, *, acting_user, note: str = "", deadline: dt.datetime | None = None,
+                      at=None) -> WorkOrder:
+    """Grant an extension: the handling deadline moves to the requested (or a decided) date."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "approve_extension", actor, note)
+    request = _pending(order, Request.Kind.EXTENSION)
+    new_deadline = deadline or request.requested_deadline
+    if order.handle_deadline and new_deadline <= order.handle_deadline:
+        raise WorkflowError("批准的日期必须晚于当前办理时限")
+    _decide(request, actor, at, True, note)
+    old_deadline = order.handle_deadline
+    order.handle_deadline = new_deadline
+    order.deadline_note = "已延期"
+    _record(order, "approve_extension", actor, at, from_status=order.status, note=note,
+            old_deadline=_iso(old_deadline), handle_deadline=_iso(new_deadline),
+            fields=["handle_deadline", "deadline_note"])
+    return order
+
+
+@transaction.atomic
+def reject_extension(order, *, acting_user, note: str, at=None) -> WorkOrder:
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "reject_extension", actor, note)
+    _decide(_pending(order, Request.Kind.EXTENSION), actor, at, False, note)
+    _record(order, "reject_extension", actor, at, from_status=order.status, note=note)
+    return order
+
+
+@transaction.atomic
+def request_suspension(order, *, acting_user, reason: str, basis: str = "", at=None) -> WorkOrder:
+    """Ask to handle the order as a long-term commitment (承诺办理), pausing the clock."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, assignment = _begin(order, "request_suspension", actor, reason)
+    _new_request(order, assignment, Request.Kind.SUSPENSION, actor, at, reason, basis)
+    _record(order, "request_suspension", actor, at, from_status=order.status, note=reason, basis=basis)
+    return order
+
+
+@transaction.atomic
+def approve_suspension(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "approve_suspension", actor, note)
+    _decide(_pending(order, Request.Kind.SUSPENSION), actor, at, True, note)
+    old = _move(order, "approve_suspension")
+    order.suspended_at = at
+    _record(order, "approve_suspension", actor, at, from_status=old, note=note, fields=["suspended_at"])
+    return order
+
+
+@transaction.atomic
+def reject_suspension(order, *, acting_user, note: str, at=None) -> WorkOrder:
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "reject_suspension", actor, note)
+    _decide(_pending(order, Request.Kind.SUSPENSION), actor, at, False, note)
+    _record(order, "reject_suspension", actor, at, from_status=order.status, note=note)
+    return order
+
+
+@transaction.atomic
+def resume(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
+    """End a suspension: the deadline moves on by the time the clock was paused."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "resume", actor, note)
+    paused = at - order.suspended_at if order.suspended_at else dt.timedelta(0)
+    old_deadline = order.handle_deadline
+    if order.handle_deadline:
+        order.handle_deadline = order.handle_deadline + paused
+    order.suspended_at = None
+    old = _move(order, "resume")
+    _record(order, "resume", actor, at, from_status=old, note=note, paused_hours=round(paused.total_seconds() / 3600, 1),
+            old_deadline=_iso(old_deadline), handle_deadline=_iso(order.handle_deadline),
+            fields=["handle_deadline", "suspended_at"])
+    return order
+
+
+@transaction.atomic
+def reply(order, *, acting_user, public_reply: str, internal_note: str = "", is_true: str = "",
+          solved: bool | None = None, contacted_at: dt.datetime | None = None, at=None) -> WorkOrder:
+    """The lead unit's answer (回复): what the citizen hears, what the center should know, and facts."""
+    actor, at = Actor.of(acting_user), _now(at)
+    if not (public_reply or "").strip():
+        raise WorkflowError("请填写答复内容")
+    if is_true and is_true not in Truth.values:
+        raise WorkflowError("“是否属实”取值无效")
+    if solved is None:
+        raise WorkflowError("请选择是否解决")
+    order, assignment = _begin(order, "reply", actor)
+    assignment = assignment or _active_assignment(order, None, Assignment.Role.LEAD)
+    assignment.replied_at, assignment.replied_by = at, actor.user
+    assignment.reply_public, assignment.reply_internal = public_reply.strip(), (internal_note or "").strip()
+    assignment.reply_is_true, assignment.reply_solved, assignment.contacted_at = is_true, solved, contacted_at
+    assignment.save(update_fields=["replied_at", "replied_by", "reply_public", "reply_internal",
+                                   "reply_is_true", "reply_solved", "contacted_at"])
+    old = _move(order, "reply")
+    order.replied_at = at
+    on_time = order.handle_deadline is None or at <= order.handle_deadline
+    _record(order, "reply", actor, at, from_status=old, note=public_reply.strip(), on_time=on_time,
+            solved=solved, is_true=is_true, fields=["replied_at"])
+    return order
+
+
+@transaction.atomic
+def co_reply(order, *, acting_user, public_reply: str, internal_note: str = "", at=None) -> WorkOrder:
+    actor, at = Actor.of(acting_user), _now(at)
+    if not (public_reply or "").strip():
+        raise WorkflowError("请填写协办意见")
+    order, assignment = _begin(order, "co_reply", actor)
+    assignment.signed_at = assignment.signed_at or at
+    assignment.replied_at, assignment.replied_by = at, actor.user
+    assignment.reply_public, assignment.reply_internal = public_reply.strip(), (internal_note or "").strip()
+    assignment.save(update_fields=["signed_at", "replied_at", "replied_by", "reply_public", "reply_internal"])
+    _record(order, "co_reply", actor, at, from_status=order.status, note=public_reply.strip())
+    return order
+
+
+@transaction.atomic
+def approve_reply(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
+    """The center accepts the unit's reply (审核通过); the order waits for its callback."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "approve_reply", actor, note)
+    lead = _active_assignment(order, None, Assignment.Role.LEAD)
+    old = _move(order, "approve_reply")
+    order.answer, order.is_true, order.is_solved = lead.reply_public, lead.reply_is_true, lead.reply_solved
+    _record(order, "approve_reply", actor, at, from_status=old, note=note,
+            fields=["answer", "is_true", "is_solved"])
+    return order
+
+
+@transaction.atomic
+def send_back(order, *, acting_user, note: str, at=None) -> WorkOrder:
+    """The reply is not good enough: back to the unit with the reason (退回重办)."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "send_back", actor, note)
+    lead = _active_assignment(order, None, Assignment.Role.LEAD)
+    lead.replied_at = None
+    lead.save(update_fields=["replied_at"])
+    old = _move(order, "send_back")
+    order.replied_at = None
+    _record(order, "send_back", actor, at, from_status=old, note=note, fields=["replied_at"])
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Callback
+
+
+@transaction.atomic
+def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool | None = None,
+                    reached: bool = True, rework: bool = False, reasonable: bool = True, note: str = "",
+                    at=None) -> WorkOrder:
+    """Call the citizen back (回访) and close the order, or reopen it for rework (重办).
+
+    Rework is only for a reasonable dissatisfied caller: an unreasonable one is closed and the
+    unit is not held to it. A dispatched order goes back to its lead unit; one the center
+    answered itself goes back to the dispatch queue.
+    """
+    actor, at = Actor.of(acting_user), _now(at)
+    if reached and satisfaction not in Satisfaction.values:
+        raise WorkflowError("请选择满意度")
+    if reached and solved is None:
+        raise WorkflowError("请选择是否解决")
+    if rework and (not reached or satisfaction in SATISFIED_LEVELS or not reasonable):
+        raise WorkflowError("只有接通、不满意且诉求合理的回访才能转重办")
+    locked = _lock(order, actor)
+    lead = _active_assignment(locked, None, Assignment.Role.LEAD) if rework else None
+    action = "callback_close" if not rework else ("callback_rework" if lead else "callback_redispatch")
+    order, _ = _begin(locked, action, actor, note)
+    outcome = {"callback_close": Callback.Outcome.CLOSE, "callback_rework": Callback.Outcome.REWORK,
+               "callback_redispatch": Callback.Outcome.REDISPATCH}[action]
+    Callback.objects.create(order=order, at=at, by=actor.user, reached=reached, satisfaction=satisfaction or "",
+                            solved=solved, reasonable=reasonable, outcome=outcome, note=(note or "").strip())
+    old = _move(order, action)
+    order.satisfaction, order.callback_solved, order.callback_at = satisfaction or "", solved, at
+    fields = ["satisfaction", "callback_solved", "callback_at"]
+    if rework:
+        order.rework_count += 1
+        order.replied_at = None
+        fields += ["rework_count", "replied_at"]
+        limits = sla.limits_for(order.appeal_type_id, order.urgency, order.source)
+        if lead:
+            lead.replied_at = None
+            lead.save(update_fields=["replied_at"])
+            order.handle_deadline = sla.deadline_after(at, limits["handle"]).at
+            fields.append("handle_deadline")
+        else:
+            order.lead_unit = None
+            fields.append("lead_unit")
+    else:
+        order.closed_at = at
+        fields.append("closed_at")
+    _record(order, action, actor, at, from_status=old, note=note, satisfaction=satisfaction, solved=solved,
+            reached=reached, reasonable=reasonable, fields=fields)
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Chasing and other facts
+
+
+@transaction.atomic
+def remind(order, *, acting_user, notice: str = "", at=None) -> WorkOrder:
+    """A reminder (催办) to the unit holding the order."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "remind", actor, notice)
+    Reminder.objects.create(order=order, kind=Reminder.Kind.REMINDER, unit=order.lead_unit, at=at, by=actor.user,
+                            notice=(notice or "").strip())
+    order.reminder_count += 1
+    _record(order, "remind", actor, at, from_status=order.status, note=notice,
+            unit=order.lead_unit.short_name if order.lead_unit else None, fields=["reminder_count"])
+    return order
+
+
+@transaction.atomic
+def supervise(order, *, acting_user, notice: str, respond_within_days: int = 2, at=None) -> WorkOrder:
+    """Formal supervision (督办) with a written notice and a date by which the unit must respond."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "supervise", actor, notice)
+    respond_by = compute_deadline(sla.work_calendar(), at, respond_within_days, WORKING_DAYS).at
+    Reminder.objects.create(order=order, kind=Reminder.Kind.SUPERVISION, unit=order.lead_unit, at=at, by=actor.user,
+                            notice=notice.strip(), respond_by=respond_by)
+    order.supervised = True
+    _record(order, "supervise", actor, at, from_status=order.status, note=notice, respond_by=_iso(respond_by),
+            unit=order.lead_unit.short_name if order.lead_unit else None, fields=["supervised"])
+    return order
+
+
+@transaction.atomic
+def annotate(order, *, acting_user, note: str, at=None) -> WorkOrder:
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "annotate", actor, note)
+    _record(order, "annotate", actor, at, from_status=order.status, note=note)
+    return order
+
+
+@transaction.atomic
+def report_back(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
+    """Record that the result was reported to the upstream platform (回复上级)."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "report_back", actor, note)
+    if not order.is_upstream:
+        raise WorkflowError("只有上级交办工单需要回复上级")
+    if order.reported_back_at:
+        raise WorkflowError("该工单已回复上级")
+    order.reported_back_at = at
+    _record(order, "report_back", actor, at, from_status=order.status, note=note,
+            platform=order.upstream_platform.name, upstream_number=order.upstream_number,
+            fields=["reported_back_at"])
+    return order
+
+
+@transaction.atomic
+def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
+    """SLA sweep: stamp orders that passed their deadline once, with one event each."""
+    at = _now(at)
+    orders = list(WorkOrder.objects.select_for_update().filter(pk__in=list(order_ids), overdue_at__isnull=True)
+                  .overdue(at))
+    for order in orders:
+        order.overdue_at = at
+        _record(order, "overdue", SYSTEM, at, from_status=order.status, fields=["overdue_at"],
+                handle_deadline=_iso(order.handle_deadline))
+    return len(orders)

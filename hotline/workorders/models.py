@@ -1,0 +1,339 @@
+"""The work order (工单) and everything that happens to it.
+
+Rows here are written only by ``hotline.workorders.actions``; every other module reads.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from hotline.catalog.models import Source, Urgency
+from hotline.workorders.workflow import OPEN, STATUS_LABELS, UNIT_HOLDS, Status
+
+
+class Disposition(models.TextChoices):
+    DIRECT_ANSWER = "direct_answer", "直接答复"
+    COORDINATE = "coordinate", "协调办理"
+    DISPATCH = "dispatch", "交办"
+    TRANSFER = "transfer", "转110/119/120/122"
+    INFORM = "inform", "告知法定途径"
+    NOT_ACCEPTED = "not_accepted", "不予受理"
+    MERGE = "merge", "并单"
+
+
+class TransferTarget(models.TextChoices):
+    POLICE = "110", "110 报警"
+    FIRE = "119", "119 火警"
+    AMBULANCE = "120", "120 急救"
+    TRAFFIC = "122", "122 交通事故"
+
+
+class Satisfaction(models.TextChoices):
+    VERY_SATISFIED = "very_satisfied", "非常满意"
+    SATISFIED = "satisfied", "满意"
+    BASICALLY_SATISFIED = "basically_satisfied", "基本满意"
+    DISSATISFIED = "dissatisfied", "不满意"
+    VERY_DISSATISFIED = "very_dissatisfied", "非常不满意"
+
+
+SATISFIED_LEVELS = (Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
+
+
+class Truth(models.TextChoices):
+    TRUE = "true", "属实"
+    PARTLY = "partly", "部分属实"
+    FALSE = "false", "不属实"
+
+
+class WorkOrderQuerySet(models.QuerySet):
+    def visible_to(self, user) -> WorkOrderQuerySet:
+        """The one row-level door: what ``user`` may see (see hotline.accounts.access)."""
+        from hotline.accounts.access import restrict_work_orders
+
+        return restrict_work_orders(self, user)
+
+    def open(self):
+        return self.filter(status__in=[s.value for s in OPEN])
+
+    def overdue(self, now):
+        return self.filter(status__in=[s.value for s in UNIT_HOLDS], handle_deadline__lt=now)
+
+    def near_due(self, now, until):
+        return self.filter(status__in=[s.value for s in UNIT_HOLDS],
+                           handle_deadline__gte=now, handle_deadline__lt=until)
+
+
+STATUS_CHOICES = [(s.value, STATUS_LABELS[s]) for s in Status]
+
+
+class WorkOrder(models.Model):
+    """One citizen appeal, from registration to closing."""
+
+    number = models.CharField("工单编号", max_length=24, unique=True)
+    source = models.CharField("来源渠道", max_length=10, choices=Source.choices, default=Source.PHONE)
+    upstream_platform = models.ForeignKey("directory.UpstreamPlatform", models.PROTECT, null=True, blank=True,
+                                          verbose_name="上级平台")
+    upstream_number = models.CharField("上级工单号", max_length=40, blank=True)
+    upstream_deadline = models.DateTimeField("上级时限", null=True, blank=True)
+    reported_back_at = models.DateTimeField("回复上级时间", null=True, blank=True)
+
+    caller_name = models.CharField("来电人", max_length=40, blank=True)
+    caller_phone = models.CharField("联系电话", max_length=30, blank=True, db_index=True)
+    confidential = models.BooleanField("保密", default=False)
+
+    town = models.ForeignKey("directory.Unit", models.PROTECT, null=True, blank=True, related_name="located_orders",
+                             verbose_name="所在乡镇街道")
+    address = models.CharField("详细地址", max_length=200, blank=True)
+    latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
+
+    title = models.CharField("标题", max_length=120)
+    content = models.TextField("诉求内容")
+    appeal_type = models.ForeignKey("catalog.AppealType", models.PROTECT, verbose_name="诉求类型")
+    category = models.ForeignKey("catalog.Category", models.PROTECT, null=True, blank=True, verbose_name="热点分类")
+    urgency = models.CharField("紧急程度", max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
+
+    status = models.CharField("状态", max_length=20, choices=STATUS_CHOICES, default=Status.RECEIVED)
+    disposition = models.CharField("处置方式", max_length=20, choices=Disposition.choices, blank=True)
+    transfer_target = models.CharField("转接号码", max_length=3, choices=TransferTarget.choices, blank=True)
+    merged_into = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="merged_orders",
+                                    verbose_name="并入工单")
+    is_repeat = models.BooleanField("重复件", default=False)
+
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+",
+                                      verbose_name="登记人")
+    received_at = models.DateTimeField("登记时间")
+    dispatched_at = models.DateTimeField("首次派单时间", null=True, blank=True)
+    lead_unit = models.ForeignKey("directory.Unit", models.PROTECT, null=True, blank=True, related_name="lead_orders",
+                                  verbose_name="主办单位")
+    sign_deadline = models.DateTimeField("签收时限", null=True, blank=True)
+    handle_deadline = models.DateTimeField("办理时限", null=True, blank=True)
+    deadline_note = models.CharField("时限说明", max_length=120, blank=True)
+    suspended_at = models.DateTimeField("挂起时间", null=True, blank=True)
+    replied_at = models.DateTimeField("回复时间", null=True, blank=True)
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    overdue_at = models.DateTimeField("标记超期时间", null=True, blank=True)
+
+    # The answer the citizen hears: the center's own (direct answer, coordinate) or the lead unit's
+    # approved reply, copied here on approval so callbacks and exports read one place.
+    answer = models.TextField("答复内容", blank=True)
+    is_true = models.CharField("是否属实", max_length=10, choices=Truth.choices, blank=True)
+    is_solved = models.BooleanField("是否解决", null=True, blank=True)
+
+    satisfaction = models.CharField("满意度", max_length=20, choices=Satisfaction.choices, blank=True)
+    callback_solved = models.BooleanField("回访是否解决", null=True, blank=True)
+    callback_at = models.DateTimeField("回访时间", null=True, blank=True)
+    rework_count = models.PositiveSmallIntegerField("重办次数", default=0)
+    reminder_count = models.PositiveSmallIntegerField("催办次数", default=0)
+    supervised = models.BooleanField("已督办", default=False)
+    excluded_from_assessment = models.BooleanField("不计入考核", default=False,
+                                                   help_text="经审核认定诉求不合理或恶意的工单")
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = WorkOrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工单"
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["received_at", "id"], name="wo_received_idx"),
+            models.Index(fields=["status", "received_at"], name="wo_status_received_idx"),
+            models.Index(fields=["lead_unit", "status", "handle_deadline"], name="wo_unit_status_deadline_idx"),
+            # The SLA sweep and the near-due/overdue lists read only open orders by deadline.
+            models.Index(fields=["handle_deadline"], name="wo_open_deadline_idx",
+                         condition=Q(status__in=["dispatched", "handling", "return_requested", "replied"])),
+            models.Index(fields=["category", "received_at"], name="wo_category_received_idx"),
+            models.Index(fields=["town", "received_at"], name="wo_town_received_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source="upstream", upstream_platform__isnull=False) | ~Q(source="upstream"),
+                name="wo_upstream_has_platform"),
+            models.CheckConstraint(condition=~Q(status="merged") | Q(merged_into__isnull=False),
+                                   name="wo_merged_has_target"),
+            models.UniqueConstraint(fields=["upstream_platform", "upstream_number"], condition=Q(source="upstream"),
+                                    name="wo_upstream_number_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+    @property
+    def is_upstream(self) -> bool:
+        return self.source == Source.UPSTREAM
+
+
+class Assignment(models.Model):
+    """One unit's part in an order: the lead (主办) or a co-handling unit (协办), each signing and replying."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", "主办"
+        CO = "co", "协办"
+
+    order = models.ForeignKey(WorkOrder, models.CASCADE, related_name="assignments", verbose_name="工单")
+    unit = models.ForeignKey("directory.Unit", models.PROTECT, related_name="assignments", verbose_name="单位")
+    role = models.CharField("角色", max_length=4, choices=Role.choices)
+    round = models.PositiveSmallIntegerField("派单轮次", default=1)
+    active = models.BooleanField("有效", default=True)
+    dispatched_at = models.DateTimeField("派单时间")
+    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+")
+    sign_deadline = models.DateTimeField("签收时限", null=True, blank=True)
+    signed_at = models.DateTimeField("签收时间", null=True, blank=True)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    replied_at = models.DateTimeField("回复时间", null=True, blank=True)
+    replied_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    reply_public = models.TextField("答复内容", blank=True)
+    reply_internal = models.TextField("内部说明", blank=True)
+    reply_is_true = models.CharField("是否属实", max_length=10, choices=Truth.choices, blank=True)
+    reply_solved = models.BooleanField("是否解决", null=True, blank=True)
+    contacted_at = models.DateTimeField("联系来电人时间", null=True, blank=True)
+    ended_at = models.DateTimeField("结束时间", null=True, blank=True)
+    end_reason = models.CharField("结束原因", max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "派单记录"
+        ordering = ["order", "round", "role", "id"]
+        indexes = [
+            models.Index(fields=["unit", "active", "order"], name="asg_unit_active_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["order"], condition=Q(active=True, role="lead"),
+                                    name="asg_one_active_lead"),
+            models.UniqueConstraint(fields=["order", "unit"], condition=Q(active=True),
+                                    name="asg_unit_once_per_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.order.number} {self.get_role_display()} {self.unit}"
+
+
+class Event(models.Model):
+    """One thing that happened to an order. The order's timeline is this log."""
+
+    order = models.ForeignKey(WorkOrder, models.CASCADE, related_name="events", verbose_name="工单")
+    at = models.DateTimeField("时间")
+    action = models.CharField("操作", max_length=30)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                              verbose_name="操作人")
+    actor_role = models.CharField("角色", max_length=20)
+    actor_unit = models.ForeignKey("directory.Unit", models.PROTECT, null=True, blank=True, related_name="+",
+                                   verbose_name="操作单位")
+    from_status = models.CharField("原状态", max_length=20, blank=True)
+    to_status = models.CharField("新状态", max_length=20, blank=True)
+    note = models.TextField("说明", blank=True)
+    data = models.JSONField("数据", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工单日志"
+        ordering = ["order", "at", "id"]
+        indexes = [models.Index(fields=["order", "at"], name="event_order_at_idx"),
+                   models.Index(fields=["at"], name="event_at_idx")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class Request(models.Model):
+    """A unit's request that the center decides: return (退单), extension (延期), suspension (挂起)."""
+
+    class Kind(models.TextChoices):
+        RETURN = "return", "退单"
+        EXTENSION = "extension", "延期"
+        SUSPENSION = "suspension", "承诺办理"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待审核"
+        APPROVED = "approved", "已同意"
+        REJECTED = "rejected", "已驳回"
+
+    order = models.ForeignKey(WorkOrder, models.CASCADE, related_name="requests", verbose_name="工单")
+    assignment = models.ForeignKey(Assignment, models.CASCADE, related_name="requests", verbose_name="派单记录")
+    kind = models.CharField("类型", max_length=12, choices=Kind.choices)
+    state = models.CharField("审核状态", max_length=10, choices=State.choices, default=State.PENDING)
+    reason = models.TextField("理由")
+    basis = models.CharField("依据", max_length=200, blank=True)
+    requested_deadline = models.DateTimeField("申请延至", null=True, blank=True)
+    requested_at = models.DateTimeField("申请时间")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("审核时间", null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    decision_note = models.TextField("审核意见", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "退单/延期/挂起申请"
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["kind", "state"], name="request_kind_state_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], condition=Q(state="pending"),
+                                    name="request_one_pending_per_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.order.number} {self.get_kind_display()} {self.get_state_display()}"
+
+
+class Reminder(models.Model):
+    """A reminder (催办) or a formal supervision (督办) addressed to the unit holding the order."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "催办"
+        SUPERVISION = "supervision", "督办"
+
+    order = models.ForeignKey(WorkOrder, models.CASCADE, related_name="reminders", verbose_name="工单")
+    kind = models.CharField("类型", max_length=12, choices=Kind.choices)
+    unit = models.ForeignKey("directory.Unit", models.PROTECT, null=True, related_name="+", verbose_name="对象单位")
+    at = models.DateTimeField("时间")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+")
+    notice = models.TextField("通知内容", blank=True)
+    respond_by = models.DateTimeField("要求反馈时间", null=True, blank=True)
+    failed = models.BooleanField("督办未落实", default=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "催办督办"
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.order.number} {self.get_kind_display()}"
+
+
+class Callback(models.Model):
+    """One callback (回访) to the citizen after an order was answered."""
+
+    class Outcome(models.TextChoices):
+        CLOSE = "close", "办结"
+        REWORK = "rework", "重办"
+        REDISPATCH = "redispatch", "重新派单"
+
+    order = models.ForeignKey(WorkOrder, models.CASCADE, related_name="callbacks", verbose_name="工单")
+    at = models.DateTimeField("回访时间")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+")
+    reached = models.BooleanField("接通", default=True)
+    satisfaction = models.CharField("满意度", max_length=20, choices=Satisfaction.choices, blank=True)
+    solved = models.BooleanField("是否解决", null=True, blank=True)
+    reasonable = models.BooleanField("诉求合理", default=True)
+    outcome = models.CharField("结果", max_length=12, choices=Outcome.choices)
+    note = models.TextField("回访记录", blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "回访记录"
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.order_id} {self.get_outcome_display()}"
+
+
+class NumberSequence(models.Model):
+    """The last order number issued in a month (RZ2307-000123): locked while a number is drawn."""
+
+    period = models.CharField(max_length=8, unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.period}:{self.last}"
