@@ -13,3 +13,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("hotline.web.urls")),
 ]
+
+# Each app that has pages mounts its own urls module here.
+urlpatterns += [
+    path("briefing/", include("hotline.briefing.urls")),
+    path("assessment/", include("hotline.assessment.urls")),
+]

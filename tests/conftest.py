@@ -1,0 +1,62 @@
+"""Shared fixtures: Ruzhou's default configuration and the named demo people."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(*args) -> dt.datetime:
+    """An aware Asia/Shanghai datetime: at(2023, 7, 3, 9, 30)."""
+    return dt.datetime(*args, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def ruzhou(db):
+    """Units, groups, catalog, SLA policies and knowledge base of Ruzhou."""
+    from hotline.demo.defaults import load_defaults
+
+    load_defaults()
+
+
+@pytest.fixture
+def people(ruzhou):
+    """operator_li, dispatcher_wang, handler_zhao (杨楼镇), handler_qian (寄料镇), handler_sun (住建局),
+    supervisor_zhou, auditor_wu, admin — as a dict by username."""
+    from hotline.demo.people import ensure_people
+
+    return ensure_people()
+
+
+@pytest.fixture
+def unit(ruzhou):
+    """Look a unit up by short name: unit("杨楼镇")."""
+    from hotline.directory.models import Unit
+
+    return lambda short_name: Unit.objects.get(short_name=short_name)
+
+
+@pytest.fixture
+def new_order(people, unit):
+    """Register an order as operator 李 (defaults: a 问题处理类 order in 杨楼镇 on Mon 2023-07-03 09:00)."""
+    from hotline.catalog.models import AppealType, Category
+    from hotline.workorders import actions
+
+    def make(**overrides):
+        fields = {
+            "acting_user": people["operator_li"],
+            "at": at(2023, 7, 3, 9, 0),
+            "title": "村内道路破损坑洼",
+            "content": "来电人反映：杨楼镇某村主路破损严重，雨天积水，希望尽快维修。",
+            "appeal_type": AppealType.objects.get(code="problem"),
+            "category": Category.objects.get(full_name="农村管理—人居环境"),
+            "town": unit("杨楼镇"),
+            "caller_name": "张三丰",
+            "caller_phone": "13812341234",
+        }
+        fields.update(overrides)
+        return actions.register_order(**fields)
+
+    return make
