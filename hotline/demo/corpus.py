@@ -143,8 +143,12 @@ _TIMES = _split(
 )
 _WHO = _split("其本人|其父亲|其母亲|其爱人|其孩子|其岳父|其婆婆|其哥哥|其妹妹|其邻居|其爷爷|其奶奶")
 _CONTACTS = _split("村委会|社区|物业|乡镇政府|相关部门|该单位|对方|有关工作人员|网格员|街道办")
-_INDUSTRIES = _split("建筑工程|劳务|商贸|物流|建材|机械|服装|食品|科技|装饰工程|物业服务|陶瓷|汽车销售|餐饮管理")
-_SHOPS = _split("超市|饭店|烧烤店|蛋糕店|药店|手机店|家电城|理发店|健身房|培训中心|洗车店|便利店|服装店|烟酒店|母婴店")
+_INDUSTRIES = _split(
+    "建筑工程|劳务|商贸|物流|建材|机械|服装|食品|科技|装饰工程|物业服务|陶瓷|汽车销售|餐饮管理"
+)
+_SHOPS = _split(
+    "超市|饭店|烧烤店|蛋糕店|药店|手机店|家电城|理发店|健身房|培训中心|洗车店|便利店|服装店|烟酒店|母婴店"
+)
 _ESTATE_TAILS = _split("小区|花园|家园|苑|府|名城|新城|佳苑|公馆|华庭")
 _OFFICES = _split(
     "不动产登记窗口|社保窗口|医保窗口|公积金窗口|户籍窗口|税务窗口|市场监管窗口|出入境窗口|车驾管窗口|"
@@ -176,12 +180,14 @@ class _Slots(dict):
         self[key] = value
         return value
 
-    def _draw(self, key: str) -> str:  # noqa: C901 - a flat table of slot kinds
+    def _draw(self, key: str) -> str:
         rng = self.rng
         if key == "n":
             return str(rng.randint(2, 9))
         if key == "cn":
             return rng.choice(_CN)
+        if key == "tens":
+            return str(rng.randint(2, 9) * 10)
         if key == "big":
             return str(rng.randint(10, 90))
         if key == "dur":
@@ -207,6 +213,8 @@ class _Slots(dict):
         if key == "estate":
             return f"{rng.choice(_PLACE_WORDS)}{rng.choice(_ESTATE_TAILS)}"
         if key == "road":
+            if rng.random() < 0.7:
+                return rng.choice(_town_places(self["town"])[1])
             return f"{rng.choice(_PLACE_WORDS)}{rng.choice(_ROAD_SUFFIXES)}"
         if key == "office":
             return rng.choice(_OFFICES)
@@ -253,47 +261,47 @@ class _Slots(dict):
 _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
     # 政务服务
     "0101": (
-        "{office}排队时间长|{office}窗口开放少|{office}工作人员态度生硬|{office}叫号系统故障|"
-        "{office}午休不办业务|预约后到{office}仍需久等",
+        "{office}排队时间长|{office}窗口开放少|{office}工作人员态度生硬|预约后到{office}系统故障无法办理|"
+        "{office}窗口无人值守",
         "到市政务服务中心{office}办理业务，排队{cn}个多小时仍未办上|{since}多次到{office}办事，只开了{n}个窗口，"
         "办事群众排起长队|在{office}办理业务时，工作人员态度生硬，没有一次性告知所需材料，来回跑了{cn}趟|"
         "按照网上预约时间到{office}办事，现场称系统故障无法办理，让改天再来|{time}到{office}办事，窗口无人值守，等了很久也没人办理",
         "加强窗口管理，增加服务人员|规范窗口服务，一次性告知办事材料|改善办事体验，缩短等候时间",
     ),
     "0102": (
-        "{office}办事推诿|{office}业务办理拖延|{office}材料反复补交|审批超时未办结|{contact}办事效率低",
+        "{office}审批超时未办结|{office}办事推诿|{office}材料反复补交|{contact}开具证明拖延",
         "{dur}前在{office}提交申请，至今没有结果，多次询问都说还在审核|到{office}办理业务，工作人员以各种理由推诿，"
         "让其找其他部门|在{office}办理事项，前后被要求补交材料{cn}次，每次说法都不一样|向{contact}申请开具证明，"
         "拖了{dur}仍未办理",
         "督促相关单位提高办事效率|按承诺时限办结|查明推诿原因并给予答复",
     ),
     "0103": (
-        "营业执照变更办理|个体户注册咨询|食品经营许可证办理|营业执照注销|证照办理进度",
+        "开办{shop}办证咨询|营业执照变更进度慢|食品经营许可证延续|个体户注销办理",
         "咨询在{loc}开办{shop}需要办理哪些证照，到哪里办理|{dur}前申请营业执照变更，至今未拿到新执照|"
         "咨询食品经营许可证到期后如何延续，需要准备什么材料|想注销名下的个体工商户，不清楚办理流程",
         "告知办理流程|尽快办理|给予明确答复",
     ),
     "0104": (
-        "政策文件查询不到|补贴名单未公示|征求意见结果未公开|政府信息公开申请无答复",
+        "惠民政策文件查询不到|补贴发放名单公示|政府信息公开申请无答复",
         "想查询{since}出台的相关惠民政策文件，在网站上找不到|咨询{loc}某项补贴的发放名单在哪里公示|"
         "{dur}前提交了政府信息公开申请，至今没有收到答复",
         "依法公开相关信息|告知查询渠道",
     ),
     "0105": (
-        "工单办理结果不认可|热线回访问题|反映问题未得到处理|对热线答复不满意",
+        "工单办理结果与实际不符|热线回访记录有误|反映问题未得到处理",
         "{dur}前拨打热线反映过问题，承办单位答复已解决，实际并未处理|之前反映的问题回访时被记为满意，"
         "但其本人并未表示满意|多次拨打热线反映同一问题，至今没有实质性进展",
         "重新核实办理|认真对待群众诉求",
     ),
     "0106": (
-        "个税汇算退税未到账|商家拒开发票|社保费缴纳咨询|契税缴纳咨询|房屋交易税费",
+        "个税汇算退税未到账|{shop}拒开发票|二手房交易税费|灵活就业社保费缴纳",
         "{dur}前办理个人所得税汇算，显示退税{money}，至今未到账|在{shop}消费后索要发票，商家以各种理由拒开|"
         "咨询购买二手房需要缴纳哪些税费，到哪个窗口办理|咨询灵活就业人员社保费如何缴纳，能否线上办理",
         "尽快处理|给予政策解答|依法查处",
     ),
     # 民主法制
     "0201": (
-        "退役军人优待政策|独生子女奖励政策|农村危房改造政策|creative",
+        "退役军人优待政策|独生子女奖励政策|农村危房改造政策|被征地农民社保政策|返乡创业扶持政策|大学生就业补贴政策",
         "咨询退役军人优待政策，{who}是退役军人，想了解能享受哪些待遇|咨询独生子女父母奖励扶助政策，"
         "{who}今年{age}岁，是否符合条件|咨询农村危房改造政策，其家房屋年久失修，能否申请|"
         "咨询被征地农民社保政策，{who}的土地被征收，如何参保|咨询返乡创业扶持政策，想在{loc}开办{shop}，"
@@ -314,7 +322,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "告知法律途径|给予法律援助",
     ),
     "0204": (
-        "村委换届选举程序|选民登记遗漏|村干部选举拉票",
+        "换届选举选民登记遗漏|换届选举有人拉票|换届选民资格确定",
         "反映{loc}村委换届选举中，部分外出务工人员未进行选民登记|反映{loc}换届选举中有人拉票，程序不规范|"
         "咨询村（居）委会换届选举的选民资格如何确定",
         "依法规范选举程序|调查核实",
@@ -327,13 +335,13 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
     ),
     # 公共服务
     "0301": (
-        "停水停电|水电供应不正常|水压低且频繁停电|供水供电报修无人处理",
+        "停水停电无通知|水压低且电压不稳|突然停水停电未恢复|水电报修无人处理",
         "{since}小区经常停水停电，没有提前通知，居民生活受到影响|家中{since}水压很低，同时电压不稳，电器无法使用|"
         "{time}突然停水停电，至今已{cn}个多小时未恢复|报修水电问题后{dur}没人上门处理",
         "尽快恢复水电供应|提前发布停水停电通知|排查线路和管网",
     ),
     "0302": (
-        "停水无通知|自来水浑浊|水压低|水表计量异常|水费突然增高|供水管道漏水",
+        "停水无通知|自来水浑浊|{floor}水压低|水费突然增高|{road}供水管道漏水",
         "{since}{time}经常停水，没有任何通知|家中自来水发黄浑浊，有异味，不敢饮用|{floor}水压低，"
         "高层住户{time}基本用不上水|本月水费{money}，比平时高出很多，怀疑水表计量有问题|{road}附近供水管道破裂漏水，"
         "已经流了{dur}",
@@ -347,7 +355,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "尽快排查线路|核实电费|改造老旧线路",
     ),
     "0304": (
-        "天然气开户慢|燃气费异常|燃气管道改装|燃气表故障|燃气未通气",
+        "天然气开户后未通气|燃气费异常|{estate}燃气管道未接通|燃气管道改装收费高",
         "{dur}前申请天然气开户，交了{money}，至今未通气|本月燃气费明显偏高，怀疑燃气表故障|"
         "{estate}交房{dur}，燃气管道一直未接通，业主无法做饭|想改装燃气管道，燃气公司报价{money}，认为收费过高",
         "尽快通气|核实收费标准|上门检修",
@@ -392,30 +400,30 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
     ),
     "0405": (
         "村内道路坑洼|村道破损未修复|村内道路未硬化|生产路被冲毁",
-        "通往{place}的道路坑洼不平，{time}出行困难，雨天满是泥水|村内道路破损{dur}，一直无人修复|"
+        "通往{loc}的道路坑洼不平，{time}出行困难，雨天满是泥水|村内道路破损{dur}，一直无人修复|"
         "村里只剩这一段路没有硬化，{big}多户群众出行不便|通往田间的生产路被雨水冲毁，农机无法通行",
         "尽快修复道路|纳入道路硬化计划",
     ),
     "0406": (
-        "村里吃水困难|安全饮水工程停水|井水水质差|自来水时有时无",
+        "村里自来水时有时无|安全饮水工程停水|井水水质差|高处农户用不上水",
         "村里自来水{since}时有时无，{time}基本没水|安全饮水工程停水{dur}，群众只能到外面拉水|"
         "村里吃的井水水质发苦，担心影响健康|管道老化漏水，村里高处的农户用不上水",
         "尽快解决吃水问题|检修供水设施",
     ),
     "0407": (
-        "宅基地审批|建房手续办理|宅基地被占|宅基地确权",
+        "农村建房审批手续|宅基地被邻居占用|宅基地申请未上报|宅基地确权进度",
         "咨询农村建房需要办理哪些审批手续，多久能批下来|其家宅基地被邻居占用建房|"
         "{dur}前提交宅基地申请，村里一直没有上报|咨询宅基地确权登记办理进度",
         "依法审批|协调处理",
     ),
     "0408": (
-        "养殖场病死畜禽处理|畜禽防疫|动物检疫收费|疫苗供应",
+        "病死{animal}随意丢弃|{animal}防疫疫苗领取|{animal}出现病症需防疫指导|动物检疫证明办理",
         "附近养殖户将病死{animal}随意丢弃，气味难闻|咨询{animal}养殖防疫疫苗在哪里领取|"
         "养殖的{animal}出现病症，需要防疫人员上门指导|咨询动物检疫证明如何办理",
         "加强监管|上门指导",
     ),
     "0409": (
-        "购买假种子|化肥质量问题|农药无效|种苗出苗率低",
+        "购买{crop}种子出苗率低|化肥质量问题|农药无效|种子无标签店主不认账",
         "在{loc}农资店购买的{crop}种子出苗率很低，损失严重|购买的化肥施用后{crop}长势不好，怀疑是假化肥|"
         "购买的农药喷洒后没有效果|农资店卖的种子没有标签，出问题后店主不认账",
         "查处假冒伪劣农资|协调赔偿",
@@ -448,7 +456,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "落实教师待遇|给予答复",
     ),
     "0505": (
-        "助学金未发放|贫困学生资助|营养餐补助|助学贷款",
+        "助学金未发放|困难学生资助政策|生源地助学贷款",
         "{who}在{school}上学，家庭困难，申请的助学金一直没有发放|咨询家庭经济困难学生有哪些资助政策|"
         "咨询生源地助学贷款在哪里办理",
         "落实资助政策|给予解答",
@@ -473,7 +481,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
     ),
     # 工资薪金
     "0601": (
-        "拖欠工资{wage}|{company}拖欠工资|工地拖欠农民工工资|饭店拖欠员工工资|离职后工资不结",
+        "{company}拖欠工资{wage}|工地拖欠农民工工资|{shop}拖欠工资|离职后工资不结|{company}拖欠多名工友工资",
         "{who}在{company}上班，{months}工资共计{wage}一直未发|{who}在{loc}附近工地务工，工程结束后工钱{wage}未结|"
         "在{shop}打工，老板拖欠{months}工资，现在联系不上|从{company}离职{dur}，剩余工资{wage}一直拖着不给|"
         "和{n}名工友在{company}干活，共被拖欠工资{wage}",
@@ -506,7 +514,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "给予政策解答|尽快办理|核实发放情况",
     ),
     "0702": (
-        "医保报销|异地就医备案|门诊慢特病报销|医保个人账户|医保待遇",
+        "住院费用医保不能报销|异地就医备案|门诊慢特病报销|医保个人账户未到账|转诊外地医保报销",
         "{who}在{hospital}住院花费{wage}，出院时医保不能报销|咨询在外地住院如何办理异地就医备案|"
         "{who}患有慢性病，门诊费用报销比例太低|医保个人账户余额{since}没有到账|咨询{who}转诊到外地治疗医保如何报销",
         "尽快解决报销问题|给予政策解答|核实医保待遇",
@@ -518,19 +526,19 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "给予政策解答|尽快发放",
     ),
     "0704": (
-        "工伤认定|工伤赔偿|单位不申报工伤|工伤医疗费",
+        "单位不申报工伤|工伤赔偿未落实|工伤认定材料咨询|工伤医疗费未报销",
         "{who}在{company}上班时受伤，单位不给申报工伤|工伤认定已下来{dur}，赔偿一直没有落实|"
         "咨询工伤认定需要哪些材料，超过期限还能否申请|工伤医疗费用{wage}一直没有报销",
         "督促单位落实工伤待遇|给予解答",
     ),
     "0705": (
-        "社保卡补办|社保卡激活|社保卡制卡进度|电子社保卡",
+        "社保卡补办|社保卡制卡进度|社保卡无法激活|电子社保卡申领",
         "社保卡丢失，咨询在哪里补办，需要多长时间|{dur}前申请制作社保卡，至今没拿到|"
         "{who}年纪大，社保卡无法激活|咨询电子社保卡如何申领",
         "告知办理流程|尽快制卡",
     ),
     "0706": (
-        "居民医保缴费|医保缴费渠道|重复缴费退费|新生儿参保",
+        "居民医保缴费标准|医保重复缴费退费|新生儿参保|困难群众医保缴费减免",
         "咨询今年城乡居民医保缴费标准和截止时间|{who}在村里和单位重复缴纳医保，如何退费|"
         "咨询新生儿如何参加居民医保|家中困难，咨询医保缴费能否减免",
         "给予政策解答|尽快退费",
@@ -542,7 +550,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
     ),
     # 市场管理
     "0801": (
-        "购买{item}{itemverb}|{shop}拒绝退货|网购{item}维权|{shop}售后推诿|{shop}消费纠纷",
+        "购买{item}{itemverb}|{shop}售后推诿|网购{item}拒绝退货|{shop}强制收取服务费|{shop}赠品不兑现",
         "在{shop}购买的{item}{itemverb}，商家拒绝退换|在{shop}花了{money}购买{item}，使用{dur}就坏了，"
         "商家推诿不管|网购{item}{itemverb}，商家拒绝七天无理由退货|在{shop}消费时被强制收取服务费{money}|"
         "从{shop}购买{item}，商家承诺的赠品一直不兑现",
@@ -556,7 +564,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "依法查处|加强食品安全监管",
     ),
     "0803": (
-        "{shop}价格欺诈|停车场乱收费|{shop}明码标价不规范|景区商品价格过高",
+        "{shop}价格欺诈|停车场乱收费|{shop}不明码标价|{shop}节日大幅涨价",
         "在{shop}结账时实际价格比标签高|{loc}的停车场收费{money}，没有收费公示|"
         "{shop}商品不明码标价，随意要价|{shop}在节日期间大幅涨价",
         "依法查处价格违法行为|规范收费",
@@ -568,7 +576,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "依法查处|加强市场监管",
     ),
     "0805": (
-        "药店销售过期药品|药品价格过高|非法行医卖药|保健品冒充药品",
+        "{shop}销售过期药品|以义诊名义推销药品|保健品冒充药品|{shop}处方药违规销售",
         "在{shop}买的药已过期|{loc}有人以义诊名义向老人推销药品|"
         "{shop}将保健品宣传为能治病的药品|{shop}处方药不凭处方就卖",
         "依法查处|加强药品监管",
@@ -586,14 +594,14 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "协调退费|依法处理",
     ),
     "0808": (
-        "二手车交易纠纷|二手车隐瞒事故|二手车过户问题|二手车定金不退",
+        "二手车隐瞒事故|二手车过户拖延|二手车定金不退|二手车里程造假",
         "在{loc}二手车市场购买的车辆，发现是事故车，商家当初隐瞒|购买二手车{dur}，车商一直不给办理过户|"
         "在二手车商处交了定金{money}，未成交对方不退|二手车实际里程与商家说的不符",
         "协调处理纠纷|依法查处",
     ),
     # 市政管理
     "0901": (
-        "{road}乱贴小广告|{road}路面脏乱|沿街门店乱堆乱放|{road}建筑垃圾乱倒|{road}僵尸车",
+        "{road}乱贴小广告|{road}沿街门店乱堆乱放|{road}建筑垃圾乱倒|{road}僵尸车|{road}广告牌破损",
         "{road}沿线墙面、电线杆上贴满小广告，影响市容|{road}路段沿街商户将杂物堆放在门口|"
         "{road}路边有人乱倒建筑垃圾，{dur}没人清理|{road}路边停放{n}辆废弃车辆{dur}，一直无人处理|"
         "{road}附近广告牌破损，字体脱落，影响市容",
@@ -606,7 +614,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "依法拆除违建|尽快查处",
     ),
     "0903": (
-        "{road}占道经营|流动摊贩占道|夜市占道|门店占道经营",
+        "{road}流动摊贩占道|{road}门店占道经营|{road}夜市占道|{road}菜市场周边占道",
         "{road}{time}有大量流动摊贩占道经营，造成交通拥堵|{road}沿街门店将商品摆到人行道上|"
         "{road}夜市摊位{time}占满道路，噪音和油烟扰民|{road}菜市场周边摊贩占道，行人无法通行",
         "依法整治占道经营|规范摊点管理",
@@ -631,13 +639,13 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "尽快维修路灯|增设路灯",
     ),
     "0907": (
-        "{road}树木遮挡|{road}绿化带无人管护|{road}树枝断落|{road}修剪树木",
+        "{road}树木遮挡|{road}绿化带无人管护|{road}树枝断落|楼前树木遮挡采光",
         "{road}行道树枝叶过长，遮挡信号灯和路灯|{road}绿化带杂草丛生，无人管护|"
         "{road}一棵大树枝干断裂，随时可能掉落|{loc}楼前树木过高，遮挡住户采光",
         "及时修剪|加强绿化管护",
     ),
     "0908": (
-        "{road}垃圾清运不及时|{road}垃圾桶满溢|{road}公厕卫生差|{road}环卫车噪音",
+        "{road}垃圾桶满溢|{road}公厕卫生差|环卫车作业噪音|{road}路面清扫不及时",
         "{road}垃圾桶{since}经常满溢，垃圾散落一地|{road}公厕卫生状况差，气味难闻|"
         "环卫车{time}清运垃圾，噪音很大|{road}路面清扫不及时，尘土很大",
         "及时清运垃圾|加强环卫保洁",
@@ -656,7 +664,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
     ),
     # 城乡建设
     "1001": (
-        "{estate}物业不作为|{estate}物业费收取|{estate}物业服务差|{estate}物业不维修",
+        "{estate}物业不作为|{estate}物业费上涨|{estate}楼道灯长期不修|{estate}物业占用公共区域",
         "{estate}物业公司服务不到位，小区环境脏乱，业主多次反映无人处理|{estate}物业费上涨，业主认为不合理|"
         "{estate}{floor}楼道灯坏了{dur}，物业一直不修|{estate}物业擅自占用公共区域出租收费",
         "督促物业公司整改|规范物业服务",
@@ -668,13 +676,13 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "督促开发商维修|排查房屋安全隐患",
     ),
     "1003": (
-        "不动产证办理进度|二手房过户|房产证加名|不动产登记材料",
+        "不动产登记材料|不动产证办理进度|二手房过户手续|房产证加名",
         "咨询办理不动产登记需要带哪些材料|{dur}前提交了不动产登记申请，至今未拿到证|"
         "咨询二手房过户需要办理哪些手续|咨询房产证上添加配偶姓名如何办理",
         "告知办理流程|尽快办理",
     ),
     "1004": (
-        "公租房申请|廉租房分配|公租房维修|住房补贴",
+        "公租房申请|公租房分配进度|公租房维修|住房租赁补贴",
         "咨询公租房申请条件，其家庭住房困难|{dur}前申请的公租房至今没有分配结果|"
         "所住公租房{floor}水管漏水，多次报修无人处理|咨询住房困难家庭能否申请租赁补贴",
         "给予政策解答|尽快处理",
@@ -704,14 +712,14 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "给予政策解答|督促单位缴存",
     ),
     "1009": (
-        "{road}路面破损|{road}道路改造进度慢|{road}断头路|{road}人行道破损",
+        "{road}路面破损|{road}道路改造进度慢|{road}断头路|{road}下水道堵塞",
         "{road}路面坑洼不平，车辆经过颠簸|{road}道路改造施工{dur}，进度缓慢，周边商户生意受影响|"
         "{road}是断头路，群众出行需要绕行|{road}改造后下水道堵塞，无人维护",
         "尽快修复|加快施工进度",
     ),
     # 交通运输
     "1101": (
-        "{road}交通拥堵|{road}红绿灯设置不合理|{road}车辆乱停|{road}违规鸣笛",
+        "{road}交通拥堵|{road}红绿灯设置不合理|{road}大货车违规行驶|{road}车辆闯红灯",
         "{road}路口{time}交通拥堵严重|{road}路口红绿灯时间设置不合理，行人过马路时间太短|"
         "{road}大货车{time}违规行驶|{road}路口车辆经常闯红灯，存在安全隐患",
         "优化交通管理|加强执法",
@@ -735,13 +743,13 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "尽快安排考试|公布考试安排",
     ),
     "1105": (
-        "{road}国道路面破损|省道坑洼|公路路肩塌陷|公路边沟堵塞",
+        "国道路面破损|省道坑洼|公路路肩塌陷|公路边沟堵塞",
         "{loc}附近国道路段路面破损，坑洼较多|{loc}省道路段坑洼不平，{time}车辆通行困难|"
         "{loc}附近公路路肩塌陷，存在安全隐患|公路边沟被杂物堵塞，雨后积水",
         "尽快养护维修|排除安全隐患",
     ),
     "1106": (
-        "{loc}路口缺少警示标志|{loc}缺少减速带|{loc}转盘缺少安全设施|{loc}道路标线不清",
+        "{loc}路口缺少警示标志|{loc}转盘缺少警示标志|{loc}道路标线不清|{loc}学校附近缺少减速设施",
         "{loc}路口车流量大，缺少警示标志和减速带，存在安全隐患|{loc}附近转盘处缺少警示标志，{time}车辆通行危险|"
         "{loc}附近道路标线模糊不清|{loc}学校附近公路没有减速设施",
         "增设警示标志|完善交通安全设施",
@@ -753,7 +761,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "加强治超|依法查处",
     ),
     "1108": (
-        "网约车乱收费|网约车拒载|非法营运|网约车司机态度差",
+        "网约车乱收费|私家车非法营运|网约车绕路|网约车司机态度差",
         "乘坐网约车被多收{money}|{loc}有私家车非法营运|网约车司机绕路多收费|网约车司机服务态度差",
         "依法查处|规范网约车经营",
     ),
@@ -794,14 +802,14 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "依法处理|督促养殖户整改",
     ),
     "1207": (
-        "基站辐射担忧|变电站辐射|楼顶基站",
+        "基站辐射担忧|变电站辐射|基站辐射标准咨询",
         "{estate}楼顶新建通信基站，居民担心辐射影响健康|{loc}附近建设变电站，居民担心辐射|"
         "咨询家附近基站辐射是否符合标准",
         "检测辐射|给予解释",
     ),
     # 公安治安
     "1301": (
-        "{loc}治安问题|聚众赌博|电动车被盗|深夜醉酒闹事",
+        "{place}聚众赌博|电动车被盗|{place}醉酒闹事|{place}可疑人员出没",
         "{loc}{time}有人聚众赌博|停放在{loc}的电动车被盗|{loc}附近{time}有人醉酒闹事|{loc}附近有可疑人员出没",
         "加强巡逻|依法查处",
     ),
@@ -817,7 +825,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "告知办理流程",
     ),
     "1304": (
-        "身份证补办|身份证异地办理|临时身份证|身份证办理进度",
+        "身份证补办|身份证异地办理|身份证办理进度|临时身份证",
         "身份证丢失，咨询如何补办|咨询外地户籍能否在本地办理身份证|{dur}前办理身份证，至今未拿到|"
         "咨询办理临时身份证需要多长时间",
         "告知办理流程|尽快制证",
@@ -834,7 +842,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "告知办理流程",
     ),
     "1307": (
-        "交通违法处理|电子警察抓拍有误|违章罚款缴纳|违章记录异议",
+        "{road}电子警察抓拍有误|交通违法罚款缴纳|违章记录有误|驾驶证记满12分",
         "车辆{plate}在{road}被电子警察抓拍，认为抓拍有误|咨询交通违法罚款如何缴纳|"
         "车辆{plate}违章记录有误，当时车不在现场|咨询驾驶证记满12分如何处理",
         "核实处理|给予解答",
@@ -859,7 +867,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "退还不合理费用|规范资费",
     ),
     "1404": (
-        "{op}宽带故障|{op}宽带报装慢|{op}宽带维修不及时|{op}宽带网速慢",
+        "{op}宽带故障|{op}宽带报装慢|{op}宽带网速慢|{op}宽带维修不上门",
         "家中{op}宽带{dur}无法上网，报修后无人上门|申请{op}宽带安装{dur}，至今未安装|"
         "{op}宽带网速很慢，与承诺不符|{op}宽带维修人员多次预约不上门",
         "尽快维修|按承诺提供服务",
@@ -884,7 +892,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "加强养老机构监管|完善养老服务",
     ),
     "1503": (
-        "殡葬收费|公墓价格|乱埋乱葬|殡葬服务",
+        "殡葬收费高|公墓价格|乱埋乱葬|丧葬补助申领",
         "殡仪馆收费{money}，认为收费过高|咨询公益性公墓的价格和购买条件|{loc}有人在耕地内乱埋乱葬|"
         "{who}去世后，咨询丧葬补助如何申领",
         "规范殡葬收费|给予政策解答",
@@ -906,7 +914,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "告知办理流程",
     ),
     "1507": (
-        "特困人员供养|五保户待遇|孤儿救助",
+        "特困供养金未发放|特困人员供养条件|孤儿救助",
         "{who}是特困供养人员，供养金{months}未发放|咨询特困人员供养申请条件|"
         "{loc}有一名孤儿生活困难，希望给予救助",
         "落实救助政策|核实情况",
@@ -919,7 +927,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "依法查处|恢复耕地",
     ),
     "1602": (
-        "规划调整|建筑间距不足|规划公示|小区规划变更",
+        "{estate}绿地改建楼房|建筑间距不足|周边规划咨询|{estate}建设与规划不符",
         "{estate}规划变更，原定的绿地改建楼房|新建楼房距离其住宅太近，影响采光|咨询{loc}周边的规划情况|"
         "{estate}实际建设与规划公示不符",
         "公开规划信息|依法核查",
@@ -950,7 +958,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "改善就医服务|加强医院管理",
     ),
     "1702": (
-        "医疗纠纷|手术后遗症|误诊|医疗事故",
+        "{hospital}手术后遗症|{hospital}误诊|{hospital}医疗纠纷",
         "{who}在{hospital}做手术后出现后遗症，与医院协商未果|{who}在{hospital}被误诊，耽误治疗|"
         "{who}在{hospital}治疗期间病情加重，认为医院存在过错",
         "调查处理|协调解决医疗纠纷",
@@ -961,7 +969,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "给予解答",
     ),
     "1704": (
-        "生育登记|三孩政策|育儿补贴|出生医学证明",
+        "生育登记|三孩政策|出生医学证明补办|育儿补贴",
         "咨询生育登记如何办理|咨询三孩生育有哪些支持政策|咨询孩子出生医学证明丢失如何补办|"
         "咨询本地是否有育儿补贴",
         "给予政策解答",
@@ -980,7 +988,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
     ),
     # 文化旅游
     "1801": (
-        "景区收费|景区服务差|旅行社纠纷|旅游购物纠纷",
+        "景区另收费|景区秩序混乱|旅行团强制购物|旅行社定金不退",
         "在本市某景区游玩，门票外另收费用{money}|景区{time}游客太多，秩序混乱|参加旅行团被强制购物|"
         "报名旅行社后行程取消，定金{money}不退",
         "依法查处|协调退费",
@@ -991,19 +999,19 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "依法查处|加强文化市场监管",
     ),
     "1803": (
-        "文物保护|古建筑损坏|文物被盗挖",
+        "古建筑年久失修|盗挖古墓|文物保护标志被破坏",
         "{loc}一处古建筑年久失修，墙体开裂|{loc}附近有人盗挖古墓|{loc}文物保护标志被破坏",
         "加强文物保护|依法查处",
     ),
     "1804": (
-        "文化活动|图书馆开放|体育赛事|公益演出",
+        "图书馆开放|公益文化活动|多举办文体活动|全民健身赛事报名",
         "咨询图书馆开放时间和借书流程|咨询近期有哪些公益文化活动|希望在{loc}多举办文体活动|"
         "咨询全民健身赛事如何报名",
         "给予解答|丰富文体活动",
     ),
     # 安全生产
     "1901": (
-        "煤矿安全隐患|煤矿违规生产|小煤窑",
+        "煤矿违规生产|私挖小煤窑|煤矿井下安全措施",
         "{loc}附近煤矿存在违规生产现象|{loc}附近有人私挖小煤窑|{loc}煤矿工人反映井下安全措施不到位",
         "依法查处|排查安全隐患",
     ),
@@ -1019,13 +1027,13 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "排查消防隐患|依法整改",
     ),
     "1904": (
-        "燃气泄漏隐患|燃气管道老化|液化气违规使用|{shop}燃气隐患",
+        "{estate}楼道燃气异味|{estate}燃气管道老化|{shop}违规使用液化气|燃气管道被挖断",
         "{estate}{floor}楼道闻到燃气味|{estate}燃气管道锈蚀老化|{loc}的{shop}违规使用液化气罐|"
         "{loc}燃气管道被施工挖断",
         "立即排查|消除安全隐患",
     ),
     "1905": (
-        "危化品违规存放|加油站安全|非法储存烟花爆竹",
+        "违规存放危化品|非法销售散装汽油|非法储存烟花爆竹",
         "{loc}有人违规存放危险化学品|{loc}有人非法销售散装汽油|{loc}有人非法储存烟花爆竹",
         "依法查处|排查隐患",
     ),
@@ -1037,7 +1045,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
         "采纳建议|统筹考虑",
     ),
     "2002": (
-        "政府工作建议|便民服务建议|营商环境建议",
+        "推行网上办事建议|设立便民服务点建议|优化营商环境建议|帮助老年人使用智能设备建议",
         "建议政府部门推行更多网上办事事项|建议在{loc}设立便民服务点|建议优化营商环境，简化审批流程|"
         "建议加强对老年人使用智能设备的帮助",
         "研究采纳|给予回复",
@@ -1057,7 +1065,7 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
 
 _THEME_PHRASES: dict[str, tuple[str, str, str]] = {
     "driver_exam": (
-        "驾照{exam}考试无法如期进行|{exam}考试预约不上|驾驶员考试延期|{exam}考试一直暂停",
+        "驾照{exam}考试无法如期进行|{exam}考试延期无新安排|{exam}考试因系统升级暂停|{exam}考试预约不上",
         "{who}在驾校报名学车{dur}，因考试车辆更换，{exam}考试一直无法预约|{exam}考试原定{since}进行，车管所通知延期，"
         "至今没有新的考试安排|{who}的{exam}考试因系统升级暂停，学车合同快到期了|驾校称{exam}考试排队人数多，"
         "预约不上，考试一拖再拖",
@@ -1075,16 +1083,16 @@ _THEME_PHRASES: dict[str, tuple[str, str, str]] = {
         "{road}下雨后积水较多，车辆行人无法通行|{road}一处窨井盖损坏，雨天被冲开，存在安全隐患|"
         "{road}一棵大树被风雨刮倒，树木倾倒在路中间|{road}路面下沉，出现一个大坑，车辆经过很危险|"
         "{road}一到汛期就积水，{estate}门口积水倒灌",
-        "尽快排除汛期安全隐患|尽快处理积水|及时修复路面",
+        "尽快排除汛期安全隐患|及时组织处置|尽快核实处理",
     ),
     "telecom_cables": (
-        "{road}通信线杆倾倒|{road}线缆垂落|{loc}通信线缆安全隐患|{op}线缆垂落",
+        "{road}通信线杆倾倒|{road}{op}线缆垂落|{place}通信线杆倾斜|{place}线缆垂落院内",
         "{road}一根通信线杆因故倾倒，线缆垂落在路面上，存在安全隐患|{road}{op}的线缆垂落，"
         "高度很低，车辆经过容易挂断|{loc}通信线杆倾斜，随时可能倒下|{loc}线缆垂落到院子里，孩子玩耍很危险",
         "尽快处理线缆隐患|扶正线杆，加固线缆|排除安全隐患",
     ),
     "property_management": (
-        "{estate}物业公司不作为|{estate}物业处理诉求不及时|{estate}物业服务差|{estate}业主诉求无人管",
+        "{estate}物业公司不作为|{estate}楼道杂物物业不处理|{estate}门禁损坏物业不修|{estate}物业只收费不服务",
         "{estate}物业公司不作为，业主提出的合理诉求处理不及时|{estate}{floor}楼道堆满杂物，业主多次向物业反映，"
         "物业不处理|{estate}小区大门门禁坏了{dur}，物业一直不修|{estate}小区绿化无人管理，物业只收费不服务",
         "督促物业公司履行职责|规范物业服务|尽快处理业主诉求",
@@ -1132,15 +1140,36 @@ _THEME_TABLE: dict[str, _Phrases] = {
     for key, phrases in _THEME_PHRASES.items()
 }
 
-_REPORT_OPENERS = _split("来电人反映：|来电人称：|市民来电反映：|来电人来电反映：|来电人向热线反映：|来电人表示：")
+_REPORT_OPENERS = _split(
+    "来电人反映：|来电人称：|市民来电反映：|来电人来电反映：|来电人向热线反映：|来电人表示："
+)
+_CONSULT_LOC_CLAUSES = _split("（来电人住址：{loc}）|（来电人系{loc}{resident}）|，来电人家住{loc}|（{loc}）")
 _CONSULT_OPENERS = _split("来电人|市民来电|来电人来电|来电人致电")
 _LOC_CLAUSES = _split("其居住在{loc}，|其家住{loc}，|地点位于{loc}，|其系{loc}{resident}，|事发地点在{loc}，")
 _EXTRAS = _split(
     "此前已向{contact}反映过{cn}次，一直没有结果|{dur}前曾拨打热线反映过，问题仍未解决|严重影响周边群众正常生活|"
-    "存在较大安全隐患|周边{big}多户居民都受到影响|来电人情绪较为激动|来电人已拍照留存相关证据|"
+    "存在较大安全隐患|周边{tens}多户居民都受到影响|来电人情绪较为激动|来电人已拍照留存相关证据|"
     "来电人表示可以配合现场核查|{contact}称不归其管理|问题已持续{dur}|来电人称家中有老人和孩子，影响较大|"
     "来电人多次协商无果|来电人称周边群众意见很大|{contact}答复会处理，但至今没有动静|"
-    "来电人称已向{contact}反映，被告知找其他部门|来电人要求保密个人信息|来电人希望处理结果及时告知"
+    "来电人称已向{contact}反映，被告知找其他部门|来电人要求保密个人信息|来电人希望处理结果及时告知|"
+    "来电人{time}在家，可上门核实|附近不少群众都有同样的问题|来电人称这种情况不是第一次出现|"
+    "来电人担心问题继续拖下去会更严重|来电人说已经等了{dur}，实在没有办法才打热线|"
+    "来电人愿意提供现场照片和视频|来电人称{contact}让其自行解决"
+)
+_SUGGESTION_EXTRAS = _split(
+    "来电人称身边很多人都有同样的想法|来电人表示这是其长期观察后的建议|来电人希望建议能被认真研究|"
+    "来电人称周边群众对此呼声较高|来电人表示愿意参与意见征集"
+)
+_PRAISE_EXTRAS = _split(
+    "来电人特别提到工作人员很有耐心|来电人希望将谢意转达给相关工作人员|来电人表示对处理速度很满意|"
+    "来电人称工作人员多次上门了解情况"
+)
+_CONSULT_WISHES = _split(
+    "给予解答|告知办理流程|给予政策解答|告知具体办理渠道|详细解释相关政策|一次性告知所需材料"
+)
+_PADDING = _split(
+    "来电人希望尽快得到回复|来电人留有联系电话，可随时联系|来电人希望办理结果能及时反馈|"
+    "来电人表示会持续关注此事|来电人希望相关单位与其电话联系"
 )
 _CONSULT_EXTRAS = _split(
     "之前在网上查询过，没有找到明确说明|不清楚具体去哪个部门办理|曾到{contact}询问，对方说不清楚|"
@@ -1153,8 +1182,18 @@ _WISH_FORMS = _split(
 )
 _CONSULT_WISH_FORMS = _split("希望{dept}{wish}。|请{dept}{wish}。|望{dept}{wish}。")
 _DEPTS = _split("相关部门|有关部门|主管部门|相关单位|职能部门")
-_TITLE_FORMS = _split("{loc}{topic}|{place}{topic}|反映{loc}{topic}|{town}{place}{topic}问题|关于{place}{topic}的诉求")
-_CONSULT_TITLE_FORMS = _split("咨询{topic}|{town}来电咨询{topic}|关于{topic}的咨询|{topic}相关问题咨询")
+_TITLE_FORMS = _split(
+    "{loc}{topic}|{place}{topic}|反映{loc}{topic}|{town}{place}{topic}问题|关于{place}{topic}的诉求"
+)
+_PLACED_TITLE_FORMS = _split("{topic}|反映{topic}|关于{topic}的问题|{topic}问题")
+_CONSULT_TITLE_FORMS = _split(
+    "{town}来电咨询{topic}|{loc}来电人咨询{topic}|咨询{topic}（{town}）|{place}{resident}咨询{topic}|{town}群众咨询{topic}问题"
+)
+
+
+def _wish(form: str, dept: str, wish: str) -> str:
+    text = form.format(dept=dept, wish=wish)
+    return text.replace("尽快尽快", "尽快").replace("尽快及时", "及时").replace("尽快立即", "立即")
 
 
 def compose_appeal(
@@ -1176,41 +1215,63 @@ def compose_appeal(
         phrases = _LEAF_TABLE[leaf_code]
     slots = _Slots(rng, town, place)
     slots["resident"] = "村民" if "村" in place else "居民"
-    detail = rng.choice(phrases.details).format_map(slots)
-    topic = rng.choice(phrases.topics).format_map(slots)
+    # Topics and details are paired by position, so a title names what its content says.
+    index = rng.randrange(len(phrases.details))
+    detail = phrases.details[index].format_map(slots)
+    topic = phrases.topics[index].format_map(slots)
     consult = detail.startswith("咨询")
-    wish = rng.choice(phrases.wishes)
+    wish = rng.choice(_CONSULT_WISHES if consult else phrases.wishes)
     dept = rng.choice(_DEPTS)
 
     parts: list[str] = []
     if consult:
         parts.append(rng.choice(_CONSULT_OPENERS))
         parts.append(detail)
-        if "{loc}" not in detail and rng.random() < 0.5:
-            parts.append(f"（来电人住址：{slots['loc']}）")
+        if slots["loc"] not in detail:
+            parts.append(rng.choice(_CONSULT_LOC_CLAUSES).format_map(slots))
         parts.append("，")
         parts.append(rng.choice(_CONSULT_EXTRAS).format_map(slots))
         parts.append("，")
-        parts.append(rng.choice(_CONSULT_WISH_FORMS).format(dept=dept, wish=wish))
+        parts.append(_wish(rng.choice(_CONSULT_WISH_FORMS), dept, wish))
     else:
         parts.append(rng.choice(_REPORT_OPENERS))
-        if slots["loc"] not in detail and slots["place"] not in detail:
+        if slots["loc"] not in detail:
             parts.append(rng.choice(_LOC_CLAUSES).format_map(slots))
         parts.append(detail)
         parts.append("，")
-        extras = rng.sample(_EXTRAS, 2 if rng.random() < 0.35 else 1)
+        if detail.startswith("建议"):
+            pool = _SUGGESTION_EXTRAS
+        elif leaf_code == "2003":
+            pool = _PRAISE_EXTRAS
+        else:
+            pool = _EXTRAS
+        extras = rng.sample(pool, 2 if rng.random() < 0.5 else 1)
+        if "隐患" in detail:
+            extras = [extra for extra in extras if "隐患" not in extra] or [rng.choice(_PADDING)]
         for extra in extras:
             parts.append(extra.format_map(slots))
             parts.append("，")
-        parts.append(rng.choice(_WISH_FORMS).format(dept=dept, wish=wish))
+        parts.append(_wish(rng.choice(_WISH_FORMS), dept, wish))
     content = "".join(parts)
+    if len(content) < CONTENT_MIN and slots["loc"] not in content:
+        content = f"{content[:-1]}，来电人联系地址为{slots['loc']}。"
     if len(content) < CONTENT_MIN:
-        content = content[:-1] + f"，来电人联系地址为{slots['loc']}。"
+        for tail in rng.sample(_PADDING, len(_PADDING)):
+            content = f"{content[:-1]}，{tail}。"
+            if len(content) >= CONTENT_MIN:
+                break
     if len(content) > CONTENT_MAX:
         content = content[: CONTENT_MAX - 1] + "。"
 
-    forms = _CONSULT_TITLE_FORMS if consult else _TITLE_FORMS
-    title = rng.choice(forms).format(loc=slots["loc"], place=place, town=town, topic=topic)
+    if place in topic:
+        forms = _CONSULT_TITLE_FORMS if consult else _PLACED_TITLE_FORMS
+    else:
+        forms = _CONSULT_TITLE_FORMS if consult else _TITLE_FORMS
+    if consult and topic.startswith("咨询"):
+        topic = topic[2:]
+    title = rng.choice(forms).format(
+        loc=slots["loc"], place=place, town=town, topic=topic, resident=slots["resident"]
+    )
     if len(title) > TITLE_MAX:
         title = f"{place}{topic}"
     if len(title) > TITLE_MAX:
