@@ -1,0 +1,493 @@
+"""Statistics of any period (统计), computed in the database.
+
+``period_statistics(start, end)`` counts the orders *registered* (``received_at``) between
+``start`` and ``end`` inclusive, local time (Asia/Shanghai), with a fixed handful of aggregate
+queries (conditional ``Count``, ``GROUP BY``): no Python loop ever walks the orders. The result
+is a frozen ``PeriodStats`` of counts only; shares (占比) and rates are derived from those counts
+with ``hotline.lib.shares`` when they are shown, never stored.
+
+Definitions (docs/briefing.md has the long version):
+
+* local order (本级登记事项): ``source != upstream``; upstream order (上级交办事项): ``source = upstream``.
+* coordinated (协调办理): a local order the center disposed of without a unit — disposition
+  direct answer, coordinate, transfer, inform, not accepted or merge. Dispatched (交办处理):
+  disposition ``dispatch``. An order still waiting for a disposition is ``undecided`` and counted
+  in neither (the seed's 4707 = 3285 + 1422 has none).
+* 签收及时率: lead assignments signed by their sign deadline ÷ all lead assignments of the
+  period's orders (signed or not; each dispatch round is one assignment).
+* 按时办结率: dispatched orders replied by the handling deadline ÷ dispatched orders that are due
+  (replied, or past the deadline at ``as_of``).
+* 回访率: orders with a reached callback ÷ orders answered (awaiting callback, closed after an
+  answer, or called back at least once).
+* 满意率: orders whose latest callback says 非常满意/满意/基本满意 ÷ orders whose latest callback
+  reached the citizen; 解决率: the same denominator, callback says solved.
+* 退单率: approved returns ÷ lead assignments; 退单申请率: requested returns ÷ lead assignments.
+* 重办率: dispatched orders reworked at least once ÷ dispatched orders.
+
+Per unit, order-level rates count the orders the unit currently leads; sign-for and returns
+count the unit's own assignments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from hotline.catalog.models import AppealType, Source
+from hotline.directory.models import Unit, UpstreamPlatform, month_bounds, stationing_compliance
+from hotline.intake.models import Call
+from hotline.lib.shares import format_share, share
+from hotline.workorders.models import (
+    SATISFIED_LEVELS,
+    Assignment,
+    Callback,
+    Disposition,
+    Reminder,
+    Request,
+    WorkOrder,
+)
+from hotline.workorders.workflow import UNIT_HOLDS, Status
+
+COORDINATED_DISPOSITIONS = (
+    Disposition.DIRECT_ANSWER, Disposition.COORDINATE, Disposition.TRANSFER, Disposition.INFORM,
+    Disposition.NOT_ACCEPTED, Disposition.MERGE,
+)
+DEFAULT_TOP = 10
+OVERDUE_LIST_LIMIT = 200
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+@dataclass(frozen=True)
+class Rate:
+    """numerator ÷ denominator, shown as a percentage with the one rounding rule."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def percent(self) -> Decimal | None:
+        return share(self.numerator, self.denominator) if self.denominator else None
+
+    @property
+    def text(self) -> str:
+        """'94.00%', or '—' when there is nothing to divide by."""
+        return format_share(self.percent) if self.denominator else "—"
+
+    def __str__(self) -> str:
+        return f"{self.numerator}/{self.denominator} = {self.text}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A count against the same count of an earlier period (环比 / 同比)."""
+
+    current: int
+    previous: int
+
+    @property
+    def delta(self) -> int:
+        return self.current - self.previous
+
+    @property
+    def percent(self) -> Decimal | None:
+        return share(self.delta, self.previous) if self.previous else None
+
+    @property
+    def text(self) -> str:
+        if not self.previous:
+            return "—"
+        value = self.percent
+        return ("+" if value > 0 else "") + format_share(value)
+
+
+@dataclass(frozen=True)
+class CountRow:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class HotspotRow:
+    """A level-2 category (政务服务—网点服务) and its count."""
+
+    code: str
+    level1: str
+    level2: str
+    count: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.level1}—{self.level2}" if self.level1 else self.level2
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    key: str
+    label: str
+    month_on_month: Change
+    year_on_year: Change
+
+
+@dataclass(frozen=True)
+class Rates:
+    sign: Rate  # 签收及时率
+    on_time: Rate  # 按时办结率
+    callback: Rate  # 回访率
+    satisfaction: Rate  # 满意率
+    solved: Rate  # 解决率
+    returns: Rate  # 退单率 (approved)
+    return_requests: Rate  # 退单申请率
+    rework: Rate  # 重办率
+
+    LABELS = (("sign", "签收及时率"), ("on_time", "按时办结率"), ("callback", "回访率"),
+              ("satisfaction", "满意率"), ("solved", "解决率"), ("returns", "退单率"),
+              ("return_requests", "退单申请率"), ("rework", "重办率"))
+
+    def items(self) -> list[tuple[str, str, Rate]]:
+        return [(key, label, getattr(self, key)) for key, label in self.LABELS]
+
+
+@dataclass(frozen=True)
+class UnitRates:
+    """One unit's figures for the period: counts behind every rate, and the rates."""
+
+    unit_id: int
+    short_name: str
+    name: str
+    group: str  # UnitGroup.key, "" when the unit is assessed with its parent or not at all
+    parent_id: int | None
+    assignments: int  # lead assignments (派单次数)
+    orders: int  # dispatched orders the unit currently leads
+    overdue: int
+    returns_rejected: int
+    supervision_failed: int
+    upstream_callbacks: int
+    upstream_satisfied: int
+    replies: int
+    excluded: int  # orders marked 不计入考核
+    rates: Rates
+
+
+@dataclass(frozen=True)
+class OverdueOrder:
+    number: str
+    title: str
+    unit: str
+    handle_deadline: dt.datetime
+    replied_at: dt.datetime | None  # None: still not replied
+
+
+@dataclass(frozen=True)
+class PeriodStats:
+    start: dt.date
+    end: dt.date
+    as_of: dt.datetime
+    unit: str
+    town: str
+    call_volume: int | None  # None when filtered by unit or town: calls have no unit
+    grand_total: int
+    local_total: int
+    coordinated: int
+    dispatched: int
+    undecided: int
+    upstream_total: int
+    upstream_by_platform: tuple[CountRow, ...]
+    appeal_types: tuple[CountRow, ...]
+    hotspots: tuple[HotspotRow, ...]
+    categorized: int  # orders with a category (the rest are not in any hotspot row)
+    changes: tuple[ChangeRow, ...]
+    rates: Rates
+    unit_rates: tuple[UnitRates, ...]
+    overdue: tuple[OverdueOrder, ...]
+    overdue_total: int
+    stationing_noncompliant: tuple[str, ...]
+
+    @property
+    def hotspot_total(self) -> int:
+        return sum(r.count for r in self.hotspots)
+
+    @property
+    def appeal_type_total(self) -> int:
+        return sum(r.count for r in self.appeal_types)
+
+    def share_text(self, count: int) -> str:
+        """A count's share of the period's orders (the denominator of every table)."""
+        return format_share(share(count, self.grand_total))
+
+    @property
+    def is_month(self) -> bool:
+        return self.start.day == 1 and self.end == month_bounds(self.start.year, self.start.month)[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Periods
+
+
+def local_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start 00:00, end + 1 day 00:00) in the local time zone."""
+    tz = timezone.get_default_timezone()
+    lo = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return lo, hi
+
+
+def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The calendar month before a whole month; otherwise the same number of days just before."""
+    if start.day == 1 and end == month_bounds(start.year, start.month)[1]:
+        year, month = (start.year - 1, 12) if start.month == 1 else (start.year, start.month - 1)
+        return month_bounds(year, month)
+    days = (end - start).days + 1
+    return start - dt.timedelta(days=days), start - dt.timedelta(days=1)
+
+
+def _year_back(d: dt.date) -> dt.date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def same_period_last_year(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    if start.day == 1 and end == month_bounds(start.year, start.month)[1]:
+        return month_bounds(start.year - 1, start.month)
+    return _year_back(start), _year_back(end)
+
+
+def months_in(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
+    months, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        months.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries
+
+
+def period_orders(start: dt.date, end: dt.date, *, unit=None, town=None, using: str | None = None) -> QuerySet:
+    """The orders registered in the period (optionally: ever led by ``unit``, located in ``town``)."""
+    lo, hi = local_bounds(start, end)
+    qs = WorkOrder.objects.using(using or settings.ANALYTICS_DATABASE).filter(received_at__gte=lo,
+                                                                              received_at__lt=hi)
+    if unit is not None:
+        led = Assignment.objects.filter(order=OuterRef("pk"), unit=unit, role=Assignment.Role.LEAD)
+        qs = qs.filter(Exists(led))
+    if town is not None:
+        qs = qs.filter(town=town)
+    return qs
+
+
+def _main_counts(orders: QuerySet) -> dict[str, int]:
+    local = ~Q(source=Source.UPSTREAM)
+    return orders.aggregate(
+        grand_total=Count("id"),
+        local_total=Count("id", filter=local),
+        coordinated=Count("id", filter=local & Q(disposition__in=COORDINATED_DISPOSITIONS)),
+        dispatched=Count("id", filter=local & Q(disposition=Disposition.DISPATCH)),
+        undecided=Count("id", filter=local & Q(disposition="")),
+        upstream_total=Count("id", filter=Q(source=Source.UPSTREAM)),
+    )
+
+
+def _call_volume(start: dt.date, end: dt.date, db: str) -> int:
+    lo, hi = local_bounds(start, end)
+    return Call.objects.using(db).filter(started_at__gte=lo, started_at__lt=hi).count()
+
+
+def _dispatched() -> Q:
+    return Q(disposition=Disposition.DISPATCH)
+
+
+def _late_or_overdue(as_of: dt.datetime) -> Q:
+    replied_late = Q(replied_at__isnull=False, handle_deadline__isnull=False, replied_at__gt=F("handle_deadline"))
+    still_open = Q(replied_at__isnull=True, handle_deadline__lt=as_of, status__in=[s.value for s in UNIT_HOLDS])
+    return _dispatched() & (replied_late | still_open)
+
+
+def _order_aggregates(as_of: dt.datetime) -> dict:
+    """Conditional counts over orders, the same for the whole period and per lead unit."""
+    replied = Q(replied_at__isnull=False)
+    on_time = replied & (Q(handle_deadline__isnull=True) | Q(replied_at__lte=F("handle_deadline")))
+    due = replied | Q(handle_deadline__lt=as_of)
+    reached_cb = Exists(Callback.objects.filter(order=OuterRef("pk"), reached=True))
+    answered = (Q(status=Status.AWAITING_CALLBACK)
+                | Q(status=Status.CLOSED, disposition__in=[Disposition.DIRECT_ANSWER, Disposition.COORDINATE,
+                                                         Disposition.DISPATCH])
+                | Q(callback_at__isnull=False))
+    reached_last = ~Q(satisfaction="")
+    upstream = Q(source=Source.UPSTREAM)
+    return {
+        "orders": Count("id", filter=_dispatched()),
+        "due": Count("id", filter=_dispatched() & due),
+        "on_time": Count("id", filter=_dispatched() & on_time),
+        "answered": Count("id", filter=answered),
+        "called_back": Count("id", filter=answered & reached_cb),
+        "reached": Count("id", filter=reached_last),
+        "satisfied": Count("id", filter=Q(satisfaction__in=SATISFIED_LEVELS)),
+        "solved": Count("id", filter=reached_last & Q(callback_solved=True)),
+        "reworked": Count("id", filter=_dispatched() & Q(rework_count__gt=0)),
+        "overdue": Count("id", filter=_late_or_overdue(as_of)),
+        "upstream_callbacks": Count("id", filter=upstream & reached_last),
+        "upstream_satisfied": Count("id", filter=upstream & Q(satisfaction__in=SATISFIED_LEVELS)),
+        "replies": Count("id", filter=_dispatched() & replied),
+        "excluded": Count("id", filter=_dispatched() & Q(excluded_from_assessment=True)),
+    }
+
+
+def _assignment_aggregates() -> dict:
+    on_time = Q(signed_at__isnull=False) & (Q(sign_deadline__isnull=True) | Q(signed_at__lte=F("sign_deadline")))
+    return {"assignments": Count("id"), "signed_on_time": Count("id", filter=on_time)}
+
+
+def _return_aggregates() -> dict:
+    return {
+        "requested": Count("id"),
+        "approved": Count("id", filter=Q(state=Request.State.APPROVED)),
+        "rejected": Count("id", filter=Q(state=Request.State.REJECTED)),
+    }
+
+
+def _rates(o: dict, a: dict, r: dict) -> Rates:
+    return Rates(
+        sign=Rate(a.get("signed_on_time", 0), a.get("assignments", 0)),
+        on_time=Rate(o.get("on_time", 0), o.get("due", 0)),
+        callback=Rate(o.get("called_back", 0), o.get("answered", 0)),
+        satisfaction=Rate(o.get("satisfied", 0), o.get("reached", 0)),
+        solved=Rate(o.get("solved", 0), o.get("reached", 0)),
+        returns=Rate(r.get("approved", 0), a.get("assignments", 0)),
+        return_requests=Rate(r.get("requested", 0), a.get("assignments", 0)),
+        rework=Rate(o.get("reworked", 0), o.get("orders", 0)),
+    )
+
+
+def unit_figures(orders: QuerySet, as_of: dt.datetime) -> tuple[UnitRates, ...]:
+    """Per-unit counts and rates over ``orders`` (four GROUP BY queries and one unit lookup)."""
+    db = orders.db
+    by_order = {row.pop("lead_unit"): row for row in
+                orders.filter(lead_unit__isnull=False).order_by().values("lead_unit")
+                .annotate(**_order_aggregates(as_of))}
+    assignments = Assignment.objects.using(db).filter(order__in=orders.values("pk"), role=Assignment.Role.LEAD)
+    by_assignment = {row.pop("unit"): row for row in
+                     assignments.order_by().values("unit").annotate(**_assignment_aggregates())}
+    returns = Request.objects.using(db).filter(order__in=orders.values("pk"), kind=Request.Kind.RETURN)
+    by_return = {row.pop("assignment__unit"): row for row in
+                 returns.order_by().values("assignment__unit").annotate(**_return_aggregates())}
+    failed = dict(Reminder.objects.using(db).filter(order__in=orders.values("pk"), kind=Reminder.Kind.SUPERVISION,
+                                                    failed=True, unit__isnull=False)
+                  .order_by().values("unit").annotate(n=Count("id")).values_list("unit", "n"))
+    ids = set(by_order) | set(by_assignment) | set(by_return) | set(failed)
+    units = Unit.objects.using(db).filter(pk__in=ids).select_related("group").order_by("position", "code")
+    result = []
+    for u in units:
+        o, a, r = by_order.get(u.pk, {}), by_assignment.get(u.pk, {}), by_return.get(u.pk, {})
+        result.append(UnitRates(
+            unit_id=u.pk, short_name=u.short_name, name=u.name, group=u.group.key if u.group else "",
+            parent_id=u.parent_id, assignments=a.get("assignments", 0), orders=o.get("orders", 0),
+            overdue=o.get("overdue", 0), returns_rejected=r.get("rejected", 0),
+            supervision_failed=failed.get(u.pk, 0), upstream_callbacks=o.get("upstream_callbacks", 0),
+            upstream_satisfied=o.get("upstream_satisfied", 0), replies=o.get("replies", 0),
+            excluded=o.get("excluded", 0), rates=_rates(o, a, r),
+        ))
+    return tuple(result)
+
+
+def overall_rates(orders: QuerySet, as_of: dt.datetime) -> Rates:
+    db = orders.db
+    o = orders.aggregate(**_order_aggregates(as_of))
+    a = Assignment.objects.using(db).filter(order__in=orders.values("pk"), role=Assignment.Role.LEAD).aggregate(
+        **_assignment_aggregates())
+    r = Request.objects.using(db).filter(order__in=orders.values("pk"), kind=Request.Kind.RETURN).aggregate(
+        **_return_aggregates())
+    return _rates(o, a, r)
+
+
+def appeal_type_rows(orders: QuerySet) -> tuple[CountRow, ...]:
+    """Every appeal type in position order, zero rows included."""
+    counts = dict(orders.order_by().values("appeal_type").annotate(n=Count("id")).values_list("appeal_type", "n"))
+    types = AppealType.objects.using(orders.db).order_by("position", "id")
+    return tuple(CountRow(t.name, counts.get(t.pk, 0)) for t in types if t.active or counts.get(t.pk))
+
+
+def platform_rows(orders: QuerySet) -> tuple[CountRow, ...]:
+    """Every upstream platform in position order (inactive ones only when they sent orders)."""
+    counts = dict(orders.filter(source=Source.UPSTREAM).order_by().values("upstream_platform")
+                  .annotate(n=Count("id")).values_list("upstream_platform", "n"))
+    platforms = UpstreamPlatform.objects.using(orders.db).order_by("position", "code")
+    return tuple(CountRow(p.name, counts.get(p.pk, 0)) for p in platforms if p.active or counts.get(p.pk))
+
+
+def hotspot_rows(orders: QuerySet, top: int = DEFAULT_TOP) -> tuple[HotspotRow, ...]:
+    """The ``top`` level-2 categories by count; ties broken by category code."""
+    rows = (orders.filter(category__isnull=False).order_by().values("category__code", "category__name",
+                                                                    "category__parent__name")
+            .annotate(n=Count("id")).order_by("-n", "category__code")[:top])
+    return tuple(HotspotRow(r["category__code"], r["category__parent__name"] or "", r["category__name"], r["n"])
+                 for r in rows)
+
+
+def overdue_orders(orders: QuerySet, as_of: dt.datetime, limit: int = OVERDUE_LIST_LIMIT
+                   ) -> tuple[tuple[OverdueOrder, ...], int]:
+    qs = orders.filter(_late_or_overdue(as_of))
+    total = qs.count()
+    rows = (qs.order_by("handle_deadline", "id")
+            .values_list("number", "title", "lead_unit__short_name", "handle_deadline", "replied_at")[:limit])
+    return tuple(OverdueOrder(n, t, u or "", d, r) for n, t, u, d, r in rows), total
+
+
+def noncompliant_stationing(start: dt.date, end: dt.date) -> tuple[str, ...]:
+    """Units that failed to keep staff at the center in any month of the period (full names)."""
+    names: list[str] = []
+    for year, month in months_in(start, end):
+        for unit, complies in stationing_compliance(year, month).items():
+            if not complies and unit.name not in names:
+                names.append(unit.name)
+    return tuple(names)
+
+
+CHANGE_LABELS = (("grand_total", "受理总量"), ("local_total", "本级登记事项"), ("coordinated", "协调办理"),
+                 ("dispatched", "交办处理"), ("upstream_total", "上级交办事项"), ("call_volume", "话务量"))
+
+
+def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, using: str | None = None,
+                      top: int = DEFAULT_TOP, as_of: dt.datetime | None = None) -> PeriodStats:
+    """Everything the statistics page and the briefing need for [start, end] (local dates)."""
+    if end < start:
+        raise ValueError("结束日期不能早于开始日期")
+    db = using or settings.ANALYTICS_DATABASE
+    as_of = as_of or timezone.now()
+    orders = period_orders(start, end, unit=unit, town=town, using=db)
+    main = _main_counts(orders)
+    with_calls = unit is None and town is None
+    calls = _call_volume(start, end, db) if with_calls else None
+
+    prev = previous_period(start, end)
+    last_year = same_period_last_year(start, end)
+    prev_main = _main_counts(period_orders(*prev, unit=unit, town=town, using=db))
+    ly_main = _main_counts(period_orders(*last_year, unit=unit, town=town, using=db))
+    if with_calls:
+        prev_main["call_volume"] = _call_volume(*prev, db)
+        ly_main["call_volume"] = _call_volume(*last_year, db)
+    current = {**main, "call_volume": calls}
+    changes = tuple(ChangeRow(key, label, Change(current[key], prev_main[key]), Change(current[key], ly_main[key]))
+                    for key, label in CHANGE_LABELS if current.get(key) is not None)
+
+    overdue, overdue_total = overdue_orders(orders, as_of)
+    return PeriodStats(
+        start=start, end=end, as_of=as_of,
+        unit=unit.short_name if unit is not None else "", town=town.short_name if town is not None else "",
+        call_volume=calls, upstream_by_platform=platform_rows(orders), appeal_types=appeal_type_rows(orders),
+        hotspots=hotspot_rows(orders, top), categorized=orders.filter(category__isnull=False).count(),
+        changes=changes, rates=overall_rates(orders, as_of), unit_rates=unit_figures(orders, as_of),
+        overdue=overdue, overdue_total=overdue_total,
+        stationing_noncompliant=noncompliant_stationing(start, end) if with_calls else (),
+        **main,
+    )
