@@ -1,0 +1,256 @@
+"""Background work on orders: the SLA sweep, near-due notices and the citizen's SMS receipt.
+
+Every task here is idempotent, because a task can run twice: the database worker leaves a task
+``RUNNING`` when its process is killed, and ``requeue_stale`` puts it back in the queue after a
+timeout even if a slow worker is in fact still on it. The rule each task follows: lock the order
+rows, then (in a new statement, so it sees what a concurrent run committed before releasing the
+lock) look for the fact it is about to write, and write it only if it is missing — in one
+transaction with the lock.
+
+Tasks are enqueued through the configured ``TASKS`` backend. With the default database backend
+(django-tasks-db) on PostgreSQL, enqueueing inside the order's transaction makes the order and
+its task commit together (a transactional outbox); ``enqueue_after_commit`` does that, and falls
+back to ``transaction.on_commit`` for a backend that lives outside the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db import connections, router, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
+
+from hotline.lib.masking import mask_phone
+from hotline.workorders import actions
+from hotline.workorders.models import Event, WorkOrder
+from hotline.workorders.workflow import UNIT_HOLDS
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+# The statuses of the partial index ``wo_open_deadline_idx``: a query that filters on exactly
+# these lets PostgreSQL (and SQLite) read only open orders by deadline.
+SWEPT_STATUSES = sorted(s.value for s in UNIT_HOLDS)
+# Key of the PostgreSQL advisory lock that serialises schedulers (any constant; "12345" in hex).
+SCHEDULER_LOCK_KEY = 0x12345
+
+
+def _parse_at(at: str | dt.datetime | None) -> dt.datetime:
+    if at is None:
+        return timezone.now()
+    if isinstance(at, str):
+        at = dt.datetime.fromisoformat(at)
+    if timezone.is_naive(at):
+        raise ValueError("时间必须带时区")
+    return at
+
+
+def near_due_window() -> dt.timedelta:
+    return dt.timedelta(hours=settings.HOTLINE["NEAR_DUE_HOURS"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding work by the partial index
+
+
+def _keyset_batches(qs, batch_size: int) -> Iterator[list[int]]:
+    """Ids of ``qs`` in (handle_deadline, id) order, ``batch_size`` at a time.
+
+    Keyset pagination rather than OFFSET: each batch resumes after the last key, so an order the
+    batch could not stamp (its status changed meanwhile) is never read again in this sweep.
+    """
+    last = None
+    while True:
+        page = qs
+        if last is not None:
+            deadline, pk = last
+            page = page.filter(Q(handle_deadline__gt=deadline) | Q(handle_deadline=deadline, pk__gt=pk))
+        rows = list(page.order_by("handle_deadline", "pk").values_list("handle_deadline", "pk")[:batch_size])
+        if not rows:
+            return
+        yield [pk for _, pk in rows]
+        last = rows[-1]
+
+
+def overdue_candidates(now: dt.datetime):
+    """Open orders past their deadline not yet stamped overdue."""
+    return WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__lt=now, overdue_at__isnull=True)
+
+
+def near_due_candidates(now: dt.datetime):
+    """Open orders entering the near-due window that had no near-due notice within one window.
+
+    A unit hears at most once per window that an order is near due: an order whose deadline is
+    extended past the window gets a new notice when the new deadline approaches; one extended by
+    a few hours, still inside the window it was already warned about, does not.
+    """
+    window = near_due_window()
+    noticed = Event.objects.filter(order=OuterRef("pk"), action="near_due", at__gte=now - window)
+    return (WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__gte=now,
+                                     handle_deadline__lt=now + window)
+            .filter(~Exists(noticed)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep
+
+
+def sweep_overdue(now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+    """Stamp every open order past its deadline; ``actions.mark_overdue`` locks and re-checks each batch."""
+    stamped = 0
+    for ids in _keyset_batches(overdue_candidates(now), batch_size):
+        stamped += actions.mark_overdue(ids, at=now)
+    return stamped
+
+
+def _mark_near_due(ids: list[int], now: dt.datetime) -> int:
+    window = near_due_window()
+    with transaction.atomic():
+        orders = list(WorkOrder.objects.select_for_update().filter(pk__in=ids, status__in=SWEPT_STATUSES,
+                                                                  handle_deadline__gte=now,
+                                                                  handle_deadline__lt=now + window))
+        # A new statement after the lock: it sees a notice a concurrent sweep committed meanwhile.
+        noticed = set(Event.objects.filter(order__in=orders, action="near_due", at__gte=now - window)
+                      .values_list("order_id", flat=True))
+        fresh = [o for o in orders if o.pk not in noticed]
+        for order in fresh:
+            hours_left = round((order.handle_deadline - now).total_seconds() / 3600, 1)
+            actions._record(order, "near_due", actions.SYSTEM, now, from_status=order.status,
+                            note=f"距办理时限还剩 {hours_left} 小时",
+                            handle_deadline=actions._iso(order.handle_deadline),
+                            unit_id=order.lead_unit_id, hours_left=hours_left)
+    return len(fresh)
+
+
+def sweep_near_due(now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+    noticed = 0
+    for ids in _keyset_batches(near_due_candidates(now), batch_size):
+        noticed += _mark_near_due(ids, now)
+    return noticed
+
+
+def run_sweep(at: str | dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> dict:
+    now = _parse_at(at)
+    result = {"at": now.isoformat(), "overdue": sweep_overdue(now, batch_size),
+              "near_due": sweep_near_due(now, batch_size)}
+    logger.info("SLA sweep %s", result)
+    return result
+
+
+@task()
+def sla_sweep(at: str | None = None, slot: str | None = None) -> dict:
+    """Stamp overdue orders and record near-due notices as of ``at`` (default: now).
+
+    ``slot`` is the scheduler's key for the period this run belongs to; the sweep itself does not
+    use it (it always sweeps up to now, so a late run catches up).
+    """
+    return run_sweep(at)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-order notification: the SMS receipt (回执短信) a caller gets with the order number
+
+
+def receipt_text(order: WorkOrder) -> str:
+    return (f"您反映的“{order.title}”已受理，工单编号 {order.number}，"
+            f"请留意办理结果。【{settings.HOTLINE['NAME']}】")
+
+
+@task()
+def send_receipt(order_id: int) -> bool:
+    """Send the caller the receipt SMS once; True if this run sent it.
+
+    No SMS gateway is wired yet: the message is recorded as the order's ``receipt_sent`` event,
+    which is what a gateway adapter will read (and what makes the task idempotent).
+    """
+    with transaction.atomic():
+        order = WorkOrder.objects.select_for_update().filter(pk=order_id).first()
+        if order is None or not order.caller_phone:
+            return False
+        if Event.objects.filter(order=order, action="receipt_sent").exists():
+            return False
+        actions._record(order, "receipt_sent", actions.SYSTEM, timezone.now(), from_status=order.status,
+                        note=receipt_text(order), phone=mask_phone(order.caller_phone))
+    return True
+
+
+def enqueue_after_commit(task_obj, *args, **kwargs) -> None:
+    """Enqueue so the task exists if and only if the current transaction commits.
+
+    With the database backend on the default database the task row is written in the same
+    transaction (nothing is lost if the process dies right after commit); any other backend gets
+    the task after commit.
+    """
+    backend = task_obj.get_backend()
+    if isinstance(backend, DatabaseBackend) and router.db_for_write(DBTaskResult) == "default":
+        task_obj.enqueue(*args, **kwargs)
+    else:
+        transaction.on_commit(lambda: task_obj.enqueue(*args, **kwargs))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduling (``hotline scheduler``) and recovery of tasks whose worker died
+
+
+def slot_of(now: dt.datetime, every: dt.timedelta) -> dt.datetime:
+    """The start of the period of length ``every`` that contains ``now`` (periods start at the epoch)."""
+    seconds = int(every.total_seconds())
+    epoch = int(now.timestamp())
+    return dt.datetime.fromtimestamp(epoch - epoch % seconds, tz=dt.UTC)
+
+
+def _lock_scheduler(using: str) -> None:
+    """Serialise schedulers for the rest of the transaction.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: the settings open every transaction
+    with BEGIN IMMEDIATE, which already holds the database's write lock; the no-op write below
+    makes that true for a deferred transaction too.
+    """
+    with connections[using].cursor() as cursor:
+        if connections[using].vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEDULER_LOCK_KEY])
+        else:
+            cursor.execute(f"UPDATE {DBTaskResult._meta.db_table} SET id = id WHERE 1 = 0")
+
+
+def schedule_sweep(now: dt.datetime | None = None, every: dt.timedelta = dt.timedelta(minutes=5)) -> bool:
+    """Enqueue ``sla_sweep`` for the period containing ``now`` unless some scheduler already did.
+
+    Any number of schedulers may call this: under the lock, the period's key (``slot``) is looked
+    up among the queued tasks, so each period is enqueued exactly once. Returns True if this call
+    enqueued it.
+    """
+    backend = sla_sweep.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        raise RuntimeError("hotline scheduler 需要数据库任务后端（django_tasks_db.DatabaseBackend）")
+    slot = slot_of(now or timezone.now(), every).isoformat()
+    using = router.db_for_write(DBTaskResult)
+    with transaction.atomic(using=using):
+        _lock_scheduler(using)
+        done = DBTaskResult.objects.using(using).filter(
+            task_path=sla_sweep.module_path, backend_name=backend.alias, args_kwargs__kwargs__slot=slot,
+        ).exists()
+        if done:
+            return False
+        sla_sweep.enqueue(slot=slot)
+    return True
+
+
+def requeue_stale(older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Put back in the queue tasks still RUNNING after ``older_than``: their worker most likely died.
+
+    django-tasks-db claims a task (status RUNNING) before running it and has no heartbeat, so a
+    SIGKILLed or crashed worker leaves its task RUNNING forever. Choose ``older_than`` well above
+    the longest task; a task requeued while a slow worker is still on it runs twice, which the
+    idempotent tasks above absorb.
+    """
+    now = now or timezone.now()
+    return (DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=now - older_than)
+            .update(status=TaskResultStatus.READY, started_at=None))

@@ -1,0 +1,218 @@
+"""Background tasks: the SLA sweep, near-due notices, receipts and the scheduler's lock.
+
+The story: operator 李 registers road complaints from 杨楼镇 on Monday 2023-07-03; dispatcher 王
+sends them to 杨楼镇 with a deadline of Wednesday 18:00. The sweep runs every few minutes, on one
+or several machines, and may be retried after a worker dies: the facts it records must appear
+once. Runs on SQLite and on PostgreSQL (DATABASE_URL=postgres://…); the concurrency tests need
+PostgreSQL's row and advisory locks and are skipped on SQLite.
+"""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+from django_tasks import TaskResultStatus
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+
+from hotline.workorders import actions, tasks
+from hotline.workorders.models import Event, WorkOrder
+from tests.conftest import at
+
+WEDNESDAY_EVENING = at(2023, 7, 5, 18, 0)
+
+postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL locks")
+
+
+@pytest.fixture
+def dispatched(new_order, people, unit):
+    """An order of 杨楼镇 dispatched by 王 on Monday 10:00 with a deadline (default Wednesday 18:00)."""
+
+    def make(deadline=WEDNESDAY_EVENING, **fields):
+        order = new_order(**fields)
+        actions.submit_for_dispatch(order, acting_user=people["operator_li"], at=at(2023, 7, 3, 9, 5))
+        return actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"),
+                                handle_deadline=deadline, at=at(2023, 7, 3, 10, 0))
+
+    return make
+
+
+def run_next_task(worker_id):
+    """What ``hotline db_worker`` does for one task (its loop closes connections, which a test can't have)."""
+    worker = Worker(queue_names=["default"], interval=0, batch=True, backend_name="default", startup_delay=False,
+                    max_tasks=1, worker_id=worker_id, excluded_queue_names=[])
+    with transaction.atomic():
+        row = DBTaskResult.objects.ready().get_locked()
+        row.claim(worker_id)
+    worker.run_task(row)
+
+
+def events(order, action):
+    return Event.objects.filter(order=order, action=action).count()
+
+
+def test_sweep_stamps_each_overdue_order_once(dispatched):
+    late = dispatched()
+    in_time = dispatched(deadline=at(2023, 7, 20, 18, 0))
+
+    first = tasks.run_sweep(at(2023, 7, 6, 9, 0))
+    second = tasks.run_sweep(at(2023, 7, 6, 9, 5))
+
+    assert first["overdue"] == 1 and second["overdue"] == 0
+    late.refresh_from_db()
+    assert late.overdue_at == at(2023, 7, 6, 9, 0)
+    assert events(late, "overdue") == 1
+    assert WorkOrder.objects.get(pk=in_time.pk).overdue_at is None
+
+
+def test_sweep_walks_all_batches(dispatched):
+    orders = [dispatched(deadline=at(2023, 7, 5, 18, 0)) for _ in range(3)]
+    orders.append(dispatched(deadline=at(2023, 7, 4, 18, 0)))
+
+    assert tasks.sweep_overdue(at(2023, 7, 6, 9, 0), batch_size=1) == 4
+    assert Event.objects.filter(action="overdue").count() == 4
+
+
+def test_closed_and_received_orders_are_not_swept(new_order, dispatched):
+    received = new_order()  # never dispatched: no unit holds it, nobody to blame
+    dispatched()
+
+    assert tasks.run_sweep(at(2023, 8, 1, 9, 0))["overdue"] == 1
+    assert events(received, "overdue") == 0
+
+
+def test_near_due_notice_is_recorded_once(dispatched):
+    order = dispatched()
+
+    assert tasks.run_sweep(at(2023, 7, 4, 17, 0))["near_due"] == 0  # 25 hours left: not yet
+    assert tasks.run_sweep(at(2023, 7, 4, 18, 30))["near_due"] == 1
+    assert tasks.run_sweep(at(2023, 7, 5, 9, 0))["near_due"] == 0
+    assert tasks.run_sweep(at(2023, 7, 5, 17, 59))["near_due"] == 0
+    result = tasks.run_sweep(at(2023, 7, 5, 18, 1))
+
+    assert result == {"at": at(2023, 7, 5, 18, 1).isoformat(), "overdue": 1, "near_due": 0}
+    assert events(order, "near_due") == 1
+    notice = Event.objects.get(order=order, action="near_due")
+    assert notice.actor_role == "system" and notice.data["hours_left"] == 23.5
+
+
+def test_an_extended_deadline_is_noticed_again(dispatched, people):
+    order = dispatched()
+    tasks.run_sweep(at(2023, 7, 4, 19, 0))
+    actions.sign(order, acting_user=people["handler_zhao"], at=at(2023, 7, 4, 19, 30))
+    actions.request_extension(order, acting_user=people["handler_zhao"], new_deadline=at(2023, 7, 12, 18, 0),
+                              reason="需协调交通局共同施工", at=at(2023, 7, 4, 20, 0))
+    actions.approve_extension(order, acting_user=people["dispatcher_wang"], at=at(2023, 7, 5, 9, 0))
+
+    assert tasks.run_sweep(at(2023, 7, 11, 19, 0))["near_due"] == 1
+    assert events(order, "near_due") == 2
+
+
+def test_a_task_retried_after_its_worker_died_does_not_stamp_twice(dispatched):
+    order = dispatched()
+    result = tasks.sla_sweep.enqueue(at=at(2023, 7, 6, 9, 0).isoformat())
+    row = DBTaskResult.objects.get(pk=result.id)
+    # The worker claimed the task, stamped the order and was killed before recording success.
+    row.claim("worker-killed")
+    tasks.run_sweep(at(2023, 7, 6, 9, 0))
+    DBTaskResult.objects.filter(pk=row.pk).update(started_at=at(2023, 7, 6, 9, 0))
+
+    assert tasks.requeue_stale(dt.timedelta(minutes=10), now=at(2023, 7, 6, 9, 5)) == 0  # maybe still running
+    assert tasks.requeue_stale(dt.timedelta(minutes=10), now=at(2023, 7, 6, 9, 11)) == 1
+    run_next_task("worker-2")
+
+    row.refresh_from_db()
+    assert row.status == TaskResultStatus.SUCCESSFUL
+    assert row.return_value["overdue"] == 0
+    assert row.worker_ids == ["worker-killed", "worker-2"]
+    assert events(order, "overdue") == 1
+
+
+def test_receipt_is_sent_once(new_order):
+    order = new_order()
+
+    assert tasks.send_receipt.call(order.pk) is True
+    assert tasks.send_receipt.call(order.pk) is False
+    receipt = Event.objects.get(order=order, action="receipt_sent")
+    assert order.number in receipt.note and receipt.data["phone"] == "138****1234"
+
+
+def test_receipt_task_commits_with_its_order(new_order):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        order = new_order()
+        tasks.enqueue_after_commit(tasks.send_receipt, order.pk)
+        raise RuntimeError("the registration failed after the enqueue")
+    assert not DBTaskResult.objects.exists()
+
+    with transaction.atomic():
+        order = new_order()
+        tasks.enqueue_after_commit(tasks.send_receipt, order.pk)
+    assert DBTaskResult.objects.get().args_kwargs == {"args": [order.pk], "kwargs": {}}
+
+
+def test_scheduler_enqueues_each_period_once(db):
+    every = dt.timedelta(minutes=5)
+
+    assert tasks.schedule_sweep(at(2023, 7, 3, 9, 1), every) is True
+    assert tasks.schedule_sweep(at(2023, 7, 3, 9, 4), every) is False  # the other scheduler's turn
+    assert tasks.schedule_sweep(at(2023, 7, 3, 9, 5), every) is True
+
+    slots = sorted(r.args_kwargs["kwargs"]["slot"] for r in DBTaskResult.objects.all())
+    assert slots == ["2023-07-03T01:00:00+00:00", "2023-07-03T01:05:00+00:00"]
+
+
+def test_sweep_and_scheduler_commands(dispatched, capsys):
+    dispatched()
+    call_command("sweep", at="2023-07-06T09:00:00+08:00")
+    call_command("sweep", at="2023-07-06T09:05:00+08:00")
+    call_command("scheduler", once=True, every=5)
+
+    out = capsys.readouterr().out
+    assert "新标记超期 1 件" in out and "新标记超期 0 件" in out
+    assert "已加入超期扫描任务" in out
+    assert DBTaskResult.objects.filter(task_path=tasks.sla_sweep.module_path).count() == 1
+
+
+def _in_threads(n, fn):
+    """Run ``fn`` in ``n`` threads released together; return their results."""
+    barrier, results = threading.Barrier(n), []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(fn())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_at_once_enqueue_once(ruzhou):
+    now = at(2023, 7, 3, 9, 1)
+    results = _in_threads(4, lambda: tasks.schedule_sweep(now))
+
+    assert sorted(results) == [False, False, False, True]
+    assert DBTaskResult.objects.count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sweeps_stamp_and_notice_once(dispatched):
+    late = [dispatched(deadline=at(2023, 7, 5, 18, 0)) for _ in range(6)]
+    near = [dispatched(deadline=at(2023, 7, 6, 18, 0)) for _ in range(6)]
+
+    results = _in_threads(3, lambda: tasks.run_sweep(at(2023, 7, 6, 9, 0), batch_size=2))
+
+    assert sum(r["overdue"] for r in results) == 6 and sum(r["near_due"] for r in results) == 6
+    assert Event.objects.filter(action="overdue", order__in=late).count() == 6
+    assert Event.objects.filter(action="near_due", order__in=near).count() == 6
+    assert connection.vendor == "postgresql"
