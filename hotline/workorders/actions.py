@@ -718,6 +718,19 @@ def report_back(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
 
 
 @transaction.atomic
+def set_assessment_exclusion(order, *, acting_user, excluded: bool, reason: str, at=None) -> WorkOrder:
+    """Take an order out of the assessment (不合理/恶意诉求, judged on review) or put it back."""
+    actor, at = Actor.of(acting_user), _now(at)
+    order, _ = _begin(order, "exclude_from_assessment", actor, reason)
+    if order.excluded_from_assessment == bool(excluded):
+        raise WorkflowError("该工单已不计入考核" if excluded else "该工单本来就计入考核")
+    order.excluded_from_assessment = bool(excluded)
+    _record(order, "exclude_from_assessment", actor, at, from_status=order.status, note=reason.strip(),
+            excluded=bool(excluded), fields=["excluded_from_assessment"])
+    return order
+
+
+@transaction.atomic
 def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     """SLA sweep: stamp orders that passed their deadline once, with one event each."""
     at = _now(at)

@@ -137,6 +137,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("supervise", "督办", WITH_UNIT | {AD}, None, {SU, SY}, needs_note=True),
     _t("annotate", "备注", set(Status), None, {OP, DI, SU, HA, SY}, UnitScope.NONE, needs_note=True),
     _t("report_back", "回复上级", {AC, Status.CLOSED}, None, {DI, SU, SY}),
+    # Assessment: a reviewed decision that the appeal was unreasonable or malicious.
+    _t("exclude_from_assessment", "不计入考核", set(Status) - {Status.MERGED}, None, {SU, SY}, needs_note=True),
 )
 
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
