@@ -1,11 +1,25 @@
 from django.urls import path
 
-from hotline.web import views
+from hotline.web.views import dashboard, intake, knowledge, orders, queues
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("orders/", views.order_list, name="order_list"),
-    path("orders/<str:key>/", views.order_detail, name="order_detail"),
-    path("orders/<str:key>/reveal/", views.reveal_contact, name="order_reveal"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", orders.home, name="home"),
+    path("intake/", intake.intake, name="intake"),
+    path("intake/lookup/", intake.intake_lookup, name="intake_lookup"),
+    path("intake/kb/", intake.kb_search, name="kb_search"),
+    path("dispatch/", queues.dispatch_board, name="dispatch"),
+    path("inbox/", queues.inbox, name="inbox"),
+    path("callbacks/", queues.callbacks, name="callbacks"),
+    path("supervision/", queues.supervision, name="supervision"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("kb/", knowledge.kb_list, name="kb_list"),
+    path("kb/new/", knowledge.kb_edit, name="kb_new"),
+    path("kb/<int:pk>/", knowledge.kb_detail, name="kb_detail"),
+    path("kb/<int:pk>/edit/", knowledge.kb_edit, name="kb_edit"),
+    path("orders/", orders.order_list, name="order_list"),
+    path("orders/export.xlsx", orders.order_export, name="order_export"),
+    path("orders/<str:key>/", orders.order_detail, name="order_detail"),
+    path("orders/<str:key>/reveal/", orders.reveal_contact, name="order_reveal"),
+    path("orders/<str:key>/act/<str:action>/", orders.order_action, name="order_action"),
+    path("healthz", orders.healthz, name="healthz"),
 ]

@@ -52,11 +52,8 @@ def _cursor(order: WorkOrder) -> str:
     return f"{order.received_at.timestamp():.6f}_{order.pk}"
 
 
-def search_orders(user, params, *, page_size: int = PAGE_SIZE) -> Page:
-    """Filter visible orders by the search form; keyset pagination on (received_at, id), newest first.
-
-    No COUNT(*) over the table: a page knows only whether there is a next one.
-    """
+def filter_orders(user, params):
+    """Visible orders narrowed by the search form's fields (shared by the list and its Excel export)."""
     qs = WorkOrder.objects.visible_to(user).select_related("appeal_type", "category", "lead_unit", "town")
     number = (params.get("number") or "").strip()
     if number:
@@ -86,6 +83,25 @@ def search_orders(user, params, *, page_size: int = PAGE_SIZE) -> Page:
                 qs = qs.filter(**{lookup: dt.date.fromisoformat(value)})
             except ValueError:
                 pass
+    return qs
+
+
+# sort key -> (field, descending)
+SORTS = {"received": ("received_at", True), "received_asc": ("received_at", False),
+         "deadline": ("handle_deadline", False), "deadline_desc": ("handle_deadline", True)}
+
+
+def search_orders(user, params, *, page_size: int = PAGE_SIZE) -> Page:
+    """Filter visible orders by the search form; keyset pagination on (sort field, id).
+
+    Sorted by received time (newest first, default) or by deadline. No COUNT(*) over the table:
+    a page knows only whether there is a next one.
+    """
+    qs = filter_orders(user, params)
+    sort = params.get("sort") or "received"
+    field, desc = SORTS.get(sort, SORTS["received"])
+    if field == "handle_deadline":
+        qs = qs.filter(handle_deadline__isnull=False)
     cursor = params.get("cursor")
     if cursor:
         try:
@@ -93,13 +109,18 @@ def search_orders(user, params, *, page_size: int = PAGE_SIZE) -> Page:
             from django.utils import timezone
 
             at = dt.datetime.fromtimestamp(float(stamp), tz=dt.UTC).astimezone(timezone.get_current_timezone())
-            qs = qs.filter(Q(received_at__lt=at) | Q(received_at=at, id__lt=int(pk)))
+            if desc:
+                qs = qs.filter(Q(**{f"{field}__lt": at}) | Q(**{field: at}, id__lt=int(pk)))
+            else:
+                qs = qs.filter(Q(**{f"{field}__gt": at}) | Q(**{field: at}, id__gt=int(pk)))
         except ValueError:
             cursor = None
-    rows = list(qs.order_by("-received_at", "-id")[: page_size + 1])
+    order_by = [f"-{field}", "-id"] if desc else [field, "id"]
+    rows = list(qs.order_by(*order_by)[: page_size + 1])
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return Page(rows, _cursor(rows[-1]) if more and rows else None, bool(cursor))
+    nxt = f"{getattr(rows[-1], field).timestamp():.6f}_{rows[-1].pk}" if more and rows else None
+    return Page(rows, nxt, bool(cursor))
 
 
 def available_actions(user, order: WorkOrder, assignments: list[Assignment]) -> list[Transition]:
@@ -139,3 +160,186 @@ def order_page(user, order: WorkOrder) -> dict:
         "may_reveal": access.may_reveal_contact(user, order),
         "actions": available_actions(user, order, assignments),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads for the staff console (hotline.web). Additive; every list keeps a bounded query count.
+
+EXTRA_ACTION_LABELS = {"register": "登记", "merged_in": "并入", "overdue": "超期"}
+LIST_RELATED = ("appeal_type", "category", "lead_unit", "town")
+CENTER_ROLES = {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+
+
+def action_label(action: str) -> str:
+    """Chinese label of an event's action: the workflow table's, or one of the non-table events."""
+    from hotline.workorders.workflow import BY_ACTION
+
+    t = BY_ACTION.get(action)
+    return t.label if t else EXTRA_ACTION_LABELS.get(action, action)
+
+
+def _caller_scope(user):
+    """Caller history (来电弹屏) spans every order of the center for center staff (DESIGN §2:
+    operators see caller history); a unit handler sees only what ``visible_to`` allows."""
+    if access.role_of(user) in CENTER_ROLES:
+        return WorkOrder.objects.all()
+    return WorkOrder.objects.visible_to(user)
+
+
+def caller_history(user, phone: str, *, limit: int = 10) -> list[WorkOrder]:
+    phone = (phone or "").strip()
+    if len(phone) < 5:
+        return []
+    return list(_caller_scope(user).filter(caller_phone=phone).select_related(*LIST_RELATED)
+                .order_by("-received_at", "-id")[:limit])
+
+
+def possible_repeats(user, *, phone: str = "", town_id=None, category_id=None, now: dt.datetime,
+                     days: int = 7, limit: int = 10) -> list[WorkOrder]:
+    """Open or recent orders that may be the same appeal: same caller, or same town and category."""
+    cond = Q()
+    phone = (phone or "").strip()
+    if len(phone) >= 5:
+        cond |= Q(caller_phone=phone)
+    if town_id and category_id:
+        cond |= Q(town_id=town_id, category_id=category_id)
+    if not cond:
+        return []
+    return list(_caller_scope(user).filter(cond, received_at__gte=now - dt.timedelta(days=days))
+                .exclude(status=Status.MERGED).select_related(*LIST_RELATED)
+                .order_by("-received_at", "-id")[:limit])
+
+
+def merge_target(user, number: str) -> WorkOrder | None:
+    """The order an intake repeat is merged into, looked up within the caller-history scope."""
+    return _caller_scope(user).filter(number=(number or "").strip()).first()
+
+
+def suggest_units(order: WorkOrder) -> list:
+    """Suggested lead units from the dispatch catalog (category, and town when the rule names one)."""
+    from hotline.catalog.models import DispatchRule
+    from hotline.directory.models import Unit
+
+    if not order.category_id:
+        return [order.town] if order.town_id else []
+    rules = DispatchRule.objects.filter(category_id=order.category_id).filter(
+        Q(town__isnull=True) | Q(town_id=order.town_id)).select_related("unit").order_by("-town_id", "position")
+    result = []
+    for rule in rules:
+        unit = rule.unit or (order.town if order.town_id else None)
+        if unit is not None and unit not in result:
+            result.append(unit)
+    if not result and order.town_id:
+        result.append(order.town)
+    return [u for u in result if isinstance(u, Unit)]
+
+
+def dispatch_queue(user, *, limit: int = 200) -> list[WorkOrder]:
+    return list(WorkOrder.objects.visible_to(user).filter(status=Status.AWAITING_DISPATCH)
+                .select_related(*LIST_RELATED).order_by("handle_deadline", "received_at")[:limit])
+
+
+def pending_requests(user, kind: str, *, limit: int = 200) -> list[Request]:
+    visible = WorkOrder.objects.visible_to(user).values("pk")
+    return list(Request.objects.filter(kind=kind, state=Request.State.PENDING, order__in=visible)
+                .select_related("order", "order__appeal_type", "order__lead_unit", "assignment__unit",
+                                "requested_by")
+                .order_by("requested_at")[:limit])
+
+
+def replies_awaiting_review(user, *, limit: int = 200) -> list[WorkOrder]:
+    return list(WorkOrder.objects.visible_to(user).filter(status=Status.REPLIED)
+                .select_related(*LIST_RELATED).order_by("replied_at")[:limit])
+
+
+def callback_queue(user, *, limit: int = 200) -> list[WorkOrder]:
+    return list(WorkOrder.objects.visible_to(user).filter(status=Status.AWAITING_CALLBACK)
+                .select_related(*LIST_RELATED).order_by("replied_at", "id")[:limit])
+
+
+def unit_inbox(user, now: dt.datetime) -> dict[str, list[Assignment]]:
+    """A handler's active assignments grouped: to sign, sent back, overdue, near-due, handling.
+
+    One query: the order, its lookups and its last event's action come with each assignment.
+    """
+    from django.db.models import OuterRef, Subquery
+
+    groups = {"to_sign": [], "sent_back": [], "overdue": [], "near_due": [], "handling": []}
+    if not getattr(user, "unit_id", None):
+        return groups
+    last = Event.objects.filter(order=OuterRef("order")).order_by("-at", "-id").values("action")[:1]
+    rows = (Assignment.objects.filter(unit_id=user.unit_id, active=True,
+                                      order__in=WorkOrder.objects.visible_to(user).values("pk"))
+            .exclude(order__status__in=[Status.CLOSED, Status.MERGED, Status.AWAITING_CALLBACK])
+            .select_related("order", *[f"order__{f}" for f in LIST_RELATED])
+            .annotate(last_action=Subquery(last)).order_by("order__handle_deadline", "order_id"))
+    soon = near_due_window(now)
+    for a in rows:
+        o = a.order
+        deadline = o.handle_deadline
+        if a.signed_at is None and (a.role == Assignment.Role.CO or o.status == Status.DISPATCHED):
+            key = "to_sign"
+        elif a.role == Assignment.Role.LEAD and o.status == Status.HANDLING and a.last_action in {
+                "send_back", "callback_rework"}:
+            key = "sent_back"
+        elif deadline and o.status in UNIT_HOLDS and deadline < now:
+            key = "overdue"
+        elif deadline and o.status in UNIT_HOLDS and deadline < soon:
+            key = "near_due"
+        else:
+            key = "handling"
+        groups[key].append(a)
+    return groups
+
+
+def supervision_lists(user, now: dt.datetime, *, limit: int = 200) -> dict:
+    """Near-due and overdue orders across units, with counts per lead unit (one aggregate query)."""
+    holds = [s.value for s in UNIT_HOLDS]
+    qs = WorkOrder.objects.visible_to(user)
+    soon = near_due_window(now)
+    per_unit = list(qs.filter(status__in=holds, handle_deadline__lt=soon)
+                    .values("lead_unit__short_name")
+                    .annotate(overdue=Count("id", filter=Q(handle_deadline__lt=now)),
+                              near_due=Count("id", filter=Q(handle_deadline__gte=now)))
+                    .order_by("-overdue", "-near_due", "lead_unit__short_name"))
+    rel = qs.select_related(*LIST_RELATED)
+    return {
+        "overdue": list(rel.overdue(now).order_by("handle_deadline")[:limit]),
+        "near_due": list(rel.near_due(now, soon).order_by("handle_deadline")[:limit]),
+        "per_unit": per_unit,
+    }
+
+
+def dashboard(user, now: dt.datetime) -> dict:
+    """Today and this month over what the user may see: aggregate queries only."""
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    local = timezone.localtime(now)
+    today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    month = today.replace(day=1)
+    start_trend = today - dt.timedelta(days=29)
+    holds = [s.value for s in UNIT_HOLDS]
+    qs = WorkOrder.objects.visible_to(user)
+    totals = qs.aggregate(
+        today_new=Count("id", filter=Q(received_at__gte=today)),
+        month_new=Count("id", filter=Q(received_at__gte=month)),
+        today_closed=Count("id", filter=Q(closed_at__gte=today)),
+        month_closed=Count("id", filter=Q(closed_at__gte=month)),
+        open=Count("id", filter=~Q(status__in=[Status.CLOSED, Status.MERGED])),
+        near_due=Count("id", filter=Q(status__in=holds, handle_deadline__gte=now,
+                                      handle_deadline__lt=near_due_window(now))),
+        overdue=Count("id", filter=Q(status__in=holds, handle_deadline__lt=now)),
+    )
+    this_month = qs.filter(received_at__gte=month)
+    by_unit = list(this_month.filter(lead_unit__isnull=False).values("lead_unit__short_name")
+                   .annotate(n=Count("id"), overdue=Count("id", filter=Q(status__in=holds, handle_deadline__lt=now)))
+                   .order_by("-n", "lead_unit__short_name")[:15])
+    by_category = list(this_month.filter(category__isnull=False).values("category__full_name")
+                       .annotate(n=Count("id")).order_by("-n", "category__full_name")[:10])
+    by_day = dict(qs.filter(received_at__gte=start_trend)
+                  .annotate(day=TruncDate("received_at", tzinfo=timezone.get_current_timezone()))
+                  .values("day").annotate(n=Count("id")).values_list("day", "n"))
+    days = [(start_trend + dt.timedelta(days=i)).date() for i in range(30)]
+    return {"totals": totals, "by_unit": by_unit, "by_category": by_category,
+            "trend": {"days": [d.strftime("%m-%d") for d in days], "counts": [by_day.get(d, 0) for d in days]}}

@@ -1,0 +1,61 @@
+/* Staff console: keyboard shortcuts and the few client-side helpers htmx does not cover. */
+(function () {
+  "use strict";
+  // Ctrl+Enter (or Cmd+Enter) saves the form you are typing in: one keystroke for the operator.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+      var el = document.activeElement;
+      var form = (el && el.form) || document.querySelector("form[data-hotkey]");
+      if (form) { ev.preventDefault(); form.requestSubmit(); }
+    }
+    if (ev.key === "Escape") { closePanel(); }
+  });
+  function closePanel() {
+    var p = document.getElementById("panel");
+    if (p && !p.hidden) { p.hidden = true; p.innerHTML = ""; }
+  }
+  window.hotlineClosePanel = closePanel;
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var t = ev.detail.target;
+    if (t && t.id === "panel") {
+      t.hidden = false;
+      var first = t.querySelector("textarea, select, input:not([type=hidden])");
+      if (first) { first.focus(); }
+    }
+  });
+  document.addEventListener("click", function (ev) {
+    var b = ev.target.closest("[data-use-answer]");
+    if (b) {  // a knowledge-base article becomes the direct answer
+      var answer = document.getElementById("id_answer");
+      var disp = document.getElementById("id_disposition");
+      if (answer) { answer.value = b.getAttribute("data-use-answer"); }
+      if (disp) { disp.value = "direct_answer"; disp.dispatchEvent(new Event("change")); }
+      if (answer) { answer.focus(); }
+    }
+    var m = ev.target.closest("[data-merge-into]");
+    if (m) {  // one-click merge of a repeat: disposition = 并单, target filled, saved
+      var into = document.getElementById("id_merge_into");
+      var d = document.getElementById("id_disposition");
+      into.value = m.getAttribute("data-merge-into");
+      d.value = "merge";
+      d.dispatchEvent(new Event("change"));
+      document.getElementById("intake-form").requestSubmit();
+    }
+    if (ev.target.closest("[data-close-panel]")) { closePanel(); }
+    if (ev.target.closest("[data-print]")) { window.print(); }
+  });
+  // Show only the disposition fields that matter.
+  function syncDisposition() {
+    var d = document.getElementById("id_disposition");
+    if (!d) { return; }
+    document.querySelectorAll("[data-for-disposition]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-for-disposition").split(" ").indexOf(d.value) < 0;
+    });
+    var s = document.getElementById("id_source");
+    document.querySelectorAll("[data-upstream]").forEach(function (el) { el.hidden = !s || s.value !== "upstream"; });
+  }
+  document.addEventListener("change", function (ev) {
+    if (ev.target.id === "id_disposition" || ev.target.id === "id_source") { syncDisposition(); }
+  });
+  document.addEventListener("DOMContentLoaded", syncDisposition);
+})();

@@ -1,0 +1,22 @@
+"""Dashboard (统计): today and this month, by unit and category, a 30-day trend (ECharts, served locally)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.utils import timezone
+
+from hotline.web.views.common import render_page
+from hotline.workorders import queries
+
+
+@login_required
+def dashboard(request):
+    data = queries.dashboard(request.user, timezone.now())
+    chart = {
+        "trend": data["trend"],
+        "units": {"names": [r["lead_unit__short_name"] for r in data["by_unit"]],
+                  "counts": [r["n"] for r in data["by_unit"]],
+                  "overdue": [r["overdue"] for r in data["by_unit"]]},
+        "categories": [{"name": r["category__full_name"], "value": r["n"]} for r in data["by_category"]],
+    }
+    return render_page(request, "web/dashboard.html", {**data, "chart": chart})

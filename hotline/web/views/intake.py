@@ -1,0 +1,103 @@
+"""Intake (登记): the operator's form, caller pop-up (来电弹屏), repeats, knowledge-base search."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Q
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+from hotline.catalog.models import Category, KnowledgeArticle
+from hotline.web.forms import IntakeForm
+from hotline.web.views.common import render_page, require_role
+from hotline.workorders import actions, queries
+from hotline.workorders.workflow import Role, WorkflowError
+
+INTAKE_ROLES = (Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR)
+
+
+def _dispose(order, user, disposition: str, d: dict):
+    """Call the disposition's action right after registration (same transaction)."""
+    note = (d.get("answer") or "").strip()
+    if disposition == "direct_answer":
+        return actions.direct_answer(order, acting_user=user, answer=note)
+    if disposition == "coordinate":
+        return actions.coordinate(order, acting_user=user, answer=note)
+    if disposition == "submit_for_dispatch":
+        return actions.submit_for_dispatch(order, acting_user=user, note=note)
+    if disposition == "transfer":
+        return actions.transfer(order, acting_user=user, target=d.get("transfer_target") or "", note=note)
+    if disposition == "inform":
+        return actions.inform(order, acting_user=user, note=note)
+    if disposition == "not_accept":
+        return actions.not_accept(order, acting_user=user, note=note)
+    if disposition == "merge":
+        target = queries.merge_target(user, d.get("merge_into") or "")
+        if target is None:
+            raise WorkflowError("请填写要并入的工单号（须为已登记的工单）")
+        return actions.merge(order, acting_user=user, into=target, note=note)
+    raise WorkflowError("请选择处置方式")
+
+
+@login_required
+def intake(request):
+    r = require_role(request, *INTAKE_ROLES)
+    error = None
+    if request.method == "POST":
+        form = IntakeForm(request.POST, role=r)
+        if form.is_valid():
+            try:
+                # Registration and disposition are one decision: a refused disposition leaves no order.
+                with transaction.atomic():
+                    order = actions.register_order(acting_user=request.user, **form.register_fields())
+                    order = _dispose(order, request.user, form.cleaned_data["disposition"], form.cleaned_data)
+            except WorkflowError as exc:
+                error = str(exc)
+            else:
+                messages.success(request, f"已登记工单 {order.number}（{order.get_status_display()}）")
+                return redirect(f"{reverse('intake')}?saved={order.number}")
+    else:
+        form = IntakeForm(role=r, initial={"disposition": "submit_for_dispatch"})
+    return render_page(request, "web/intake.html", {
+        "form": form, "error": error, "saved": request.GET.get("saved", ""),
+        "categories": Category.objects.filter(level=2, active=True).order_by("code").only("code", "full_name"),
+    })
+
+
+@login_required
+def intake_lookup(request):
+    """Caller history and possible repeats for what the operator has typed so far (htmx)."""
+    require_role(request, *INTAKE_ROLES)
+    phone = request.GET.get("caller_phone", "")
+    town = request.GET.get("town") or None
+    category = IntakeForm.base_fields["category"]
+    try:
+        category_obj = category.clean(request.GET.get("category", ""))
+    except Exception:  # a half-typed category is not an error while the operator types
+        category_obj = None
+    history = queries.caller_history(request.user, phone)
+    repeats = queries.possible_repeats(request.user, phone=phone, town_id=town if str(town).isdigit() else None,
+                                       category_id=category_obj.pk if category_obj else None, now=timezone.now())
+    return render_page(request, "web/intake_lookup.html", {"history": history, "repeats": repeats,
+                                                             "phone": phone})
+
+
+def search_knowledge(text: str, *, limit: int = 8):
+    text = (text or "").strip()
+    qs = KnowledgeArticle.objects.filter(active=True).select_related("category", "owner_unit")
+    if not text:
+        return list(qs.order_by("-updated_at")[:limit])
+    cond = Q()
+    for word in text.split()[:5]:
+        cond &= Q(title__icontains=word) | Q(body__icontains=word) | Q(keywords__icontains=word)
+    return list(qs.filter(cond).order_by("title")[:limit])
+
+
+@login_required
+def kb_search(request):
+    """Knowledge-base hits beside the intake form (htmx), each one usable as the direct answer."""
+    return render_page(request, "web/kb_results.html", {"articles": search_knowledge(request.GET.get("kb", "")),
+                                                         "pick": True})

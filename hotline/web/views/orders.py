@@ -1,0 +1,178 @@
+"""Order page, its actions, search and export, contact reveal, home."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import connection, transaction
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from hotline.accounts import access
+from hotline.catalog.models import AppealType, Category, Source
+from hotline.directory.models import Unit
+from hotline.web.forms import ACTION_FORMS
+from hotline.web.views.common import client_ip, console_actions, is_htmx, render_page, role
+from hotline.workorders import queries
+from hotline.workorders.models import STATUS_CHOICES, Callback, Reminder
+from hotline.workorders.workflow import STATUS_LABELS, Role, WorkflowError
+
+HOME_BY_ROLE = {Role.OPERATOR: "intake", Role.DISPATCHER: "dispatch", Role.HANDLER: "inbox",
+                Role.SUPERVISOR: "supervision"}
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+def home(request):
+    return render_page(request, "web/home.html", {
+        "summary": queries.summary_for(request.user, timezone.now()),
+        "workbench": HOME_BY_ROLE.get(role(request)),
+    })
+
+
+def _safe_next(request, fallback: str) -> str:
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        return nxt
+    return fallback
+
+
+@login_required
+def order_detail(request, key):
+    order = access.access_work_order_by_id(request.user, key)
+    context = queries.order_page(request.user, order)
+    context["actions"] = console_actions(request.user, order, context["assignments"])
+    for e in context["events"]:
+        e.label = queries.action_label(e.action)
+        e.status_label = STATUS_LABELS.get(e.to_status, "") if e.to_status != e.from_status else ""
+    context["reminders"] = list(Reminder.objects.filter(order=order).select_related("unit", "by").order_by("at"))
+    context["callbacks"] = list(Callback.objects.filter(order=order).select_related("by").order_by("at"))
+    context["print"] = request.GET.get("print") == "1"
+    if order.merged_into_id:
+        context["merged_into_number"] = order.merged_into.number
+    return render_page(request, "web/order_detail.html", context)
+
+
+@login_required
+def order_action(request, key, action):
+    """GET: the form of one workflow action (htmx fragment or page). POST: perform it.
+
+    Only actions the workflow table offers this user now are served; a refused action shows the
+    action function's message and changes nothing.
+    """
+    order = access.access_work_order_by_id(request.user, key)
+    entry = ACTION_FORMS.get(action)
+    assignments = queries.order_page(request.user, order)["assignments"]
+    offered = {t.action: t for t in console_actions(request.user, order, assignments)}
+    if entry is None or action not in offered:
+        raise Http404("该操作当前不可用")
+    transition = offered[action]
+    form_class, perform = entry
+    back = _safe_next(request, reverse("order_detail", args=[order.number]))
+    error = None
+    if request.method == "POST":
+        form = form_class(request.POST, transition=transition, order=order)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    perform(order, request.user, form.cleaned_data)
+            except WorkflowError as exc:
+                error = str(exc)
+            else:
+                messages.success(request, f"{order.number}：{transition.label}成功")
+                if is_htmx(request):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = back
+                    return response
+                return redirect(back)
+    else:
+        form = form_class(transition=transition, order=order)
+    return render_page(request, "web/action_form.html", {
+        "order": order, "transition": transition, "form": form, "error": error, "next": back,
+    })
+
+
+@login_required
+@require_POST
+def reveal_contact(request, key):
+    order = access.access_work_order_by_id(request.user, key)
+    name, phone = access.reveal_contact(request.user, order, ip=client_ip(request))
+    return HttpResponse(format_html('<span class="revealed" id="caller">{} <a href="tel:{}">{}</a></span>',
+                                    name, phone, phone))
+
+
+def _filter_choices():
+    return {
+        "statuses": STATUS_CHOICES,
+        "sources": Source.choices,
+        "units": Unit.objects.filter(active=True).exclude(kind=Unit.Kind.CENTER).order_by("position", "code"),
+        "towns": Unit.objects.filter(active=True, kind__in=Unit.LOCALITY_KINDS).order_by("position", "code"),
+        "categories": Category.objects.filter(level=2, active=True).order_by("code"),
+        "appeal_types": AppealType.objects.filter(active=True),
+        "sorts": [("received", "登记时间（新→旧）"), ("received_asc", "登记时间（旧→新）"),
+                  ("deadline", "办理时限（近→远）"), ("deadline_desc", "办理时限（远→近）")],
+    }
+
+
+@login_required
+def order_list(request):
+    page = queries.search_orders(request.user, request.GET)
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    return render_page(request, "web/order_list.html", {
+        "page": page, "params": request.GET, "query": params.urlencode(), "now": timezone.now(),
+        **_filter_choices(),
+    })
+
+
+EXPORT_LIMIT = 10000
+EXPORT_COLUMNS = ["工单编号", "登记时间", "来源", "来电人", "联系电话", "所在乡镇街道", "标题", "诉求内容", "诉求类型",
+                  "热点分类", "紧急程度", "状态", "主办单位", "办理时限", "答复内容", "满意度"]
+
+
+@login_required
+def order_export(request):
+    """The filtered list as an Excel workbook: audited, contacts masked unless the role may reveal."""
+    from openpyxl import Workbook
+
+    qs = queries.filter_orders(request.user, request.GET).order_by("-received_at", "-id")[:EXPORT_LIMIT]
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("工单")
+    ws.append(EXPORT_COLUMNS)
+    count = 0
+    for o in qs.iterator(chunk_size=1000):
+        if access.may_reveal_contact(request.user, o):
+            name, phone = o.caller_name, o.caller_phone
+        else:
+            name, phone = access.caller_for(request.user, o)
+        ws.append([o.number, timezone.localtime(o.received_at).strftime("%Y-%m-%d %H:%M"), o.get_source_display(),
+                   name, phone, str(o.town or ""), o.title, o.content, str(o.appeal_type), str(o.category or ""),
+                   o.get_urgency_display(), o.get_status_display(), str(o.lead_unit or ""),
+                   timezone.localtime(o.handle_deadline).strftime("%Y-%m-%d %H:%M") if o.handle_deadline else "",
+                   o.answer, o.get_satisfaction_display()])
+        count += 1
+    access.audit(request.user, "export", object_type="workorders.workorder", object_id="search",
+                 ip=client_ip(request), rows=count,
+                 filters={k: v for k, v in request.GET.items() if k != "cursor" and v})
+    buf = io.BytesIO()
+    wb.save(buf)
+    response = HttpResponse(buf.getvalue(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.xlsx"'
+    return response
+
+
+__all__ = ["healthz", "home", "order_detail", "order_action", "reveal_contact", "order_list", "order_export"]
