@@ -124,6 +124,8 @@ if os.environ.get("REPLICA_DATABASE_URL"):
     DATABASES["replica"] = parse_database_url(os.environ["REPLICA_DATABASE_URL"])
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 ANALYTICS_DATABASE = "replica" if "replica" in DATABASES else "default"
+# Writes and migrations go to the primary only; reads use the replica only when asked (dbrouter.py).
+DATABASE_ROUTERS = ["hotline.dbrouter.PrimaryReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

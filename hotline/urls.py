@@ -18,4 +18,5 @@ urlpatterns = [
 urlpatterns += [
     path("briefing/", include("hotline.briefing.urls")),
     path("assessment/", include("hotline.assessment.urls")),
+    path("api/", include("hotline.workorders.api_urls")),
 ]

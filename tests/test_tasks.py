@@ -216,3 +216,50 @@ def test_concurrent_sweeps_stamp_and_notice_once(dispatched):
     assert Event.objects.filter(action="overdue", order__in=late).count() == 6
     assert Event.objects.filter(action="near_due", order__in=near).count() == 6
     assert connection.vendor == "postgresql"
+
+
+# ---------------------------------------------------------------------------------------------
+# The JSON API enqueues the receipt with the order; the router keeps migrations off the replica
+
+
+def test_operator_registers_through_the_api_and_the_receipt_follows(client, people):
+    client.force_login(people["operator_li"])
+    response = client.post("/api/orders/", {"title": "路灯不亮", "content": "杨楼镇某村路灯损坏多日。",
+                                            "town": "杨楼镇", "caller_phone": "13812341234"},
+                           content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["number"].startswith("RZ") and body["status"] == "received"
+    task = DBTaskResult.objects.get()
+    assert task.task_path == tasks.send_receipt.module_path and task.args_kwargs["args"] == [body["id"]]
+    run_next_task("worker-1")
+    assert Event.objects.filter(order_id=body["id"], action="receipt_sent").count() == 1
+    assert client.get(f"/api/orders/{body['number']}/").json()["id"] == body["id"]
+
+
+def test_api_refuses_strangers_and_bad_orders(client, people):
+    assert client.post("/api/orders/", {}, content_type="application/json").status_code == 401
+    client.force_login(people["handler_qian"])
+    refused = client.post("/api/orders/", {"title": "x", "content": "y"}, content_type="application/json")
+    assert refused.status_code == 400 and "登记" in refused.json()["error"]
+    client.force_login(people["operator_li"])
+    empty = client.post("/api/orders/", {"title": "", "content": ""}, content_type="application/json")
+    assert empty.status_code == 400
+    assert client.get("/api/orders/999999/").status_code == 404
+    assert not WorkOrder.objects.exists() and not DBTaskResult.objects.exists()
+
+
+def test_handler_of_another_town_gets_404(client, new_order, people):
+    order = new_order()
+    client.force_login(people["handler_qian"])
+    assert client.get(f"/api/orders/{order.pk}/").status_code == 404
+
+
+def test_migrations_never_run_on_the_replica():
+    from hotline.dbrouter import PrimaryReplicaRouter
+
+    router = PrimaryReplicaRouter()
+    assert router.allow_migrate("replica", "workorders") is False
+    assert router.allow_migrate("default", "workorders") is True
+    assert router.db_for_write(WorkOrder) == "default" and router.db_for_read(WorkOrder) is None

@@ -1,0 +1,88 @@
+"""The JSON API over work orders: thin views that parse, authorize, call one action and answer JSON.
+
+Authentication is the console's session (log in at /accounts/login/, send the ``csrftoken``
+cookie back as ``X-CSRFToken``), so any app process behind the load balancer serves any request.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+from django.http import Http404, JsonResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from hotline.accounts.access import access_work_order_by_id
+from hotline.catalog.models import AppealType, Category
+from hotline.directory.models import Unit
+from hotline.workorders import actions
+from hotline.workorders.tasks import enqueue_after_commit, send_receipt
+from hotline.workorders.workflow import WorkflowError
+
+TEXT_FIELDS = ("title", "content", "urgency", "source", "caller_name", "caller_phone", "address", "note")
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _lookup(model, value, field: str, what: str, **filters):
+    if value in (None, ""):
+        return None
+    key = {"pk": value} if isinstance(value, int) else {field: str(value)}
+    found = model.objects.filter(**key, **filters).first()
+    if found is None:
+        raise WorkflowError(f"未知的{what}：{value}")
+    return found
+
+
+def order_json(order) -> dict:
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "status": order.status,
+        "title": order.title,
+        "received_at": order.received_at.isoformat(),
+        "handle_deadline": order.handle_deadline.isoformat() if order.handle_deadline else None,
+        "overdue_at": order.overdue_at.isoformat() if order.overdue_at else None,
+    }
+
+
+@require_POST
+def orders(request):
+    """POST /api/orders/ — register an order; 201 with its number, 400 with the reason it was refused."""
+    if not request.user.is_authenticated:
+        return _error("请先登录", 401)
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return _error("请求体不是有效的 JSON", 400)
+    if not isinstance(data, dict):
+        return _error("请求体应为 JSON 对象", 400)
+    try:
+        fields = {name: str(data[name]) for name in TEXT_FIELDS if data.get(name) not in (None, "")}
+        fields["appeal_type"] = _lookup(AppealType, data.get("appeal_type") or "problem", "code", "诉求类型")
+        fields["category"] = _lookup(Category, data.get("category"), "full_name", "热点分类")
+        fields["town"] = _lookup(Unit, data.get("town"), "short_name", "乡镇街道")
+        fields["confidential"] = bool(data.get("confidential", False))
+        fields.setdefault("title", "")
+        fields.setdefault("content", "")
+        with transaction.atomic():
+            order = actions.register_order(acting_user=request.user, **fields)
+            # The receipt task commits with the order: an acknowledged order always gets its SMS.
+            enqueue_after_commit(send_receipt, order.pk)
+    except WorkflowError as exc:
+        return _error(str(exc), 400)
+    return JsonResponse(order_json(order), status=201, json_dumps_params={"ensure_ascii": False})
+
+
+@require_GET
+def order_detail(request, key: str):
+    """GET /api/orders/<id or number>/ — 404 alike for a missing order and someone else's."""
+    if not request.user.is_authenticated:
+        return _error("请先登录", 401)
+    try:
+        order = access_work_order_by_id(request.user, key)
+    except Http404:
+        return _error("工单不存在或无权查看", 404)
+    return JsonResponse(order_json(order), json_dumps_params={"ensure_ascii": False})
