@@ -1,0 +1,271 @@
+"""The console in a real Chromium (Playwright): the named people of DESIGN.md §6 do a day's work.
+
+李 registers a call and sends it to dispatch, 王 dispatches it to 杨楼镇, 赵 signs for it and replies,
+王 approves, 周 calls back and the order closes. Also a return and redispatch, an extension, a
+dissatisfied callback sent to rework, and 钱 of 寄料镇 who must see nothing of 杨楼镇's orders.
+"""
+
+import datetime as dt
+import io
+import os
+import re
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+PASSWORD = "hotline12345"
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed")]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def world(transactional_db):
+    from hotline.demo.defaults import load_defaults
+    from hotline.demo.people import ensure_people
+
+    load_defaults()
+    return ensure_people(PASSWORD)
+
+
+@pytest.fixture
+def login(browser, live_server, world):
+    """login("handler_zhao") -> a page of a fresh browser context, signed in at 1366×768."""
+    contexts = []
+
+    def open_as(username):
+        ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        ctx.set_default_timeout(10000)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r".*/$"))
+        return page
+
+    yield open_as
+    for ctx in contexts:
+        ctx.close()
+
+
+def _open_action(page, number, action):
+    """Click the row's (or order page's) button for ``action``; the form slides into the panel."""
+    page.locator(f"[data-number='{number}'] [data-action='{action}'], #order-actions [data-action='{action}']"
+                 ).first.click()
+    page.wait_for_selector("#panel form")
+    return page.locator("#panel")
+
+
+def _submit_panel(page):
+    with page.expect_navigation():
+        page.locator("#panel button[type=submit]").click()
+
+
+def _order(number):
+    from hotline.workorders.models import WorkOrder
+
+    return WorkOrder.objects.get(number=number)
+
+
+def test_a_call_from_registration_to_closing(login, live_server):
+    li = login("operator_li")
+    li.click("nav >> text=登记")
+    li.fill("#id_caller_phone", "13912345678")
+    li.select_option("#id_town", label="杨楼镇")
+    li.fill("#id_category", "农村管理—人居环境")
+    li.fill("#id_title", "村口垃圾无人清运")
+    li.fill("#id_content", "来电人反映杨楼镇某村村口垃圾堆积一周无人清运。")
+    li.select_option("#id_disposition", "submit_for_dispatch")
+    li.focus("#id_content")
+    li.keyboard.press("Control+Enter")  # one keystroke saves
+    li.wait_for_selector("#saved-number")
+    number = li.locator("#saved-number strong").inner_text()
+    assert _order(number).status == "awaiting_dispatch"
+
+    wang = login("dispatcher_wang")
+    wang.goto(f"{live_server.url}/dispatch/")
+    panel = _open_action(wang, number, "dispatch")
+    assert "派单目录建议" in panel.inner_text()
+    wang.select_option("#id_lead_unit", label="杨楼镇")
+    _submit_panel(wang)
+    assert wang.locator(f"#dispatch-queue [data-number='{number}']").count() == 0
+    assert _order(number).lead_unit.short_name == "杨楼镇"
+
+    zhao = login("handler_zhao")
+    zhao.goto(f"{live_server.url}/inbox/")
+    assert zhao.locator(f"#inbox-to_sign [data-number='{number}']").count() == 1
+    _open_action(zhao, number, "sign")
+    _submit_panel(zhao)
+    _open_action(zhao, number, "reply")
+    zhao.fill("#id_public_reply", "已组织保洁人员清运垃圾，并设置垃圾收集点。")
+    zhao.select_option("#id_is_true", "true")
+    zhao.select_option("#id_solved", "1")
+    _submit_panel(zhao)
+    assert _order(number).status == "replied"
+
+    wang.goto(f"{live_server.url}/dispatch/")
+    _open_action(wang, number, "approve_reply")
+    _submit_panel(wang)
+    assert _order(number).status == "awaiting_callback"
+
+    zhou = login("supervisor_zhou")
+    zhou.goto(f"{live_server.url}/callbacks/")
+    _open_action(zhou, number, "callback_close")
+    zhou.select_option("#id_satisfaction", "satisfied")
+    zhou.select_option("#id_solved", "1")
+    _submit_panel(zhou)
+    zhou.goto(f"{live_server.url}/orders/{number}/")
+    assert zhou.locator("#order-status").inner_text() == "已办结"
+    timeline = zhou.locator("#timeline").inner_text()
+    for label in ("登记", "转派单", "派单", "签收", "回复", "审核通过", "回访办结"):
+        assert label in timeline
+
+
+def _dispatched_order(world, unit_name="杨楼镇", **kw):
+    from django.utils import timezone
+
+    from hotline.catalog.models import AppealType, Category
+    from hotline.directory.models import Unit
+    from hotline.workorders import actions
+
+    now = timezone.now() - dt.timedelta(minutes=5)
+    order = actions.register_order(
+        acting_user=world["operator_li"], at=now, title=kw.get("title", "路灯不亮"),
+        content="杨楼镇某村主路路灯连续多日不亮。", appeal_type=AppealType.objects.get(code="problem"),
+        category=Category.objects.get(full_name="农村管理—人居环境"), town=Unit.objects.get(short_name="杨楼镇"),
+        caller_name="张三丰", caller_phone=kw.get("phone", "13812341234"))
+    actions.submit_for_dispatch(order, acting_user=world["operator_li"], at=now)
+    actions.dispatch(order, acting_user=world["dispatcher_wang"], lead_unit=Unit.objects.get(short_name=unit_name),
+                     at=now)
+    return order
+
+
+def test_return_approved_and_redispatched(login, live_server, world):
+    order = _dispatched_order(world)
+    zhao = login("handler_zhao")
+    zhao.goto(f"{live_server.url}/inbox/")
+    _open_action(zhao, order.number, "request_return")
+    zhao.fill("#id_reason", "路灯由住建局统一维护，不属本镇职责")
+    zhao.fill("#id_basis", "汝政办〔2022〕37号")
+    _submit_panel(zhao)
+    assert _order(order.number).status == "return_requested"
+
+    wang = login("dispatcher_wang")
+    wang.goto(f"{live_server.url}/dispatch/")
+    assert wang.locator(f"#return-queue [data-number='{order.number}']").count() == 1
+    _open_action(wang, order.number, "approve_return")
+    _submit_panel(wang)
+    assert wang.locator(f"#dispatch-queue [data-number='{order.number}']").count() == 1
+    _open_action(wang, order.number, "dispatch")
+    wang.select_option("#id_lead_unit", label="住房和城乡建设局")
+    _submit_panel(wang)
+    o = _order(order.number)
+    assert o.status == "dispatched" and o.lead_unit.short_name == "住房和城乡建设局"
+
+
+def test_extension_approved_moves_the_deadline(login, live_server, world):
+    from django.utils import timezone
+
+    from hotline.workorders import actions
+
+    order = _dispatched_order(world)
+    actions.sign(order, acting_user=world["handler_zhao"])
+    order.refresh_from_db()
+    new = timezone.localtime(order.handle_deadline + dt.timedelta(days=7)).replace(second=0, microsecond=0)
+    zhao = login("handler_zhao")
+    zhao.goto(f"{live_server.url}/orders/{order.number}/")
+    _open_action(zhao, order.number, "request_extension")
+    zhao.fill("#id_new_deadline", new.strftime("%Y-%m-%dT%H:%M"))
+    zhao.fill("#id_reason", "需协调供电公司更换线路")
+    _submit_panel(zhao)
+
+    wang = login("dispatcher_wang")
+    wang.goto(f"{live_server.url}/dispatch/")
+    assert wang.locator(f"#extension-queue [data-number='{order.number}']").count() == 1
+    _open_action(wang, order.number, "approve_extension")
+    _submit_panel(wang)
+    assert _order(order.number).handle_deadline == new
+    wang.goto(f"{live_server.url}/orders/{order.number}/")
+    assert new.strftime("%Y-%m-%d %H:%M") in wang.locator("#handle-deadline").inner_text()
+
+
+def test_dissatisfied_callback_goes_to_rework(login, live_server, world):
+    from hotline.workorders import actions
+
+    order = _dispatched_order(world)
+    actions.sign(order, acting_user=world["handler_zhao"])
+    actions.reply(order, acting_user=world["handler_zhao"], public_reply="已维修", solved=True)
+    actions.approve_reply(order, acting_user=world["dispatcher_wang"])
+    zhou = login("supervisor_zhou")
+    zhou.goto(f"{live_server.url}/callbacks/")
+    _open_action(zhou, order.number, "callback_rework")
+    zhou.select_option("#id_satisfaction", "dissatisfied")
+    zhou.select_option("#id_solved", "0")
+    zhou.fill("#id_note", "来电人称路灯仍不亮")
+    _submit_panel(zhou)
+    o = _order(order.number)
+    assert o.status == "handling" and o.rework_count == 1
+    zhao = login("handler_zhao")
+    zhao.goto(f"{live_server.url}/inbox/")
+    assert zhao.locator(f"#inbox-sent_back [data-number='{order.number}']").count() == 1
+
+
+def test_refused_action_shows_the_message_and_changes_nothing(login, live_server, world):
+    from django.utils import timezone
+
+    from hotline.workorders import actions
+
+    order = _dispatched_order(world)
+    actions.request_return(order, acting_user=world["handler_zhao"], reason="不属本镇", basis="职责清单")
+    actions.approve_return(order, acting_user=world["dispatcher_wang"])
+    wang = login("dispatcher_wang")
+    wang.goto(f"{live_server.url}/dispatch/")
+    _open_action(wang, order.number, "dispatch")
+    wang.select_option("#id_lead_unit", label="杨楼镇")
+    past = timezone.localtime() - dt.timedelta(days=1)
+    wang.fill("#id_handle_deadline", past.strftime("%Y-%m-%dT%H:%M"))
+    wang.locator("#panel button[type=submit]").click()
+    wang.wait_for_selector("#panel p.error")
+    assert "办理时限必须晚于派单时间" in wang.locator("#panel p.error").inner_text()
+    assert _order(order.number).status == "awaiting_dispatch"
+    wang.keyboard.press("Escape")
+    assert wang.locator("#panel").is_hidden()
+
+
+def test_other_town_sees_nothing(login, live_server, world):
+    order = _dispatched_order(world, title="杨楼镇路灯不亮", phone="13700001111")
+    qian = login("handler_qian")
+    response = qian.goto(f"{live_server.url}/orders/{order.number}/")
+    assert response.status == 404
+    qian.goto(f"{live_server.url}/orders/")
+    assert "杨楼镇路灯不亮" not in qian.content()
+    qian.goto(f"{live_server.url}/inbox/")
+    assert order.number not in qian.content()
+    export = qian.request.get(f"{live_server.url}/orders/export.xlsx")
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(io.BytesIO(export.body())).active.iter_rows(values_only=True))
+    assert all(order.number not in (r[0] or "") for r in rows[1:])
+
+    zhao = login("handler_zhao")
+    zhao.goto(f"{live_server.url}/orders/{order.number}/")
+    assert "张**" in zhao.locator("#caller").inner_text()
+    zhao.click("#reveal")
+    zhao.wait_for_selector("#caller.revealed")
+    assert "13700001111" in zhao.locator("#caller").inner_text()
