@@ -1,0 +1,88 @@
+"""Build a month's ``BriefingData`` from the database: statistics, assessment, stationing, drafts.
+
+The statistics are ``hotline.analytics.stats.period_statistics`` of the calendar month; the
+annexes and the best/worst units come from the published assessment when there is one (see
+``assessment_bridge``); the narrative sections are first drafts (``drafting``) unless the caller
+passes the supervisor's edited texts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+from hotline.analytics.stats import PeriodStats, period_statistics
+from hotline.briefing import assessment_bridge, drafting
+from hotline.briefing.data import BriefingData, CountRow, HotspotRow, PlatformCount, TitledText
+from hotline.directory.models import month_bounds
+
+STATIONING_POLICY = "《汝州市人民政府办公室关于进一步加强民呼必应工作的通知》（汝政办〔2022〕37号）"
+DISCLOSURE_NOTE = "（本简报在汝州市人民政府网站予以公开）"
+_UNSET = object()
+
+
+def month_statistics(year: int, month: int, *, using: str | None = None) -> PeriodStats:
+    return period_statistics(*month_bounds(year, month), using=using)
+
+
+def default_issue_date(year: int, month: int) -> dt.date:
+    """Today when building for a past month; otherwise the first day after the month."""
+    last = month_bounds(year, month)[1]
+    today = timezone.localdate()
+    return today if today > last else last + dt.timedelta(days=1)
+
+
+def build_briefing_data(year: int, month: int, *, issue_date: dt.date | None = None,
+                        stats: PeriodStats | None = None, hot_problems=_UNSET, typical_cases=_UNSET,
+                        business_work=_UNSET, min_orders: int | None = None,
+                        using: str | None = None) -> BriefingData:
+    """The month's briefing. Narrative sections not passed in are drafted from the data."""
+    stats = stats or month_statistics(year, month, using=using)
+    assessment = assessment_bridge.month_assessment(year, month, stats, min_orders=min_orders)
+    if hot_problems is _UNSET:
+        hot_problems = drafting.hot_problems(year, month, using=using)
+    if typical_cases is _UNSET:
+        typical_cases = drafting.typical_cases(year, month, using=using)
+    if business_work is _UNSET:
+        business_work = drafting.business_work(year, month)
+    return BriefingData(
+        issuer=settings.HOTLINE["ISSUER"],
+        issue_date=issue_date or default_issue_date(year, month),
+        hotline_name=settings.HOTLINE["NAME"],
+        year=year,
+        month=month,
+        call_volume=stats.call_volume,
+        local_total=stats.local_total,
+        coordinated=stats.coordinated,
+        dispatched=stats.dispatched,
+        upstream_total=stats.upstream_total,
+        upstream_by_platform=tuple(PlatformCount(r.name, r.count) for r in stats.upstream_by_platform),
+        best_units=assessment.best,
+        worst_units=assessment.worst,
+        stationing_noncompliant=stats.stationing_noncompliant,
+        stationing_policy=STATIONING_POLICY,
+        appeal_type_rows=tuple(CountRow(r.name, r.count) for r in stats.appeal_types),
+        hotspot_rows=tuple(HotspotRow(r.level1, r.level2, r.count) for r in stats.hotspots),
+        grand_total=stats.grand_total,
+        hot_problems=tuple(_titled(t) for t in hot_problems),
+        typical_cases=tuple(typical_cases),
+        business_work=tuple(_titled(t) for t in business_work),
+        annexes=assessment.annexes,
+        disclosure_note=DISCLOSURE_NOTE,
+    )
+
+
+def _titled(item) -> TitledText:
+    return item if isinstance(item, TitledText) else TitledText(*item)
+
+
+def warnings_for(stats: PeriodStats) -> list[str]:
+    """Things a supervisor should know before publishing the month."""
+    out = []
+    if stats.undecided:
+        out.append(f"有 {stats.undecided} 件本级登记事项尚未确定处置方式，未计入协调办理或交办处理。")
+    if stats.call_volume == 0:
+        out.append("本月没有话务记录（来电记录未导入？），简报将写“未接到群众来电”。")
+    return out

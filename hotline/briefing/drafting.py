@@ -1,0 +1,170 @@
+"""First drafts of the briefing's narrative sections, for the supervisor to edit.
+
+* Hot problems (热点问题): the leaf categories whose count this month stands far above their
+  average of the previous three months (at least ``RISE_FACTOR`` times and ``MIN_COUNT`` orders);
+  with no history, simply the biggest categories. Each is described by the keywords jieba finds
+  in its order titles and names the unit that led most of its orders.
+* Typical case (典型案例): a dispatched order of the month that was answered on time, never reworked
+  and rated 非常满意, told with its timeline, fastest reply first.
+* Business work (业务工作): meetings and events the platform does not know about — left empty for
+  the supervisor (``BUSINESS_WORK_HINT``).
+
+Drafting reads a bounded number of titles (``TITLES_PER_CLUSTER``) for keywords; every count is
+a database aggregate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+from django.conf import settings
+from django.db.models import Count, F, Q
+
+from hotline.analytics.stats import local_bounds
+from hotline.briefing.data import TitledText
+from hotline.directory.models import month_bounds
+from hotline.lib.masking import mask_text_phones
+from hotline.workorders.models import Assignment, Disposition, Satisfaction, WorkOrder
+
+MIN_COUNT = 5
+RISE_FACTOR = 1.5
+HISTORY_MONTHS = 3
+TITLES_PER_CLUSTER = 300
+BUSINESS_WORK_HINT = ("业务工作由督办人员填写：每项一段，首句为标题（以“。”结束），例如"
+                      "“召开疑难事项协调会。7月13日，热线中心召集……”。")
+_STOPWORDS = {"来电", "反映", "来电人", "希望", "问题", "要求", "咨询", "市民", "群众", "情况", "处理", "解决",
+              "尽快", "相关", "部门", "有关", "我们", "自己", "目前", "没有", "存在", "一直", "现在", "可以"}
+
+
+def _month_orders(year: int, month: int, using: str):
+    lo, hi = local_bounds(*month_bounds(year, month))
+    return WorkOrder.objects.using(using).filter(received_at__gte=lo, received_at__lt=hi)
+
+
+def _history_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
+    first = dt.date(year, month, 1)
+    y, m = year, month
+    for _ in range(HISTORY_MONTHS):
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return dt.date(y, m, 1), first - dt.timedelta(days=1)
+
+
+def keywords(titles: list[str], top: int = 3) -> list[str]:
+    """The most telling words of a cluster's titles (jieba TF-IDF), generic words left out."""
+    import jieba
+    import jieba.analyse
+
+    jieba.setLogLevel(logging.WARNING)
+    text = "。".join(titles)
+    words = jieba.analyse.extract_tags(text, topK=top + len(_STOPWORDS), allowPOS=("n", "vn", "nz", "ns", "v", "nr"))
+    return [w for w in words if w not in _STOPWORDS and len(w) > 1][:top]
+
+
+def hot_problems(year: int, month: int, *, using: str | None = None, limit: int = 5) -> tuple[TitledText, ...]:
+    db = using or settings.ANALYTICS_DATABASE
+    orders = _month_orders(year, month, db).filter(category__isnull=False)
+    current = {r["category"]: r for r in orders.order_by().values("category", "category__name",
+                                                                   "category__full_name").annotate(n=Count("id"))}
+    lo, hi = local_bounds(*_history_bounds(year, month))
+    history = WorkOrder.objects.using(db).filter(received_at__gte=lo, received_at__lt=hi, category__isnull=False)
+    past = dict(history.order_by().values("category").annotate(n=Count("id")).values_list("category", "n"))
+    if past:
+        def excess(cat_id):
+            return current[cat_id]["n"] - past.get(cat_id, 0) / HISTORY_MONTHS
+        chosen = [c for c in current if current[c]["n"] >= MIN_COUNT
+                  and current[c]["n"] >= RISE_FACTOR * past.get(c, 0) / HISTORY_MONTHS]
+        chosen.sort(key=lambda c: (-excess(c), current[c]["category__full_name"]))
+    else:
+        chosen = sorted(current, key=lambda c: (-current[c]["n"], current[c]["category__full_name"]))
+    chosen = chosen[:limit]
+    if not chosen:
+        return ()
+    leaders: dict[int, tuple[str, int]] = {}
+    for row in (orders.filter(category__in=chosen, lead_unit__isnull=False).order_by()
+                .values("category", "lead_unit__short_name").annotate(n=Count("id"))):
+        best = leaders.get(row["category"])
+        if best is None or (row["n"], best[0]) > (best[1], row["lead_unit__short_name"]):
+            leaders[row["category"]] = (row["lead_unit__short_name"], row["n"])
+    items = []
+    for cat_id in chosen:
+        row = current[cat_id]
+        titles = list(orders.filter(category=cat_id).order_by("received_at", "id")
+                      .values_list("title", flat=True)[:TITLES_PER_CLUSTER])
+        words = keywords(titles)
+        text = f"本月受理{row['category__full_name']}方面诉求{row['n']}件"
+        if past:
+            average = past.get(cat_id, 0) / HISTORY_MONTHS
+            text += f"，前三个月月均{average:.0f}件" if average >= 1 else "，前三个月基本没有此类诉求"
+        if words:
+            text += f"，主要反映{'、'.join(words)}等问题"
+        if cat_id in leaders:
+            text += f"，承办较多的单位为{leaders[cat_id][0]}"
+        items.append(TitledText(f"{row['category__name']}问题", mask_text_phones(text) + "。"))
+    return tuple(items)
+
+
+def _day(value: dt.datetime) -> str:
+    from django.utils import timezone
+
+    local = timezone.localtime(value)
+    return f"{local.month}月{local.day}日"
+
+
+def typical_cases(year: int, month: int, *, using: str | None = None, limit: int = 1) -> tuple[str, ...]:
+    db = using or settings.ANALYTICS_DATABASE
+    candidates = (_month_orders(year, month, db)
+                  .filter(disposition=Disposition.DISPATCH, satisfaction=Satisfaction.VERY_SATISFIED,
+                          rework_count=0, lead_unit__isnull=False, replied_at__isnull=False)
+                  .filter(Q(handle_deadline__isnull=True) | Q(replied_at__lte=F("handle_deadline")))
+                  .exclude(answer="")
+                  .annotate(took=F("replied_at") - F("dispatched_at"))
+                  .select_related("lead_unit").order_by("took", "received_at", "id")[:limit])
+    cases = []
+    for order in candidates:
+        lead = (Assignment.objects.using(db).filter(order=order, role=Assignment.Role.LEAD, active=True)
+                .order_by("-round").first())
+        title = re.sub(r"[。！？；，,.!?;\s]+$", "", order.title)
+        if lead and lead.signed_at and lead.signed_at - lead.dispatched_at <= dt.timedelta(hours=2):
+            sign = "当即签收并安排人员核实处办"
+        elif lead and lead.signed_at:
+            sign = f"于{_day(lead.signed_at)}签收并安排人员核实处办"
+        else:
+            sign = "安排人员核实处办"
+        answer = order.answer.strip()
+        if answer and answer[-1] not in "。！？":
+            answer += "。"
+        text = (f"{order.lead_unit.short_name}接到“{title}”的事项工单后，迅速响应，{sign}，"
+                f"{_day(order.replied_at)}答复：{answer}经回访，群众对办理结果非常满意。")
+        cases.append(mask_text_phones(text))
+    return tuple(cases)
+
+
+def business_work(year: int, month: int) -> tuple[TitledText, ...]:
+    """Left to the supervisor: the platform does not know the center's meetings and visits."""
+    return ()
+
+
+def parse_items(text: str) -> tuple[TitledText, ...]:
+    """Editor text → items: one paragraph per line; the first sentence (up to “。”) is the title."""
+    items = []
+    for line in (text or "").splitlines():
+        line = re.sub(r"^\s*\d+\s*[、.．]\s*", "", line.strip())
+        if not line:
+            continue
+        title, sep, rest = line.partition("。")
+        items.append(TitledText(title, rest.strip()) if sep else TitledText("", title))
+    return tuple(items)
+
+
+def format_items(items) -> str:
+    """Items → editor text (the inverse of ``parse_items``)."""
+    lines = []
+    for title, text in ((i.title, i.text) if isinstance(i, TitledText) else tuple(i) for i in items):
+        lines.append(f"{title}。{text}" if title else text)
+    return "\n".join(lines)
+
+
+def parse_paragraphs(text: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in (text or "").splitlines() if line.strip())

@@ -1,0 +1,220 @@
+"""Console pages of the briefing: statistics of any period, the month list, the draft editor,
+the background build with its progress, publishing and downloads. Supervisors and admins only:
+everyone else gets the same 404 as a page that does not exist."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from hotline.briefing import actions, drafting
+from hotline.briefing.models import Briefing, BriefingVersion
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def supervisor_only(view):
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not actions.may_write(request.user):
+            raise Http404("页面不存在")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _last_month() -> tuple[int, int]:
+    first = timezone.localdate().replace(day=1)
+    previous = first - dt.timedelta(days=1)
+    return previous.year, previous.month
+
+
+def _briefing(year: int, month: int) -> Briefing:
+    return get_object_or_404(Briefing, year=year, month=month)
+
+
+def _attachment(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    from urllib.parse import quote
+
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+@supervisor_only
+def month_list(request):
+    year, month = _last_month()
+    briefings = Briefing.objects.select_related("updated_by").order_by("-year", "-month")
+    return render(request, "briefing/month_list.html", {
+        "briefings": briefings, "default_month": f"{year}-{month:02d}"})
+
+
+@supervisor_only
+@require_POST
+def create(request):
+    from django.core.management.base import CommandError
+
+    from hotline.briefing.management.commands.briefing import parse_month
+
+    try:
+        year, month = parse_month(request.POST.get("month", ""))
+        briefing = actions.create_draft(year, month, acting_user=request.user, build=False)
+        actions.request_build(briefing, acting_user=request.user)
+    except (CommandError, actions.BriefingError) as exc:
+        messages.error(request, str(exc))
+        return redirect("briefing:list")
+    return redirect("briefing:edit", year=year, month=month)
+
+
+@supervisor_only
+def statistics(request):
+    from hotline.analytics.stats import period_statistics
+    from hotline.briefing.management.commands.briefing import parse_month
+    from hotline.directory.models import Unit, month_bounds
+
+    errors = []
+    start = end = None
+    if request.GET.get("start") and request.GET.get("end"):
+        try:
+            start, end = dt.date.fromisoformat(request.GET["start"]), dt.date.fromisoformat(request.GET["end"])
+            if end < start:
+                errors.append("结束日期不能早于开始日期")
+        except ValueError:
+            errors.append("日期格式应为 YYYY-MM-DD")
+    elif request.GET.get("month"):
+        try:
+            start, end = month_bounds(*parse_month(request.GET["month"]))
+        except Exception:
+            errors.append("月份格式应为 YYYY-MM")
+    if start is None and not errors:
+        start, end = month_bounds(*_last_month())
+    units = list(Unit.objects.filter(active=True).exclude(kind=Unit.Kind.CENTER).order_by("position", "code"))
+    by_id = {str(u.pk): u for u in units}
+    unit, town = by_id.get(request.GET.get("unit", "")), by_id.get(request.GET.get("town", ""))
+    stats = None
+    if not errors:
+        stats = period_statistics(start, end, unit=unit, town=town)
+    return render(request, "briefing/statistics.html", {
+        "stats": stats, "errors": errors, "start": start, "end": end, "units": units,
+        "towns": [u for u in units if u.is_locality], "unit": unit, "town": town,
+        "appeal_rows": [(r.name, r.count, stats.share_text(r.count)) for r in stats.appeal_types] if stats else [],
+        "hotspot_rows": [(r.label, r.count, stats.share_text(r.count)) for r in stats.hotspots] if stats else [],
+        "appeal_total_share": stats.share_text(stats.appeal_type_total) if stats else "",
+        "hotspot_total_share": stats.share_text(stats.hotspot_total) if stats else "",
+    })
+
+
+@supervisor_only
+def edit(request, year: int, month: int):
+    from hotline.briefing.render_html import render_html
+
+    briefing = _briefing(year, month)
+    if request.method == "POST":
+        issue_date = None
+        if request.POST.get("issue_date"):
+            try:
+                issue_date = dt.date.fromisoformat(request.POST["issue_date"])
+            except ValueError:
+                messages.error(request, "印发日期格式应为 YYYY-MM-DD")
+                return redirect("briefing:edit", year=year, month=month)
+        actions.update_narrative(briefing, acting_user=request.user,
+                                 hot_problems=request.POST.get("hot_problems", ""),
+                                 typical_cases=request.POST.get("typical_cases", ""),
+                                 business_work=request.POST.get("business_work", ""), issue_date=issue_date)
+        messages.success(request, "已保存")
+        return redirect("briefing:edit", year=year, month=month)
+    data = briefing.briefing_data()
+    return render(request, "briefing/edit.html", {
+        "briefing": briefing,
+        "preview": render_html(data) if data else "",
+        "hot_problems": drafting.format_items(briefing.hot_problems),
+        "typical_cases": "\n".join(briefing.typical_cases),
+        "business_work": drafting.format_items(briefing.business_work),
+        "business_hint": drafting.BUSINESS_WORK_HINT,
+        "versions": briefing.versions.select_related("published_by").defer("docx").order_by("-number"),
+        "building": briefing.build_state in (Briefing.BuildState.QUEUED, Briefing.BuildState.RUNNING),
+    })
+
+
+@supervisor_only
+@require_POST
+def build(request, year: int, month: int):
+    briefing = _briefing(year, month)
+    try:
+        actions.request_build(briefing, acting_user=request.user, redraft=request.POST.get("redraft") == "1")
+    except actions.BriefingError as exc:
+        messages.error(request, str(exc))
+    return redirect("briefing:edit", year=year, month=month)
+
+
+@supervisor_only
+def build_status(request, year: int, month: int):
+    """The progress fragment; htmx polls it while the build is queued or running."""
+    briefing = _briefing(year, month)
+    building = briefing.build_state in (Briefing.BuildState.QUEUED, Briefing.BuildState.RUNNING)
+    response = render(request, "briefing/_build_status.html", {"briefing": briefing, "building": building})
+    if not building and request.GET.get("was") == "building":
+        response["HX-Refresh"] = "true"  # the build finished: reload the page with the new preview
+    return response
+
+
+@supervisor_only
+@require_POST
+def publish(request, year: int, month: int):
+    briefing = _briefing(year, month)
+    try:
+        version = actions.publish(briefing, acting_user=request.user, note=request.POST.get("note", ""))
+        messages.success(request, f"已发布第 {version.number} 版")
+    except (actions.BriefingError, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+    return redirect("briefing:edit", year=year, month=month)
+
+
+@supervisor_only
+def download(request, year: int, month: int, number: int, fmt: str):
+    """A published version as DOCX (the stored bytes), PDF (converted from them) or HTML."""
+    version = get_object_or_404(BriefingVersion.objects.select_related("briefing"), briefing__year=year,
+                                briefing__month=month, number=number)
+    return _document(request, version.briefing_data(), bytes(version.docx), fmt, version.filename_stem)
+
+
+@supervisor_only
+def draft_download(request, year: int, month: int, fmt: str):
+    """The working copy, for proofreading before publishing."""
+    briefing = _briefing(year, month)
+    data = briefing.briefing_data()
+    if data is None:
+        raise Http404("简报尚未生成")
+    return _document(request, data, None, fmt, f"{year}年{month}月工作简报-草稿")
+
+
+def _document(request, data, docx_bytes, fmt, stem):
+    from hotline.briefing.render_docx import render_docx
+
+    if fmt == "html":
+        from hotline.briefing.render_html import render_html
+
+        return render(request, "briefing/document.html", {"title": data.title, "body": render_html(data)})
+    docx_bytes = docx_bytes or render_docx(data)
+    if fmt == "docx":
+        return _attachment(docx_bytes, DOCX_TYPE, f"{stem}.docx")
+    if fmt == "pdf":
+        from hotline.briefing.render_pdf import PdfUnavailable, docx_to_pdf
+
+        try:
+            pdf = docx_to_pdf(docx_bytes)
+        except PdfUnavailable as exc:
+            return render(request, "briefing/pdf_unavailable.html", {
+                "message": str(exc), "back": reverse("briefing:edit", args=[data.year, data.month])}, status=503)
+        return _attachment(pdf, "application/pdf", f"{stem}.pdf")
+    raise Http404("不支持的格式")

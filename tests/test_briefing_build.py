@@ -1,0 +1,208 @@
+"""The month's briefing built from the database: figures, annexes, drafts, the DOCX read back,
+the arithmetic check, publishing and versions, and the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sys
+import types
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+from docx import Document
+
+from hotline.analytics.stats import period_statistics
+from hotline.briefing import actions, assessment_bridge, drafting
+from hotline.briefing.build import build_briefing_data
+from hotline.briefing.check import check_file, inspect_file
+from hotline.briefing.data import AnnexRow, AnnexTable, TitledText
+from hotline.briefing.render_docx import render_docx
+from hotline.lib.shares import format_share, share
+
+try:
+    from test_analytics import FAR_LATER, JULY, build_july
+except ImportError:  # pragma: no cover
+    from tests.test_analytics import FAR_LATER, JULY, build_july
+
+ISSUE = dt.date(2023, 8, 22)
+
+
+@pytest.fixture
+def july(people, unit, new_order):
+    return build_july(people, unit, new_order)
+
+
+def tables_of(docx_bytes: bytes) -> list[list[list[str]]]:
+    doc = Document(io.BytesIO(docx_bytes))
+    return [[[c.text.strip() for c in row.cells] for row in t.rows] for t in doc.tables]
+
+
+def test_briefing_data_carries_the_statistics(july):
+    s = period_statistics(*JULY)
+    d = build_briefing_data(2023, 7, issue_date=ISSUE)
+    assert (d.call_volume, d.local_total, d.coordinated, d.dispatched, d.upstream_total, d.grand_total) == (
+        5, 8, 5, 3, 2, 10)
+    assert [(p.platform, p.count) for p in d.upstream_by_platform] == [(r.name, r.count) for r in s.upstream_by_platform]
+    assert [(r.name, r.count) for r in d.appeal_type_rows] == [(r.name, r.count) for r in s.appeal_types]
+    assert [(r.label, r.count) for r in d.hotspot_rows] == [(r.label, r.count) for r in s.hotspots]
+    assert d.stationing_noncompliant == s.stationing_noncompliant
+    assert d.issue_date == ISSUE and d.title == "七月份工作简报"
+    assert d.business_work == ()  # left to the supervisor
+
+
+def test_docx_read_back_cell_by_cell(july):
+    s = period_statistics(*JULY, as_of=FAR_LATER)
+    d = build_briefing_data(2023, 7, issue_date=ISSUE, min_orders=1)
+    tables = tables_of(render_docx(d))
+    appeal, hotspot, *annexes = tables
+    assert appeal[0] == ["类型", "数量（件）", "占比"]
+    expected = [[r.name, str(r.count), format_share(share(r.count, s.grand_total))] for r in s.appeal_types]
+    assert appeal[1:-1] == expected
+    assert appeal[-1] == ["合计", str(s.grand_total), "100.00%"]
+    assert sum(int(row[1]) for row in appeal[1:-1]) == int(appeal[-1][1])
+    assert hotspot[1:-1] == [[r.label, str(r.count), s.share_text(r.count)] for r in s.hotspots]
+    assert hotspot[-1] == ["合计", str(s.hotspot_total), s.share_text(s.hotspot_total)]
+    assert [[row for row in t[1:]] for t in annexes] == [
+        [[r.unit, assessment_bridge.engine.format_score(r.score), str(r.rank)] for r in a.rows] for a in d.annexes]
+    text = "\n".join(p.text for p in Document(io.BytesIO(render_docx(d))).paragraphs)
+    assert "办理本级登记事项8件，办理上级交办事项2件" in text
+    assert "（一）本级登记事项8件。其中，协调办理5件，交办处理3件。" in text
+
+
+def test_check_finds_nothing_in_a_built_docx(july, tmp_path):
+    path = tmp_path / "july.docx"
+    path.write_bytes(render_docx(build_briefing_data(2023, 7, issue_date=ISSUE, min_orders=1)))
+    report = inspect_file(path)
+    assert report.findings == () and report.tables_checked >= 2
+    assert check_file(path) == []
+
+
+def test_computed_annexes_rank_and_name_best_and_worst(july):
+    s = period_statistics(*JULY, as_of=FAR_LATER)
+    a = assessment_bridge.computed(s, 7, min_orders=1)
+    assert a.source == "computed"
+    township, department = a.annexes
+    assert township.title == "七月份乡镇街道考核表" and department.title == "七月份市直单位考核表"
+    assert [r.unit for r in township.rows] == ["杨楼镇", "寄料镇"]  # 寄料镇 signed late, replied late, reworked
+    assert [r.rank for r in township.rows] == [1, 2]
+    assert department.note == "注：工单量小于1件的单位不计入考核"
+    assert a.best == ("杨楼镇人民政府", "住房和城乡建设局") and a.worst == ("寄料镇人民政府",)
+    # With the default rule (6 orders) nobody in this small month is ranked: no annex at all.
+    assert assessment_bridge.computed(s, 7).annexes == ()
+
+
+def test_published_assessment_wins(july, monkeypatch):
+    fake = types.ModuleType("hotline.assessment.results")
+    fake.annex_rows = lambda y, m: [("七月份乡镇街道考核表", [("杨楼镇", "99.5", 1), ("临汝镇", "99.5", 1)],
+                                      "注：工单量小于6件的单位不计入考核")]
+    fake.best_and_worst = lambda y, m: (["杨楼镇人民政府"], ["寄料镇人民政府"])
+    monkeypatch.setitem(sys.modules, "hotline.assessment.results", fake)
+    d = build_briefing_data(2023, 7, issue_date=ISSUE)
+    assert d.annexes == (AnnexTable("七月份乡镇街道考核表", (AnnexRow("杨楼镇", Decimal("99.5"), 1),
+                                                            AnnexRow("临汝镇", Decimal("99.5"), 1)),
+                                    "注：工单量小于6件的单位不计入考核"),)
+    assert d.best_units == ("杨楼镇人民政府",) and d.worst_units == ("寄料镇人民政府",)
+    fake.annex_rows = lambda y, m: []  # nothing published for the month: computed again
+    assert assessment_bridge.month_assessment(2023, 7, period_statistics(*JULY)).source == "computed"
+
+
+def test_typical_case_tells_the_timeline(july):
+    (case,) = drafting.typical_cases(2023, 7)
+    assert case.startswith("杨楼镇接到“村内道路破损坑洼”的事项工单后，迅速响应，当即签收")
+    assert "7月5日答复：已安排施工队修补路面坑洼" in case and case.endswith("非常满意。")
+
+
+def test_hot_problems_without_history_are_the_biggest_clusters(new_order, people):
+    from hotline.catalog.models import Category
+
+    cat = Category.objects.get(full_name="社会保险—医疗保险")
+    for i in range(6):
+        new_order(at=dt.datetime(2023, 7, 3 + i, 9, tzinfo=dt.UTC), title=f"教职工医保报销问题{i}", category=cat,
+                  content="住院后医保无法报销。")
+    items = drafting.hot_problems(2023, 7)
+    assert items[0].title == "医疗保险问题"
+    assert "本月受理社会保险—医疗保险方面诉求6件" in items[0].text and "报销" in items[0].text
+
+
+def test_hot_problems_need_a_rise_over_history(new_order):
+    from hotline.catalog.models import Category
+
+    cat = Category.objects.get(full_name="社会保险—医疗保险")
+    for month in (4, 5, 6, 7):
+        for i in range(6):
+            new_order(at=dt.datetime(2023, month, 3 + i, 9, tzinfo=dt.UTC), title="医保报销", category=cat)
+    assert drafting.hot_problems(2023, 7) == ()  # six a month, as always: nothing unusual
+
+
+def test_editor_text_round_trip():
+    items = drafting.parse_items("1、驾驶员考试问题。因车管所考试车辆更换，群众反映较多。\n\n医保报销问题。部分教职工……")
+    assert items == (TitledText("驾驶员考试问题", "因车管所考试车辆更换，群众反映较多。"),
+                     TitledText("医保报销问题", "部分教职工……"))
+    assert drafting.parse_items(drafting.format_items(items)) == items
+
+
+def test_publish_freezes_and_republish_makes_version_2(july, people):
+    zhou = people["supervisor_zhou"]
+    b = actions.create_draft(2023, 7, acting_user=zhou, issue_date=ISSUE)
+    assert b.is_built and b.state == "draft" and b.typical_cases  # drafted at first build
+    v1 = actions.publish(b, acting_user=zhou)
+    b.refresh_from_db()
+    assert (v1.number, b.version, b.state) == (1, 1, "published")
+    frozen_docx, frozen_data = bytes(v1.docx), v1.data
+    with pytest.raises(ValueError):
+        v1.save()
+    b = actions.update_narrative(b, acting_user=zhou, business_work="召开疑难事项协调会。7月13日，热线中心召集住建局……")
+    assert b.state == "draft"
+    v2 = actions.publish(b, acting_user=zhou, note="补充业务工作")
+    v1.refresh_from_db()
+    assert v2.number == 2 and bytes(v1.docx) == frozen_docx and v1.data == frozen_data
+    assert v2.data["business_work"] == [["召开疑难事项协调会", "7月13日，热线中心召集住建局……"]]
+    assert any("召开疑难事项协调会" in p.text for p in Document(io.BytesIO(bytes(v2.docx))).paragraphs)
+    # Rebuilding keeps the supervisor's texts.
+    b = actions.rebuild(b, acting_user=zhou)
+    assert b.business_work == [["召开疑难事项协调会", "7月13日，热线中心召集住建局……"]]
+
+
+@pytest.mark.parametrize("who", ["dispatcher_wang", "operator_li", "handler_zhao", "auditor_wu"])
+def test_only_supervisors_and_admins_write(july, people, who):
+    b = actions.create_draft(2023, 7, acting_user=people["admin"])
+    with pytest.raises(PermissionDenied, match="只有督办人员或管理员"):
+        actions.publish(b, acting_user=people[who])
+    with pytest.raises(PermissionDenied):
+        actions.create_draft(2023, 6, acting_user=people[who])
+    with pytest.raises(PermissionDenied):
+        actions.update_narrative(b, acting_user=people[who], typical_cases="x")
+    assert not b.versions.exists()
+
+
+def test_refusals_in_chinese(people):
+    zhou = people["supervisor_zhou"]
+    b = actions.create_draft(2023, 7, acting_user=zhou, build=False)
+    with pytest.raises(actions.BriefingError, match="尚未生成"):
+        actions.publish(b, acting_user=zhou)
+    with pytest.raises(actions.BriefingError, match="已存在"):
+        actions.create_draft(2023, 7, acting_user=zhou)
+    with pytest.raises(actions.BriefingError, match="尚未开始"):
+        actions.create_draft(2099, 1, acting_user=zhou)
+
+
+def test_cli_build_and_check(july, tmp_path, capsys):
+    out = tmp_path / "july.docx"
+    call_command("briefing", "build", "--month", "2023-07", "-o", str(out), "--issue-date", "2023-08-22")
+    tables = tables_of(out.read_bytes())
+    assert tables[0][1] == ["咨询类", "3", "30.00%"]
+    call_command("briefing", "check", str(out))  # exit code 0: no SystemExit
+    assert "未发现不一致" in capsys.readouterr().out
+    html = tmp_path / "july.html"
+    call_command("briefing", "build", "--month", "2023-07", "-o", str(html))
+    assert "诉求类型统计表" in html.read_text("utf-8")
+
+
+def test_cli_stats(july, capsys):
+    call_command("stats", "--month", "2023-07", "--units")
+    out = capsys.readouterr().out
+    assert "受理总量：10 件" in out and "咨询类\t3\t30.00%" in out and "签收及时率：2/5 = 40.00%" in out
+    assert "杨楼镇：" in out
