@@ -146,3 +146,33 @@ def test_assess_command_prints_both_tables(july, people):  # noqa: F811
     assert "第 1 版（已发布）" in text
     assert "乡镇街道考核表" in text and "杨楼镇\t30\t1" in text and "市直单位考核表" in text
     assert "寄料镇\t" in text and "不排名" in text
+
+
+@pytest.mark.slow
+def test_demo_month_annexes_and_explain_pages(client, db):
+    """The generated July 2023 (seed shape): both annexes cover every unit with ≥ 6 orders, and
+    every deduction on an explain page lists the orders behind it."""
+    generate = pytest.importorskip("hotline.demo.generate")
+    from hotline.accounts.models import User
+    from hotline.assessment.figures import build_unit_months
+    from hotline.assessment.results import annex_rows, unit_sheet
+
+    generate.generate_month(2023, 7, seed=2023)
+    supervisor = User.objects.get(username="supervisor_zhou")
+    result = assess.compute_month(2023, 7, acting_user=supervisor, at=at(2023, 8, 1, 9))
+    months = build_unit_months(2023, 7, as_of=at(2023, 8, 1, 9))
+    eligible = {m.unit.short_name for m in months.values() if m.order_count >= 6}
+    tables = annex_rows(2023, 7)
+    assert [t.title for t in tables] == ["七月份乡镇街道考核表", "七月份市直单位考核表"]
+    assert {r.unit for t in tables for r in t.rows} == eligible
+    assert len(eligible) == len(months) == 45
+    client.force_login(supervisor)
+    evidence_lines = {"rate", "count"}
+    for m in months.values():
+        score = unit_sheet(result, m.unit.pk).score
+        page = client.get(f"/assessment/2023-07/units/{m.unit.pk}/").content.decode()
+        for line in score.lines:
+            if line.kind in evidence_lines and line.points < 0 and line.code != "stationing":
+                assert line.evidence, f"{m.unit.short_name} {line.label} has no orders"
+                for number in line.evidence:
+                    assert f'href="/orders/{number}/"' in page
