@@ -327,3 +327,20 @@ def test_search_filters_sort_and_keyset_pages(as_user, people, unit):
     assert len(orders) == 30 and orders == sorted(orders, key=lambda o: (o.handle_deadline, o.pk))
     r = c.get(reverse("order_list"), {"q": "工单1", "lead_unit": unit("杨楼镇").pk})
     assert all("工单1" in o.title for o in r.context["page"].orders)
+
+
+def test_order_page_buttons_come_from_the_workflow_table(as_user, people, unit, order_now):
+    order = order_now()
+    actions.direct_answer(order, acting_user=people["operator_li"], answer="按知识库答复")
+    actions.record_callback(order, acting_user=people["supervisor_zhou"], satisfaction="satisfied", solved=True)
+    zhou = as_user("supervisor_zhou")
+    page = zhou.get(reverse("order_detail", args=[order.number])).content.decode()
+    assert 'data-action="exclude_from_assessment"' in page
+    assert 'data-action="report_back"' not in page  # not an upstream order
+    r = act(zhou, order, "exclude_from_assessment", excluded="1", reason="经核实系恶意诉求")
+    assert r.status_code == 302
+    order.refresh_from_db()
+    assert order.excluded_from_assessment
+    li = as_user("operator_li")
+    assert 'data-action="exclude_from_assessment"' not in li.get(
+        reverse("order_detail", args=[order.number])).content.decode()

@@ -240,6 +240,18 @@ class RemindForm(forms.Form):
         self.order = order
 
 
+class ExclusionForm(forms.Form):
+    excluded = forms.TypedChoiceField(label="考核", choices=[("1", "不计入考核"), ("0", "恢复计入考核")],
+                                      coerce=lambda v: v == "1")
+    reason = forms.CharField(label="理由（经审核认定诉求不合理或恶意）", widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, transition=None, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        if order is not None:
+            self.fields["excluded"].initial = "0" if order.excluded_from_assessment else "1"
+
+
 def _merge(order, user, d):
     from hotline.workorders.queries import merge_target
 
@@ -305,6 +317,8 @@ ACTION_FORMS = {
         o, acting_user=u, notice=d["notice"], respond_within_days=d["respond_within_days"])),
     "annotate": (NoteForm, _note(actions.annotate)),
     "report_back": (NoteForm, _note(actions.report_back)),
+    "exclude_from_assessment": (ExclusionForm, lambda o, u, d: actions.set_assessment_exclusion(
+        o, acting_user=u, excluded=d["excluded"], reason=d["reason"])),
 }
 
 

@@ -43,8 +43,12 @@ def console_actions(user, order, assignments: list[Assignment]):
     the one that applies (rework goes to an active lead unit, otherwise back to dispatch)."""
     acts = available_actions(user, order, assignments)
     has_lead = any(a.active and a.role == Assignment.Role.LEAD for a in assignments)
-    drop = "callback_redispatch" if has_lead else "callback_rework"
-    return [t for t in acts if t.action != drop]
+    drop = {"callback_redispatch" if has_lead else "callback_rework"}
+    if not order.is_upstream or order.reported_back_at:
+        drop.add("report_back")  # only upstream orders are reported back, once
+    from hotline.web.forms import ACTION_FORMS
+
+    return [t for t in acts if t.action not in drop and t.action in ACTION_FORMS]
 
 
 def client_ip(request):

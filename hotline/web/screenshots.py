@@ -1,0 +1,248 @@
+"""Screenshots of the staff console at 1366×768 for docs/console.md.
+
+    DATABASE_URL=sqlite:////tmp/console-shots.sqlite3 python -m hotline.web.screenshots [out_dir]
+
+Uses the configured database (migrated and loaded with the defaults and demo people if needed).
+When it holds fewer than a few dozen orders — the full demo month not generated — it registers
+and moves a few dozen orders through the real actions first, so every page has something to show.
+The server runs in-process; the browser is Debian's Chromium driven by Playwright.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import sys
+from pathlib import Path
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+VIEWPORT = {"width": 1366, "height": 768}
+
+CALLS = [
+    ("村口垃圾无人清运", "村口垃圾堆积一周无人清运，气味难闻。", "农村管理—人居环境"),
+    ("小区停水三天", "小区已连续停水三天，未见通知。", None),
+    ("路灯不亮", "主路路灯连续多日不亮，夜间出行不便。", None),
+    ("拖欠工资", "在工地务工被拖欠三个月工资。", None),
+    ("噪音扰民", "夜间施工噪音扰民，影响休息。", None),
+    ("咨询医保报销", "咨询异地就医医保报销流程。", None),
+    ("道路坑洼", "村内主路破损严重，雨天积水。", "农村管理—人居环境"),
+    ("占道经营", "商户占用人行道经营，行人无法通行。", None),
+]
+
+
+def _after(t: dt.datetime, hours: float) -> dt.datetime:
+    return t + dt.timedelta(hours=hours)
+
+
+def generate_orders(n: int = 40, *, seed: int = 12345, now: dt.datetime | None = None) -> int:
+    """Register ``n`` orders over the last 30 days and move them through the actions (a mix of states)."""
+    from django.utils import timezone
+
+    from hotline.catalog.models import AppealType, Category
+    from hotline.demo.people import ensure_people, unit_handler
+    from hotline.directory.models import Unit
+    from hotline.workorders import actions, queries
+    from hotline.workorders.workflow import WorkflowError
+
+    rng = random.Random(seed)
+    people = ensure_people()
+    now = now or timezone.now()
+    towns = list(Unit.objects.filter(kind__in=Unit.LOCALITY_KINDS, active=True))
+    leaves = list(Category.objects.filter(level=2, active=True))
+    types = {t.code: t for t in AppealType.objects.all()}
+    yanglou = Unit.objects.get(short_name="杨楼镇")
+    made = 0
+    for i in range(n):
+        title, content, leaf = CALLS[i % len(CALLS)]
+        town = yanglou if i % 3 == 0 else rng.choice(towns)
+        category = Category.objects.get(full_name=leaf) if leaf else rng.choice(leaves)
+        start = now - dt.timedelta(days=rng.uniform(0.2, 29), hours=rng.uniform(0, 6))
+        start = start.replace(hour=8 + i % 9)
+        if start > now:
+            start = now - dt.timedelta(hours=3)
+        t = start
+        try:
+            order = actions.register_order(
+                acting_user=people["operator_li"], at=t, title=f"{town.short_name}{title}",
+                content=f"来电人反映：{town.short_name}{content}", appeal_type=types["problem" if i % 5 else "consult"],
+                category=category, town=town, caller_name=rng.choice(["张", "王", "刘", "陈"]) + "先生",
+                caller_phone=f"1380000{i % 12:04d}", confidential=i % 17 == 0)
+            kind = i % 10
+            if kind == 0:
+                actions.direct_answer(order, acting_user=people["operator_li"], at=_after(t, 0.1),
+                                      answer="已按知识库口径答复来电人。")
+                made += 1
+                continue
+            actions.submit_for_dispatch(order, acting_user=people["operator_li"], at=_after(t, 0.1))
+            if kind == 1 or t > now - dt.timedelta(hours=4):
+                made += 1
+                continue  # waits in the dispatch queue
+            suggested = queries.suggest_units(order)
+            lead = suggested[0] if suggested else town
+            t = _after(t, rng.uniform(0.5, 3))
+            actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=lead, at=t)
+            handler = people["handler_zhao"] if lead == yanglou else unit_handler(lead)
+            if kind == 2:
+                made += 1
+                continue  # not signed yet
+            t = _after(t, rng.uniform(1, 20))
+            if t > now:
+                made += 1
+                continue
+            actions.sign(order, acting_user=handler, at=t)
+            if kind == 3:
+                actions.request_extension(order, acting_user=handler, at=_after(t, 1), reason="需协调相关部门",
+                                          new_deadline=order.handle_deadline + dt.timedelta(days=5))
+                made += 1
+                continue
+            if kind == 4:
+                actions.request_return(order, acting_user=handler, at=_after(t, 1), reason="不属本单位职责",
+                                       basis="汝政办〔2022〕37号职责清单")
+                made += 1
+                continue
+            if kind == 5:
+                made += 1
+                continue  # in handling: near-due or overdue as the clock says
+            t = _after(t, rng.uniform(4, 60))
+            if t > now:
+                made += 1
+                continue
+            actions.reply(order, acting_user=handler, at=t, public_reply="经现场核实，已安排人员处理完毕。",
+                          is_true="true", solved=True)
+            if kind == 6:
+                made += 1
+                continue  # reply awaits review
+            t = _after(t, 2)
+            if t > now:
+                made += 1
+                continue
+            actions.approve_reply(order, acting_user=people["dispatcher_wang"], at=t)
+            if kind == 7:
+                made += 1
+                continue  # awaits callback
+            t = _after(t, 20)
+            if t > now:
+                made += 1
+                continue
+            satisfied = kind != 9
+            actions.record_callback(order, acting_user=people["supervisor_zhou"], at=t,
+                                    satisfaction="satisfied" if satisfied else "dissatisfied",
+                                    solved=satisfied, rework=not satisfied,
+                                    note="" if satisfied else "来电人表示问题仍未解决")
+            made += 1
+        except WorkflowError as exc:  # a generated path the rules refuse is skipped, not forced
+            print(f"跳过第 {i} 件：{exc}", file=sys.stderr)
+    return made
+
+
+def ensure_data(min_orders: int = 30) -> None:
+    from django.core.management import call_command
+
+    from hotline.demo.defaults import load_defaults
+    from hotline.demo.people import ensure_people
+    from hotline.workorders.models import WorkOrder
+
+    call_command("migrate", verbosity=0)
+    load_defaults()
+    ensure_people()
+    if WorkOrder.objects.count() < min_orders:
+        generate_orders(40)
+
+
+def take_screenshots(base_url: str, out_dir: Path) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    from hotline.demo.people import DEMO_PASSWORD
+    from hotline.workorders.models import WorkOrder
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    long_order = (WorkOrder.objects.filter(status="closed", lead_unit__isnull=False).order_by("-received_at").first()
+                  or WorkOrder.objects.order_by("-received_at").first())
+    to_dispatch = WorkOrder.objects.filter(status="awaiting_dispatch").order_by("received_at").first()
+    phone = WorkOrder.objects.values_list("caller_phone", flat=True).order_by("-received_at").first()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+        def session(username):
+            ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+            page = ctx.new_page()
+            page.goto(f"{base_url}/accounts/login/")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", DEMO_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            return page
+
+        def shot(page, name, url=None, full=False):
+            if url:
+                page.goto(f"{base_url}{url}")
+                page.wait_for_load_state("networkidle")
+            path = out_dir / f"console-{name}.png"
+            page.screenshot(path=str(path), full_page=full)
+            written.append(path)
+
+        li = session("operator_li")
+        li.goto(f"{base_url}/intake/")
+        li.fill("#id_caller_phone", phone or "13800000001")
+        li.wait_for_selector("#lookup ul", timeout=5000)
+        li.fill("#kb-search", "医保")
+        li.wait_for_timeout(800)
+        shot(li, "intake")
+        wang = session("dispatcher_wang")
+        shot(wang, "dispatch", "/dispatch/")
+        if to_dispatch:
+            wang.click(f"[data-number='{to_dispatch.number}'] [data-action='dispatch']")
+            wang.wait_for_selector("#panel form")
+            shot(wang, "dispatch-form")
+        shot(wang, "search", "/orders/")
+        zhao = session("handler_zhao")
+        shot(zhao, "inbox", "/inbox/")
+        zhou = session("supervisor_zhou")
+        shot(zhou, "callbacks", "/callbacks/")
+        shot(zhou, "supervision", "/supervision/")
+        zhou.goto(f"{base_url}/dashboard/")
+        zhou.wait_for_selector("body[data-charts-ready]")
+        shot(zhou, "dashboard")
+        if long_order:
+            shot(zhou, "order", f"/orders/{long_order.number}/")
+            zhou.emulate_media(media="print")
+            shot(zhou, "order-print", f"/orders/{long_order.number}/", full=True)
+            zhou.emulate_media(media="screen")
+        shot(zhou, "knowledge", "/kb/")
+        browser.close()
+    return written
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    import django
+
+    django.setup()
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
+
+    argv = sys.argv[1:] if argv is None else argv
+    out_dir = Path(argv[0] if argv else "docs/screenshots")
+    ensure_data()
+    server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+    server.daemon = True
+    server.start()
+    server.is_ready.wait()
+    if server.error:
+        raise server.error
+    try:
+        for path in take_screenshots(f"http://127.0.0.1:{server.port}", out_dir):
+            print(path)
+    finally:
+        server.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
