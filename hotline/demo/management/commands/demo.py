@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from hotline.demo.people import DEMO_PASSWORD, PEOPLE
+from hotline.workorders.models import WorkOrder
+
+
+class Command(BaseCommand):
+    help = "一条命令跑起演示：建库、载入汝州配置、生成2023年7月的数据、打印演示账号并启动服务"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="监听地址，默认 127.0.0.1:8000")
+        parser.add_argument("--password", default=DEMO_PASSWORD, help="演示账号的密码")
+        parser.add_argument("--no-serve", action="store_true", help="只准备数据，不启动服务")
+        parser.add_argument("--reset", action="store_true", help="删除已有的演示数据库后重新生成（仅限 SQLite）")
+
+    def handle(self, *args, addr, password, no_serve, reset, **options):
+        db = settings.DATABASES["default"]
+        if reset:
+            if db["ENGINE"] != "django.db.backends.sqlite3":
+                self.stderr.write("--reset 只用于内置 SQLite 数据库")
+                return
+            from pathlib import Path
+
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(db["NAME"]) + suffix).unlink(missing_ok=True)
+        call_command("setup", stdout=self.stdout)
+        if WorkOrder.objects.filter(received_at__year=2023, received_at__month=7).exists():
+            self.stdout.write("已有2023年7月的演示数据，直接启动（--reset 可重新生成）")
+            from hotline.demo.people import ensure_people
+
+            ensure_people(password)
+        else:
+            self.stdout.write("正在生成2023年7月的演示数据（约5000件工单逐单流转，需要一两分钟）……")
+            call_command("generate", month="2023-07", live=120, password=password, stdout=self.stdout)
+        self.stdout.write("")
+        self.stdout.write(f"演示账号（密码均为 {password}）：")
+        for username, display, role, unit in PEOPLE:
+            self.stdout.write(f"  {username:<16} {display} {role}{' · ' + unit if unit else ''}")
+        self.stdout.write("")
+        if no_serve:
+            return
+        self.stdout.write(f"打开浏览器访问 http://{addr}/")
+        call_command("serve", addr=addr)
