@@ -263,3 +263,16 @@ def test_migrations_never_run_on_the_replica():
     assert router.allow_migrate("replica", "workorders") is False
     assert router.allow_migrate("default", "workorders") is True
     assert router.db_for_write(WorkOrder) == "default" and router.db_for_read(WorkOrder) is None
+
+
+def test_scheduler_with_a_redis_queue_claims_the_period_in_the_cache(db, settings):
+    from django_tasks import default_task_backend
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    every = dt.timedelta(minutes=5)
+
+    assert tasks.schedule_sweep(at(2023, 7, 3, 9, 1), every) is True
+    assert tasks.schedule_sweep(at(2023, 7, 3, 9, 2), every) is False
+    assert tasks.schedule_sweep(at(2023, 7, 3, 9, 6), every) is True
+    assert [r.kwargs["slot"] for r in default_task_backend.results] == [
+        "2023-07-03T01:00:00+00:00", "2023-07-03T01:05:00+00:00"]

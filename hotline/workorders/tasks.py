@@ -20,6 +20,7 @@ import logging
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections, router, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -223,14 +224,18 @@ def _lock_scheduler(using: str) -> None:
 def schedule_sweep(now: dt.datetime | None = None, every: dt.timedelta = dt.timedelta(minutes=5)) -> bool:
     """Enqueue ``sla_sweep`` for the period containing ``now`` unless some scheduler already did.
 
-    Any number of schedulers may call this: under the lock, the period's key (``slot``) is looked
-    up among the queued tasks, so each period is enqueued exactly once. Returns True if this call
-    enqueued it.
+    Any number of schedulers may call this; each period (``slot``) is enqueued once. With the
+    database backend the period's key is looked up among the queued tasks under a lock, in the
+    transaction that enqueues. With a queue outside the database (Redis) the key is claimed in the
+    shared cache with an atomic add instead. Returns True if this call enqueued it.
     """
     backend = sla_sweep.get_backend()
-    if not isinstance(backend, DatabaseBackend):
-        raise RuntimeError("hotline scheduler 需要数据库任务后端（django_tasks_db.DatabaseBackend）")
     slot = slot_of(now or timezone.now(), every).isoformat()
+    if not isinstance(backend, DatabaseBackend):
+        if not cache.add(f"hotline:sla_sweep:{slot}", 1, timeout=int(every.total_seconds()) * 4):
+            return False
+        sla_sweep.enqueue(slot=slot)
+        return True
     using = router.db_for_write(DBTaskResult)
     with transaction.atomic(using=using):
         _lock_scheduler(using)
