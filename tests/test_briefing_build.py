@@ -206,3 +206,35 @@ def test_cli_stats(july, capsys):
     out = capsys.readouterr().out
     assert "受理总量：10 件" in out and "咨询类\t3\t30.00%" in out and "签收及时率：2/5 = 40.00%" in out
     assert "杨楼镇：" in out
+
+
+SEED_APPEAL_TYPES = [("咨询类", 2049), ("问题处理类", 831), ("投诉举报类", 1019), ("建议类", 30), ("其他", 1114)]
+SEED_HOTSPOTS = [("政务服务—网点服务", 770), ("民主法制—政策咨询", 404), ("公共服务—水电气暖", 203),
+                 ("农村管理—人居环境", 182), ("文体科教—教育管理", 162), ("工资薪金—拖欠工资", 157),
+                 ("政务服务—行政效能", 135), ("社会保险—医疗保险", 128), ("市场管理—消费纠纷", 110),
+                 ("市政管理—市容市貌", 103)]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=False)
+def test_generated_seed_month_briefing_carries_the_seed_counts(tmp_path):
+    """The demo generator's July 2023 built into a briefing: the seed's counts, shares computed."""
+    generate = pytest.importorskip("hotline.demo.generate")
+    generate.generate_month(2023, 7)
+    data = build_briefing_data(2023, 7, issue_date=ISSUE)
+    docx_bytes = render_docx(data)
+    appeal, hotspot, *_ = tables_of(docx_bytes)
+
+    def shared(rows, total):
+        return [[name, str(count), format_share(share(count, total))] for name, count in rows]
+
+    assert appeal[1:] == shared(SEED_APPEAL_TYPES, 5043) + [["合计", "5043", "100.00%"]]
+    assert hotspot[1:] == shared(SEED_HOTSPOTS, 5043) + [["合计", "2354", "46.68%"]]  # the seed printed 46.67%
+    assert hotspot[3] == ["公共服务—水电气暖", "203", "4.03%"]  # the seed printed 4.02%
+    text = "\n".join(p.text for p in Document(io.BytesIO(docx_bytes)).paragraphs)
+    assert "办理本级登记事项4707件，办理上级交办事项336件" in text
+    assert "（一）本级登记事项4707件。其中，协调办理3285件，交办处理1422件。" in text
+    assert "（二）上级交办事项336件。其中，平顶山市“民呼必应”平台交办事项287件；河南政务服务平台交办事项49件。" in text
+    path = tmp_path / "july.docx"
+    path.write_bytes(docx_bytes)
+    assert check_file(path) == []
