@@ -178,11 +178,6 @@ TASKS = {
 if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
     INSTALLED_APPS.append("django_rq")
     RQ_QUEUES = {"default": {"URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}}
-# Optional Redis queue (pip install -e .[rq]; worker: hotline rqworker --job-class
-# django_tasks_rq.backend.Job default). The PostgreSQL queue stays the default: docs/deployment.md.
-if TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
-    INSTALLED_APPS.append("django_rq")
-    RQ_QUEUES = {"default": {"URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}}
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
