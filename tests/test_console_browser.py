@@ -269,3 +269,37 @@ def test_other_town_sees_nothing(login, live_server, world):
     zhao.click("#reveal")
     zhao.wait_for_selector("#caller.revealed")
     assert "13700001111" in zhao.locator("#caller").inner_text()
+
+
+def test_operator_answers_from_the_knowledge_base_and_merges_a_repeat(login, live_server, world):
+    from hotline.catalog.models import KnowledgeArticle
+
+    first = _dispatched_order(world, phone="13911112222", title="杨楼镇路灯不亮")
+    article = KnowledgeArticle.objects.filter(active=True).order_by("title").first()
+    li = login("operator_li")
+    li.goto(f"{live_server.url}/intake/")
+    li.fill("#id_caller_phone", "13911112222")
+    li.wait_for_selector(f"#caller-history >> text={first.number}")
+    assert li.locator("#repeats").count() == 1
+    # A repeat: one click merges this call into the earlier order.
+    li.fill("#id_title", "路灯还是不亮")
+    li.fill("#id_content", "来电人再次反映路灯不亮。")
+    with li.expect_navigation():
+        li.click(f"#repeats [data-merge-into='{first.number}']")
+    number = li.locator("#saved-number strong").inner_text()
+    merged = _order(number)
+    assert merged.status == "merged" and merged.merged_into_id == first.pk
+
+    # A question the knowledge base answers: 用作直接答复, then Ctrl+Enter.
+    li.fill("#id_caller_phone", "13933334444")
+    li.fill("#id_title", "咨询")
+    li.fill("#id_content", "来电人咨询" + article.title)
+    li.fill("#kb-search", article.title[:4])
+    li.wait_for_selector("#kb-results [data-use-answer]")
+    li.locator("#kb-results [data-use-answer]").first.click()
+    assert li.input_value("#id_disposition") == "direct_answer"
+    assert li.input_value("#id_answer").strip()
+    li.keyboard.press("Control+Enter")
+    li.wait_for_selector("#saved-number")
+    answered = _order(li.locator("#saved-number strong").inner_text())
+    assert answered.status == "awaiting_callback" and answered.disposition == "direct_answer"

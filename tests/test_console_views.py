@@ -344,3 +344,40 @@ def test_order_page_buttons_come_from_the_workflow_table(as_user, people, unit, 
     li = as_user("operator_li")
     assert 'data-action="exclude_from_assessment"' not in li.get(
         reverse("order_detail", args=[order.number])).content.decode()
+
+
+def test_order_page_query_count_does_not_grow_with_its_history(as_user, people, unit, order_now,
+                                                               django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = order_now()
+    actions.submit_for_dispatch(order, acting_user=people["operator_li"])
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"),
+                     co_units=[unit("住房和城乡建设局")])
+    c = as_user("supervisor_zhou")
+    url = reverse("order_detail", args=[order.number])
+    with django_assert_max_num_queries(30), CaptureQueriesContext(connection) as first:
+        c.get(url)
+    for i in range(10):
+        actions.remind(order, acting_user=people["supervisor_zhou"], notice=f"第{i}次催办")
+    with CaptureQueriesContext(connection) as second:
+        body = c.get(url).content.decode()
+    assert "第9次催办" in body
+    assert len(second.captured_queries) == len(first.captured_queries)
+
+
+def test_intake_shows_field_errors(as_user, unit):
+    c = as_user("operator_li")
+    r = c.post(reverse("intake"), intake_data(unit, category="不存在的分类", title=""))
+    body = r.content.decode()
+    assert "请从列表中选择一个二级热点分类" in body and "标题" in body
+    assert not WorkOrder.objects.exists()
+
+
+def test_english_is_available(as_user):
+    c = as_user("dispatcher_wang")
+    zh = c.get(reverse("dispatch")).content.decode()
+    assert "派单与审核" in zh
+    en = c.get(reverse("dispatch"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Dispatch and review" in en and "Search orders" in en

@@ -217,13 +217,16 @@ def merge_target(user, number: str) -> WorkOrder | None:
 
 def suggest_units(order: WorkOrder) -> list:
     """Suggested lead units from the dispatch catalog (category, and town when the rule names one)."""
+    from django.db.models import F
+
     from hotline.catalog.models import DispatchRule
     from hotline.directory.models import Unit
 
     if not order.category_id:
         return [order.town] if order.town_id else []
     rules = DispatchRule.objects.filter(category_id=order.category_id).filter(
-        Q(town__isnull=True) | Q(town_id=order.town_id)).select_related("unit").order_by("-town_id", "position")
+        Q(town__isnull=True) | Q(town_id=order.town_id)).select_related("unit").order_by(
+        F("town_id").desc(nulls_last=True), "position")  # a town-specific rule first
     result = []
     for rule in rules:
         unit = rule.unit or (order.town if order.town_id else None)

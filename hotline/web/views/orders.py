@@ -21,7 +21,7 @@ from hotline.directory.models import Unit
 from hotline.web.forms import ACTION_FORMS
 from hotline.web.views.common import client_ip, console_actions, is_htmx, render_page, role
 from hotline.workorders import queries
-from hotline.workorders.models import STATUS_CHOICES, Callback, Reminder
+from hotline.workorders.models import STATUS_CHOICES, Assignment, Callback, Reminder
 from hotline.workorders.workflow import STATUS_LABELS, Role, WorkflowError
 
 HOME_BY_ROLE = {Role.OPERATOR: "intake", Role.DISPATCHER: "dispatch", Role.HANDLER: "inbox",
@@ -74,7 +74,7 @@ def order_action(request, key, action):
     """
     order = access.access_work_order_by_id(request.user, key)
     entry = ACTION_FORMS.get(action)
-    assignments = queries.order_page(request.user, order)["assignments"]
+    assignments = list(Assignment.objects.filter(order=order))
     offered = {t.action: t for t in console_actions(request.user, order, assignments)}
     if entry is None or action not in offered:
         raise Http404("该操作当前不可用")
