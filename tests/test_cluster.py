@@ -1,6 +1,6 @@
 """The several-machine deployment, on this machine: deploy/cluster_test.py under pytest.
 
-Slow (about 40 s) and needs PostgreSQL server binaries, nginx and gunicorn; skipped when they are
+Slow (20–40 s) and needs PostgreSQL server binaries, nginx and gunicorn; skipped when they are
 missing or its ports are taken. Run alone with ``pytest -m slow tests/test_cluster.py -s`` to see
 the summary.
 """
