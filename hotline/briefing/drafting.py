@@ -35,7 +35,8 @@ TITLES_PER_CLUSTER = 300
 BUSINESS_WORK_HINT = ("业务工作由督办人员填写：每项一段，首句为标题（以“。”结束），例如"
                       "“召开疑难事项协调会。7月13日，热线中心召集……”。")
 _STOPWORDS = {"来电", "反映", "来电人", "希望", "问题", "要求", "咨询", "市民", "群众", "情况", "处理", "解决",
-              "尽快", "相关", "部门", "有关", "我们", "自己", "目前", "没有", "存在", "一直", "现在", "可以"}
+              "尽快", "相关", "部门", "有关", "我们", "自己", "目前", "没有", "存在", "一直", "现在", "可以",
+              "社区", "街道", "小区", "村民", "诉求", "关于"}
 
 
 def _month_orders(year: int, month: int, using: str):
@@ -58,7 +59,7 @@ def keywords(titles: list[str], top: int = 3) -> list[str]:
 
     jieba.setLogLevel(logging.WARNING)
     text = "。".join(titles)
-    words = jieba.analyse.extract_tags(text, topK=top + len(_STOPWORDS), allowPOS=("n", "vn", "nz", "ns", "v", "nr"))
+    words = jieba.analyse.extract_tags(text, topK=top + len(_STOPWORDS), allowPOS=("n", "vn", "nz", "v"))
     return [w for w in words if w not in _STOPWORDS and len(w) > 1][:top]
 
 
@@ -126,6 +127,7 @@ def typical_cases(year: int, month: int, *, using: str | None = None, limit: int
         lead = (Assignment.objects.using(db).filter(order=order, role=Assignment.Role.LEAD, active=True)
                 .order_by("-round").first())
         title = re.sub(r"[。！？；，,.!?;\s]+$", "", order.title)
+        title = re.sub(r"^(关于|反映)", "", re.sub(r"的?(诉求|问题)$", "", title)) or order.title
         if lead and lead.signed_at and lead.signed_at - lead.dispatched_at <= dt.timedelta(hours=2):
             sign = "当即签收并安排人员核实处办"
         elif lead and lead.signed_at:
