@@ -276,3 +276,14 @@ def test_scheduler_with_a_redis_queue_claims_the_period_in_the_cache(db, setting
     assert tasks.schedule_sweep(at(2023, 7, 3, 9, 6), every) is True
     assert [r.kwargs["slot"] for r in default_task_backend.results] == [
         "2023-07-03T01:00:00+00:00", "2023-07-03T01:05:00+00:00"]
+
+
+@postgres_only
+def test_the_sweep_reads_the_partial_index(dispatched):
+    dispatched()
+    now = at(2023, 7, 6, 9, 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be scanned whole anyway
+    for qs in (tasks.overdue_candidates(now), tasks.near_due_candidates(now)):
+        plan = qs.order_by("handle_deadline", "pk").values_list("handle_deadline", "pk")[:500].explain()
+        assert "wo_open_deadline_idx" in plan, plan
