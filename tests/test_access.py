@@ -1,0 +1,89 @@
+"""Who sees what: 赵 of 杨楼镇 sees 杨楼镇's orders; 钱 of 寄料镇 must never see them."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from hotline.accounts import access
+from hotline.accounts.models import AuditLog
+from hotline.workorders import actions
+from hotline.workorders.models import WorkOrder
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def yanglou_order(people, unit, new_order):
+    order = new_order()
+    actions.submit_for_dispatch(order, acting_user=people["operator_li"])
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"))
+    return WorkOrder.objects.get(pk=order.pk)
+
+
+def visible(user):
+    return set(WorkOrder.objects.visible_to(user).values_list("number", flat=True))
+
+
+def test_handlers_see_only_their_units_orders(people, yanglou_order, new_order):
+    other = new_order(title="另一件未派单的工单")
+    assert visible(people["handler_zhao"]) == {yanglou_order.number}
+    assert visible(people["handler_qian"]) == set()
+    assert visible(people["handler_sun"]) == set()
+    assert visible(people["dispatcher_wang"]) == visible(people["supervisor_zhou"]) == {yanglou_order.number,
+                                                                                         other.number}
+    assert visible(people["auditor_wu"]) == set()
+
+
+def test_missing_and_forbidden_look_the_same(people, yanglou_order):
+    assert access.access_work_order_by_id(people["handler_zhao"], yanglou_order.number) == yanglou_order
+    for key in (yanglou_order.number, yanglou_order.pk, "RZ2307-999999", 999999):
+        with pytest.raises(Http404) as error:
+            access.access_work_order_by_id(people["handler_qian"], key)
+        assert str(error.value) == "工单不存在或无权查看"
+
+
+def test_co_handling_unit_sees_the_order(people, unit, new_order):
+    order = new_order()
+    actions.submit_for_dispatch(order, acting_user=people["operator_li"])
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"),
+                     co_units=[unit("寄料镇")])
+    assert order.number in visible(people["handler_qian"])
+
+
+def test_operators_see_their_own_registrations_and_the_callback_queue(people, new_order):
+    mine = new_order()
+    theirs = new_order(acting_user=people["dispatcher_wang"])
+    assert mine.number in visible(people["operator_li"]) and theirs.number not in visible(people["operator_li"])
+    actions.coordinate(theirs, acting_user=people["dispatcher_wang"], answer="已协调")
+    assert theirs.number in visible(people["operator_li"])
+
+
+def test_contacts_are_masked_and_every_reveal_is_audited(people, yanglou_order):
+    zhao = people["handler_zhao"]
+    assert access.caller_for(zhao, yanglou_order) == ("张**", "138****1234")
+    assert access.reveal_contact(zhao, yanglou_order, ip="127.0.0.1") == ("张三丰", "13812341234")
+    entry = AuditLog.objects.get()
+    assert (entry.actor, entry.action, entry.object_id) == (zhao, "reveal_contact", yanglou_order.number)
+    with pytest.raises(PermissionDenied):
+        access.reveal_contact(people["auditor_wu"], yanglou_order)
+    assert AuditLog.objects.count() == 1
+
+
+def test_confidential_callers_are_never_shown_to_units(people, unit, new_order):
+    order = new_order(confidential=True)
+    actions.submit_for_dispatch(order, acting_user=people["operator_li"])
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"))
+    zhao = people["handler_zhao"]
+    assert access.caller_for(zhao, order, revealed=True) == ("（保密）", "（保密）")
+    with pytest.raises(PermissionDenied):
+        access.reveal_contact(zhao, order)
+    assert access.reveal_contact(people["dispatcher_wang"], order)[1] == "13812341234"
+
+
+def test_masking_rules():
+    from hotline.lib.masking import mask_name, mask_phone, mask_text_phones
+
+    assert mask_phone("13812341234") == "138****1234"
+    assert mask_phone("0375-6012345") == "037*******45"
+    assert mask_name("欧阳明月") == "欧阳**" and mask_name("李") == "李*"
+    assert mask_text_phones("回电13812341234即可") == "回电138****1234即可"
