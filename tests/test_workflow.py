@@ -81,3 +81,12 @@ def test_markdown_lists_every_action():
     text = workflow.as_markdown()
     for t in TRANSITIONS:
         assert f"`{t.action}`" in text
+
+
+def test_docs_workflow_md_shows_the_table_of_the_code():
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "workflow.md").read_text("utf-8")
+    start = doc.index("<!-- generated from hotline/workorders/workflow.py: TRANSITIONS -->\n")
+    end = doc.index("<!-- end of generated table -->")
+    assert doc[start:end].split("\n", 1)[1] == workflow.as_markdown()
