@@ -730,6 +730,17 @@ def set_assessment_exclusion(order, *, acting_user, excluded: bool, reason: str,
     return order
 
 
+SYSTEM_FACTS = {"near_due", "receipt_sent"}
+
+
+def record_system_fact(order: WorkOrder, action: str, *, at: dt.datetime, note: str = "", **data) -> Event:
+    """A fact the system notes on an order it has locked, without changing it (near-due notice,
+    receipt SMS). The caller holds the transaction and the row lock, as the SLA sweep does."""
+    if action not in SYSTEM_FACTS:
+        raise WorkflowError(f"未知的系统记录：{action}")
+    return _record(order, action, SYSTEM, _now(at), from_status=order.status, note=note, **data)
+
+
 @transaction.atomic
 def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     """SLA sweep: stamp orders that passed their deadline once, with one event each."""

@@ -123,10 +123,9 @@ def _mark_near_due(ids: list[int], now: dt.datetime) -> int:
         fresh = [o for o in orders if o.pk not in noticed]
         for order in fresh:
             hours_left = round((order.handle_deadline - now).total_seconds() / 3600, 1)
-            actions._record(order, "near_due", actions.SYSTEM, now, from_status=order.status,
-                            note=f"距办理时限还剩 {hours_left} 小时",
-                            handle_deadline=actions._iso(order.handle_deadline),
-                            unit_id=order.lead_unit_id, hours_left=hours_left)
+            actions.record_system_fact(order, "near_due", at=now, note=f"距办理时限还剩 {hours_left} 小时",
+                                       handle_deadline=order.handle_deadline.isoformat(),
+                                       unit_id=order.lead_unit_id, hours_left=hours_left)
     return len(fresh)
 
 
@@ -177,8 +176,8 @@ def send_receipt(order_id: int) -> bool:
             return False
         if Event.objects.filter(order=order, action="receipt_sent").exists():
             return False
-        actions._record(order, "receipt_sent", actions.SYSTEM, timezone.now(), from_status=order.status,
-                        note=receipt_text(order), phone=mask_phone(order.caller_phone))
+        actions.record_system_fact(order, "receipt_sent", at=timezone.now(), note=receipt_text(order),
+                                   phone=mask_phone(order.caller_phone))
     return True
 
 
