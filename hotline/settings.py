@@ -11,7 +11,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("HOTLINE_VAR_DIR", BASE_DIR / "var"))
+# Data of the embedded default: ``var/`` beside the source in a checkout, or in the working directory
+# when the package is installed (``pip install .`` puts the code in site-packages).
+_IN_CHECKOUT = (BASE_DIR / "pyproject.toml").exists()
+VAR_DIR = Path(os.environ.get("HOTLINE_VAR_DIR", (BASE_DIR if _IN_CHECKOUT else Path.cwd()) / "var"))
 if "DATABASE_URL" not in os.environ:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 
