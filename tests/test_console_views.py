@@ -381,3 +381,12 @@ def test_english_is_available(as_user):
     assert "派单与审核" in zh
     en = c.get(reverse("dispatch"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Dispatch and review" in en and "Search orders" in en
+
+
+def test_dashboard_of_a_past_day(as_user, new_order):
+    new_order()  # Mon 2023-07-03 09:00
+    c = as_user("supervisor_zhou")
+    r = c.get(reverse("dashboard"), {"date": "2023-07-03"})
+    assert r.context["totals"]["today_new"] == 1 and r.context["totals"]["month_new"] == 1
+    assert r.context["chart"]["trend"]["counts"][-1] == 1
+    assert c.get(reverse("dashboard"), {"date": "2023-06-30"}).context["totals"]["month_new"] == 0

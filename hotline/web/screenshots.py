@@ -3,8 +3,9 @@
     DATABASE_URL=sqlite:////tmp/console-shots.sqlite3 python -m hotline.web.screenshots [out_dir]
 
 Uses the configured database (migrated and loaded with the defaults and demo people if needed).
-When it holds fewer than a few dozen orders — the full demo month not generated — it registers
-and moves a few dozen orders through the real actions first, so every page has something to show.
+When it holds fewer than a few dozen orders it generates the demo month (July 2023, scaled to 800
+orders) and the live work of the last days with ``hotline.demo.generate``; if that is unavailable it
+registers and moves a few dozen orders through the real actions itself.
 The server runs in-process; the browser is Debian's Chromium driven by Playwright.
 """
 
@@ -148,11 +149,20 @@ def ensure_data(min_orders: int = 30) -> None:
     call_command("migrate", verbosity=0)
     load_defaults()
     ensure_people()
-    if WorkOrder.objects.count() < min_orders:
+    if WorkOrder.objects.count() >= min_orders:
+        return
+    try:  # the demo month (shaped like July 2023, scaled down) and live work of the last days
+        from hotline.demo.generate import generate_live, generate_month
+
+        generate_month(2023, 7, orders=800)
+        generate_live(count=120)
+    except (ImportError, TypeError) as exc:
+        print(f"演示月数据不可用（{exc}），改为生成少量工单", file=sys.stderr)
         generate_orders(40)
 
 
 def take_screenshots(base_url: str, out_dir: Path) -> list[Path]:
+    from django.utils import timezone
     from playwright.sync_api import sync_playwright
 
     from hotline.demo.people import DEMO_PASSWORD
@@ -160,8 +170,11 @@ def take_screenshots(base_url: str, out_dir: Path) -> list[Path]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    long_order = (WorkOrder.objects.filter(status="closed", lead_unit__isnull=False).order_by("-received_at").first()
-                  or WorkOrder.objects.order_by("-received_at").first())
+    from django.db.models import Count
+
+    # The order with the longest history makes the most telling order page.
+    long_order = (WorkOrder.objects.filter(lead_unit__isnull=False).annotate(n=Count("events"))
+                  .order_by("-n", "-received_at").first() or WorkOrder.objects.order_by("-received_at").first())
     to_dispatch = WorkOrder.objects.filter(status="awaiting_dispatch").order_by("received_at").first()
     phone = WorkOrder.objects.values_list("caller_phone", flat=True).order_by("-received_at").first()
 
@@ -208,6 +221,13 @@ def take_screenshots(base_url: str, out_dir: Path) -> list[Path]:
         zhou.goto(f"{base_url}/dashboard/")
         zhou.wait_for_selector("body[data-charts-ready]")
         shot(zhou, "dashboard")
+        month_end = WorkOrder.objects.filter(received_at__lt=WorkOrder.objects.order_by("-received_at")
+                                             .values_list("received_at", flat=True).first() - dt.timedelta(days=40)
+                                             ).order_by("-received_at").values_list("received_at", flat=True).first()
+        if month_end:  # a past month (the demo's July 2023) seen as of its last day
+            zhou.goto(f"{base_url}/dashboard/?date={timezone.localtime(month_end).date().isoformat()}")
+            zhou.wait_for_selector("body[data-charts-ready]")
+            shot(zhou, "dashboard-month")
         if long_order:
             shot(zhou, "order", f"/orders/{long_order.number}/")
             zhou.emulate_media(media="print")

@@ -313,36 +313,40 @@ def supervision_lists(user, now: dt.datetime, *, limit: int = 200) -> dict:
     }
 
 
-def dashboard(user, now: dt.datetime) -> dict:
-    """Today and this month over what the user may see: aggregate queries only."""
+def dashboard(user, now: dt.datetime, *, as_of: dt.date | None = None) -> dict:
+    """A day and its month over what the user may see (today unless ``as_of`` picks a past day):
+    aggregate queries only. Open, near-due and overdue are always counted as of ``now``."""
     from django.db.models.functions import TruncDate
     from django.utils import timezone
 
     local = timezone.localtime(now)
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if as_of is not None:
+        today = today.replace(year=as_of.year, month=as_of.month, day=as_of.day)
+    end = today + dt.timedelta(days=1)
     month = today.replace(day=1)
     start_trend = today - dt.timedelta(days=29)
     holds = [s.value for s in UNIT_HOLDS]
     qs = WorkOrder.objects.visible_to(user)
     totals = qs.aggregate(
-        today_new=Count("id", filter=Q(received_at__gte=today)),
-        month_new=Count("id", filter=Q(received_at__gte=month)),
-        today_closed=Count("id", filter=Q(closed_at__gte=today)),
-        month_closed=Count("id", filter=Q(closed_at__gte=month)),
+        today_new=Count("id", filter=Q(received_at__gte=today, received_at__lt=end)),
+        month_new=Count("id", filter=Q(received_at__gte=month, received_at__lt=end)),
+        today_closed=Count("id", filter=Q(closed_at__gte=today, closed_at__lt=end)),
+        month_closed=Count("id", filter=Q(closed_at__gte=month, closed_at__lt=end)),
         open=Count("id", filter=~Q(status__in=[Status.CLOSED, Status.MERGED])),
         near_due=Count("id", filter=Q(status__in=holds, handle_deadline__gte=now,
                                       handle_deadline__lt=near_due_window(now))),
         overdue=Count("id", filter=Q(status__in=holds, handle_deadline__lt=now)),
     )
-    this_month = qs.filter(received_at__gte=month)
+    this_month = qs.filter(received_at__gte=month, received_at__lt=end)
     by_unit = list(this_month.filter(lead_unit__isnull=False).values("lead_unit__short_name")
                    .annotate(n=Count("id"), overdue=Count("id", filter=Q(status__in=holds, handle_deadline__lt=now)))
                    .order_by("-n", "lead_unit__short_name")[:15])
     by_category = list(this_month.filter(category__isnull=False).values("category__full_name")
                        .annotate(n=Count("id")).order_by("-n", "category__full_name")[:10])
-    by_day = dict(qs.filter(received_at__gte=start_trend)
+    by_day = dict(qs.filter(received_at__gte=start_trend, received_at__lt=end)
                   .annotate(day=TruncDate("received_at", tzinfo=timezone.get_current_timezone()))
                   .values("day").annotate(n=Count("id")).values_list("day", "n"))
     days = [(start_trend + dt.timedelta(days=i)).date() for i in range(30)]
-    return {"totals": totals, "by_unit": by_unit, "by_category": by_category,
+    return {"totals": totals, "by_unit": by_unit, "by_category": by_category, "day": today.date(),
             "trend": {"days": [d.strftime("%m-%d") for d in days], "counts": [by_day.get(d, 0) for d in days]}}

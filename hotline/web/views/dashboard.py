@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.decorators import login_required
 from django.utils import timezone
 
@@ -11,7 +13,8 @@ from hotline.workorders import queries
 
 @login_required
 def dashboard(request):
-    data = queries.dashboard(request.user, timezone.now())
+    as_of = _day(request.GET.get("date"))
+    data = queries.dashboard(request.user, timezone.now(), as_of=as_of)
     chart = {
         "trend": data["trend"],
         "units": {"names": [r["lead_unit__short_name"] for r in data["by_unit"]],
@@ -19,4 +22,11 @@ def dashboard(request):
                   "overdue": [r["overdue"] for r in data["by_unit"]]},
         "categories": [{"name": r["category__full_name"], "value": r["n"]} for r in data["by_category"]],
     }
-    return render_page(request, "web/dashboard.html", {**data, "chart": chart})
+    return render_page(request, "web/dashboard.html", {**data, "chart": chart, "as_of": as_of})
+
+
+def _day(value):
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
