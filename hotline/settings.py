@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "hotline.briefing",
     "hotline.web",
     "hotline.demo",
+    "hotline.bench",
 ]
 
 MIDDLEWARE = [
@@ -160,6 +161,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 
