@@ -1,0 +1,264 @@
+"""``hotline bench``: load a benchmark database and measure the platform at that size.
+
+Never touches the user's data: everything happens in a separate database (``hotline_bench`` on
+the same PostgreSQL server by default, or ``--database-url``; its name must contain "bench").
+Each step runs in a child process whose ``DATABASE_URL`` is the benchmark database, so settings,
+connections and the gunicorn it starts all point there, and the month build's peak memory is
+that child's own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+STEPS = ("intake", "lists", "search", "sweep", "month")
+INTAKE_ORDERS = {"5k": 50, "50k": 200}
+MARK = "BENCH-JSON "
+
+
+def default_url() -> str:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("postgresql"):
+        host, port, user = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432, db.get("USER") or "postgres"
+        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+        return f"postgres://{user}{password}@{host}:{port}/hotline_bench"
+    return f"sqlite:///{Path(settings.VAR_DIR if hasattr(settings, 'VAR_DIR') else 'var') / 'hotline_bench.sqlite3'}"
+
+
+def _pg_admin(url: str):
+    import psycopg
+
+    parsed = urlparse(url)
+    return psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres",
+                           password=parsed.password, dbname="postgres", autocommit=True)
+
+
+class Command(BaseCommand):
+    help = "性能基准：生成大规模数据并测量受理、列表、检索、SLA 巡检和月度统计/考核/简报"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", default="50k", help="50k、200k、1m、2m、5m 或 10m")
+        parser.add_argument("--months", type=int, default=6)
+        parser.add_argument("--only", default="", help=f"逗号分隔：{','.join(STEPS)}（默认全部）")
+        parser.add_argument("--database-url", default="")
+        parser.add_argument("--keep", action="store_true", help="结束后保留基准数据库")
+        parser.add_argument("--reuse", action="store_true", help="使用库中已有数据，不重新生成")
+        parser.add_argument("--load-phases", default="0,1,2", help="要加载的阶段（0 含被测月份；1、2 加长历史）")
+        parser.add_argument("--report", default=str(Path(settings.BASE_DIR) / "docs" / "benchmarks.md"))
+        parser.add_argument("--no-report", action="store_true")
+        # internal: one step inside the benchmark database
+        parser.add_argument("--step", default="", help="（内部）")
+        parser.add_argument("--phase", type=int, default=0, help="（内部）")
+        parser.add_argument("--now", default="", help="（内部）")
+        parser.add_argument("--label", default="", help="（内部）")
+
+    # -----------------------------------------------------------------------------------------
+    # Outer process: orchestrates steps in children
+
+    def handle(self, *args, **o):
+        from hotline.bench.plan import SCALES
+
+        if o["step"]:
+            return self.run_step(o)
+        if o["scale"] not in SCALES:
+            raise CommandError(f"未知规模 {o['scale']}，可用：{', '.join(SCALES)}")
+        url = o["database_url"] or default_url()
+        name = urlparse(url).path.lstrip("/")
+        if "bench" not in Path(name).name:
+            raise CommandError("基准数据库的名字必须包含 bench（防止误用业务数据库）")
+        only = {s.strip() for s in o["only"].split(",") if s.strip()} or set(STEPS)
+        unknown = only - set(STEPS)
+        if unknown:
+            raise CommandError(f"未知的测量：{', '.join(sorted(unknown))}")
+        self.url, self.o = url, o
+        pg = url.startswith("postgres")
+        self.prepare_database(url, name, pg, o["reuse"])
+        sections: dict[str, list[dict]] = {}
+        load_text = ""
+        started = time.perf_counter()
+        try:
+            if not o["reuse"]:
+                self.step("setup")
+            phases = [int(p) for p in o["load_phases"].split(",") if p.strip()] if not o["reuse"] else []
+            if o["reuse"] and o["load_phases"] != "0,1,2":
+                phases = [int(p) for p in o["load_phases"].split(",") if p.strip()]
+            now = ""
+            loads = []
+            for phase in phases:
+                result = self.step("load", "--phase", str(phase), "--now", now)
+                now = result["now"]
+                loads.append(result)
+                if "month" in only:
+                    sections.setdefault("月度统计 + 考核 + 简报（随历史增长）", []).extend(
+                        self.step("month", "--label", f"（加载第 {phase} 阶段后）")["rows"])
+            if not phases and "month" in only:
+                sections.setdefault("月度统计 + 考核 + 简报（随历史增长）", []).extend(self.step("month")["rows"])
+            check = self.step("consistency")
+            if not check["ok"]:
+                raise CommandError(f"数据不一致：{check['failures']}")
+            load_rows = [{"name": f"加载第 {r['phase']} 阶段：{r['orders']:,} 单、{r['events']:,} 条日志",
+                          "seconds": r["seconds"], "rate": r["rate"], "rate_unit": "单/秒",
+                          "note": "；".join(f"{k} {v:.1f}s" for k, v in r["steps"].items())} for r in loads]
+            if load_rows:
+                sections["加载（COPY + INSERT…SELECT）"] = load_rows
+            load_text = (f"{check['orders']:,} 件工单（在办 {check['open']:,} 件），{check['events']:,} 条日志；"
+                         f"一致性检查通过。")
+            if "sweep" in only:
+                sections["SLA 巡检"] = self.step("sweep")["rows"]
+            if "lists" in only:
+                sections["列表（视图调用的查询函数）"] = self.step("lists")["rows"]
+            if "search" in only:
+                sections["中文全文检索"] = self.step("search")["rows"]
+            if "lists" in only or "search" in only:
+                sections["整页 HTTP（gunicorn 2 workers）"] = self.step("http")["rows"]
+            if "intake" in only:
+                sections["受理"] = self.step("intake")["rows"]
+        finally:
+            if not o["keep"]:
+                self.drop_database(url, name, pg)
+        self.finish(sections, load_text, pg, time.perf_counter() - started)
+
+    def finish(self, sections, load_text, pg, seconds):
+        from hotline.bench import report
+
+        o = self.o
+        results_file = Path(settings.BASE_DIR) / "var" / f"bench-{o['scale']}.json"
+        if o["reuse"] and results_file.exists():
+            previous = json.loads(results_file.read_text("utf-8"))
+            for title, rows in previous.get("sections", {}).items():
+                mine = sections.setdefault(title, [])
+                names = {r["name"] for r in mine}
+                sections[title] = [r for r in rows if r["name"] not in names] + mine
+            load_text = load_text or previous.get("load_text", "")
+        results_file.parent.mkdir(parents=True, exist_ok=True)
+        results_file.write_text(json.dumps({"sections": sections, "load_text": load_text}, ensure_ascii=False,
+                                           indent=1), "utf-8")
+        info = report.machine(self.pg_version if pg else "SQLite")
+        text = report.table(list(sections.items()))
+        self.stdout.write(text)
+        self.stdout.write(f"\n{load_text}（用时 {seconds:.0f} 秒）")
+        if not o["no_report"]:
+            path = Path(o["report"])
+            report.update_doc(path, o["scale"], report.section(o["scale"], info, load_text, text))
+            self.stdout.write(f"已写入 {path}")
+
+    def prepare_database(self, url: str, name: str, pg: bool, reuse: bool) -> None:
+        self.pg_version = ""
+        if not pg:
+            path = Path(urlparse(url).path)
+            if not reuse and path.exists():
+                path.unlink()
+            return
+        with _pg_admin(url) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if exists and not reuse:
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                exists = None
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            self.pg_version = conn.execute("SELECT version()").fetchone()[0].split(" on ")[0]
+
+    def drop_database(self, url: str, name: str, pg: bool) -> None:
+        if pg:
+            with _pg_admin(url) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            Path(urlparse(url).path).unlink(missing_ok=True)
+
+    def step(self, name: str, *args: str) -> dict:
+        cmd = [sys.executable, "-c", "from hotline.cli import main; main()", "bench", "--step", name,
+               "--scale", self.o["scale"], "--months", str(self.o["months"]), *args]
+        env = {**os.environ, "DATABASE_URL": self.url}
+        env.pop("REPLICA_DATABASE_URL", None)
+        self.stderr.write(f"[bench] {name} {' '.join(args)}")
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=False)
+        if proc.returncode:
+            raise CommandError(f"步骤 {name} 失败（退出码 {proc.returncode}）")
+        for line in proc.stdout.splitlines():
+            if line.startswith(MARK):
+                result = json.loads(line[len(MARK):])
+                self.stderr.write(f"[bench] {name} 完成，{time.perf_counter() - t:.1f}s")
+                return result
+        raise CommandError(f"步骤 {name} 没有结果")
+
+    # -----------------------------------------------------------------------------------------
+    # Inner process: one step in the benchmark database
+
+    def run_step(self, o) -> None:
+        from hotline.bench import measure
+
+        step = o["step"]
+        if step == "setup":
+            result = self.setup()
+        elif step == "load":
+            result = self.load(o)
+        elif step == "consistency":
+            result = measure.consistency()
+        elif step == "sweep":
+            result = {"rows": measure.sweep()}
+        elif step == "lists":
+            result = {"rows": measure.lists()}
+        elif step == "search":
+            result = {"rows": measure.search()}
+        elif step == "month":
+            result = {"rows": measure.month_build(o["label"])}
+        elif step in ("http", "intake"):
+            from hotline.bench.http import gunicorn
+
+            with gunicorn(os.environ["DATABASE_URL"]) as port:
+                if step == "http":
+                    result = {"rows": measure.http_pages(port)}
+                else:
+                    result = {"rows": measure.intake(port, INTAKE_ORDERS.get(o["scale"], 2000))}
+        else:
+            raise CommandError(f"未知步骤 {step}")
+        self.stdout.write(MARK + json.dumps(result, ensure_ascii=False, default=str))
+
+    def setup(self) -> dict:
+        from django.core.management import call_command
+        from django.db import connection
+
+        from hotline.bench.load import prepare_refs
+
+        call_command("migrate", verbosity=0)
+        if connection.vendor == "postgresql":
+            # Settings of the benchmark database itself (docs/benchmarks.md explains each).
+            name = connection.settings_dict["NAME"]
+            with connection.cursor() as cursor:
+                for setting in ("random_page_cost = 1.1", "jit = off", "work_mem = '32MB'"):
+                    cursor.execute(f'ALTER DATABASE "{name}" SET {setting}')
+        prepare_refs()
+        return {"ok": True}
+
+    def load(self, o) -> dict:
+        import datetime as dt
+
+        from django.db import connection
+        from django.utils import timezone
+
+        from hotline.bench import load, plan
+
+        now = dt.datetime.fromisoformat(o["now"]) if o["now"] else None
+        if now is None:
+            from hotline.bench.measure import data_now
+
+            now = data_now() if o["reuse"] else None
+            now = now or timezone.now()
+        phase = plan.phases(plan.SCALES[o["scale"]], o["months"], now)[o["phase"]]
+        t = time.perf_counter()
+        report = load.load(phase.orders, start=phase.start, end=phase.end, now=now, seed=o["phase"] + 1,
+                           rebuild=connection.vendor == "postgresql")
+        seconds = time.perf_counter() - t
+        return {"phase": o["phase"], "now": now.isoformat(), "orders": report.orders, "events": report.events,
+                "seconds": round(seconds, 1), "rate": round(report.orders / seconds) if seconds else 0,
+                "steps": report.seconds}
