@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
-from hotline.lib.masking import mask_name, mask_phone
+from hotline.lib.masking import mask_name, mask_phone, mask_text_phones
 from hotline.workorders.workflow import Role, Status
 
 ALL_ORDERS_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
@@ -51,8 +51,14 @@ def access_work_order_by_id(user, order_id, *, for_update: bool = False):
     qs = WorkOrder.objects.visible_to(user)
     if for_update:
         qs = qs.select_for_update()
-    key = str(order_id)
-    lookup = {"pk": int(key)} if key.isdigit() else {"number": key}
+    key = str(order_id).strip()
+    # ASCII digits only: "²".isdigit() is true but int("²") fails; an absurdly long id is nobody's order.
+    if key.isascii() and key.isdigit():
+        if len(key) > 18:
+            raise Http404("工单不存在或无权查看")
+        lookup = {"pk": int(key)}
+    else:
+        lookup = {"number": key}
     try:
         return qs.get(**lookup)
     except WorkOrder.DoesNotExist:
@@ -70,11 +76,28 @@ def may_reveal_contact(user, order) -> bool:
 
 def caller_for(user, order, *, revealed: bool = False) -> tuple[str, str]:
     """(name, phone) as this user may see them: masked unless revealed by an audited action."""
-    if order.confidential and role_of(user) == Role.HANDLER:
+    if hides_caller(user, order):
         return "（保密）", "（保密）"
     if revealed and may_reveal_contact(user, order):
         return order.caller_name, order.caller_phone
     return mask_name(order.caller_name), mask_phone(order.caller_phone)
+
+
+def hides_caller(user, order) -> bool:
+    """A confidential order seen by a unit: the caller is hidden everywhere, free text included."""
+    return bool(order.confidential) and role_of(user) == Role.HANDLER
+
+
+def shield_text(user, order, text: str) -> str:
+    """``text`` as this user may read it: for a unit on a confidential order, the caller's name and
+    phone (and any mobile number) written inside contents, notes and replies are hidden."""
+    if not text or not hides_caller(user, order):
+        return text
+    for secret in (order.caller_phone, order.caller_name):
+        secret = (secret or "").strip()
+        if len(secret) >= 2:
+            text = text.replace(secret, "（保密）")
+    return mask_text_phones(text)
 
 
 def audit(actor, action: str, *, obj=None, object_type: str = "", object_id: str = "", ip=None, **detail):

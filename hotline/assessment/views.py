@@ -20,6 +20,7 @@ from hotline.assessment import actions
 from hotline.assessment.models import Appeal, ManualAdjustment, MonthlyResult
 from hotline.assessment.results import AssessmentError, group_results, latest_result, unit_sheet
 from hotline.directory.models import Unit
+from hotline.lib import xlsx
 from hotline.workorders.workflow import Role
 
 SEE_ALL = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
@@ -39,10 +40,18 @@ def _require_all(user) -> None:
         raise Http404("页面不存在")
 
 
+def _require_month(year: int, month: int) -> None:
+    if not (2000 <= year <= 2099 and 1 <= month <= 12):
+        raise Http404("月份无效")
+
+
 def _version(request, year: int, month: int, *, published_only: bool = False) -> MonthlyResult | None:
     """The version asked for with ``?version=N``, else the one people should read."""
+    _require_month(year, month)
     raw = request.GET.get("version", "")
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
+        if len(raw) > 5:
+            raise Http404("该版本不存在")
         qs = MonthlyResult.objects.filter(year=year, month=month, version=int(raw))
         if published_only:
             qs = qs.filter(state=MonthlyResult.State.PUBLISHED)
@@ -98,6 +107,8 @@ def month(request, year: int, month: int):
 @login_required
 @require_POST
 def compute(request, year: int, month: int):
+    _require_all(request.user)
+    _require_month(year, month)
     try:
         result = actions.compute_month(year, month, acting_user=request.user)
     except AssessmentError as exc:
@@ -110,6 +121,7 @@ def compute(request, year: int, month: int):
 @login_required
 @require_POST
 def publish(request, year: int, month: int, version: int):
+    _require_all(request.user)
     result = get_object_or_404(MonthlyResult, year=year, month=month, version=version)
     try:
         actions.publish_result(result, acting_user=request.user)
@@ -192,7 +204,9 @@ def decide_appeal(request, appeal_id: int):
 def adjustments(request):
     _require_all(request.user)
     if request.method == "POST":
-        unit = Unit.objects.filter(pk=request.POST.get("unit") or 0).first()
+        raw_unit = request.POST.get("unit", "")
+        unit = (Unit.objects.filter(pk=int(raw_unit)).first()
+                if raw_unit.isascii() and raw_unit.isdigit() and len(raw_unit) <= 9 else None)
         try:
             year, month = (int(x) for x in request.POST.get("period", "").split("-"))
             actions.enter_adjustment(unit, year, month, acting_user=request.user,
@@ -236,32 +250,33 @@ def export(request, year: int, month: int):
     result = _version(request, year, month)
     if result is None:
         raise Http404("该月尚无考核结果")
+    append = xlsx.append  # unit names, notes and rules are typed by people: never formulas
     names = dict(Unit.objects.values_list("pk", "name"))
     wb = Workbook()
     wb.remove(wb.active)
     detail = []
     for g in group_results(result):
         ws = wb.create_sheet(g.name)
-        ws.append([f"{year}年{month}月{g.name}考核表（第{result.version}版，{result.get_state_display()}）"])
-        ws.append(["排名", "单位", "单位全称", "考核总分", "计入工单", "剔除工单", "说明"])
+        append(ws, [f"{year}年{month}月{g.name}考核表（第{result.version}版，{result.get_state_display()}）"])
+        append(ws, ["排名", "单位", "单位全称", "考核总分", "计入工单", "剔除工单", "说明"])
         for cell in ws[2]:
             cell.font = Font(bold=True)
         for r in g.result.ranked:
-            ws.append([r.rank, r.unit_name, names.get(r.unit_id, ""), float(r.score.score), r.score.order_count,
+            append(ws, [r.rank, r.unit_name, names.get(r.unit_id, ""), float(r.score.score), r.score.order_count,
                        r.score.excluded_count, ""])
         for s in g.result.unranked:
-            ws.append(["不排名", s.unit_name, names.get(s.unit_id, ""), float(s.score), s.order_count,
+            append(ws, ["不排名", s.unit_name, names.get(s.unit_id, ""), float(s.score), s.order_count,
                        s.excluded_count, s.unranked_reason])
-        ws.append([f"注：工单量小于{g.min_orders}件的单位不计入考核"])
+        append(ws, [f"注：工单量小于{g.min_orders}件的单位不计入考核"])
         ws.column_dimensions["B"].width = ws.column_dimensions["C"].width = 24
         for s in g.result.scores():
             for line in s.lines:
                 detail.append([g.name, s.unit_name, line.label, line.figures, line.rule, line.note,
                                float(line.points), "、".join(line.evidence)])
     ws = wb.create_sheet("得分明细")
-    ws.append(["分组", "单位", "项目", "数据", "规则", "说明", "得分", "相关工单"])
+    append(ws, ["分组", "单位", "项目", "数据", "规则", "说明", "得分", "相关工单"])
     for row in detail:
-        ws.append(row)
+        append(ws, row)
     buffer = io.BytesIO()
     wb.save(buffer)
     audit(request.user, "export", object_type="assessment.monthlyresult", object_id=str(result.pk),

@@ -19,6 +19,8 @@ from django.views.decorators.http import require_POST
 from hotline.briefing import actions, drafting
 from hotline.briefing.models import Briefing, BriefingVersion
 
+# Statistics are asked for within these days; outside them the period arithmetic leaves the calendar.
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -96,6 +98,8 @@ def statistics(request):
             start, end = month_bounds(*parse_month(request.GET["month"]))
         except Exception:
             errors.append("月份格式应为 YYYY-MM")
+    if start is not None and not errors and not (EARLIEST <= start and end <= LATEST):
+        errors.append(f"日期须在 {EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d} 之间")
     if start is None and not errors:
         start, end = month_bounds(*_last_month())
     units = list(Unit.objects.filter(active=True).exclude(kind=Unit.Kind.CENTER).order_by("position", "code"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hotline.web.views import dashboard, intake, knowledge, orders, queues
+from hotline.web.views import audit, dashboard, intake, knowledge, orders, queues
 
 urlpatterns = [
     path("", orders.home, name="home"),
@@ -21,5 +21,6 @@ urlpatterns = [
     path("orders/<str:key>/", orders.order_detail, name="order_detail"),
     path("orders/<str:key>/reveal/", orders.reveal_contact, name="order_reveal"),
     path("orders/<str:key>/act/<str:action>/", orders.order_action, name="order_action"),
+    path("audit/", audit.audit_log, name="audit_log"),
     path("healthz", orders.healthz, name="healthz"),
 ]

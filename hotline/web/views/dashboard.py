@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.utils import timezone
 
@@ -13,7 +14,9 @@ from hotline.workorders import queries
 
 @login_required
 def dashboard(request):
-    as_of = _day(request.GET.get("date"))
+    as_of, error = _day(request.GET.get("date"))
+    if error:
+        messages.error(request, error)
     data = queries.dashboard(request.user, timezone.now(), as_of=as_of)
     chart = {
         "trend": data["trend"],
@@ -25,8 +28,18 @@ def dashboard(request):
     return render_page(request, "web/dashboard.html", {**data, "chart": chart, "as_of": as_of})
 
 
-def _day(value):
+EARLIEST = dt.date(2000, 1, 1)
+
+
+def _day(value) -> tuple[dt.date | None, str]:
+    """The day asked for with ``?date=`` (None: today) and the message when it is unusable: the
+    30-day trend before it and the day after it must stay within the calendar."""
+    if not value:
+        return None, ""
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value)
     except ValueError:
-        return None
+        return None, "日期格式应为 YYYY-MM-DD，已显示今天的统计"
+    if not EARLIEST <= day <= timezone.localdate():
+        return None, f"日期须在 {EARLIEST:%Y-%m-%d} 至今天之间，已显示今天的统计"
+    return day, ""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import io
+import math
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,6 +21,7 @@ from django.views.decorators.http import require_POST
 from hotline.accounts import access
 from hotline.catalog.models import AppealType, Category, Source
 from hotline.directory.models import Unit
+from hotline.lib import xlsx
 from hotline.web.forms import ACTION_FORMS
 from hotline.web.views.common import client_ip, console_actions, is_htmx, render_page, role
 from hotline.workorders import queries
@@ -60,9 +64,33 @@ def order_detail(request, key):
     context["reminders"] = list(Reminder.objects.filter(order=order).select_related("unit", "by").order_by("at"))
     context["callbacks"] = list(Callback.objects.filter(order=order).select_related("by").order_by("at"))
     context["print"] = request.GET.get("print") == "1"
+    _shield(request.user, order, context)
     if order.merged_into_id:
         context["merged_into_number"] = order.merged_into.number
     return render_page(request, "web/order_detail.html", context)
+
+
+def _shield(user, order, context) -> None:
+    """Hide a confidential caller from a unit in every free text of the page (contents, notes and
+    replies often repeat the caller's number); the objects are only displayed, never saved."""
+    if not access.hides_caller(user, order):
+        return
+
+    def hide(obj, *fields):
+        for field in fields:
+            setattr(obj, field, access.shield_text(user, order, getattr(obj, field) or ""))
+
+    hide(order, "title", "content", "answer", "address")
+    for e in context["events"]:
+        hide(e, "note")
+    for a in context["assignments"]:
+        hide(a, "reply_public", "reply_internal")
+    for r in context["requests"]:
+        hide(r, "reason", "basis", "decision_note")
+    for r in context["reminders"]:
+        hide(r, "notice")
+    for c in context["callbacks"]:
+        hide(c, "note")
 
 
 @login_required
@@ -99,8 +127,10 @@ def order_action(request, key, action):
                 return redirect(back)
     else:
         form = form_class(transition=transition, order=order)
+    shown = copy.copy(order)  # displayed only: the action above worked on the real order
+    shown.title = access.shield_text(request.user, order, order.title)
     return render_page(request, "web/action_form.html", {
-        "order": order, "transition": transition, "form": form, "error": error, "next": back,
+        "order": shown, "transition": transition, "form": form, "error": error, "next": back,
     })
 
 
@@ -126,13 +156,55 @@ def _filter_choices():
     }
 
 
+MAX_ID = 2**31 - 1
+ID_FILTERS = {"lead_unit": "承办单位", "town": "乡镇街道", "category": "热点分类", "appeal_type": "诉求类型"}
+
+
+def _is_id(value: str) -> bool:
+    return value.isascii() and value.isdigit() and int(value) <= MAX_ID
+
+
+def _valid_cursor(cursor: str) -> bool:
+    stamp, _, pk = cursor.partition("_")
+    try:
+        seconds = float(stamp)
+    except ValueError:
+        return False
+    return math.isfinite(seconds) and 0 <= seconds < 4102444800 and _is_id(pk)  # before 2100
+
+
+def search_params(request):
+    """The search form's fields with malformed values dropped (and named), so that a hand-edited
+    URL narrows nothing instead of failing: ids are ASCII numbers, dates ISO, the cursor in range."""
+    params = request.GET.copy()
+    dropped = []
+    for field, label in ID_FILTERS.items():
+        if params.get(field) and not _is_id(params[field]):
+            params.pop(field)
+            dropped.append(label)
+    for field, label in (("from", "开始日期"), ("to", "结束日期")):
+        if params.get(field):
+            try:
+                dt.date.fromisoformat(params[field])
+            except ValueError:
+                params.pop(field)
+                dropped.append(label)
+    if params.get("cursor") and not _valid_cursor(params["cursor"]):
+        params.pop("cursor")
+        dropped.append("翻页位置")
+    return params, dropped
+
+
 @login_required
 def order_list(request):
-    page = queries.search_orders(request.user, request.GET)
-    params = request.GET.copy()
+    clean, dropped = search_params(request)
+    if dropped:
+        messages.error(request, f"以下查询条件格式不正确，已忽略：{'、'.join(dropped)}")
+    page = queries.search_orders(request.user, clean)
+    params = clean.copy()
     params.pop("cursor", None)
     return render_page(request, "web/order_list.html", {
-        "page": page, "params": request.GET, "query": params.urlencode(), "now": timezone.now(),
+        "page": page, "params": clean, "query": params.urlencode(), "now": timezone.now(),
         **_filter_choices(),
     })
 
@@ -147,17 +219,21 @@ def order_export(request):
     """The filtered list as an Excel workbook: audited, contacts masked unless the role may reveal."""
     from openpyxl import Workbook
 
-    qs = queries.filter_orders(request.user, request.GET).order_by("-received_at", "-id")[:EXPORT_LIMIT]
+    clean, _dropped = search_params(request)
+    qs = queries.filter_orders(request.user, clean).order_by("-received_at", "-id")[:EXPORT_LIMIT]
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("工单")
     ws.append(EXPORT_COLUMNS)
     count = 0
+    user = request.user
     for o in qs.iterator(chunk_size=1000):
-        if access.may_reveal_contact(request.user, o):
+        if access.may_reveal_contact(user, o):
             name, phone = o.caller_name, o.caller_phone
         else:
-            name, phone = access.caller_for(request.user, o)
-        ws.append([o.number, timezone.localtime(o.received_at).strftime("%Y-%m-%d %H:%M"), o.get_source_display(),
+            name, phone = access.caller_for(user, o)
+        if access.hides_caller(user, o):
+            o.title, o.content, o.answer = (access.shield_text(user, o, t) for t in (o.title, o.content, o.answer))
+        xlsx.append(ws, [o.number, timezone.localtime(o.received_at).strftime("%Y-%m-%d %H:%M"), o.get_source_display(),
                    name, phone, str(o.town or ""), o.title, o.content, str(o.appeal_type), str(o.category or ""),
                    o.get_urgency_display(), o.get_status_display(), str(o.lead_unit or ""),
                    timezone.localtime(o.handle_deadline).strftime("%Y-%m-%d %H:%M") if o.handle_deadline else "",
@@ -165,7 +241,7 @@ def order_export(request):
         count += 1
     access.audit(request.user, "export", object_type="workorders.workorder", object_id="search",
                  ip=client_ip(request), rows=count,
-                 filters={k: v for k, v in request.GET.items() if k != "cursor" and v})
+                 filters={k: v for k, v in clean.items() if k != "cursor" and v})
     buf = io.BytesIO()
     wb.save(buf)
     response = HttpResponse(buf.getvalue(),
