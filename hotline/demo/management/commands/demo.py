@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from hotline.demo.people import DEMO_PASSWORD, PEOPLE
 from hotline.workorders.models import WorkOrder
+from hotline.workorders.workflow import ROLE_LABELS, Role
 
 
 class Command(BaseCommand):
@@ -37,7 +38,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"演示账号（密码均为 {password}）：")
         for username, display, role, unit in PEOPLE:
-            self.stdout.write(f"  {username:<16} {display} {role}{' · ' + unit if unit else ''}")
+            self.stdout.write(f"  {username:<16} {display} {ROLE_LABELS[Role(role)]}{' · ' + unit if unit else ''}")
         self.stdout.write("")
         if no_serve:
             return
