@@ -282,6 +282,7 @@ def test_auditor_sees_no_orders_but_the_audit_log(client, people, world):
 def test_confidential_caller_never_reaches_the_unit(client, people, unit, new_order):
     li, wang = people["operator_li"], people["dispatcher_wang"]
     order = new_order(confidential=True, caller_name=CALLER_NAME, caller_phone=CALLER_PHONE,
+                      title=f"{CALLER_NAME}举报杨楼村违建",
                       content=f"来电人（电话{CALLER_PHONE}）举报杨楼村违建，请勿透露其身份。")
     actions.submit_for_dispatch(order, acting_user=li, note=f"来电人要求保密，回访请拨 {CALLER_PHONE}",
                                 at=at(2023, 7, 3, 9, 30))
@@ -294,6 +295,14 @@ def test_confidential_caller_never_reaches_the_unit(client, people, unit, new_or
         text = body_text(client.get(url))
         assert CALLER_PHONE not in text and "137****1111" not in text, url
         assert CALLER_NAME not in text and "欧阳**" not in text, url
+    api = client.get(reverse("api:order_detail", args=[order.number])).content.decode()
+    assert order.number in api and CALLER_NAME not in api
+    # Guessing the caller's number or name in the search does not single the order out.
+    for params in ({"phone": CALLER_PHONE}, {"q": CALLER_PHONE}, {"q": CALLER_NAME}, {"q": "娜娜"}):
+        for name in ("order_list", "order_export"):
+            text = body_text(client.get(reverse(name), params))
+            assert order.number not in without_echo(text, params), (name, params)
+    assert order.number in client.get(reverse("order_list"), {"q": "违建"}).content.decode()
     detail = client.get(reverse("order_detail", args=[order.number])).content.decode()
     assert order.number in detail and "（保密）" in detail and "请勿透露其身份" in detail
     assert client.post(reverse("order_reveal", args=[order.number])).status_code == 403
@@ -301,6 +310,8 @@ def test_confidential_caller_never_reaches_the_unit(client, people, unit, new_or
     # The center still reads the whole text.
     client.force_login(people["dispatcher_wang"])
     assert CALLER_PHONE in client.get(reverse("order_detail", args=[order.number])).content.decode()
+    assert order.number in client.get(reverse("order_list"), {"phone": CALLER_PHONE}).content.decode()
+    assert WorkOrder.objects.get(pk=order.pk).title == f"{CALLER_NAME}举报杨楼村违建"  # display only
 
 
 def test_lists_mask_and_reveal_is_audited(client, people, world):

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from hotline.accounts.access import access_work_order_by_id
+from hotline.accounts.access import access_work_order_by_id, shield_text
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
 from hotline.workorders import actions
@@ -85,4 +85,6 @@ def order_detail(request, key: str):
         order = access_work_order_by_id(request.user, key)
     except Http404:
         return _error("工单不存在或无权查看", 404)
-    return JsonResponse(order_json(order), json_dumps_params={"ensure_ascii": False})
+    data = order_json(order)
+    data["title"] = shield_text(request.user, order, order.title)
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})

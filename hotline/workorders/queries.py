@@ -64,6 +64,10 @@ def filter_orders(user, params):
     text = (params.get("q") or "").strip()
     if text:
         qs = qs.filter(Q(title__contains=text) | Q(content__contains=text))
+    if (phone or text) and access.role_of(user) == Role.HANDLER:
+        # A unit must not learn a confidential caller by searching for a name or number it guesses.
+        probe = Q(caller_phone=phone) if phone else Q(caller_phone__contains=text) | Q(caller_name__contains=text)
+        qs = qs.exclude(Q(confidential=True) & probe)
     for field in ("status", "source", "urgency"):
         value = params.get(field)
         if value:
@@ -260,22 +264,36 @@ def callback_queue(user, *, limit: int = 200) -> list[WorkOrder]:
                 .select_related(*LIST_RELATED).order_by("replied_at", "id")[:limit])
 
 
-def unit_inbox(user, now: dt.datetime) -> dict[str, list[Assignment]]:
+INBOX_LIMIT = 500
+# Every open state but the callback queue: where an order can wait on a unit's active assignment.
+INBOX_STATUSES = sorted(s.value for s in Status if s not in (Status.CLOSED, Status.MERGED, Status.AWAITING_CALLBACK))
+
+
+def unit_inbox(user, now: dt.datetime, *, limit: int = INBOX_LIMIT) -> dict[str, list[Assignment]]:
     """A handler's active assignments grouped: to sign, sent back, overdue, near-due, handling.
 
-    One query: the order, its lookups and its last event's action come with each assignment.
+    Two queries, each bounded by ``limit`` (the most urgent first): the unit's lead assignments,
+    read from the open orders it leads (index ``wo_unit_status_deadline_idx``), and its
+    co-handling ones. Assignments stay active after an order closes, so starting from the
+    unit's assignments would read its whole history. The order, its lookups and its last
+    event's action come with each assignment.
     """
+    from itertools import chain
+
     from django.db.models import OuterRef, Subquery
 
     groups = {"to_sign": [], "sent_back": [], "overdue": [], "near_due": [], "handling": []}
     if not getattr(user, "unit_id", None):
         return groups
     last = Event.objects.filter(order=OuterRef("order")).order_by("-at", "-id").values("action")[:1]
-    rows = (Assignment.objects.filter(unit_id=user.unit_id, active=True,
+    base = (Assignment.objects.filter(unit_id=user.unit_id, active=True, order__status__in=INBOX_STATUSES,
                                       order__in=WorkOrder.objects.visible_to(user).values("pk"))
-            .exclude(order__status__in=[Status.CLOSED, Status.MERGED, Status.AWAITING_CALLBACK])
             .select_related("order", *[f"order__{f}" for f in LIST_RELATED])
             .annotate(last_action=Subquery(last)).order_by("order__handle_deadline", "order_id"))
+    lead = base.filter(role=Assignment.Role.LEAD, order__lead_unit_id=user.unit_id)[:limit]
+    co = base.filter(role=Assignment.Role.CO)[:limit]
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    rows = sorted(chain(lead, co), key=lambda a: (a.order.handle_deadline or far, a.order_id))[:limit]
     soon = near_due_window(now)
     for a in rows:
         o = a.order

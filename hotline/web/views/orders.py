@@ -201,6 +201,8 @@ def order_list(request):
     if dropped:
         messages.error(request, f"以下查询条件格式不正确，已忽略：{'、'.join(dropped)}")
     page = queries.search_orders(request.user, clean)
+    for o in page.orders:
+        o.title = access.shield_text(request.user, o, o.title)  # displayed only
     params = clean.copy()
     params.pop("cursor", None)
     return render_page(request, "web/order_list.html", {

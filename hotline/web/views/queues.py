@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.utils import timezone
 
+from hotline.accounts import access
 from hotline.web.views.common import render_page, require_role
 from hotline.workorders import queries
 from hotline.workorders.models import Request
@@ -49,6 +50,7 @@ def inbox(request):
     for key, label in GROUP_LABELS:
         rows = []
         for a in groups[key]:
+            a.order.title = access.shield_text(request.user, a.order, a.order.title)  # displayed only
             scope_ok = {"lead": {"sign", "reply", "request_return", "request_extension", "request_suspension"},
                         "co": {"co_sign", "co_reply"}}[a.role]
             acts = [t for t in allowed(a.order.status, Role.HANDLER) if t.action in scope_ok]
