@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "hotline.web",
     "hotline.demo",
     "hotline.bench",
+    "hotline.portal",
+    "hotline.open311",
 ]
 
 MIDDLEWARE = [

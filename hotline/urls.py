@@ -18,5 +18,8 @@ urlpatterns = [
 urlpatterns += [
     path("briefing/", include("hotline.briefing.urls")),
     path("assessment/", include("hotline.assessment.urls")),
+    path("api/", include("hotline.open311.openapi_urls")),  # /api/openapi.json
     path("api/", include("hotline.workorders.api_urls")),
+    path("portal/", include("hotline.portal.urls")),
+    path("open311/v2/", include("hotline.open311.urls")),
 ]
