@@ -126,7 +126,7 @@ OPEN_TO_HANDLERS = {"home", "inbox", "dashboard", "kb_list", "kb_detail", "kb_se
 
 def substitutions(world, param: str) -> list:
     y = world["y"]
-    return {
+    values = {
         "key": [y.number, y.pk],
         "action": sorted(ACTION_FORMS),
         "pk": [world["article"].pk],
@@ -135,7 +135,9 @@ def substitutions(world, param: str) -> list:
         "unit_id": [world["yanglou"].pk],
         "appeal_id": [world["appeal"].pk],
         "adjustment_id": [world["adjustment"].pk],
-    }[param]
+    }
+    assert param in values, f"a new URL parameter {param!r}: give it 杨楼镇's object here"
+    return values[param]
 
 
 def expand(world, name, params):
