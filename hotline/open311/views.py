@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hotline.catalog.models import AppealType, Category, Source
-from hotline.lib.masking import mask_text_phones
+from hotline.lib.masking import mask_name, mask_text_phones
 from hotline.open311.georeport import error_list, to_json, to_xml
 from hotline.open311.models import Open311Client
 from hotline.workorders import actions
@@ -115,12 +115,20 @@ def _coordinate(value) -> float | None:
     return round(float(value), 3) if value is not None else None
 
 
+def public_summary(order: WorkOrder) -> str:
+    """The order's title, not its content: contents quote callers by name and address. The
+    caller's own name and any mobile number are masked even in the title."""
+    text = mask_text_phones(order.title)
+    name = (order.caller_name or "").strip()
+    if len(name) >= 2:
+        text = text.replace(name, mask_name(name))
+    return text[:DESCRIPTION_CHARS] + ("…" if len(text) > DESCRIPTION_CHARS else "")
+
+
 def request_json(order: WorkOrder) -> dict:
     """One work order as a GeoReport service request, with nothing that identifies the caller."""
     confidential = order.confidential
-    text = mask_text_phones(order.title if confidential else order.content)
-    if len(text) > DESCRIPTION_CHARS:
-        text = text[:DESCRIPTION_CHARS] + "…"
+    text = public_summary(order)
     category = order.category
     return {
         "service_request_id": order.number,
@@ -135,7 +143,7 @@ def request_json(order: WorkOrder) -> dict:
         "updated_datetime": _w3c(order.updated_at),
         "expected_datetime": _w3c(order.handle_deadline) if order.status not in CLOSED_STATUSES else None,
         # Only the town: the street address of a county hotline order is usually the caller's home.
-        "address": order.town.name if order.town_id else "",
+        "address": order.town.short_name if order.town_id else "",
         "address_id": "",
         "zipcode": "",
         "lat": None if confidential else _coordinate(order.latitude),
