@@ -335,8 +335,10 @@ def test_lists_mask_and_reveal_is_audited(client, people, world):
 
 def test_export_is_audited_and_masks_where_the_role_may_not_reveal(client, people, world):
     y = world["y"]
-    # 赵 may reveal 杨楼镇's callers (one audited export); the admin configures, and sees masks.
-    for username, phone in (("handler_zhao", CALLER_PHONE), ("admin", "137****1111")):
+    # A unit reveals callers one at a time, so 赵's export is masked; the dispatcher, who calls
+    # citizens back, exports them in full (audited); the admin configures, and sees masks.
+    masked = f"{CALLER_PHONE[:3]}****{CALLER_PHONE[-4:]}"
+    for username, phone in (("handler_zhao", masked), ("dispatcher_wang", CALLER_PHONE), ("admin", "137****1111")):
         client.force_login(people[username])
         response = client.get(reverse("order_export"))
         assert response.status_code == 200 and "attachment" in response["Content-Disposition"]

@@ -65,6 +65,15 @@ def access_work_order_by_id(user, order_id, *, for_update: bool = False):
         raise Http404("工单不存在或无权查看") from None
 
 
+# Roles that may take callers' contacts out of the system in bulk (an Excel export): the center
+# staff who call citizens back. A unit reveals one caller at a time, each reveal audited.
+EXPORT_CONTACT_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+
+
+def may_export_contacts(user) -> bool:
+    return role_of(user) in EXPORT_CONTACT_ROLES
+
+
 def may_reveal_contact(user, order) -> bool:
     role = role_of(user)
     if role not in REVEAL_ROLES:
