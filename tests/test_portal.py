@@ -216,3 +216,12 @@ def test_lookups_are_rate_limited_per_ip(client, people, new_order):
     assert blocked.status_code == 429 and "查询过于频繁" in text(blocked)
     elsewhere = Client(REMOTE_ADDR="10.1.2.3")
     assert track(elsewhere, order.number, "13812341234").status_code == 302
+
+
+def test_behind_our_proxy_the_forwarded_client_is_counted(settings, rf):
+    from hotline.portal.ratelimit import client_ip
+
+    request = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.0.0.7")
+    assert client_ip(request) == "127.0.0.1"  # default: no proxy trusted
+    settings.PORTAL_PROXY_HOPS = 1
+    assert client_ip(request) == "10.0.0.7"  # the address nginx saw, not the forgeable left-most one
