@@ -201,6 +201,10 @@ if PRODUCTION:
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
 
+# How many reverse proxies (nginx, a load balancer) stand in front of the app: the portal's rate
+# limit then reads the citizen's address from X-Forwarded-For instead of the proxy's.
+PORTAL_PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+
 # Business settings a center changes without code.
 HOTLINE = {
     "NAME": os.environ.get("HOTLINE_NAME", "汝州市12345民呼必应热线"),

@@ -116,7 +116,7 @@ def all_patterns():
                 out.append((namespace + p.name, prefix + str(p.pattern), list(p.pattern.converters)))
 
     walk(get_resolver().url_patterns, "", "")
-    return [o for o in out if not o[1].startswith(("admin/", "i18n/", "accounts/"))]
+    return [o for o in out if not o[1].startswith(("admin/", "i18n/", "accounts/", "portal/", "open311/", "api/openapi.json"))]
 
 
 # Pages 钱 may open at all (with nothing of 杨楼镇's in them); every other URL must answer 403/404/405.
