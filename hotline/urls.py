@@ -22,4 +22,5 @@ urlpatterns += [
     path("api/", include("hotline.workorders.api_urls")),
     path("portal/", include("hotline.portal.urls")),
     path("open311/v2/", include("hotline.open311.urls")),
+    path("intake/upstream/", include("hotline.intake.urls")),  # upstream platforms push orders
 ]

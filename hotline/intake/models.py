@@ -31,3 +31,49 @@ class Call(models.Model):
 
     def __str__(self):
         return f"{self.started_at:%Y-%m-%d %H:%M} {self.caller_phone}"
+
+
+class UpstreamCredential(models.Model):
+    """The shared secret an upstream platform signs its pushes with (and we sign report-backs with).
+
+    Kept apart from ``directory.UpstreamPlatform`` (configuration of the platform itself): this is
+    the interface's key, rotated by the admin, never shown after it is saved.
+    """
+
+    platform = models.OneToOneField("directory.UpstreamPlatform", models.CASCADE, related_name="credential",
+                                    verbose_name="上级平台")
+    secret = models.CharField("共享密钥", max_length=128, help_text="HMAC-SHA256 签名密钥，至少 32 个字符")
+    active = models.BooleanField("启用接口", default=True)
+    last_seen = models.DateTimeField("最近一次有效推送", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "上级平台接口密钥"
+
+    def __str__(self):
+        return f"{self.platform} 接口密钥"
+
+
+class ReportBackAttempt(models.Model):
+    """One attempt to report an upstream order's result back to its platform (回复上级), kept as data.
+
+    A successful attempt is followed by ``actions.report_back`` (which stamps the order); failed
+    ones stay here so staff can see why an order was not reported and ``hotline upstream retry``
+    knows what to send again.
+    """
+
+    order = models.ForeignKey("workorders.WorkOrder", models.CASCADE, related_name="report_back_attempts",
+                              verbose_name="工单")
+    at = models.DateTimeField("尝试时间")
+    url = models.URLField("回复接口地址", blank=True)
+    ok = models.BooleanField("成功", default=False)
+    http_status = models.PositiveSmallIntegerField("HTTP 状态码", null=True, blank=True)
+    error = models.TextField("失败原因", blank=True)
+    duration_ms = models.PositiveIntegerField("耗时（毫秒）", default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = verbose_name_plural = "回复上级记录"
+        indexes = [models.Index(fields=["order", "at"], name="reportback_order_at_idx")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.at:%Y-%m-%d %H:%M} {'成功' if self.ok else '失败'}"
