@@ -82,6 +82,7 @@ SEED_SHAPE = MonthShape()
 
 # Seed annex scores set each unit's behaviour: a unit the briefing ranks high signs promptly,
 # replies on time and satisfies callers; a low one is late, returns orders and gets reworked.
+# The rates are calibrated so that the default scorecard gives scores in the seed's range (77–101).
 SEED_SCORES = {name: score for name, score, _ in [
     ("杨楼镇", 99.5, 1), ("临汝镇", 99.5, 1), ("蟒川镇", 98, 3), ("焦村镇", 98, 3), ("陵头镇", 97.5, 5),
     ("洗耳河街道", 95.75, 6), ("夏店镇", 94.5, 7), ("大峪镇", 94, 8), ("煤山街道", 93, 9), ("风穴路街道", 92.5, 10),
@@ -394,7 +395,7 @@ class Walker:
         rng, q = self.rng, _quality(unit)
         handler = self.handler(unit)
         # Sign for: prompt units within hours, weak ones sometimes after the limit.
-        late_sign = rng.random() < (1 - q) * 0.35
+        late_sign = rng.random() < (1 - q) * 0.15
         sign_at = t + dt.timedelta(hours=rng.uniform(26, 60) if late_sign else rng.uniform(0.1, 6))
         # Return: weak units try to hand orders back; about half are approved and redispatched.
         if rounds < 2 and rng.random() < (1 - q) * 0.14 + 0.01:
@@ -425,7 +426,7 @@ class Walker:
             t = sign_at
         # Reminders and supervision when the unit is slow.
         deadline = order.handle_deadline
-        late = rng.random() < (1 - q) * 0.45 + 0.02
+        late = rng.random() < (1 - q) * 0.12 + 0.005
         if rng.random() < (1 - q) * 0.1 and deadline:
             ask = max(t + dt.timedelta(hours=1), deadline - dt.timedelta(hours=rng.uniform(20, 60)))
             if ask < deadline:
@@ -458,7 +459,7 @@ class Walker:
         if deadline and not late and reply_at > deadline:
             reply_at = deadline - dt.timedelta(minutes=rng.randint(5, 120))
         reply_at = max(reply_at, t + dt.timedelta(minutes=20))
-        solved = rng.random() < 0.55 + 0.4 * q
+        solved = rng.random() < 0.85 + 0.13 * q
         order = actions.reply(order, acting_user=handler, at=reply_at, solved=solved,
                               public_reply=corpus.compose_reply(plan.leaf, rng, unit=unit.short_name, solved=solved),
                               internal_note="已电话联系来电人说明办理情况" if rng.random() < 0.6 else "",
@@ -487,7 +488,7 @@ class Walker:
         if not reached:
             return actions.record_callback(order, acting_user=self.operator(), reached=False, at=at,
                                            note="多次回访未接通，按规定办结")
-        p_good = (0.72 + 0.26 * quality) * (1.0 if solved else 0.55)
+        p_good = (0.92 + 0.07 * quality) if solved else (0.55 + 0.2 * quality)
         if rng.random() < p_good:
             level = rng.choices([Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED,
                                  Satisfaction.BASICALLY_SATISFIED], weights=[5, 4, 1])[0]

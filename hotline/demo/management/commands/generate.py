@@ -32,9 +32,15 @@ class Command(BaseCommand):
             raise CommandError("工单总数至少为 50")
         started = time.monotonic()
 
+        interactive = self.stdout.isatty()
+
         def progress(done, total):
-            self.stdout.write(f"  已办理 {done}/{total} 件", ending="\r")
-            self.stdout.flush()
+            # On a terminal one line counts up; in a log, a line every thousand orders.
+            if interactive:
+                self.stdout.write(f"  已办理 {done}/{total} 件", ending="\r")
+                self.stdout.flush()
+            elif done % 1000 == 0:
+                self.stdout.write(f"  已办理 {done}/{total} 件")
 
         report = generate_month(year, month_no, seed=seed, orders=orders, password=password, progress=progress)
         self.stdout.write("")
