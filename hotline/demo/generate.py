@@ -449,8 +449,9 @@ class Walker:
                 order = actions.remind(order, acting_user=self.dispatcher(), at=remind_at,
                                        notice="工单即将到期，请抓紧办理并按时回复")
             reply_at = deadline + dt.timedelta(hours=rng.uniform(3, 90))
-            if reply_at - deadline > dt.timedelta(hours=30):
-                order = actions.supervise(order, acting_user=self.supervisor, at=deadline + dt.timedelta(hours=26),
+            supervise_at = _working_hour(rng, deadline, 26)
+            if reply_at - deadline > dt.timedelta(hours=30) and supervise_at < reply_at:
+                order = actions.supervise(order, acting_user=self.supervisor, at=supervise_at,
                                           notice=f"工单已超期，请{unit.short_name}于2个工作日内办结并书面说明原因")
         else:
             span = (deadline - t).total_seconds() / 3600 if deadline else 48
