@@ -52,14 +52,20 @@ REPORT_TIMEOUT_SECONDS = 15
 
 
 class UpstreamError(Exception):
-    """A refused push: an HTTP status and a Chinese message (and the offending field, if one)."""
+    """A refused push: an HTTP status and a Chinese message (and the offending fields, if any)."""
 
-    def __init__(self, status: int, message: str, field: str = ""):
+    def __init__(self, status: int, message: str, field: str = "", errors: list[tuple[str, str]] | None = None):
         super().__init__(message)
         self.status, self.message, self.field = status, message, field
+        self.errors = errors or ([(field, message)] if field else [])
 
     def as_json(self) -> dict:
-        return {"error": self.message, **({"field": self.field} if self.field else {})}
+        out = {"error": self.message}
+        if self.field:
+            out["field"] = self.field
+        if len(self.errors) > 1:
+            out["errors"] = [{"field": f, "error": m} for f, m in self.errors]
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,14 +183,16 @@ URGENCY_WORDS = {**{label: value for value, label in Urgency.choices}, **{v: v f
 def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | None = None) -> dict:
     """Check one pushed or imported order and return ``actions.register_order`` keyword arguments.
 
-    ``data`` uses the push API's keys; ``field_names`` maps them to the names the caller shows in
-    errors (the Excel column headers). Raises ``UpstreamError(400, …, field)`` on the first bad field.
+    ``data`` uses the push API's keys; ``field_names`` maps them to the names shown in errors (the
+    Excel column headers). Every bad field is reported: ``UpstreamError(400)`` carries them all in
+    ``errors`` as (field, message), the first one in ``field``/``message``.
     """
     names = field_names or {}
+    errors: list[tuple[str, str]] = []
 
-    def bad(key: str, message: str):
+    def bad(key: str, message: str) -> None:
         label = names.get(key, key)
-        raise UpstreamError(400, f"字段“{label}”{message}", label)
+        errors.append((label, f"字段“{label}”{message}"))
 
     def text(key: str, *, required: bool = False, max_length: int | None = None) -> str:
         value = data.get(key)
@@ -192,8 +200,9 @@ def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | Non
             value = ""
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if not isinstance(value, str | int):
+        if isinstance(value, bool) or not isinstance(value, str | int):
             bad(key, "须为文本")
+            return ""
         value = str(value).strip()
         if required and not value:
             bad(key, "不能为空")
@@ -212,24 +221,24 @@ def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | Non
     if fields["caller_phone"] and not fields["caller_phone"].replace("-", "").isdigit():
         bad("caller_phone", "只能包含数字和连字符")
     appeal = text("appeal_type", required=True)
-    if appeal not in lookups.appeal_types:
-        bad("appeal_type", f"“{appeal}”不是已启用的诉求类型（{'、'.join(sorted({a.name for a in lookups.appeal_types.values()}))}）")
-    fields["appeal_type"] = lookups.appeal_types[appeal]
+    if appeal and appeal not in lookups.appeal_types:
+        known = "、".join(sorted({a.name for a in lookups.appeal_types.values()}))
+        bad("appeal_type", f"“{appeal}”不是已启用的诉求类型（{known}）")
+    fields["appeal_type"] = lookups.appeal_types.get(appeal)
     category = text("category")
     if category:
-        found = lookups.categories.get(category) or lookups.categories.get(normalize_category(category))
-        if found is None:
+        fields["category"] = lookups.categories.get(category) or lookups.categories.get(normalize_category(category))
+        if fields["category"] is None:
             bad("category", f"“{category}”不是已启用的二级热点分类（格式：一级—二级，或分类编码）")
-        fields["category"] = found
     town = text("town")
     if town:
-        if town not in lookups.towns:
+        fields["town"] = lookups.towns.get(town)
+        if fields["town"] is None:
             bad("town", f"“{town}”不是本市的乡镇街道")
-        fields["town"] = lookups.towns[town]
     urgency = text("urgency") or Urgency.NORMAL
     if urgency not in URGENCY_WORDS:
         bad("urgency", f"“{urgency}”不是一般、紧急或特急")
-    fields["urgency"] = URGENCY_WORDS[urgency]
+    fields["urgency"] = URGENCY_WORDS.get(urgency, Urgency.NORMAL)
     try:
         fields["confidential"] = parse_bool(data.get("confidential"))
     except ValueError as e:
@@ -239,6 +248,8 @@ def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | Non
             fields[key] = parse_datetime(data.get(key), end_of_day=end_of_day)
         except (TypeError, ValueError):
             bad(key, f"“{data.get(key)}”不是有效的时间（ISO-8601，如 2023-07-10T18:00:00+08:00）")
+    if errors:
+        raise UpstreamError(400, errors[0][1], errors[0][0], errors)
     return fields
 
 
