@@ -38,7 +38,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Sum
+from django.db import connections
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Length
 
 from hotline.assessment.engine import UnitFigures
@@ -129,6 +142,40 @@ def _conditions(cutoff: dt.datetime) -> dict[str, Q]:
     }
 
 
+PER_ROW = ("dispatched", "signed_late", "closed_on_time", "closed_late", "replies", "replies_compliant", "reworks")
+PER_ORDER = ("overdue", "callbacks", "satisfied", "solved", "upstream_callbacks", "upstream_satisfied",
+             "upstream_solved")
+
+
+def _month_counts(counted, cond: dict[str, Q]):
+    """(assessed unit id, counts) for the month: assignment counts, and counts of distinct orders.
+
+    One aggregate per (unit, order) inside, summed per unit outside: counting distinct orders
+    under seven filters directly (``COUNT(DISTINCT …) FILTER``) sorted a busy month's rows once
+    per filter.
+    """
+    def flag(q: Q):
+        return Max(Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField()))
+
+    inner = counted.order_by().values("assessed", "order_id").annotate(
+        dispatched=Count("id"),
+        signed_late=Count("id", filter=cond["signed_late"]),
+        closed_on_time=Count("id", filter=cond["closed_on_time"]),
+        closed_late=Count("id", filter=cond["closed_late"]),
+        replies=Count("id", filter=cond["replies"]),
+        replies_compliant=Count("id", filter=cond["replies_compliant"]),
+        reworks=Coalesce(Sum("order__rework_count"), 0),
+        **{key: flag(cond[key]) for key in PER_ORDER},
+    )
+    sql, params = inner.query.sql_with_params()
+    sums = ", ".join(f"SUM({key})" for key in (*PER_ROW, *PER_ORDER))
+    with connections[inner.db].cursor() as cursor:
+        cursor.execute(f"SELECT assessed, COUNT(*), {sums} FROM ({sql}) per_order GROUP BY assessed", params)
+        for assessed, orders, *values in cursor.fetchall():
+            yield assessed, {"orders": orders, **{k: int(v or 0) for k, v in
+                                                  zip((*PER_ROW, *PER_ORDER), values, strict=True)}}
+
+
 # The evidence lists the default scorecards read, and the condition behind each.
 EVIDENCE_KEYS = ("signed_late", "closed_late", "dissatisfied", "unsolved", "upstream_dissatisfied",
                  "replies_noncompliant", "overdue", "reworks")
@@ -155,21 +202,8 @@ def build_unit_months(year: int, month: int, *, as_of: dt.datetime) -> dict[int,
     population = _population(year, month)
     counted = population.filter(order__excluded_from_assessment=False)
 
-    aggregates = {
-        "orders": Count("order", distinct=True),
-        "dispatched": Count("id"),
-        "signed_late": Count("id", filter=cond["signed_late"]),
-        "closed_on_time": Count("id", filter=cond["closed_on_time"]),
-        "closed_late": Count("id", filter=cond["closed_late"]),
-        "replies": Count("id", filter=cond["replies"]),
-        "replies_compliant": Count("id", filter=cond["replies_compliant"]),
-        "overdue": Count("order", distinct=True, filter=cond["overdue"]),
-        "reworks": Coalesce(Sum("order__rework_count"), 0),
-    }
-    for key in ("callbacks", "satisfied", "solved", "upstream_callbacks", "upstream_satisfied", "upstream_solved"):
-        aggregates[key] = Count("order", distinct=True, filter=cond[key])
-    for row in counted.values("assessed").annotate(**aggregates).order_by():
-        m = months.get(row["assessed"])
+    for assessed, row in _month_counts(counted, cond):
+        m = months.get(assessed)
         if m is None:
             continue  # a unit without a group (the center) or inactive
         m.order_count = row["orders"]
@@ -189,20 +223,27 @@ def build_unit_months(year: int, month: int, *, as_of: dt.datetime) -> dict[int,
         shortfall |= cond[key]
     rows = (counted.filter(shortfall).annotate(**flags)
             .values_list("assessed", "order__number", *flags).order_by("order__number"))
+    # Sets beside the lists: a busy month has tens of thousands of numbers per list, and a
+    # membership test on the list made this loop quadratic.
+    seen: dict[tuple[int, str], set[str]] = {}
     for assessed, number, *values in rows:
         m = months.get(assessed)
         if m is None:
             continue
         for key, flagged in zip(EVIDENCE_KEYS, values, strict=True):
             if flagged:
-                bucket = m.evidence.setdefault(key, [])
-                if number not in bucket:
-                    bucket.append(number)
+                done = seen.setdefault((assessed, key), set())
+                if number not in done:
+                    done.add(number)
+                    m.evidence.setdefault(key, []).append(number)
 
     # Excluded orders, for the orders line.
+    excluded_seen: dict[int, set[str]] = {}
     for assessed, number in (population.filter(order__excluded_from_assessment=True)
                              .values_list("assessed", "order__number").order_by("order__number").distinct()):
-        if assessed in months and number not in months[assessed].excluded_orders:
+        done = excluded_seen.setdefault(assessed, set())
+        if assessed in months and number not in done:
+            done.add(number)
             months[assessed].excluded_orders.append(number)
 
     # Returns the center refused (不当退单), on the month's assignments.

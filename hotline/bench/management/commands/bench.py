@@ -212,14 +212,22 @@ class Command(BaseCommand):
             result = {"rows": measure.search()}
         elif step == "month":
             result = {"rows": measure.month_build(o["label"])}
-        elif step in ("http", "intake"):
+        elif step == "http":
             from hotline.bench.http import gunicorn
 
             with gunicorn(os.environ["DATABASE_URL"]) as port:
-                if step == "http":
-                    result = {"rows": measure.http_pages(port)}
-                else:
-                    result = {"rows": measure.intake(port, INTAKE_ORDERS.get(o["scale"], 2000))}
+                result = {"rows": measure.http_pages(port)}
+        elif step == "intake":
+            from hotline.bench.http import gunicorn
+
+            rows = []
+            # The 2 workers, then deploy/gunicorn.conf.py's default (2 × cores + 1): a sync
+            # worker waits on every query and the commit, so throughput follows the worker count.
+            for workers in (2, (os.cpu_count() or 1) * 2 + 1):
+                with gunicorn(os.environ["DATABASE_URL"], workers=workers) as port:
+                    rows += measure.intake(port, INTAKE_ORDERS.get(o["scale"], 2000), workers=workers,
+                                           baseline=not rows)
+            result = {"rows": rows}
         else:
             raise CommandError(f"未知步骤 {step}")
         self.stdout.write(MARK + json.dumps(result, ensure_ascii=False, default=str))
