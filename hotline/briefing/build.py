@@ -8,6 +8,7 @@ passes the supervisor's edited texts.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from django.conf import settings
@@ -37,8 +38,11 @@ def default_issue_date(year: int, month: int) -> dt.date:
 def build_briefing_data(year: int, month: int, *, issue_date: dt.date | None = None,
                         stats: PeriodStats | None = None, hot_problems=_UNSET, typical_cases=_UNSET,
                         business_work=_UNSET, min_orders: int | None = None,
-                        using: str | None = None) -> BriefingData:
-    """The month's briefing. Narrative sections not passed in are drafted from the data."""
+                        using: str | None = None, charts: bool = True) -> BriefingData:
+    """The month's briefing. Narrative sections not passed in are drafted from the data.
+
+    ``charts``: draw the three charts (``hotline.briefing.charts``) when matplotlib and a CJK font
+    are available; without them, or with ``charts=False``, the briefing simply has none."""
     stats = stats or month_statistics(year, month, using=using)
     assessment = assessment_bridge.month_assessment(year, month, stats, min_orders=min_orders)
     if hot_problems is _UNSET:
@@ -47,7 +51,7 @@ def build_briefing_data(year: int, month: int, *, issue_date: dt.date | None = N
         typical_cases = drafting.typical_cases(year, month, using=using)
     if business_work is _UNSET:
         business_work = drafting.business_work(year, month)
-    return BriefingData(
+    data = BriefingData(
         issuer=settings.HOTLINE["ISSUER"],
         issue_date=issue_date or default_issue_date(year, month),
         hotline_name=settings.HOTLINE["NAME"],
@@ -72,6 +76,13 @@ def build_briefing_data(year: int, month: int, *, issue_date: dt.date | None = N
         annexes=assessment.annexes,
         disclosure_note=DISCLOSURE_NOTE,
     )
+    if charts:
+        from hotline.briefing import charts as charting
+
+        if charting.available():
+            drawn = charting.render_charts(data, charting.daily_counts(year, month, using=using))
+            data = dataclasses.replace(data, charts=drawn)
+    return data
 
 
 def _titled(item) -> TitledText:

@@ -4,6 +4,7 @@ everyone else gets the same 404 as a page that does not exist."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from functools import wraps
 
@@ -138,9 +139,16 @@ def edit(request, year: int, month: int):
         messages.success(request, "已保存")
         return redirect("briefing:edit", year=year, month=month)
     data = briefing.briefing_data()
+    chart_data, charts_note = None, ""
+    if data is not None:
+        chart_data, charts_note = _chart_context(data)
+        # The console draws the charts with ECharts (below); the preview leaves the PNGs out.
+        data = dataclasses.replace(data, charts={})
     return render(request, "briefing/edit.html", {
         "briefing": briefing,
         "preview": render_html(data) if data else "",
+        "chart_data": chart_data,
+        "charts_note": charts_note,
         "hot_problems": drafting.format_items(briefing.hot_problems),
         "typical_cases": "\n".join(briefing.typical_cases),
         "business_work": drafting.format_items(briefing.business_work),
@@ -148,6 +156,16 @@ def edit(request, year: int, month: int):
         "versions": briefing.versions.select_related("published_by").defer("docx").order_by("-number"),
         "building": briefing.build_state in (Briefing.BuildState.QUEUED, Briefing.BuildState.RUNNING),
     })
+
+
+def _chart_context(data) -> tuple[dict, str]:
+    """The three charts' figures for ECharts, and whether the Word file carries them."""
+    from hotline.briefing import charts
+
+    payload = charts.chart_payload(data, charts.daily_counts(data.year, data.month))
+    if data.charts:
+        return payload, f"Word / PDF 版含同样的 {len(data.charts)} 幅图表。"
+    return payload, charts.unavailable_reason() or "Word / PDF 版不含图表（生成时未绘制，重新生成统计数据即可加入）。"
 
 
 @supervisor_only

@@ -1,8 +1,9 @@
-"""``hotline briefing build --month 2023-07 [--format docx|pdf|html] [-o FILE]`` and
-``hotline briefing check FILE``."""
+"""``hotline briefing build --month 2023-07 [--format docx|pdf|html] [-o FILE] [--charts/--no-charts]``
+and ``hotline briefing check FILE``."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import re
 import sys
@@ -31,6 +32,9 @@ class Command(BaseCommand):
         build.add_argument("-o", "--output", help="输出文件（默认：2023年7月工作简报.docx）")
         build.add_argument("--issue-date", help="印发日期 YYYY-MM-DD（默认：今天）")
         build.add_argument("--published", action="store_true", help="输出该月最新发布版本，而不是重新生成")
+        build.add_argument("--charts", action=argparse.BooleanOptionalAction, default=None,
+                           help="插入图表（诉求类型饼图、热点问题条形图、每日工单折线图）；"
+                                "默认：已安装 matplotlib 和中文字体时插入")
         check = sub.add_parser("check", help="核对简报（.docx / .txt）中的占比、合计与排名")
         check.add_argument("file", metavar="FILE")
 
@@ -74,11 +78,24 @@ class Command(BaseCommand):
                 narrative = {"hot_problems": saved.hot_problems, "typical_cases": saved.typical_cases,
                              "business_work": saved.business_work}
                 issue_date = issue_date or saved.issue_date
-            data = build_briefing_data(year, month, issue_date=issue_date, **narrative)
+            data = build_briefing_data(year, month, issue_date=issue_date, charts=self.want_charts(options),
+                                       **narrative)
         content = self.render(data, fmt, docx_bytes)
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(content)
         self.stdout.write(f"已生成 {output}（{data.title}，受理 {data.grand_total} 件）")
+
+    def want_charts(self, options) -> bool:
+        """--charts / --no-charts; by default on when they can be drawn. Says why when they cannot."""
+        from hotline.briefing.charts import unavailable_reason
+
+        if options.get("charts") is False:
+            return False
+        reason = unavailable_reason()
+        if reason:
+            self.stderr.write(reason)
+            return False
+        return True
 
     def render(self, data, fmt: str, docx_bytes: bytes | None) -> bytes:
         from hotline.briefing.render_docx import render_docx
