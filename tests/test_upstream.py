@@ -317,3 +317,14 @@ def test_secret_command_creates_and_rotates_a_key(pds, capsys):
     assert UpstreamCredential.objects.get(platform=pds).secret == key != SECRET
     call_command("upstream", "secret", "pds", "--disable")
     assert not UpstreamCredential.objects.get(platform=pds).active
+
+
+def test_the_scheduler_hook_takes_new_and_old_failures_but_not_fresh_ones(platform_server, closed_order):
+    platform_server.answer = 500
+    with pytest.raises(upstream.ReportBackFailed):
+        upstream.report_back_upstream.call(order_id=closed_order.pk)
+
+    assert upstream.schedule_reports() == []  # failed a moment ago: wait
+    later = timezone.now() + upstream.dt.timedelta(minutes=11)
+    assert upstream.schedule_reports(now=later) == [closed_order.number]
+    assert upstream.schedule_reports(now=later) == []  # already queued

@@ -454,3 +454,11 @@ def enqueue_reports(*, retry: bool = False, failed_before: dt.datetime | None = 
         report_back_upstream.enqueue(order_id=pk)
         numbers.append(number)
     return numbers
+
+
+def schedule_reports(now: dt.datetime | None = None, retry_after: dt.timedelta = dt.timedelta(minutes=10)) -> list[str]:
+    """What a scheduler tick calls: new reports, plus failed ones whose last attempt is older than
+    ``retry_after``. Safe to call from several schedulers: an order already queued is skipped, and
+    a report that still ends up sent twice is answered ``already`` by the second run (the platform
+    may get the same payload twice, keyed by ``upstream_number``)."""
+    return enqueue_reports(retry=True, failed_before=(now or timezone.now()) - retry_after)
