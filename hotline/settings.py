@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "hotline.catalog",
     "hotline.workorders",
     "hotline.intake",
+    "hotline.triage",
     "hotline.analytics",
     "hotline.assessment",
     "hotline.briefing",

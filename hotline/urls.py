@@ -21,6 +21,7 @@ urlpatterns += [
     path("api/", include("hotline.open311.openapi_urls")),  # /api/openapi.json
     path("api/", include("hotline.workorders.api_urls")),
     path("portal/", include("hotline.portal.urls")),
+    path("triage/", include("hotline.triage.urls")),
     path("open311/v2/", include("hotline.open311.urls")),
     path("intake/upstream/", include("hotline.intake.urls")),  # upstream platforms push orders
 ]

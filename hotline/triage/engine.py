@@ -1,0 +1,305 @@
+"""Classification engine: learn a label (category code, lead unit code) from an order's words.
+
+Pure: takes plain strings and returns plain values; Django is the adapter around it
+(``hotline.triage.services``). Tested without a database.
+
+Features are TF-IDF over jieba words (with a small stop-word list: the words every appeal says,
+like 来电人 and 反映) plus TF-IDF over character 1–3-grams, which carries the place and object
+names jieba does not know. An optional *context* per document (e.g. ``town:杨楼镇``,
+``cat:0101``) is a third block of features: the unit model uses it to learn that a town-routed
+category goes to the order's own town. The classifier is a multinomial logistic regression, whose
+probabilities are usable as scores without a separate calibration step (calibration by
+cross-validation needs several samples per class, which rare categories do not have).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import joblib
+import numpy as np
+import sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+FORMAT_VERSION = 1
+SEP = "\x1f"  # between an order's text and its context tokens inside one document string
+
+# Words present in nearly every appeal (operators' formulae): they say nothing about the category.
+STOP_WORDS = frozenset("""
+来电 来电人 市民 反映 反应 称 其 希望 要求 请求 尽快 相关 部门 有关 单位 处理 解决 问题 情况 诉求
+咨询 请 帮助 协调 落实 一下 目前 现在 已经 多次 至今 仍 仍然 没有 未 不 无 是否 如何 怎么 什么
+的 了 和 与 及 或 在 是 有 也 都 就 被 把 将 对 从 向 到 给 让 等 该 此 这 那 这个 那个 我 你 他 她
+我们 他们 自己 因为 所以 但是 但 而 并 又 还 再 能 会 可以 可能 需要 进行 为 以 于 之 着 过 吗 呢 啊
+年 月 日 号 天 后 前 时 上 下 中 内 个 位 次
+""".split())
+
+# Hotline words jieba's general dictionary splits badly (来电人 → 来电 / 人).
+HOTLINE_WORDS = ("来电人", "供水管道", "网格员", "物业费", "拖欠工资", "农民工", "医保卡", "社保卡", "居住证",
+                 "不动产证", "公积金", "低保", "养老金", "噪音扰民", "占道经营", "私搭乱建", "路灯", "窨井盖")
+
+log = logging.getLogger(__name__)
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+class TriageError(ValueError):
+    """The data cannot make a model (too few samples or classes) or a stored model is unusable."""
+
+
+def _jieba():
+    """jieba with its dictionary loaded once per process (loading takes about a second)."""
+    global _jieba_ready
+    import jieba
+
+    if not _jieba_ready:
+        with _jieba_lock:
+            if not _jieba_ready:
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                for word in HOTLINE_WORDS:
+                    jieba.add_word(word)
+                _jieba_ready = True
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """jieba words of ``text`` without stop words, punctuation, digits or single Latin letters."""
+    words = []
+    for word in _jieba().lcut(text or ""):
+        word = word.strip()
+        if not word or word in STOP_WORDS or word.isdigit():
+            continue
+        if len(word) == 1 and not ("\u4e00" <= word <= "\u9fff"):
+            continue
+        words.append(word)
+    return words
+
+
+def document(text: str, context: Iterable[str] = ()) -> str:
+    """One input string: the text and, after a separator, the context tokens."""
+    return f"{(text or '').replace(SEP, ' ')}{SEP}{' '.join(t.replace(' ', '_') for t in context)}"
+
+
+def _text_of(doc: str) -> str:
+    return doc.split(SEP, 1)[0]
+
+
+def _context_of(doc: str) -> list[str]:
+    parts = doc.split(SEP, 1)
+    return parts[1].split() if len(parts) > 1 else []
+
+
+def _word_tokens(doc: str) -> list[str]:
+    return tokenize(_text_of(doc))
+
+
+def _pipeline(with_context: bool, *, c: float = 20.0) -> Pipeline:
+    blocks = [
+        ("words", TfidfVectorizer(analyzer=_word_tokens, sublinear_tf=True, min_df=1)),
+        ("chars", TfidfVectorizer(analyzer="char_wb", preprocessor=_text_of, ngram_range=(1, 2),
+                                  sublinear_tf=True, min_df=2, max_features=20000)),
+    ]
+    if with_context:
+        blocks.append(("context", TfidfVectorizer(analyzer=_context_of, use_idf=False)))
+    return Pipeline([
+        ("features", FeatureUnion(blocks)),
+        ("classifier", LogisticRegression(C=c, max_iter=300)),
+    ])
+
+
+@dataclass
+class Model:
+    """A trained classifier with what is needed to explain it later."""
+
+    pipeline: Pipeline
+    kind: str = "category"
+    metadata: dict = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+
+def _check(texts: Sequence[str], labels: Sequence[str], contexts) -> None:
+    if len(texts) != len(labels) or (contexts is not None and len(contexts) != len(texts)):
+        raise TriageError("texts, labels and contexts must have the same length")
+    if len(set(labels)) < 2:
+        raise TriageError(f"至少需要两个类别的样本才能训练（现有 {len(set(labels))} 个类别、{len(labels)} 条样本）")
+
+
+def train(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[Sequence[str]] | None = None,
+          kind: str = "category", scores: dict | None = None, now: dt.datetime | None = None) -> Model:
+    """Fit a model on all the samples. ``scores`` (from :func:`evaluate`) go into its metadata."""
+    _check(texts, labels, contexts)
+    docs = [document(t, contexts[i] if contexts is not None else ()) for i, t in enumerate(texts)]
+    pipeline = _pipeline(contexts is not None)
+    pipeline.fit(docs, list(labels))
+    counts = Counter(labels)
+    return Model(pipeline=pipeline, kind=kind, metadata={
+        "kind": kind,
+        "trained_at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+        "n_samples": len(docs),
+        "n_labels": len(counts),
+        "labels": sorted(counts),
+        "label_counts": dict(sorted(counts.items())),
+        "uses_context": contexts is not None,
+        "sklearn": sklearn.__version__,
+        "format_version": FORMAT_VERSION,
+        "scores": scores or {},
+    })
+
+
+def predict_many(model: Model, texts: Sequence[str], *, contexts: Sequence[Sequence[str]] | None = None,
+                 k: int = 3) -> list[list[tuple[str, float]]]:
+    """For each text, the ``k`` most probable labels with their probabilities, best first."""
+    if not texts:
+        return []
+    docs = [document(t, contexts[i] if contexts is not None else ()) for i, t in enumerate(texts)]
+    proba = model.pipeline.predict_proba(docs)
+    classes = model.pipeline.classes_
+    top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+    return [[(str(classes[j]), float(proba[i, j])) for j in row] for i, row in enumerate(top)]
+
+
+def predict(model: Model, text: str, k: int = 3, *, context: Sequence[str] = ()) -> list[tuple[str, float]]:
+    """The ``k`` most probable labels for one text: ``[(label, probability), …]``, best first."""
+    uses_context = model.metadata.get("uses_context", False)
+    return predict_many(model, [text], contexts=[list(context)] if uses_context else None, k=k)[0]
+
+
+@dataclass
+class ClassRow:
+    label: str
+    support: int
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass
+class Report:
+    """Scores of a model trained on one part of the data and tested on the held-out rest."""
+
+    n_train: int
+    n_test: int
+    n_labels: int
+    accuracy: float
+    top3_accuracy: float
+    macro_f1: float
+    per_class: list[ClassRow]
+
+    def summary(self) -> dict:
+        return {"n_train": self.n_train, "n_test": self.n_test, "n_labels": self.n_labels,
+                "accuracy": round(self.accuracy, 4), "top3_accuracy": round(self.top3_accuracy, 4),
+                "macro_f1": round(self.macro_f1, 4)}
+
+    def format(self, names: dict[str, str] | None = None, *, rows: int | None = None) -> str:
+        """A plain-text report (Chinese / English headings); ``names`` maps labels to display names."""
+        names = names or {}
+        lines = [
+            f"训练样本 train samples: {self.n_train}    测试样本 held-out samples: {self.n_test}    "
+            f"类别数 labels: {self.n_labels}",
+            f"准确率 accuracy (top-1): {self.accuracy:.1%}",
+            f"前三命中率 top-3 accuracy: {self.top3_accuracy:.1%}",
+            f"宏平均F1 macro-F1: {self.macro_f1:.3f}",
+            "",
+            f"{'类别 label':<28}{'样本 support':>12}{'精确率 P':>10}{'召回率 R':>10}{'F1':>8}",
+        ]
+        shown = sorted(self.per_class, key=lambda r: (-r.support, r.label))
+        for row in shown[:rows] if rows else shown:
+            name = names.get(row.label, row.label)
+            lines.append(f"{name:<28}{row.support:>12}{row.precision:>10.2f}{row.recall:>10.2f}{row.f1:>8.2f}")
+        return "\n".join(lines)
+
+
+def _split(labels: Sequence[str], test_size: float, seed: int) -> tuple[list[int], list[int]]:
+    """Stratified split; labels seen once stay in training (they cannot be both learnt and tested)."""
+    counts = Counter(labels)
+    single = [i for i, label in enumerate(labels) if counts[label] < 2]
+    rest = [i for i, label in enumerate(labels) if counts[label] >= 2]
+    rest_labels = [labels[i] for i in rest]
+    n_test = max(len(set(rest_labels)), round(len(rest) * test_size))
+    if n_test >= len(rest):
+        raise TriageError(f"样本太少，无法留出测试集（{len(labels)} 条样本）")
+    train_idx, test_idx = train_test_split(rest, test_size=n_test, random_state=seed, stratify=rest_labels)
+    return sorted(single + list(train_idx)), sorted(test_idx)
+
+
+def evaluate(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[Sequence[str]] | None = None,
+             test_size: float = 0.2, seed: int = 0) -> Report:
+    """Train on a stratified part of the samples and score on the held-out rest."""
+    _check(texts, labels, contexts)
+    train_idx, test_idx = _split(list(labels), test_size, seed)
+
+    def pick(seq, idx):
+        return None if seq is None else [seq[i] for i in idx]
+
+    model = train(pick(texts, train_idx), pick(labels, train_idx), contexts=pick(contexts, train_idx))
+    truth = pick(labels, test_idx)
+    ranked = predict_many(model, pick(texts, test_idx), contexts=pick(contexts, test_idx), k=3)
+    top1 = [r[0][0] for r in ranked]
+    accuracy = sum(p == t for p, t in zip(top1, truth, strict=True)) / len(truth)
+    top3 = sum(t in {label for label, _ in r} for r, t in zip(ranked, truth, strict=True)) / len(truth)
+    tested = sorted(set(truth))
+    precision, recall, f1, support = precision_recall_fscore_support(truth, top1, labels=tested, zero_division=0)
+    rows = [ClassRow(label, int(s), float(p), float(r), float(f))
+            for label, p, r, f, s in zip(tested, precision, recall, f1, support, strict=True)]
+    macro = float(f1_score(truth, top1, labels=tested, average="macro", zero_division=0))
+    return Report(n_train=len(train_idx), n_test=len(test_idx), n_labels=len(set(labels)), accuracy=accuracy,
+                  top3_accuracy=top3, macro_f1=macro, per_class=rows)
+
+
+def dumps(model: Model) -> bytes:
+    """The model as bytes (joblib, compressed), to store in the database."""
+    buffer = io.BytesIO()
+    joblib.dump({"format_version": model.format_version, "kind": model.kind, "metadata": model.metadata,
+                 "pipeline": model.pipeline}, buffer, compress=3)
+    return buffer.getvalue()
+
+
+def loads(data: bytes) -> Model:
+    """A model from :func:`dumps`. Only load bytes this platform wrote: unpickling runs code."""
+    try:
+        payload = joblib.load(io.BytesIO(bytes(data)))
+    except Exception as exc:  # a truncated or foreign blob
+        raise TriageError(f"无法读取模型：{exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
+        raise TriageError("模型格式版本不符，请重新训练（hotline triage train）")
+    if payload["metadata"].get("sklearn") != sklearn.__version__:
+        log.warning("model trained with scikit-learn %s, running %s", payload["metadata"].get("sklearn"),
+                    sklearn.__version__)
+    return Model(pipeline=payload["pipeline"], kind=payload["kind"], metadata=payload["metadata"])
+
+
+def similar(text: str, candidates: Iterable[tuple[object, str]], *, k: int = 5,
+            threshold: float = 0.0) -> list[tuple[object, float]]:
+    """Candidates most like ``text`` by TF-IDF cosine (words + character bigrams): ``[(id, score)]``.
+
+    For repeat orders (并单): the candidates are recent orders of the same caller, place or
+    category; a score near 1 means nearly the same words.
+    """
+    candidates = [(key, body or "") for key, body in candidates]
+    if not candidates or not (text or "").strip():
+        return []
+    corpus = [text] + [body for _, body in candidates]
+    union = FeatureUnion([
+        ("words", TfidfVectorizer(analyzer=tokenize, sublinear_tf=True)),
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 2), sublinear_tf=True)),
+    ])
+    matrix = union.fit_transform(corpus)
+    scores = cosine_similarity(matrix[0], matrix[1:]).ravel()  # the mean of the two blocks' cosines
+    ranked = sorted(((candidates[i][0], float(s)) for i, s in enumerate(scores) if s > threshold),
+                    key=lambda pair: -pair[1])
+    return ranked[:k]

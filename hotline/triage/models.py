@@ -1,0 +1,76 @@
+"""Stored classifiers and the suggestions they made, so a routing decision can be explained later."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Kind(models.TextChoices):
+    CATEGORY = "category", "热点分类"
+    UNIT = "unit", "主办单位"
+
+
+class TriageModel(models.Model):
+    """A trained classifier (category or lead unit). One active model per kind; older ones are kept
+    so a stored suggestion still names the model that made it."""
+
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    version = models.PositiveIntegerField("版本")
+    blob = models.BinaryField("模型数据")
+    metadata = models.JSONField("训练信息", default=dict, blank=True,
+                                help_text="trained_at, n_samples, labels, held-out scores, since")
+    active = models.BooleanField("当前使用", default=False)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name="训练人")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "分类模型"
+        ordering = ["kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "version"], name="triage_model_kind_version"),
+            models.UniqueConstraint(fields=["kind"], condition=Q(active=True), name="triage_model_one_active"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} v{self.version}"
+
+    @property
+    def scores(self) -> dict:
+        return self.metadata.get("scores", {})
+
+
+class Suggestion(models.Model):
+    """What a model (and the dispatch catalog) suggested for one order, and what was chosen.
+
+    ``suggested`` is the ranked list as shown: ``[{"label", "name", "score", "source"}]`` where
+    ``source`` is ``model`` or ``catalog``. ``chosen`` and ``accepted`` are filled in once the order
+    has its category / lead unit (``services.settle``); ``accepted`` means the first chip was taken.
+    """
+
+    order = models.ForeignKey("workorders.WorkOrder", models.CASCADE, related_name="triage_suggestions",
+                              verbose_name="工单")
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    model = models.ForeignKey(TriageModel, models.PROTECT, null=True, blank=True, related_name="suggestions",
+                              verbose_name="模型")
+    model_version = models.PositiveIntegerField("模型版本", null=True, blank=True)
+    suggested = models.JSONField("建议", default=list)
+    top_label = models.CharField("首选建议", max_length=20, blank=True)
+    chosen = models.CharField("最终选择", max_length=20, blank=True)
+    accepted = models.BooleanField("采纳首选", null=True, blank=True)
+    in_top3 = models.BooleanField("在前三建议中", null=True, blank=True)
+    created_at = models.DateTimeField("建议时间", auto_now_add=True)
+    settled_at = models.DateTimeField("核对时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "分类派单建议"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="triage_suggestion_one_per_order_kind"),
+        ]
+        indexes = [models.Index(fields=["kind", "settled_at"], name="triage_suggestion_settled_idx")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.get_kind_display()} → {self.top_label}"

@@ -1,0 +1,264 @@
+"""Triage on the database: train from past orders, suggest for new ones, store what was suggested.
+
+Data access and side effects for ``hotline.triage.engine``. Suggestions are advice only: no order
+changes here; the operator picks the category and the dispatcher the unit through the actions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+
+from hotline.triage import engine
+from hotline.triage.models import Kind, Suggestion, TriageModel
+from hotline.workorders.models import WorkOrder
+from hotline.workorders.workflow import Status
+
+NO_MODEL_HINT = "尚未训练分类模型：hotline triage train"
+MIN_SAMPLES = 20
+
+
+def order_text(title: str, content: str) -> str:
+    return f"{(title or '').strip()}\n{(content or '').strip()}"
+
+
+def unit_context(town: str | None, category_code: str | None) -> list[str]:
+    """What the unit model knows besides the words: the place and the category (and its branch)."""
+    tokens = [f"town:{town or '-'}"]
+    if category_code:
+        tokens += [f"cat:{category_code}", f"top:{category_code[:2]}"]
+    return tokens
+
+
+@dataclass
+class TrainingData:
+    kind: str
+    texts: list[str]
+    labels: list[str]
+    contexts: list[list[str]] | None
+    names: dict[str, str]  # label → display name
+
+
+def training_data(kind: str, *, since: dt.datetime | None = None) -> TrainingData:
+    """Closed orders with a level-2 category (kind ``category``) or with a final lead unit (``unit``).
+
+    One query each: closed orders are the ones whose category and lead unit have been confirmed by
+    the whole workflow (a returned or redispatched order's final lead unit is the right answer).
+    """
+    orders = WorkOrder.objects.filter(status=Status.CLOSED)
+    if since is not None:
+        orders = orders.filter(received_at__gte=since)
+    if kind == Kind.CATEGORY:
+        rows = orders.filter(category__level=2).order_by("pk").values_list(
+            "title", "content", "category__code", "category__full_name")
+        rows = list(rows)
+        return TrainingData(kind, [order_text(t, c) for t, c, _, _ in rows], [code for _, _, code, _ in rows],
+                            None, {code: name for _, _, code, name in rows})
+    if kind == Kind.UNIT:
+        rows = list(orders.filter(lead_unit__isnull=False).order_by("pk").values_list(
+            "title", "content", "town__short_name", "category__code", "lead_unit__code", "lead_unit__short_name"))
+        return TrainingData(kind, [order_text(t, c) for t, c, *_ in rows], [r[4] for r in rows],
+                            [unit_context(r[2], r[3]) for r in rows], {r[4]: r[5] for r in rows})
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def _require(data: TrainingData) -> None:
+    if len(data.texts) < MIN_SAMPLES:
+        what = "已办结且有分类的工单" if data.kind == Kind.CATEGORY else "已办结且有主办单位的工单"
+        raise engine.TriageError(f"{what}只有 {len(data.texts)} 条，至少需要 {MIN_SAMPLES} 条才能训练")
+
+
+def evaluate(kind: str, *, since: dt.datetime | None = None, seed: int = 0) -> tuple[engine.Report, TrainingData]:
+    """Held-out scores of a model trained now on the same data (80 % train, 20 % test)."""
+    data = training_data(kind, since=since)
+    _require(data)
+    return engine.evaluate(data.texts, data.labels, contexts=data.contexts, seed=seed), data
+
+
+def train(kind: str, *, since: dt.datetime | None = None, user=None, score: bool = True) -> TriageModel:
+    """Train on all the data, store the model as the new active one of its kind, return it.
+
+    With ``score`` the held-out scores of an 80/20 split are measured first and kept in the
+    model's metadata, so the console and the docs can say how good the model in use is.
+    """
+    data = training_data(kind, since=since)
+    _require(data)
+    scores = {}
+    if score:
+        try:
+            scores = engine.evaluate(data.texts, data.labels, contexts=data.contexts).summary()
+        except engine.TriageError:
+            scores = {}  # too few samples per class to hold any out; the model is still usable
+    model = engine.train(data.texts, data.labels, contexts=data.contexts, kind=kind, scores=scores)
+    model.metadata["since"] = since.isoformat() if since else None
+    model.metadata["names"] = data.names
+    blob = engine.dumps(model)
+    with transaction.atomic():
+        last = (TriageModel.objects.select_for_update().filter(kind=kind).aggregate(v=Max("version"))["v"]) or 0
+        TriageModel.objects.filter(kind=kind, active=True).update(active=False)
+        row = TriageModel.objects.create(kind=kind, version=last + 1, blob=blob, metadata=model.metadata,
+                                         active=True, created_by=user)
+    _cache_put(row, model)
+    return row
+
+
+# One loaded model per kind and process: loading is unpickling a few MB, done once per version.
+_cache: dict[str, tuple[int, engine.Model]] = {}
+_cache_lock = threading.Lock()
+
+
+def _cache_put(row: TriageModel, model: engine.Model) -> None:
+    with _cache_lock:
+        _cache[row.kind] = (row.pk, model)
+
+
+def active_model(kind: str) -> tuple[TriageModel, engine.Model] | None:
+    """The active stored model of ``kind`` and its loaded engine model, or None if none is trained."""
+    row = TriageModel.objects.filter(kind=kind, active=True).defer("blob").first()
+    if row is None:
+        return None
+    cached = _cache.get(kind)
+    if cached and cached[0] == row.pk:
+        return row, cached[1]
+    blob = TriageModel.objects.filter(pk=row.pk).values_list("blob", flat=True).get()
+    model = engine.loads(blob)
+    _cache_put(row, model)
+    return row, model
+
+
+def _chip(label: str, name: str, score: float | None, source: str, **extra) -> dict:
+    return {"label": label, "name": name, "score": None if score is None else round(score, 4), "source": source,
+            **extra}
+
+
+def suggest_category(title: str, content: str, *, k: int = 3) -> list[dict]:
+    """Up to ``k`` level-2 categories for the words typed so far (active categories only)."""
+    from hotline.catalog.models import Category
+
+    if not (title or "").strip() and not (content or "").strip():
+        return []
+    loaded = active_model(Kind.CATEGORY)
+    if loaded is None:
+        return []
+    _, model = loaded
+    ranked = engine.predict(model, order_text(title, content), k=k + 3)
+    names = dict(Category.objects.filter(code__in=[label for label, _ in ranked], level=2, active=True)
+                 .values_list("code", "full_name"))
+    return [_chip(label, names[label], p, "model") for label, p in ranked if label in names][:k]
+
+
+def suggest_units(order: WorkOrder, *, k: int = 3) -> list[dict]:
+    """Up to ``k`` lead units: the dispatch catalog's (category + town) first, then the model's."""
+    from hotline.directory.models import Unit
+    from hotline.workorders.queries import suggest_units as catalog_units
+
+    catalog = [u for u in catalog_units(order) if u.active and u.kind != Unit.Kind.CENTER]
+    loaded = active_model(Kind.UNIT)
+    ranked: list[tuple[str, float]] = []
+    if loaded is not None:
+        _, model = loaded
+        context = unit_context(order.town.short_name if order.town_id else None,
+                               order.category.code if order.category_id else None)
+        ranked = engine.predict(model, order_text(order.title, order.content), k=len(model.labels), context=context)
+    probability = dict(ranked)
+    chips = [_chip(u.code, u.short_name, probability.get(u.code), "catalog", pk=u.pk) for u in catalog[:k]]
+    wanted = [label for label, _ in ranked[: k + 3] if label not in {c["label"] for c in chips}]
+    units = {u.code: u for u in Unit.objects.filter(code__in=wanted, active=True).exclude(kind=Unit.Kind.CENTER)}
+    for label in wanted:
+        if len(chips) >= k:
+            break
+        if label in units:
+            chips.append(_chip(label, units[label].short_name, probability[label], "model", pk=units[label].pk))
+    return chips
+
+
+def record(order: WorkOrder, kind: str, chips: list[dict]) -> Suggestion:
+    """Store what was suggested for ``order`` (one row per order and kind, the latest wins)."""
+    loaded = TriageModel.objects.filter(kind=kind, active=True).only("pk", "version").first()
+    suggestion, _ = Suggestion.objects.update_or_create(order=order, kind=kind, defaults={
+        "model": loaded, "model_version": loaded.version if loaded else None, "suggested": chips,
+        "top_label": chips[0]["label"] if chips else "", "chosen": "", "accepted": None, "in_top3": None,
+        "settled_at": None})
+    return suggestion
+
+
+def suggest_and_record_units(order: WorkOrder, *, k: int = 3) -> list[dict]:
+    chips = suggest_units(order, k=k)
+    if chips:
+        record(order, Kind.UNIT, chips)
+    return chips
+
+
+@dataclass
+class SettleReport:
+    recorded: int = 0
+    settled: int = 0
+
+
+def settle(*, now: dt.datetime | None = None, batch: int = 500) -> SettleReport:
+    """Fill in the suggestions the console could not store and compare all with the final choice.
+
+    The intake form has no order yet while the operator types, so the category suggestion of an
+    order registered while a model was active is recorded here from its registered words — what
+    the chips showed when typing stopped. Then every suggestion whose order has a category / lead
+    unit (or changed since) gets ``chosen``, ``accepted`` (first chip taken) and ``in_top3``.
+    """
+    now = now or timezone.now()
+    report = SettleReport()
+    loaded = active_model(Kind.CATEGORY)
+    if loaded is not None:
+        row, model = loaded
+        missing = (WorkOrder.objects.filter(received_at__gte=row.created_at, category__isnull=False)
+                   .exclude(triage_suggestions__kind=Kind.CATEGORY)
+                   .order_by("pk").values_list("pk", "title", "content"))
+        from hotline.catalog.models import Category
+
+        names = dict(Category.objects.filter(level=2).values_list("code", "full_name"))
+        rows = list(missing)
+        for start in range(0, len(rows), batch):
+            chunk = rows[start:start + batch]
+            ranked = engine.predict_many(model, [order_text(t, c) for _, t, c in chunk], k=3)
+            Suggestion.objects.bulk_create([
+                Suggestion(order_id=pk, kind=Kind.CATEGORY, model=row, model_version=row.version,
+                           suggested=[_chip(label, names.get(label, label), p, "model") for label, p in chips],
+                           top_label=chips[0][0])
+                for (pk, _, _), chips in zip(chunk, ranked, strict=True)])
+            report.recorded += len(chunk)
+    pending = Suggestion.objects.filter(Q(settled_at__isnull=True) | Q(order__updated_at__gt=F("settled_at")))
+    finals = {
+        Kind.CATEGORY: pending.filter(kind=Kind.CATEGORY, order__category__isnull=False).values_list(
+            "pk", "suggested", "top_label", "order__category__code"),
+        Kind.UNIT: pending.filter(kind=Kind.UNIT, order__lead_unit__isnull=False).values_list(
+            "pk", "suggested", "top_label", "order__lead_unit__code"),
+    }
+    for rows in finals.values():
+        changed = [Suggestion(pk=pk, chosen=chosen, accepted=top == chosen,
+                              in_top3=chosen in {c["label"] for c in suggested[:3]}, settled_at=now)
+                   for pk, suggested, top, chosen in rows]
+        Suggestion.objects.bulk_update(changed, ["chosen", "accepted", "in_top3", "settled_at"], batch_size=batch)
+        report.settled += len(changed)
+    return report
+
+
+def production_scores() -> dict[str, dict]:
+    """How often the first suggestion / one of three was what people chose, per kind (settled only)."""
+    from django.db.models import Count
+
+    out = {}
+    for kind in Kind:
+        agg = Suggestion.objects.filter(kind=kind, settled_at__isnull=False).aggregate(
+            n=Count("pk"), accepted=Count("pk", filter=Q(accepted=True)), top3=Count("pk", filter=Q(in_top3=True)))
+        n = agg["n"]
+        out[kind.value] = {"settled": n, "accepted_rate": agg["accepted"] / n if n else None,
+                           "top3_rate": agg["top3"] / n if n else None}
+    return out
+
+
+def explain(order: WorkOrder) -> list[Suggestion]:
+    """The suggestions stored for an order with the models that made them (for the timeline, audits)."""
+    return list(Suggestion.objects.filter(order=order).select_related("model").order_by("kind"))

@@ -1,0 +1,155 @@
+"""The classification engine without a database: it learns categories from the demo corpus's words,
+its scores add up, a stored model predicts the same, and a repeat order is found first."""
+
+import random
+
+import pytest
+
+from hotline.catalog.data import LEAF_CODES, TOWNS
+from hotline.demo import corpus
+from hotline.triage import engine
+
+LEAVES = 15
+PER_LEAF = 30
+
+
+def compose(leaves, per_leaf, seed):
+    rng = random.Random(seed)
+    texts, labels, towns = [], [], []
+    for leaf in leaves:
+        for _ in range(per_leaf):
+            town = rng.choice(TOWNS)
+            title, content = corpus.compose_appeal(leaf, rng, town=town, place=corpus.place_in_town(rng, town))
+            texts.append(f"{title}\n{content}")
+            labels.append(leaf)
+            towns.append(town)
+    return texts, labels, towns
+
+
+@pytest.fixture(scope="module")
+def leaves():
+    return sorted(random.Random(12345).sample(list(LEAF_CODES), LEAVES))
+
+
+@pytest.fixture(scope="module")
+def samples(leaves):
+    return compose(leaves, PER_LEAF, seed=1)
+
+
+@pytest.fixture(scope="module")
+def model(samples):
+    texts, labels, _ = samples
+    return engine.train(texts, labels)
+
+
+def test_tokenize_drops_stop_words_and_keeps_content_words():
+    words = engine.tokenize("来电人反映：小区供水管道破裂，希望相关部门尽快维修。")
+    assert "来电人" not in words and "反映" not in words and "希望" not in words and "，" not in words
+    assert "供水" in words or "供水管道" in words
+    assert "维修" in words
+
+
+def test_learns_categories_and_predicts_unseen_appeals(leaves, model):
+    """Trained on seed 1, tested on appeals drawn with another seed (none of them seen)."""
+    texts, labels, _ = compose(leaves, 8, seed=99)
+    ranked = engine.predict_many(model, texts, k=3)
+    top1 = sum(r[0][0] == label for r, label in zip(ranked, labels, strict=True)) / len(labels)
+    top3 = sum(label in {lab for lab, _ in r} for r, label in zip(ranked, labels, strict=True)) / len(labels)
+    assert top1 >= 0.8
+    assert top3 >= 0.9
+    one = engine.predict(model, texts[0], k=3)
+    assert len(one) == 3 and one[0][1] >= one[1][1] >= one[2][1]
+    assert all(0.0 <= p <= 1.0 for _, p in one)
+    assert {label for label, _ in one} <= set(leaves)
+
+
+def test_probabilities_sum_to_one_over_all_labels(model, samples):
+    ranked = engine.predict(model, samples[0][0], k=len(model.labels))
+    assert sum(p for _, p in ranked) == pytest.approx(1.0)
+
+
+def test_evaluation_numbers_are_consistent(samples):
+    texts, labels, _ = samples
+    report = engine.evaluate(texts, labels, test_size=0.2, seed=3)
+    assert report.n_train + report.n_test == len(texts)
+    assert report.n_test == pytest.approx(0.2 * len(texts), abs=LEAVES)
+    assert report.n_labels == LEAVES
+    assert 0.6 <= report.accuracy <= report.top3_accuracy <= 1.0
+    assert report.macro_f1 >= 0.6
+    assert sum(row.support for row in report.per_class) == report.n_test
+    assert {row.label for row in report.per_class} == set(labels)  # stratified: every class tested
+    text = report.format({labels[0]: "某分类"})
+    assert "准确率 accuracy" in text and "前三命中率 top-3" in text and "某分类" in text
+    assert report.summary()["top3_accuracy"] >= report.summary()["accuracy"]
+
+
+def test_a_broken_model_would_fail_the_threshold(samples):
+    """Shuffled labels carry no signal: held-out accuracy falls far below the threshold above."""
+    texts, labels, _ = samples
+    shuffled = list(labels)
+    random.Random(0).shuffle(shuffled)
+    report = engine.evaluate(texts, shuffled, seed=3)
+    assert report.accuracy < 0.3
+
+
+def test_labels_seen_once_stay_in_training():
+    labels = ["water", "water", "light", "light", "noise"]
+    train_idx, test_idx = engine._split(labels, 0.4, 0)
+    assert 4 in train_idx and 4 not in test_idx
+    assert {labels[i] for i in test_idx} == {"water", "light"}
+
+
+def test_too_few_classes_is_an_error():
+    with pytest.raises(engine.TriageError):
+        engine.train(["停水", "又停水"], ["water", "water"])
+
+
+def test_serialisation_round_trip_gives_identical_predictions(model, samples):
+    texts = samples[0][:40]
+    blob = engine.dumps(model)
+    assert isinstance(blob, bytes)
+    again = engine.loads(blob)
+    assert again.metadata == model.metadata
+    assert again.labels == model.labels
+    assert engine.predict_many(again, texts, k=3) == engine.predict_many(model, texts, k=3)
+
+
+def test_metadata_records_what_was_learnt(model, samples):
+    meta = model.metadata
+    assert meta["n_samples"] == LEAVES * PER_LEAF
+    assert meta["n_labels"] == LEAVES and meta["labels"] == sorted(set(samples[1]))
+    assert meta["format_version"] == engine.FORMAT_VERSION and meta["trained_at"]
+
+
+def test_a_foreign_blob_is_refused():
+    with pytest.raises(engine.TriageError):
+        engine.loads(b"not a model")
+
+
+def test_context_lets_the_unit_model_route_by_town(leaves):
+    """Same words, different towns: the town token decides which town's office gets the order."""
+    rng = random.Random(5)
+    texts, labels, contexts = [], [], []
+    for _ in range(60):
+        town = rng.choice(TOWNS[:4])
+        title, content = corpus.compose_appeal(leaves[0], rng, town=town, place=corpus.place_in_town(rng, town))
+        texts.append(f"{title}\n{content}")
+        labels.append(f"unit-{town}")
+        contexts.append([f"town:{town}"])
+    model = engine.train(texts, labels, contexts=contexts, kind="unit")
+    title, content = corpus.compose_appeal(leaves[0], rng, town=TOWNS[2], place="某村")
+    assert engine.predict(model, f"{title}\n{content}", context=[f"town:{TOWNS[2]}"])[0][0] == f"unit-{TOWNS[2]}"
+
+
+def test_duplicate_detection_ranks_the_repeat_first(samples):
+    texts = samples[0]
+    rng = random.Random(8)
+    original = texts[17]
+    repeat = original.replace("来电人", "市民", 1) + "此前已反映过，至今未解决。"
+    candidates = [(i, t) for i, t in enumerate(texts[:60]) if i != 17] + [(17, original)]
+    rng.shuffle(candidates)
+    ranked = engine.similar(repeat, candidates, k=5)
+    assert ranked[0][0] == 17
+    assert ranked[0][1] > 0.8 > ranked[1][1]
+    assert [score for _, score in ranked] == sorted((score for _, score in ranked), reverse=True)
+    assert engine.similar("", candidates) == [] and engine.similar(repeat, []) == []
