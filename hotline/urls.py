@@ -23,5 +23,5 @@ urlpatterns += [
     path("portal/", include("hotline.portal.urls")),
     path("triage/", include("hotline.triage.urls")),
     path("open311/v2/", include("hotline.open311.urls")),
-    path("intake/upstream/", include("hotline.intake.urls")),  # upstream platforms push orders
+    path("intake/", include("hotline.intake.urls")),  # upstream push API, Excel import page
 ]

@@ -199,3 +199,81 @@ def test_parse_seconds():
     for bad in ("-3", "1:2:3:4", "abc", True):
         with pytest.raises(ValueError):
             importers.parse_seconds(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# The console page: upload, preview, confirm
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def upload(client, path, kind="orders"):
+    with open(path, "rb") as f:
+        return client.post("/intake/import/", {"kind": kind, "file": f})
+
+
+def test_wang_previews_then_confirms_an_import(client, people, tmp_path):
+    path = workbook(tmp_path / "平顶山0703.xlsx", ORDER_HEADERS, [order_row("PDS-0001"), order_row("PDS-0002")])
+    client.force_login(people["dispatcher_wang"])
+
+    preview = upload(client, path)
+    assert preview.status_code == 200 and "可导入工单 2 条" in preview.content.decode()
+    assert WorkOrder.objects.count() == 0
+    token = preview.context["token"]
+
+    done = client.post("/intake/import/", {"kind": "orders", "token": token})
+    assert done.status_code == 200 and "已导入工单 2 条" in done.content.decode()
+    assert set(WorkOrder.objects.values_list("registered_by__username", flat=True)) == {"dispatcher_wang"}
+    log = AuditLog.objects.get(action="import_orders")
+    assert log.actor == people["dispatcher_wang"] and log.object_id == "平顶山0703.xlsx"
+
+    assert not list((tmp_path / "media" / "imports").iterdir())  # the upload is removed once imported
+    again = client.post("/intake/import/", {"kind": "orders", "token": token})
+    assert again.status_code == 400 and "过期或无效" in again.content.decode()  # the upload was used up
+    assert WorkOrder.objects.count() == 2
+
+
+def test_the_page_shows_every_bad_row_and_offers_no_confirmation(client, people, tmp_path):
+    path = workbook(tmp_path / "bad.xlsx", ORDER_HEADERS, [order_row("PDS-0001"), order_row("PDS-0002", 诉求类型="闲聊类")])
+    client.force_login(people["supervisor_zhou"])
+
+    response = upload(client, path)
+
+    assert response.status_code == 400 and "token" not in response.context
+    assert "闲聊类" in response.content.decode() and WorkOrder.objects.count() == 0
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"not a workbook")
+    assert "不是有效的 Excel" in upload(client, junk).content.decode()
+
+
+def test_someone_elses_preview_cannot_be_confirmed(client, people, tmp_path):
+    path = workbook(tmp_path / "pds.xlsx", ORDER_HEADERS, [order_row("PDS-0001")])
+    client.force_login(people["dispatcher_wang"])
+    token = upload(client, path).context["token"]
+
+    client.force_login(people["supervisor_zhou"])
+    response = client.post("/intake/import/", {"kind": "orders", "token": token})
+    assert response.status_code == 400 and WorkOrder.objects.count() == 0
+    forged = client.post("/intake/import/", {"kind": "orders", "token": token[:-2] + "xx"})
+    assert forged.status_code == 400
+
+
+def test_only_dispatchers_and_supervisors_import(client, people, tmp_path):
+    path = workbook(tmp_path / "pds.xlsx", ORDER_HEADERS, [order_row("PDS-0001")])
+    assert client.get("/intake/import/").status_code == 302
+    for name in ("handler_qian", "operator_li", "auditor_wu"):
+        client.force_login(people[name])
+        assert client.get("/intake/import/").status_code == 403
+        assert upload(client, path).status_code == 403
+    assert WorkOrder.objects.count() == 0
+
+
+def test_template_download_from_the_page(client, people):
+    client.force_login(people["dispatcher_wang"])
+    response = client.get("/intake/import/?template=calls")
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    wb = load_workbook(__import__("io").BytesIO(response.content))
+    assert [c.value for c in wb.worksheets[0][1]] == [c.header for c in importers.CALL_COLUMNS]

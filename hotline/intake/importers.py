@@ -127,12 +127,17 @@ def _header_key(text) -> str:
     return re.sub(r"[\s*＊（(].*$", "", str(text or "").strip()) if text else ""
 
 
-def read_sheet(path: str | Path, columns: list[Column]) -> tuple[list[str], list[tuple[int, dict, list]]]:
+def source_name(path) -> str:
+    """The file's name for messages and notes: a path, or an uploaded file object's ``name``."""
+    return Path(str(getattr(path, "name", None) or path)).name
+
+
+def read_sheet(path, columns: list[Column]) -> tuple[list[str], list[tuple[int, dict, list]]]:
     """Headers and ``(row number, {key: value}, original values)`` of the first sheet's non-empty rows."""
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise ImportFileError(f"不是有效的 Excel（.xlsx）文件：{Path(path).name}（{e.__class__.__name__}）") from None
+        raise ImportFileError(f"不是有效的 Excel（.xlsx）文件：{source_name(path)}（{e.__class__.__name__}）") from None
     except OSError as e:
         raise ImportFileError(f"无法读取文件 {path}：{e.strerror or e}") from None
     try:
@@ -189,9 +194,13 @@ def _save(wb: Workbook, path: str | Path) -> None:
 # Orders
 
 
-def import_orders(path: str | Path, *, dry_run: bool = False, skip_bad: bool = False,
-                  now: dt.datetime | None = None) -> ImportResult:
-    """Import an upstream platform's order export: each row registered and put in the dispatch queue."""
+def import_orders(path, *, dry_run: bool = False, skip_bad: bool = False, now: dt.datetime | None = None,
+                  acting_user=None, name: str = "") -> ImportResult:
+    """Import an upstream platform's order export: each row registered and put in the dispatch queue.
+
+    ``path`` is a file name or a binary file object; ``acting_user`` (default: the system) is who
+    registers the orders, a dispatcher or supervisor when imported from the console.
+    """
     now = now or timezone.now()
     headers, rows = read_sheet(path, ORDER_COLUMNS)
     result = ImportResult("orders", rows=len(rows), headers=headers, dry_run=dry_run)
@@ -245,13 +254,14 @@ def import_orders(path: str | Path, *, dry_run: bool = False, skip_bad: bool = F
     if result.errors and not skip_bad:
         return result
 
-    source = Path(path).name
+    source = name or source_name(path)
     with transaction.atomic():
         for number, platform, fields, values in to_write:
             try:
                 with transaction.atomic():
                     order, created = register_upstream(platform, fields, at=fields.get("received_at") or now,
-                                                       note=f"Excel 导入：{source} 第 {number} 行")
+                                                       note=f"Excel 导入：{source} 第 {number} 行",
+                                                       acting_user=acting_user)
             except (UpstreamError, WorkflowError) as e:
                 result.errors.append(RowError(number, getattr(e, "field", "") or "", getattr(e, "message", str(e))))
                 result.bad_rows.append((number, values))
@@ -304,8 +314,8 @@ def parse_seconds(value) -> int:
     return int(round(seconds))
 
 
-def import_calls(path: str | Path, *, dry_run: bool = False, skip_bad: bool = False,
-                 now: dt.datetime | None = None, batch_size: int = 1000) -> ImportResult:
+def import_calls(path, *, dry_run: bool = False, skip_bad: bool = False, now: dt.datetime | None = None,
+                 batch_size: int = 1000, acting_user=None, name: str = "") -> ImportResult:
     """Import a CDR export into ``Call`` rows, in bulk."""
     now = now or timezone.now()
     headers, rows = read_sheet(path, CALL_COLUMNS)

@@ -258,7 +258,7 @@ def same_order(order: WorkOrder, fields: dict) -> bool:
 
 
 def register_upstream(platform: UpstreamPlatform, fields: dict, *, at: dt.datetime | None = None,
-                      note: str = "") -> tuple[WorkOrder, bool]:
+                      note: str = "", acting_user=None) -> tuple[WorkOrder, bool]:
     """Register an upstream order and put it in the dispatch queue; ``(order, created)``.
 
     The same upstream number again returns the order already registered (``created`` False) when
@@ -287,9 +287,9 @@ def register_upstream(platform: UpstreamPlatform, fields: dict, *, at: dt.dateti
             note += f"，上级登记时间 {timezone.localtime(received_upstream, SHANGHAI):%Y-%m-%d %H:%M}"
     try:
         with transaction.atomic():
-            order = actions.register_order(acting_user=None, at=at, source=Source.UPSTREAM,
+            order = actions.register_order(acting_user=acting_user, at=at, source=Source.UPSTREAM,
                                            upstream_platform=platform, note=note, **fields)
-            order = actions.submit_for_dispatch(order, acting_user=None, at=at, note="上级交办，进入待派单")
+            order = actions.submit_for_dispatch(order, acting_user=acting_user, at=at, note="上级交办，进入待派单")
     except IntegrityError:
         found = existing()
         if found is None:

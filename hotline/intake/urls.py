@@ -1,14 +1,17 @@
-"""Mounted at ``/intake/upstream/``.
+"""Mounted at ``/intake/``.
 
-The push endpoint has no URL name on purpose: it is not a page of the console (no session, no
-login redirect), so the console's URL sweeps (tests/test_security.py) do not apply to it; its own
-tests are in tests/test_upstream.py.
+The upstream push endpoint has no URL name on purpose: it is a machine interface (no session,
+no login redirect, authenticated by its signature), so the console's URL sweeps in
+tests/test_security.py do not apply to it; its own tests are in tests/test_upstream.py.
 """
 
 from django.urls import path
 
 from hotline.intake import views
 
+app_name = "intake"
+
 urlpatterns = [
-    path("<slug:platform_code>/orders", views.push_order),
+    path("upstream/<slug:platform_code>/orders", views.push_order),
+    path("import/", views.import_page, name="import"),
 ]
