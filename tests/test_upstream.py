@@ -328,3 +328,24 @@ def test_the_scheduler_hook_takes_new_and_old_failures_but_not_fresh_ones(platfo
     later = timezone.now() + upstream.dt.timedelta(minutes=11)
     assert upstream.schedule_reports(now=later) == [closed_order.number]
     assert upstream.schedule_reports(now=later) == []  # already queued
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2023-07-10T18:00:00+08:00", (2023, 7, 10, 18, 0, 0)),
+    ("2023-07-10T10:00:00Z", (2023, 7, 10, 18, 0, 0)),
+    ("2023-07-10 18:00", (2023, 7, 10, 18, 0, 0)),
+    ("2023/7/3 8:55", (2023, 7, 3, 8, 55, 0)),
+    ("2023.7.3 08:55:30", (2023, 7, 3, 8, 55, 30)),
+    ("2023年7月3日", (2023, 7, 3, 23, 59, 59)),
+    ("2023-7-3", (2023, 7, 3, 23, 59, 59)),
+])
+def test_upstream_times_in_the_shapes_platforms_send(text, expected):
+    from tests.conftest import at
+
+    assert upstream.parse_datetime(text, end_of_day=True) == at(*expected)
+
+
+@pytest.mark.parametrize("text", ["下周一", "2023-13-01", "2023/2/30 8:00", "7/3/2023"])
+def test_bad_times_are_refused(text):
+    with pytest.raises(ValueError):
+        upstream.parse_datetime(text)

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 import urllib.error
 import urllib.request
@@ -141,8 +142,14 @@ def normalize_category(text: str) -> str:
     return text
 
 
+LOOSE_DATETIME = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+                            r"(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})秒?)?分?)?$")
+
+
 def parse_datetime(value, *, end_of_day: bool = False) -> dt.datetime | None:
-    """An aware datetime from ISO-8601 text, an Excel cell or a date; naive means Asia/Shanghai."""
+    """An aware datetime from ISO-8601 text, an Excel cell, a date or what spreadsheets show
+    (``2023/7/3 8:55``, ``2023年7月3日``); naive means Asia/Shanghai. A date alone is 00:00, or
+    23:59:59 with ``end_of_day`` (a deadline "by 7 July" means the whole day)."""
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):
@@ -150,11 +157,15 @@ def parse_datetime(value, *, end_of_day: bool = False) -> dt.datetime | None:
     elif isinstance(value, dt.date):
         parsed = dt.datetime.combine(value, dt.time(23, 59, 59) if end_of_day else dt.time())
     else:
-        text = str(value).strip().replace("/", "-").replace("Z", "+00:00")
-        if "T" not in text and " " not in text and len(text) <= 10:
-            day = dt.date.fromisoformat("-".join(part.zfill(2) for part in text.split("-")))
-            return parse_datetime(day, end_of_day=end_of_day)
-        parsed = dt.datetime.fromisoformat(text)
+        text = str(value).strip()
+        loose = LOOSE_DATETIME.match(text)
+        if loose:
+            y, mo, d, h, mi, sec = (int(g) if g else None for g in loose.groups())
+            if h is None:
+                return parse_datetime(dt.date(y, mo, d), end_of_day=end_of_day)
+            parsed = dt.datetime(y, mo, d, h, mi, sec or 0)
+        else:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=SHANGHAI)
     return parsed
