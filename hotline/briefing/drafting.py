@@ -1,7 +1,7 @@
 """First drafts of the briefing's narrative sections, for the supervisor to edit.
 
-* Hot problems (热点问题): the leaf categories whose count this month stands far above their
-  average of the previous three months (at least ``RISE_FACTOR`` times and ``MIN_COUNT`` orders);
+* Hot problems (热点问题): the leaf categories whose share of this month's orders stands far above
+  their share in the previous three months (at least ``RISE_FACTOR`` times and ``MIN_COUNT`` orders);
   with no history, simply the biggest categories. Each is described by the keywords jieba finds
   in its order titles and names the unit that led most of its orders.
 * Typical case (典型案例): a dispatched order of the month that was answered on time, never reworked
@@ -71,12 +71,17 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
     lo, hi = local_bounds(*_history_bounds(year, month))
     history = WorkOrder.objects.using(db).filter(received_at__gte=lo, received_at__lt=hi, category__isnull=False)
     past = dict(history.order_by().values("category").annotate(n=Count("id")).values_list("category", "n"))
+    months = history.dates("received_at", "month").count() if past else 0
     if past:
-        def excess(cat_id):
-            return current[cat_id]["n"] - past.get(cat_id, 0) / HISTORY_MONTHS
+        # Compare shares, not counts, so a busier or quieter month does not look unusual as a whole.
+        past_total, current_total = sum(past.values()), sum(r["n"] for r in current.values())
+
+        def expected(cat_id):
+            return past.get(cat_id, 0) / past_total * current_total
+
         chosen = [c for c in current if current[c]["n"] >= MIN_COUNT
-                  and current[c]["n"] >= RISE_FACTOR * past.get(c, 0) / HISTORY_MONTHS]
-        chosen.sort(key=lambda c: (-excess(c), current[c]["category__full_name"]))
+                  and current[c]["n"] >= RISE_FACTOR * expected(c)]
+        chosen.sort(key=lambda c: (-(current[c]["n"] - expected(c)), current[c]["category__full_name"]))
     else:
         chosen = sorted(current, key=lambda c: (-current[c]["n"], current[c]["category__full_name"]))
     chosen = chosen[:limit]
@@ -96,8 +101,9 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
         words = keywords(titles)
         text = f"本月受理{row['category__full_name']}方面诉求{row['n']}件"
         if past:
-            average = past.get(cat_id, 0) / HISTORY_MONTHS
-            text += f"，前三个月月均{average:.0f}件" if average >= 1 else "，前三个月基本没有此类诉求"
+            average = past.get(cat_id, 0) / months
+            before = "上月" if months == 1 else f"前{months}个月月均"
+            text += f"，{before}{average:.0f}件" if average >= 1 else f"，{'上月' if months == 1 else f'前{months}个月'}基本没有此类诉求"
         if words:
             text += f"，主要反映{'、'.join(words)}等问题"
         if cat_id in leaders:

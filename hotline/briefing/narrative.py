@@ -244,8 +244,6 @@ def compose(data: BriefingData) -> list[Block]:
         ],
     ))
     analysis: list[Block] = []
-    if "daily" in data.charts:
-        analysis.append(Chart("daily", f"{data.period_label}每日工单量"))
     if data.appeal_type_rows:
         analysis.append(appeal_type_table(data))
         if "appeal_types" in data.charts:
@@ -254,6 +252,9 @@ def compose(data: BriefingData) -> list[Block]:
         analysis.append(hotspot_table(data))
         if "hotspots" in data.charts:
             analysis.append(Chart("hotspots", "热点问题分布"))
+    # The seed opens the section with its type table; the daily trend closes it.
+    if "daily" in data.charts:
+        analysis.append(Chart("daily", f"{data.period_label}每日工单量"))
     sections.append(("数据分析", analysis))
     if data.hot_problems:
         # The seed runs the numbered problems together in one paragraph.

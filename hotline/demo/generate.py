@@ -13,6 +13,7 @@ sizes scale the same shape (``hotline generate --orders N``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import random
@@ -53,6 +54,13 @@ class MonthShape:
         ("政务服务", "行政效能", 135), ("社会保险", "医疗保险", 128), ("市场管理", "消费纠纷", 110),
         ("市政管理", "市容市貌", 103))
     calls: int = 9000
+
+    def ordinary(self) -> MonthShape:
+        """The same month without the seed's hot problems: a hotspot row that is one of them
+        carries half its count (the rest spreads over other categories)."""
+        theme_labels = {catalog_data.LEAF_LABELS[t["leaf_code"]] for t in catalog_data.HOT_PROBLEM_THEMES.values()}
+        hot = tuple((a, b, n // 2 if f"{a}—{b}" in theme_labels else n) for a, b, n in self.hotspots)
+        return dataclasses.replace(self, hotspots=hot)
 
     @property
     def total(self) -> int:
@@ -161,8 +169,17 @@ def _received_times(rng: random.Random, year: int, month: int, n: int) -> list[d
     return sorted(out)
 
 
-def plan_month(year: int, month: int, shape: MonthShape, rng: random.Random) -> list[PlannedOrder]:
-    """Who calls about what, where, when; pure apart from reading the category tree's data."""
+THEME_BOOST = 4.0  # how much more often a hot problem's category is called about in its month
+
+
+def plan_month(year: int, month: int, shape: MonthShape, rng: random.Random, *,
+               themes: bool = True) -> list[PlannedOrder]:
+    """Who calls about what, where, when; pure apart from reading the category tree's data.
+
+    With ``themes`` the seed's five hot problems are this month's: their categories are called
+    about more often than usual and their orders tell those stories. A month without them is
+    the ordinary background the briefing's hot-problem detection compares against.
+    """
     total = shape.total
     leaves = [(code, f"{l1}—{l2}") for l1, _c, children in
               [(n, c, ch) for c, n, ch in catalog_data.CATEGORY_TREE] for code, l2 in children]
@@ -175,8 +192,18 @@ def plan_month(year: int, month: int, shape: MonthShape, rng: random.Random) -> 
     others = [code for code, _ in leaves if code not in hot_codes]
     remaining = total - len(slots)
     # Keep every other category below the smallest hotspot row, so the top ten stay the seed's.
-    cap = max(min(n for *_, n in shape.hotspots) - 10, math.ceil(remaining / len(others)) + 2)
-    weights = {code: rng.lognormvariate(0, 0.8) for code in others}
+    # (An ordinary month keeps the city's natural proportions: it is only history to compare with.)
+    cap = max(min(n for *_, n in shape.hotspots) - 10, math.ceil(remaining / len(others)) + 2) if themes \
+        else remaining
+    # How often each category is called about is a property of the city, not of the month.
+    city = random.Random(1729)
+    weights = {code: city.lognormvariate(0, 0.8) for code in others}
+    theme_leaves = {t["leaf_code"] for t in catalog_data.HOT_PROBLEM_THEMES.values()}
+    if themes:
+        typical = sorted(weights.values())[len(weights) // 2]
+        weights = {code: max(w, typical) * THEME_BOOST if code in theme_leaves else w for code, w in weights.items()}
+    else:  # out of season: the hot problems of the seed month are quieter than usual
+        weights = {code: w / 2 if code in theme_leaves else w for code, w in weights.items()}
     counts = Counter()
     while remaining > 0:
         code = rng.choices(others, weights=[weights[c] if counts[c] < cap else 0 for c in others])[0]
@@ -226,7 +253,7 @@ def plan_month(year: int, month: int, shape: MonthShape, rng: random.Random) -> 
         order.urgency = rng.choices([Urgency.NORMAL, Urgency.URGENT, Urgency.CRITICAL], weights=[96, 3.5, 0.5])[0]
 
     # Hot problems: a share of the theme's category tells the theme's story.
-    for key, theme in catalog_data.HOT_PROBLEM_THEMES.items():
+    for key, theme in catalog_data.HOT_PROBLEM_THEMES.items() if themes else ():
         members = [o for o in orders if o.leaf == theme["leaf_code"]]
         for order in rng.sample(members, k=min(len(members), max(12, len(members) // 2))):
             order.theme = key
@@ -558,15 +585,21 @@ def _calls(rng: random.Random, year: int, month: int, created: list[tuple[WorkOr
 
 
 def generate_month(year: int = 2023, month: int = 7, *, seed: int = 2023, orders: int | None = None,
-                   password: str = DEMO_PASSWORD, progress: Callable[[int, int], None] | None = None) -> Report:
+                   themes: bool = True, password: str = DEMO_PASSWORD,
+                   progress: Callable[[int, int], None] | None = None) -> Report:
     """Fill the database with one month; returns what was created. Idempotence is the caller's job:
-    generating the same month twice adds a second month's worth of orders."""
+    generating the same month twice adds a second month's worth of orders.
+
+    ``themes=False`` makes an ordinary month (no hot problems), the history a briefing's
+    hot-problem detection compares the seed month against."""
     shape = SEED_SHAPE if orders is None or orders == SEED_SHAPE.total else SEED_SHAPE.scaled(orders)
+    if not themes:
+        shape = shape.ordinary()
     rng = random.Random(seed)
     load_defaults()
     people = ensure_people(password)
     units = {u.short_name: u for u in Unit.objects.select_related("parent")}
-    plan = plan_month(year, month, shape, rng)
+    plan = plan_month(year, month, shape, rng, themes=themes)
     types = {t.code: t for t in AppealType.objects.all()}
     categories = {c.code: c for c in Category.objects.filter(level=2)}
     platforms = {p.code: p for p in UpstreamPlatform.objects.all()}

@@ -33,7 +33,10 @@ class Command(BaseCommand):
 
             ensure_people(password)
         else:
-            self.stdout.write("正在生成2023年7月的演示数据（约5000件工单逐单流转，需要一两分钟）……")
+            self.stdout.write("正在生成演示数据：2023年6月（普通月份，作为比较的历史）和2023年7月"
+                              "（约5000件工单逐单流转），需要两三分钟……")
+            call_command("generate", month="2023-06", orders=2000, seed=2022, no_themes=True, password=password,
+                         stdout=self.stdout)
             call_command("generate", month="2023-07", live=120, password=password, stdout=self.stdout)
         self.stdout.write("")
         self.stdout.write(f"演示账号（密码均为 {password}）：")

@@ -23,10 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2023, help="随机种子：相同种子生成相同数据")
         parser.add_argument("--orders", type=int, default=SEED_SHAPE.total,
                             help=f"工单总数，默认 {SEED_SHAPE.total}（与简报一致）；其他数量按相同比例缩放")
+        parser.add_argument("--no-themes", action="store_true",
+                            help="生成没有热点问题的普通月份（作为简报“热点问题”比较的历史数据）")
         parser.add_argument("--live", type=int, default=0, help="另外生成最近几天各阶段的在办工单数")
         parser.add_argument("--password", default=DEMO_PASSWORD, help="演示账号的密码")
 
-    def handle(self, *args, month, seed, orders, live, password, **options):
+    def handle(self, *args, month, seed, orders, no_themes, live, password, **options):
         year, month_no = parse_month(month)
         if orders < 50:
             raise CommandError("工单总数至少为 50")
@@ -42,7 +44,8 @@ class Command(BaseCommand):
             elif done % 1000 == 0:
                 self.stdout.write(f"  已办理 {done}/{total} 件")
 
-        report = generate_month(year, month_no, seed=seed, orders=orders, password=password, progress=progress)
+        report = generate_month(year, month_no, seed=seed, orders=orders, themes=not no_themes, password=password,
+                                progress=progress)
         self.stdout.write("")
         self.stdout.write(f"{year}年{month_no}月：工单 {report.orders} 件，话务 {report.calls} 个，"
                           f"办理记录 {report.events} 条，用时 {time.monotonic() - started:.0f} 秒")
