@@ -349,3 +349,15 @@ def test_upstream_times_in_the_shapes_platforms_send(text, expected):
 def test_bad_times_are_refused(text):
     with pytest.raises(ValueError):
         upstream.parse_datetime(text)
+
+
+def test_admin_lists_keys_without_showing_them_and_attempts(client, people, pds):
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.filter(is_superuser=True).first() or people["admin"]
+    client.force_login(admin)
+    page = client.get("/admin/intake/upstreamcredential/").content.decode()
+    assert "平顶山" in page and SECRET not in page
+    detail = client.get(f"/admin/intake/upstreamcredential/{UpstreamCredential.objects.get().pk}/change/")
+    assert detail.status_code == 200 and SECRET not in detail.content.decode()
+    assert client.get("/admin/intake/reportbackattempt/").status_code == 200
