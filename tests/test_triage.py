@@ -64,15 +64,28 @@ def test_models_learn_from_closed_orders(trained):
         assert row.active and row.version == 1 and len(bytes(row.blob)) > 1000
         scores = row.scores
         assert 0 < scores["accuracy"] <= scores["top3_accuracy"] <= 1
+    assert 0 < unit.scores["combined_accuracy"] <= unit.scores["combined_top3_accuracy"] <= 1
     # The demo's words are distinctive: even from 400 orders the category model is mostly right.
     assert category.scores["top3_accuracy"] >= 0.6
 
 
-def test_training_data_is_read_in_one_query(trained, django_assert_num_queries):
+def test_training_data_is_read_in_set_based_queries(trained, django_assert_num_queries):
     with django_assert_num_queries(1):
+        services.training_data(Kind.CATEGORY)
+    with django_assert_num_queries(2):  # the orders, then the whole dispatch catalog
         data = services.training_data(Kind.UNIT)
-    assert len(data.texts) == len(data.labels) == len(data.contexts)
+    assert len(data.texts) == len(data.labels) == len(data.contexts) == len(data.priors)
     assert all(ctx[0].startswith("town:") for ctx in data.contexts)
+
+
+def test_catalog_priors_match_the_dispatch_form(trained):
+    """The set-based catalog lookup used for evaluation agrees with the dispatch form's, order by order."""
+    from hotline.workorders.queries import suggest_units
+
+    orders = list(WorkOrder.objects.filter(lead_unit__isnull=False).select_related("town")[:60])
+    priors = services.catalog_priors([(o.category_id, o.town_id, o.town.code if o.town_id else None)
+                                      for o in orders])
+    assert priors == [[u.code for u in suggest_units(o)] for o in orders]
 
 
 def test_retraining_activates_a_new_version_and_keeps_the_old(trained):
@@ -185,9 +198,9 @@ def test_cli_evaluate_and_train(trained):
     text = out.getvalue()
     assert "准确率 accuracy" in text and "前三命中率 top-3" in text and "当前模型 active model" in text
     out = io.StringIO()
-    call_command("triage", "train", "--kind", "category", "--since", "2023-07-01", stdout=out)
-    assert "已启用 active" in out.getvalue()
-    assert TriageModel.objects.get(kind=Kind.CATEGORY, active=True).metadata["since"].startswith("2023-07-01")
+    call_command("triage", "train", "--kind", "unit", "--since", "2023-07-01", stdout=out)
+    assert "已启用 active" in out.getvalue() and "catalog first, then model" in out.getvalue()
+    assert TriageModel.objects.get(kind=Kind.UNIT, active=True).metadata["since"].startswith("2023-07-01")
 
 
 def test_cli_refuses_without_data(db):

@@ -199,11 +199,19 @@ class Report:
     top3_accuracy: float
     macro_f1: float
     per_class: list[ClassRow]
+    # With ``priors`` (labels a rule table ranks first, e.g. the dispatch catalog): the scores of
+    # "the rules' labels first, then the model's", which is what the console shows.
+    combined_accuracy: float | None = None
+    combined_top3_accuracy: float | None = None
 
     def summary(self) -> dict:
-        return {"n_train": self.n_train, "n_test": self.n_test, "n_labels": self.n_labels,
-                "accuracy": round(self.accuracy, 4), "top3_accuracy": round(self.top3_accuracy, 4),
-                "macro_f1": round(self.macro_f1, 4)}
+        out = {"n_train": self.n_train, "n_test": self.n_test, "n_labels": self.n_labels,
+               "accuracy": round(self.accuracy, 4), "top3_accuracy": round(self.top3_accuracy, 4),
+               "macro_f1": round(self.macro_f1, 4)}
+        if self.combined_accuracy is not None:
+            out["combined_accuracy"] = round(self.combined_accuracy, 4)
+            out["combined_top3_accuracy"] = round(self.combined_top3_accuracy, 4)
+        return out
 
     def format(self, names: dict[str, str] | None = None, *, rows: int | None = None) -> str:
         """A plain-text report (Chinese / English headings); ``names`` maps labels to display names."""
@@ -214,6 +222,11 @@ class Report:
             f"准确率 accuracy (top-1): {self.accuracy:.1%}",
             f"前三命中率 top-3 accuracy: {self.top3_accuracy:.1%}",
             f"宏平均F1 macro-F1: {self.macro_f1:.3f}",
+        ]
+        if self.combined_accuracy is not None:
+            lines += [f"目录优先、模型补充 catalog first, then model: 准确率 accuracy {self.combined_accuracy:.1%}, "
+                      f"前三命中率 top-3 {self.combined_top3_accuracy:.1%}"]
+        lines += [
             "",
             f"{'类别 label':<28}{'样本 support':>12}{'精确率 P':>10}{'召回率 R':>10}{'F1':>8}",
         ]
@@ -237,8 +250,17 @@ def _split(labels: Sequence[str], test_size: float, seed: int) -> tuple[list[int
     return sorted(single + list(train_idx)), sorted(test_idx)
 
 
+def combine(prior: Sequence[str], ranked: Sequence[tuple[str, float]], k: int = 3) -> list[str]:
+    """The rule table's labels first (in their order), then the model's, without repeats."""
+    out: list[str] = []
+    for label in [*prior, *(label for label, _ in ranked)]:
+        if label not in out:
+            out.append(label)
+    return out[:k]
+
+
 def evaluate(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[Sequence[str]] | None = None,
-             test_size: float = 0.2, seed: int = 0) -> Report:
+             priors: Sequence[Sequence[str]] | None = None, test_size: float = 0.2, seed: int = 0) -> Report:
     """Train on a stratified part of the samples and score on the held-out rest."""
     _check(texts, labels, contexts)
     train_idx, test_idx = _split(list(labels), test_size, seed)
@@ -257,8 +279,13 @@ def evaluate(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[
     rows = [ClassRow(label, int(s), float(p), float(r), float(f))
             for label, p, r, f, s in zip(tested, precision, recall, f1, support, strict=True)]
     macro = float(f1_score(truth, top1, labels=tested, average="macro", zero_division=0))
-    return Report(n_train=len(train_idx), n_test=len(test_idx), n_labels=len(set(labels)), accuracy=accuracy,
-                  top3_accuracy=top3, macro_f1=macro, per_class=rows)
+    report = Report(n_train=len(train_idx), n_test=len(test_idx), n_labels=len(set(labels)), accuracy=accuracy,
+                    top3_accuracy=top3, macro_f1=macro, per_class=rows)
+    if priors is not None:
+        shown = [combine(prior, r) for prior, r in zip(pick(priors, test_idx), ranked, strict=True)]
+        report.combined_accuracy = sum(bool(s) and s[0] == t for s, t in zip(shown, truth, strict=True)) / len(truth)
+        report.combined_top3_accuracy = sum(t in s for s, t in zip(shown, truth, strict=True)) / len(truth)
+    return report
 
 
 def dumps(model: Model) -> bytes:

@@ -42,6 +42,35 @@ class TrainingData:
     labels: list[str]
     contexts: list[list[str]] | None
     names: dict[str, str]  # label → display name
+    priors: list[list[str]] | None = None  # the dispatch catalog's units for each sample (unit kind)
+
+
+def catalog_priors(rows: list[tuple[int | None, int | None, str | None]]) -> list[list[str]]:
+    """The dispatch catalog's lead units (codes) for many (category id, town id, town code) at once.
+
+    The same rule as ``hotline.workorders.queries.suggest_units`` (a town-specific rule first, then
+    by position; a rule without a unit means the order's own town), read in one query.
+    """
+    from hotline.catalog.models import DispatchRule
+
+    rules: dict[int, list[tuple[int | None, str | None]]] = {}
+    for category_id, town_id, unit_code in (DispatchRule.objects.order_by(F("town_id").desc(nulls_last=True),
+                                                                         "position")
+                                            .values_list("category_id", "town_id", "unit__code")):
+        rules.setdefault(category_id, []).append((town_id, unit_code))
+    out = []
+    for category_id, town_id, town_code in rows:
+        units: list[str] = []
+        for rule_town, unit_code in rules.get(category_id, []) if category_id else []:
+            if rule_town is not None and rule_town != town_id:
+                continue
+            code = unit_code or town_code
+            if code and code not in units:
+                units.append(code)
+        if not units and town_code:
+            units.append(town_code)
+        out.append(units)
+    return out
 
 
 def training_data(kind: str, *, since: dt.datetime | None = None) -> TrainingData:
@@ -61,9 +90,11 @@ def training_data(kind: str, *, since: dt.datetime | None = None) -> TrainingDat
                             None, {code: name for _, _, code, name in rows})
     if kind == Kind.UNIT:
         rows = list(orders.filter(lead_unit__isnull=False).order_by("pk").values_list(
-            "title", "content", "town__short_name", "category__code", "lead_unit__code", "lead_unit__short_name"))
+            "title", "content", "town__short_name", "category__code", "lead_unit__code", "lead_unit__short_name",
+            "category_id", "town_id", "town__code"))
         return TrainingData(kind, [order_text(t, c) for t, c, *_ in rows], [r[4] for r in rows],
-                            [unit_context(r[2], r[3]) for r in rows], {r[4]: r[5] for r in rows})
+                            [unit_context(r[2], r[3]) for r in rows], {r[4]: r[5] for r in rows},
+                            catalog_priors([(r[6], r[7], r[8]) for r in rows]))
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -77,7 +108,7 @@ def evaluate(kind: str, *, since: dt.datetime | None = None, seed: int = 0) -> t
     """Held-out scores of a model trained now on the same data (80 % train, 20 % test)."""
     data = training_data(kind, since=since)
     _require(data)
-    return engine.evaluate(data.texts, data.labels, contexts=data.contexts, seed=seed), data
+    return engine.evaluate(data.texts, data.labels, contexts=data.contexts, priors=data.priors, seed=seed), data
 
 
 def train(kind: str, *, since: dt.datetime | None = None, user=None, score: bool = True) -> TriageModel:
@@ -91,7 +122,7 @@ def train(kind: str, *, since: dt.datetime | None = None, user=None, score: bool
     scores = {}
     if score:
         try:
-            scores = engine.evaluate(data.texts, data.labels, contexts=data.contexts).summary()
+            scores = engine.evaluate(data.texts, data.labels, contexts=data.contexts, priors=data.priors).summary()
         except engine.TriageError:
             scores = {}  # too few samples per class to hold any out; the model is still usable
     model = engine.train(data.texts, data.labels, contexts=data.contexts, kind=kind, scores=scores)

@@ -69,6 +69,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"  留出集 held-out: 准确率 accuracy {percent(scores['accuracy'])}, "
                                   f"前三命中率 top-3 {percent(scores['top3_accuracy'])}, "
                                   f"macro-F1 {scores['macro_f1']:.3f}")
+            if "combined_accuracy" in scores:
+                self.stdout.write(f"  目录优先、模型补充 catalog first, then model: 准确率 accuracy "
+                                  f"{percent(scores['combined_accuracy'])}, 前三命中率 top-3 "
+                                  f"{percent(scores['combined_top3_accuracy'])}")
 
     def evaluate(self, options):
         from hotline.triage import services
