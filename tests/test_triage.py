@@ -208,3 +208,10 @@ def test_cli_refuses_without_data(db):
 
     with pytest.raises(CommandError, match="至少需要"):
         call_command("triage", "train", "--kind", "category", "--since", "2030-01-01", stdout=io.StringIO())
+
+
+def test_settle_runs_as_a_background_task(trained):
+    from hotline.triage.tasks import settle_suggestions
+
+    result = settle_suggestions.call()
+    assert set(result) == {"recorded", "settled"}

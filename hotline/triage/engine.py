@@ -179,6 +179,9 @@ def predict(model: Model, text: str, k: int = 3, *, context: Sequence[str] = ())
     return predict_many(model, [text], contexts=[list(context)] if uses_context else None, k=k)[0]
 
 
+COLUMNS = (("样本 support", 14), ("精确率 P", 11), ("召回率 R", 11), ("F1", 7))
+
+
 @dataclass
 class ClassRow:
     label: str
@@ -228,13 +231,23 @@ class Report:
                       f"前三命中率 top-3 {self.combined_top3_accuracy:.1%}"]
         lines += [
             "",
-            f"{'类别 label':<28}{'样本 support':>12}{'精确率 P':>10}{'召回率 R':>10}{'F1':>8}",
+            _pad("类别 label", 30) + "".join(_pad(h, w, right=True) for h, w in COLUMNS),
         ]
         shown = sorted(self.per_class, key=lambda r: (-r.support, r.label))
         for row in shown[:rows] if rows else shown:
             name = names.get(row.label, row.label)
-            lines.append(f"{name:<28}{row.support:>12}{row.precision:>10.2f}{row.recall:>10.2f}{row.f1:>8.2f}")
+            values = (str(row.support), f"{row.precision:.2f}", f"{row.recall:.2f}", f"{row.f1:.2f}")
+            lines.append(_pad(name, 30) + "".join(_pad(v, w, right=True) for v, (_, w) in zip(values, COLUMNS,
+                                                                                             strict=True)))
         return "\n".join(lines)
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded to ``width`` terminal columns (a Chinese character takes two)."""
+    import unicodedata
+
+    fill = " " * max(1, width - sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text))
+    return fill + text if right else text + fill
 
 
 def _split(labels: Sequence[str], test_size: float, seed: int) -> tuple[list[int], list[int]]:
