@@ -122,6 +122,16 @@ def test_intake_page_carries_the_suggestion_container(as_user, trained):
     assert 'id="triage-suggest"' in html and reverse("triage_suggest") in html
 
 
+def test_category_chips_keep_a_query_budget(as_user, trained, django_assert_max_num_queries):
+    """Asked on every pause in typing: session, user, the active model row, the chips' names."""
+    client = as_user("operator_li")
+    leaf = Category.objects.get(full_name=SERVICE_HALL)
+    title, content = appeal(leaf.code, seed=11)
+    client.get(reverse("triage_suggest"), {"title": title, "content": content})  # the model is loaded once
+    with django_assert_max_num_queries(4):
+        assert client.get(reverse("triage_suggest"), {"title": title, "content": content}).status_code == 200
+
+
 def test_without_a_model_the_endpoint_says_how_to_train(as_user, trained):
     TriageModel.objects.update(active=False)
     response = as_user("operator_li").get(reverse("triage_suggest"), {"title": "停水", "content": "小区停水两天"})
@@ -215,3 +225,74 @@ def test_settle_runs_as_a_background_task(trained):
 
     result = settle_suggestions.call()
     assert set(result) == {"recorded", "settled"}
+
+
+def test_a_repeat_call_finds_the_first_order(as_user, trained):
+    """李 registers a call about the same thing again: the first order is the best repeat candidate."""
+    leaf = Category.objects.get(full_name="农村管理—人居环境")
+    first = register_for_dispatch(as_user, leaf.code, timezone.now())
+    repeat_content = first.content.replace("来电人", "市民", 1) + "此前已反映过，至今未解决。"
+    found = services.similar_orders(as_user.people["operator_li"], first.title, repeat_content, now=timezone.now())
+    assert found and found[0][0] == first and found[0][1] > 0.8
+    assert services.similar_orders(as_user.people["operator_li"], "", "", now=timezone.now()) == []
+    # 钱 of 寄料镇 is not shown 杨楼镇's order, however similar.
+    assert first not in [o for o, _ in services.similar_orders(as_user.people["handler_qian"], first.title,
+                                                               repeat_content, now=timezone.now())]
+
+
+# ---------------------------------------------------------------------------------------------
+# In a real Chromium: 李 types an appeal, the chips appear, a click fills the category field.
+# Kept last in the module: the live server's transactional database is flushed after it.
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason="Debian chromium not installed")
+def test_operator_li_clicks_a_category_chip_in_the_browser(transactional_db, live_server):
+    import os
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    from hotline.catalog.data import LEAF_CODES
+    from hotline.demo.defaults import load_defaults
+    from hotline.demo.people import ensure_people
+    from hotline.triage import engine
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    load_defaults()
+    ensure_people("hotline12345")
+    TriageModel.objects.all().update(active=False)
+    leaves = sorted(LEAF_CODES)[:12]
+    texts, labels = [], []
+    for i, leaf in enumerate(leaves):
+        for j in range(15):
+            title, content = appeal(leaf, seed=i * 100 + j)
+            texts.append(services.order_text(title, content))
+            labels.append(leaf)
+    model = engine.train(texts, labels)
+    TriageModel.objects.create(kind=Kind.CATEGORY, version=99, blob=engine.dumps(model), metadata=model.metadata,
+                               active=True)
+    target = Category.objects.get(code=leaves[3])
+    title, content = appeal(target.code, seed=5000)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.set_default_timeout(15000)
+            page.goto(f"{live_server.url}/accounts/login/")
+            page.fill("input[name=username]", "operator_li")
+            page.fill("input[name=password]", "hotline12345")
+            page.click("button[type=submit]")
+            page.wait_for_url(re.compile(r".*/$"))
+            page.goto(f"{live_server.url}{reverse('intake')}")
+            page.fill("#id_title", title)
+            page.fill("#id_content", content[:-4])
+            page.locator("#id_content").press_sequentially(content[-4:])
+            chip = page.locator(f"#triage-category-chips [data-category='{target.full_name}']")
+            chip.wait_for()
+            chip.click()
+            assert page.input_value("#id_category") == target.full_name
+        finally:
+            browser.close()

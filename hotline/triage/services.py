@@ -293,3 +293,25 @@ def production_scores() -> dict[str, dict]:
 def explain(order: WorkOrder) -> list[Suggestion]:
     """The suggestions stored for an order with the models that made them (for the timeline, audits)."""
     return list(Suggestion.objects.filter(order=order).select_related("model").order_by("kind"))
+
+
+def similar_orders(user, title: str, content: str, *, now: dt.datetime, town_id=None, category_id=None,
+                   days: int = 30, k: int = 5, threshold: float = 0.35, pool: int = 500) -> list[tuple[WorkOrder, float]]:
+    """Recent orders ``user`` may see whose words are most like these: repeat (并单) candidates.
+
+    The pool is the last ``days`` of orders, narrowed to the town and/or category when given, the
+    newest ``pool`` of them; merged orders are left out (their target is the one to merge into).
+    """
+    text = order_text(title, content)
+    if not text.strip():
+        return []
+    qs = WorkOrder.objects.visible_to(user).filter(received_at__gte=now - dt.timedelta(days=days)).exclude(
+        status=Status.MERGED)
+    if town_id:
+        qs = qs.filter(town_id=town_id)
+    if category_id:
+        qs = qs.filter(category_id=category_id)
+    rows = list(qs.order_by("-received_at", "-id").values_list("pk", "title", "content")[:pool])
+    ranked = engine.similar(text, [(pk, order_text(t, c)) for pk, t, c in rows], k=k, threshold=threshold)
+    orders = WorkOrder.objects.in_bulk([pk for pk, _ in ranked])
+    return [(orders[pk], score) for pk, score in ranked]
