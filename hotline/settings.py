@@ -206,6 +206,10 @@ SESSION_COOKIE_AGE = 12 * 3600
 # limit then reads the citizen's address from X-Forwarded-For instead of the proxy's.
 PORTAL_PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 
+# Jobs the scheduler runs once per sweep period besides the SLA sweep (each must be idempotent and
+# return what it queued).
+HOTLINE_PERIODIC_JOBS = ["hotline.intake.upstream.schedule_reports"]
+
 # Business settings a center changes without code.
 HOTLINE = {
     "NAME": os.environ.get("HOTLINE_NAME", "汝州市12345民呼必应热线"),

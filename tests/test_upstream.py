@@ -7,6 +7,7 @@ platform — played here by a real HTTP server on loopback that checks our signa
 told to fail, so the retry path is exercised too.
 """
 
+import io
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -361,3 +362,10 @@ def test_admin_lists_keys_without_showing_them_and_attempts(client, people, pds)
     detail = client.get(f"/admin/intake/upstreamcredential/{UpstreamCredential.objects.get().pk}/change/")
     assert detail.status_code == 200 and SECRET not in detail.content.decode()
     assert client.get("/admin/intake/reportbackattempt/").status_code == 200
+
+
+def test_the_scheduler_queues_report_backs_with_its_sweep(platform_server, closed_order):
+    out = io.StringIO()
+    call_command("scheduler", "--once", stdout=out)
+    assert "hotline.intake.upstream.schedule_reports: 已入队 1 项" in out.getvalue()
+    assert upstream.enqueue_reports() == []  # already queued: a second scheduler adds nothing

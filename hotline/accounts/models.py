@@ -53,6 +53,8 @@ class AuditLog(models.Model):
     class Action(models.TextChoices):
         REVEAL_CONTACT = "reveal_contact", "查看联系方式"
         EXPORT = "export", "导出"
+        IMPORT_ORDERS = "import_orders", "导入工单"
+        IMPORT_CALLS = "import_calls", "导入话务记录"
         VIEW_ORDER = "view_order", "查看工单"
         LOGIN = "login", "登录"
         CONFIG = "config", "修改配置"

@@ -8,8 +8,10 @@ import datetime as dt
 import signal
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
+from django.utils.module_loading import import_string
 
 from hotline.workorders.tasks import requeue_stale, schedule_sweep
 
@@ -38,6 +40,12 @@ class Command(BaseCommand):
                 self.stdout.write(f"重新入队 {requeued} 个疑似中断的任务")
             if schedule_sweep(every=period):
                 self.stdout.write("已加入超期扫描任务")
+                # Other apps' periodic jobs (upstream report-backs…) ride on the same once-per-period
+                # claim; they are named in settings so this app does not import the apps above it.
+                for path in settings.HOTLINE_PERIODIC_JOBS:
+                    queued = import_string(path)()
+                    if queued:
+                        self.stdout.write(f"{path}: 已入队 {len(queued)} 项")
             self.stdout.flush()
             if once:
                 break
