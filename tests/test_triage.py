@@ -227,6 +227,15 @@ def test_settle_runs_as_a_background_task(trained):
     assert set(result) == {"recorded", "settled"}
 
 
+
+def test_the_scheduler_queues_settling_only_when_a_model_is_active(trained):
+    from hotline.triage.tasks import schedule_settle
+
+    assert schedule_settle() == ["triage.settle_suggestions"]
+    TriageModel.objects.update(active=False)
+    assert schedule_settle() == []
+
+
 def test_a_repeat_call_finds_the_first_order(as_user, trained):
     """李 registers a call about the same thing again: the first order is the best repeat candidate."""
     leaf = Category.objects.get(full_name="农村管理—人居环境")

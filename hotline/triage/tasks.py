@@ -24,3 +24,15 @@ def settle_suggestions() -> dict:
 
     report = services.settle()
     return {"recorded": report.recorded, "settled": report.settled}
+
+
+def schedule_settle() -> list[str]:
+    """A scheduler tick's job (list it in ``HOTLINE_PERIODIC_JOBS``): queue a settle run when a
+    model is active. Settling is incremental and idempotent, so a run every sweep period is cheap
+    and two schedulers queueing it twice do no harm."""
+    from hotline.triage.models import TriageModel
+
+    if not TriageModel.objects.filter(active=True).exists():
+        return []
+    settle_suggestions.enqueue()
+    return ["triage.settle_suggestions"]
