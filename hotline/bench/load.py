@@ -279,8 +279,9 @@ class _Gen:
                 if state not in ("closed", "awaiting_callback") and row["disposition"] != "":
                     state = "awaiting_callback"
             if row["handle_deadline"] and state in ("dispatched", "handling", "return_requested", "replied"):
-                deadline_passed = row["handle_deadline"] < now - SWEEP_LAG
-                if deadline_passed and (row["replied_at"] is None or row["replied_at"] > row["handle_deadline"]):
+                # The sweep's definition (``WorkOrderQuerySet.overdue``): held by a unit past the
+                # deadline, replied or not.
+                if row["handle_deadline"] < now - SWEEP_LAG:
                     row["overdue_at"] = row["handle_deadline"] + dt.timedelta(minutes=rng.uniform(0, 5))
             elif row["handle_deadline"] and row["replied_at"] and row["replied_at"] > row["handle_deadline"]:
                 row["overdue_at"] = row["handle_deadline"] + dt.timedelta(minutes=rng.uniform(0, 5))
@@ -297,7 +298,7 @@ class _Gen:
                                       "rework", "未解决，重办"))
                 callbacks.append((oid, cb_at, operator, reached, sat, solved, True, "close", ""))
                 row.update(closed_at=cb_at, satisfaction=sat, callback_solved=solved,
-                           callback_at=cb_at if reached else None)
+                           callback_at=cb_at)
             if state == "awaiting_dispatch":
                 row["disposition"] = ""
             orders.append((

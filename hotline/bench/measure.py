@@ -199,8 +199,8 @@ def http_pages(port: int, reps: int = 5) -> list[dict]:
                 raise RuntimeError(f"{path}: HTTP {status}")
             if i:
                 times.append((time.perf_counter() - t) * 1000)
-        rows.append(latency_row(f"{label} 整页（gunicorn，{len(body) // 1024} KB）", times,
-                                target_ms=300 if "q=" in path else 100))
+        rows.append(latency_row(f"{label} 整页（gunicorn）", times, target_ms=300 if "q=" in path else 100,
+                                note=f"{len(body) // 1024} KB"))
     return rows
 
 

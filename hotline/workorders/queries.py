@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 from hotline.accounts import access
 from hotline.workorders.models import Assignment, Event, Request, WorkOrder
 from hotline.workorders.workflow import (
+    OPEN,
     STATUS_LABELS,
     UNIT_HOLDS,
     Role,
@@ -29,10 +30,11 @@ def near_due_window(now: dt.datetime) -> dt.datetime:
 
 def summary_for(user, now: dt.datetime) -> dict:
     """Counts for the home page, over what the user may see."""
-    qs = WorkOrder.objects.visible_to(user)
+    # Every count is of open orders: reading only those keeps the home page off the closed history.
+    qs = WorkOrder.objects.visible_to(user).filter(status__in=sorted(s.value for s in OPEN))
     holds = [s.value for s in UNIT_HOLDS]
     return qs.aggregate(
-        open=Count("id", filter=~Q(status__in=["closed", "merged"])),
+        open=Count("id"),
         overdue=Count("id", filter=Q(status__in=holds, handle_deadline__lt=now)),
         near_due=Count("id", filter=Q(status__in=holds, handle_deadline__gte=now,
                                       handle_deadline__lt=near_due_window(now))),
@@ -264,7 +266,7 @@ def callback_queue(user, *, limit: int = 200) -> list[WorkOrder]:
                 .select_related(*LIST_RELATED).order_by("replied_at", "id")[:limit])
 
 
-INBOX_LIMIT = 500
+INBOX_LIMIT = 200  # like the other queues: the most urgent first
 # Every open state but the callback queue: where an order can wait on a unit's active assignment.
 INBOX_STATUSES = sorted(s.value for s in Status if s not in (Status.CLOSED, Status.MERGED, Status.AWAITING_CALLBACK))
 
@@ -272,11 +274,12 @@ INBOX_STATUSES = sorted(s.value for s in Status if s not in (Status.CLOSED, Stat
 def unit_inbox(user, now: dt.datetime, *, limit: int = INBOX_LIMIT) -> dict[str, list[Assignment]]:
     """A handler's active assignments grouped: to sign, sent back, overdue, near-due, handling.
 
-    Two queries, each bounded by ``limit`` (the most urgent first): the unit's lead assignments,
-    read from the open orders it leads (index ``wo_unit_status_deadline_idx``), and its
-    co-handling ones. Assignments stay active after an order closes, so starting from the
-    unit's assignments would read its whole history. The order, its lookups and its last
-    event's action come with each assignment.
+    Bounded by ``limit`` (the most urgent first). Assignments stay active after an order closes,
+    so starting from the unit's assignments reads its whole history: the lead part starts from the
+    unit's open orders by deadline instead (partial index ``wo_unit_open_deadline_idx`` on
+    PostgreSQL), then fetches their assignments; co-handling assignments are few and read
+    directly. Three queries; the order, its lookups and its last event's action come with each
+    assignment.
     """
     from itertools import chain
 
@@ -285,12 +288,14 @@ def unit_inbox(user, now: dt.datetime, *, limit: int = INBOX_LIMIT) -> dict[str,
     groups = {"to_sign": [], "sent_back": [], "overdue": [], "near_due": [], "handling": []}
     if not getattr(user, "unit_id", None):
         return groups
+    led = list(WorkOrder.objects.filter(lead_unit_id=user.unit_id, status__in=INBOX_STATUSES)
+               .order_by("handle_deadline", "id").values_list("id", flat=True)[:limit])
     last = Event.objects.filter(order=OuterRef("order")).order_by("-at", "-id").values("action")[:1]
     base = (Assignment.objects.filter(unit_id=user.unit_id, active=True, order__status__in=INBOX_STATUSES,
                                       order__in=WorkOrder.objects.visible_to(user).values("pk"))
             .select_related("order", *[f"order__{f}" for f in LIST_RELATED])
             .annotate(last_action=Subquery(last)).order_by("order__handle_deadline", "order_id"))
-    lead = base.filter(role=Assignment.Role.LEAD, order__lead_unit_id=user.unit_id)[:limit]
+    lead = base.filter(role=Assignment.Role.LEAD, order_id__in=led)
     co = base.filter(role=Assignment.Role.CO)[:limit]
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     rows = sorted(chain(lead, co), key=lambda a: (a.order.handle_deadline or far, a.order_id))[:limit]
