@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("BENCH_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/hotline_bench_pytest")
+# One database per run: several people (and CI jobs) run the suite against the same server.
+PG_DB = f"hotline_bench_pytest_{os.getpid()}"
+PG_ADMIN_URL = os.environ.get("BENCH_TEST_POSTGRES", f"postgres://postgres@127.0.0.1:5432/{PG_DB}")
 
 
 def _postgres_reachable() -> bool:
@@ -54,7 +56,8 @@ def test_bench_50k_on_postgres(tmp_path):
     import psycopg
 
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres") as conn:
-        assert not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'hotline_bench_pytest'").fetchone()
+        name = PG_ADMIN_URL.rsplit("/", 1)[1]
+        assert not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
 
 
 def test_bench_small_on_sqlite(tmp_path):
