@@ -20,7 +20,8 @@ import logging
 import re
 
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Min, Q
+from django.utils import timezone
 
 from hotline.analytics.stats import local_bounds
 from hotline.briefing.data import TitledText
@@ -52,6 +53,17 @@ def _history_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
     return dt.date(y, m, 1), first - dt.timedelta(days=1)
 
 
+def _months_of_history(history, year: int, month: int) -> int:
+    """How many of the previous months the history covers: from its first order to last month.
+
+    One indexed MIN instead of grouping three months of orders by month."""
+    first = history.order_by().aggregate(first=Min("received_at"))["first"]
+    if first is None:
+        return 0
+    first = timezone.localtime(first)
+    return max(1, min(HISTORY_MONTHS, (year - first.year) * 12 + month - first.month))
+
+
 def keywords(titles: list[str], top: int = 3) -> list[str]:
     """The most telling words of a cluster's titles (jieba TF-IDF), generic words left out."""
     import jieba
@@ -71,7 +83,7 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
     lo, hi = local_bounds(*_history_bounds(year, month))
     history = WorkOrder.objects.using(db).filter(received_at__gte=lo, received_at__lt=hi, category__isnull=False)
     past = dict(history.order_by().values("category").annotate(n=Count("id")).values_list("category", "n"))
-    months = history.dates("received_at", "month").count() if past else 0
+    months = _months_of_history(history, year, month) if past else 0
     if past:
         # Compare shares, not counts, so a busier or quieter month does not look unusual as a whole.
         past_total, current_total = sum(past.values()), sum(r["n"] for r in current.values())

@@ -743,12 +743,20 @@ def record_system_fact(order: WorkOrder, action: str, *, at: dt.datetime, note: 
 
 @transaction.atomic
 def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
-    """SLA sweep: stamp orders that passed their deadline once, with one event each."""
+    """SLA sweep: stamp orders that passed their deadline once, with one event each.
+
+    Set-based (one UPDATE, one multi-row INSERT per batch) because a sweep after downtime may have
+    tens of thousands to stamp; the rows are locked first so a concurrent sweep stamps nothing twice.
+    """
     at = _now(at)
-    orders = list(WorkOrder.objects.select_for_update().filter(pk__in=list(order_ids), overdue_at__isnull=True)
-                  .overdue(at))
-    for order in orders:
-        order.overdue_at = at
-        _record(order, "overdue", SYSTEM, at, from_status=order.status, fields=["overdue_at"],
-                handle_deadline=_iso(order.handle_deadline))
-    return len(orders)
+    rows = list(WorkOrder.objects.select_for_update().filter(pk__in=list(order_ids), overdue_at__isnull=True)
+                .overdue(at).values_list("pk", "status", "handle_deadline"))
+    if not rows:
+        return 0
+    WorkOrder.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(overdue_at=at, updated_at=at)
+    Event.objects.bulk_create([
+        Event(order_id=pk, at=at, action="overdue", actor=None, actor_role=Role.SYSTEM.value, from_status=status,
+              to_status=status, data={"handle_deadline": _iso(deadline)})
+        for pk, status, deadline in rows
+    ], batch_size=1000)
+    return len(rows)
