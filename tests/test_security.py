@@ -524,7 +524,7 @@ def test_malformed_query_strings_do_not_500(client, people, world, name, params)
     client.force_login(people["supervisor_zhou"])
     args = [2023, 7] if name == "assessment:month" else []
     response = client.get(reverse(name, args=args), params)
-    assert response.status_code in (200, 302, 404), response.status_code
+    assert response.status_code in (200, 302, 400, 404), response.status_code
     if response.status_code == 302:
         assert "/evil" not in response["Location"]
 
@@ -583,3 +583,19 @@ def test_briefing_months_out_of_range_are_refused(client, people, world, month):
     assert response.status_code == 200
     assert "月份" in response.content.decode()
     assert Briefing.objects.count() == before
+
+
+def test_nul_characters_are_refused_before_any_view(client, people):
+    client.force_login(people["dispatcher_wang"])
+    for url in (reverse("order_list") + "?q=%00", reverse("kb_search") + "?kb=a%00b"):
+        response = client.get(url)
+        assert response.status_code == 400 and "非法字符" in response.content.decode()
+
+
+def test_register_refuses_nul_in_text(people, new_order):
+    from hotline.workorders.models import WorkOrder
+    from hotline.workorders.workflow import WorkflowError
+
+    with pytest.raises(WorkflowError, match="非法字符"):
+        new_order(content="正常内容\x00")
+    assert not WorkOrder.objects.exists()

@@ -182,6 +182,8 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
     title, content = (title or "").strip(), (content or "").strip()
     if not title or not content:
         raise WorkflowError("工单标题和诉求内容不能为空")
+    if any("\x00" in (v or "") for v in (title, content, caller_name, caller_phone, address, upstream_number)):
+        raise WorkflowError("工单内容含有非法字符（NUL）")
     if urgency not in Urgency.values:
         raise WorkflowError(f"未知的紧急程度：{urgency}")
     if source not in Source.values:
