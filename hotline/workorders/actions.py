@@ -38,7 +38,7 @@ from hotline.workorders.models import (
     Truth,
     WorkOrder,
 )
-from hotline.workorders.workflow import Role, Status, UnitScope, WorkflowError, check
+from hotline.workorders.workflow import Role, Status, UnitScope, WorkflowError, check, transition
 
 MAX_DISPATCH_ROUNDS = 3  # Anhui 2025: after three rounds the hotline designates the unit.
 
@@ -95,6 +95,11 @@ def _active_assignment(order: WorkOrder, unit_id: int | None, role: str | None =
 def _begin(order, action: str, actor: Actor, note: str = "") -> tuple[WorkOrder, Assignment | None]:
     """Lock the order and check that ``actor`` may take ``action`` now; return the actor's assignment."""
     locked = _lock(order, actor)
+    return locked, _authorize(locked, action, actor, note)
+
+
+def _authorize(locked: WorkOrder, action: str, actor: Actor, note: str = "") -> Assignment | None:
+    """Check the table, the reason and the actor's unit on an order already locked."""
     t = check(action, locked.status, actor.role)
     if t.needs_note and not (note or "").strip():
         raise WorkflowError(f"“{t.label}”必须填写理由")
@@ -108,7 +113,7 @@ def _begin(order, action: str, actor: Actor, note: str = "") -> tuple[WorkOrder,
     elif actor.role == Role.HANDLER:
         if not Assignment.objects.filter(order=locked, unit_id=actor.unit_id, active=True).exists():
             raise WorkflowError(f"本单位未承办该工单，不能执行“{t.label}”")
-    return locked, assignment
+    return assignment
 
 
 def _record(order: WorkOrder, action: str, actor: Actor, at: dt.datetime, *, from_status: str,
@@ -127,8 +132,6 @@ def _record(order: WorkOrder, action: str, actor: Actor, at: dt.datetime, *, fro
 
 def _move(order: WorkOrder, action: str) -> str:
     """Set the order's status to the transition's target; return the old status."""
-    from hotline.workorders.workflow import transition
-
     old = order.status
     order.status = transition(action).leads_to(Status(old)).value
     return old
@@ -632,10 +635,10 @@ def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool 
         raise WorkflowError("请选择是否解决")
     if rework and (not reached or satisfaction in SATISFIED_LEVELS or not reasonable):
         raise WorkflowError("只有接通、不满意且诉求合理的回访才能转重办")
-    locked = _lock(order, actor)
-    lead = _active_assignment(locked, None, Assignment.Role.LEAD) if rework else None
+    order = _lock(order, actor)
+    lead = _active_assignment(order, None, Assignment.Role.LEAD) if rework else None
     action = "callback_close" if not rework else ("callback_rework" if lead else "callback_redispatch")
-    order, _ = _begin(locked, action, actor, note)
+    _authorize(order, action, actor, note)
     outcome = {"callback_close": Callback.Outcome.CLOSE, "callback_rework": Callback.Outcome.REWORK,
                "callback_redispatch": Callback.Outcome.REDISPATCH}[action]
     Callback.objects.create(order=order, at=at, by=actor.user, reached=reached, satisfaction=satisfaction or "",
