@@ -747,6 +747,32 @@ def record_system_fact(order: WorkOrder, action: str, *, at: dt.datetime, note: 
 
 
 @transaction.atomic
+def notify_near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> int:
+    """SLA sweep: note once per ``window`` that an order's deadline is within ``window``.
+
+    Set-based like ``mark_overdue``: lock the batch, then (a new statement, so a notice a
+    concurrent sweep committed meanwhile is seen) skip orders already noticed, and write one event
+    for each of the rest in one INSERT.
+    """
+    at = _now(at)
+    rows = list(WorkOrder.objects.select_for_update().filter(pk__in=list(order_ids))
+                .near_due(at, at + window).values_list("pk", "status", "handle_deadline", "lead_unit_id"))
+    noticed = set(Event.objects.filter(order_id__in=[r[0] for r in rows], action="near_due", at__gte=at - window)
+                  .values_list("order_id", flat=True))
+    events = []
+    for pk, status, deadline, unit_id in rows:
+        if pk in noticed:
+            continue
+        hours_left = round((deadline - at).total_seconds() / 3600, 1)
+        data = {"handle_deadline": _iso(deadline), "unit_id": unit_id, "hours_left": hours_left}
+        events.append(Event(order_id=pk, at=at, action="near_due", actor=None, actor_role=Role.SYSTEM.value,
+                            from_status=status, to_status=status, note=f"距办理时限还剩 {hours_left} 小时",
+                            data={k: v for k, v in data.items() if v is not None}))
+    Event.objects.bulk_create(events, batch_size=1000)
+    return len(events)
+
+
+@transaction.atomic
 def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     """SLA sweep: stamp orders that passed their deadline once, with one event each.
 

@@ -65,14 +65,17 @@ def _keyset_batches(qs, batch_size: int) -> Iterator[list[int]]:
     """Ids of ``qs`` in (handle_deadline, id) order, ``batch_size`` at a time.
 
     Keyset pagination rather than OFFSET: each batch resumes after the last key, so an order the
-    batch could not stamp (its status changed meanwhile) is never read again in this sweep.
+    batch could not stamp (its status changed meanwhile) is never read again in this sweep. The
+    extra ``handle_deadline >= last`` is implied by the OR, but spelled out it is what lets the
+    database start the index range at the last key instead of filtering from the beginning.
     """
     last = None
     while True:
         page = qs
         if last is not None:
             deadline, pk = last
-            page = page.filter(Q(handle_deadline__gt=deadline) | Q(handle_deadline=deadline, pk__gt=pk))
+            page = page.filter(Q(handle_deadline__gte=deadline),
+                               Q(handle_deadline__gt=deadline) | Q(handle_deadline=deadline, pk__gt=pk))
         rows = list(page.order_by("handle_deadline", "pk").values_list("handle_deadline", "pk")[:batch_size])
         if not rows:
             return
@@ -81,7 +84,7 @@ def _keyset_batches(qs, batch_size: int) -> Iterator[list[int]]:
 
 
 def overdue_candidates(now: dt.datetime):
-    """Open orders past their deadline not yet stamped overdue."""
+    """Open orders past their deadline not yet stamped overdue (the partial index ``wo_sweep_idx``)."""
     return WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__lt=now, overdue_at__isnull=True)
 
 
@@ -90,12 +93,13 @@ def near_due_candidates(now: dt.datetime):
 
     A unit hears at most once per window that an order is near due: an order whose deadline is
     extended past the window gets a new notice when the new deadline approaches; one extended by
-    a few hours, still inside the window it was already warned about, does not.
+    a few hours, still inside the window it was already warned about, does not. (An order with a
+    future deadline is never stamped overdue, so ``overdue_at IS NULL`` only names the index.)
     """
     window = near_due_window()
     noticed = Event.objects.filter(order=OuterRef("pk"), action="near_due", at__gte=now - window)
     return (WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__gte=now,
-                                     handle_deadline__lt=now + window)
+                                     handle_deadline__lt=now + window, overdue_at__isnull=True)
             .filter(~Exists(noticed)))
 
 
@@ -111,28 +115,12 @@ def sweep_overdue(now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
     return stamped
 
 
-def _mark_near_due(ids: list[int], now: dt.datetime) -> int:
-    window = near_due_window()
-    with transaction.atomic():
-        orders = list(WorkOrder.objects.select_for_update().filter(pk__in=ids, status__in=SWEPT_STATUSES,
-                                                                  handle_deadline__gte=now,
-                                                                  handle_deadline__lt=now + window))
-        # A new statement after the lock: it sees a notice a concurrent sweep committed meanwhile.
-        noticed = set(Event.objects.filter(order__in=orders, action="near_due", at__gte=now - window)
-                      .values_list("order_id", flat=True))
-        fresh = [o for o in orders if o.pk not in noticed]
-        for order in fresh:
-            hours_left = round((order.handle_deadline - now).total_seconds() / 3600, 1)
-            actions.record_system_fact(order, "near_due", at=now, note=f"距办理时限还剩 {hours_left} 小时",
-                                       handle_deadline=order.handle_deadline.isoformat(),
-                                       unit_id=order.lead_unit_id, hours_left=hours_left)
-    return len(fresh)
-
-
 def sweep_near_due(now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+    """Record a near-due notice on every order entering the window; ``actions.notify_near_due``
+    locks and re-checks each batch."""
     noticed = 0
     for ids in _keyset_batches(near_due_candidates(now), batch_size):
-        noticed += _mark_near_due(ids, now)
+        noticed += actions.notify_near_due(ids, at=now, window=near_due_window())
     return noticed
 
 
