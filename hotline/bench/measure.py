@@ -134,12 +134,24 @@ def lists(reps: int = 20) -> list[dict]:
     dispatcher, handler, held = _people()
     now = timezone.now()
     rows = []
-    times, groups, q = timed(lambda: queries.unit_inbox(handler, now), reps)
-    n = sum(len(v) for v in groups.values())
-    rows.append(latency_row(f"单位待办 unit_inbox（{handler.unit.short_name}，{n} 件在办）", times, target_ms=100,
-                            queries=q))
-    times, result, q = timed(lambda: queries.dispatch_queue(dispatcher), reps)
-    rows.append(latency_row(f"派单队列 dispatch_queue（{len(result)} 件）", times, target_ms=100, queries=q))
+    times, pages, q = timed(lambda: queries.unit_inbox(handler, now), reps)
+    shown = sum(len(p.rows) for p in pages.values())
+    counts = "、".join(f"{p.count_label}" for p in pages.values())
+    rows.append(latency_row(f"单位待办 unit_inbox（{handler.unit.short_name}，在办 {held:,} 件；五组各一页共 {shown} 行，"
+                            f"计数 {counts}）", times, target_ms=100, queries=q))
+    cursor = pages["overdue"].next_cursor
+    for _ in range(9):  # ten pages deep into the longest section
+        cursor = cursor and queries.unit_inbox(handler, now, cursors={"overdue": cursor}, only="overdue")[
+            "overdue"].next_cursor
+    if cursor:
+        times, _, q = timed(lambda: queries.unit_inbox(handler, now, cursors={"overdue": cursor}, only="overdue"), reps)
+        rows.append(latency_row("单位待办 已超期第 11 页（keyset 游标，只读这一组）", times, target_ms=100, queries=q))
+    times, page, q = timed(lambda: queries.dispatch_queue(dispatcher), reps)
+    rows.append(latency_row(f"派单队列 dispatch_queue（第 1 页 {len(page.rows)} 件，共 {page.count_label} 件）", times,
+                            target_ms=100, queries=q))
+    times, page, q = timed(lambda: queries.replies_awaiting_review(dispatcher), reps)
+    rows.append(latency_row(f"回复待审核 replies_awaiting_review（第 1 页 {len(page.rows)} 件，共 {page.count_label} 件）",
+                            times, target_ms=100, queries=q))
     times, page, q = timed(lambda: queries.search_orders(dispatcher, {}), reps)
     rows.append(latency_row("工单查询 search_orders 第 1 页（全部，按登记时间）", times, target_ms=100, queries=q))
     cursor = page.next_cursor

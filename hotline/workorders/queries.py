@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F, FilteredRelation, OuterRef, Q, Subquery
 
 from hotline.accounts import access
 from hotline.workorders.models import Assignment, Event, Request, WorkOrder
@@ -243,79 +243,355 @@ def suggest_units(order: WorkOrder) -> list:
     return [u for u in result if isinstance(u, Unit)]
 
 
-def dispatch_queue(user, *, limit: int = 200) -> list[WorkOrder]:
-    return list(WorkOrder.objects.visible_to(user).filter(status=Status.AWAITING_DISPATCH)
-                .select_related(*LIST_RELATED).order_by("handle_deadline", "received_at")[:limit])
+# ---------------------------------------------------------------------------------------------
+# Work queues (派单/审核, 承办, 回访): a page of the most urgent, a keyset cursor to the next page and
+# a capped count per queue. Each queue is read in the order of an index, so a page costs the same
+# at 10M orders as at 10k; nothing reads a unit's whole backlog to draw one page.
+
+QUEUE_PAGE = 50
+# Counts stop here ("1000+"): an exact count of a large unit's overdue orders would read tens of
+# thousands of index entries and assignments on every page load, for a number nobody acts on.
+COUNT_CAP = 1000
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def pending_requests(user, kind: str, *, limit: int = 200) -> list[Request]:
+@dataclass
+class QueuePage:
+    """One page of a queue: rows in the queue's order, the cursor of the next page (None on the last)
+    and the size of the whole queue, counted up to ``COUNT_CAP``."""
+
+    rows: list
+    next_cursor: str | None
+    total: int
+    capped: bool = False
+
+    @property
+    def count_label(self) -> str:
+        return f"{COUNT_CAP}+" if self.capped else str(self.total)
+
+
+def encode_cursor(values) -> str:
+    """A keyset position as text. Datetimes as integer microseconds: float seconds lose the last
+    microsecond at today's epoch, and the boundary row would then repeat or vanish."""
+    out = []
+    for v in values:
+        if v is None:
+            out.append("n")
+        elif isinstance(v, dt.datetime):
+            out.append(str((v - _EPOCH) // dt.timedelta(microseconds=1)))
+        else:
+            out.append(str(int(v)))
+    return "_".join(out)
+
+
+def decode_cursor(text: str | None, size: int, *, datetimes: int) -> tuple | None:
+    """The position ``encode_cursor`` wrote: ``datetimes`` leading datetimes (or None), then ids.
+    Anything else (hand-edited, truncated, absurd) is None: the queue starts from the top."""
+    parts = (text or "").split("_")
+    if len(parts) != size:
+        return None
+    out = []
+    for i, part in enumerate(parts):
+        if i < datetimes and part == "n":
+            out.append(None)
+            continue
+        digits = part[1:] if part.startswith("-") else part
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 17:
+            return None
+        n = int(part)
+        out.append(_EPOCH + dt.timedelta(microseconds=n) if i < datetimes else n)
+    return tuple(out)
+
+
+def _after(fields: tuple[str, ...], nullable: tuple[bool, ...], values: tuple) -> Q:
+    """Rows after ``values`` in the ascending order of ``fields`` with NULLs last."""
+    after, same = None, Q()
+    for field, can_be_null, v in zip(fields, nullable, values, strict=True):
+        if v is None:
+            step, eq = None, Q(**{f"{field}__isnull": True})  # only NULLs follow a NULL
+        else:
+            step = Q(**{f"{field}__gt": v}) | Q(**{f"{field}__isnull": True}) if can_be_null \
+                else Q(**{f"{field}__gt": v})
+            eq = Q(**{field: v})
+        if step is not None:
+            after = same & step if after is None else after | (same & step)
+        same &= eq
+    if after is None:
+        return Q(pk__in=[])
+    if values[0] is not None and not nullable[0]:
+        # The same condition again as a plain range: PostgreSQL starts the index scan there
+        # instead of filtering the queue from its top.
+        after &= Q(**{f"{fields[0]}__gte": values[0]})
+    return after
+
+
+def _sort_key(values: tuple) -> tuple:
+    return tuple((v is None, v if v is not None else 0) for v in values)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One index-ordered piece of a queue; a queue whose rows come from several access paths is
+    the merge of its parts (each read only one page deep).
+
+    ``door``, when given, reads the rows: ``qs`` only picks the page's ids (and the capped count)
+    in index order, and ``door(ids)`` — a ``visible_to`` queryset — returns what may be shown.
+    """
+
+    qs: object
+    nullable: tuple[bool, ...]
+    door: object = None
+    visible: object = None  # ``visible_to`` for the capped count, alongside ``door``
+
+
+def _read(parts: list[_Part], fields: tuple[str, ...], columns: tuple[str, ...], cursor: str | None,
+          *, datetimes: int, size: int = QUEUE_PAGE, count: bool = True) -> tuple[list[dict], str | None, int, bool]:
+    """A page of rows (dicts of ``columns``) after ``cursor`` over the merged ``parts``, the next
+    cursor, and the queue's size capped at ``COUNT_CAP`` (one LIMITed count per part)."""
+    position = decode_cursor(cursor, len(fields), datetimes=datetimes) if cursor else None
+    rows = []
+    for part in parts:
+        order = [F(f).asc(nulls_last=True) if null else F(f).asc() for f, null in zip(fields, part.nullable, strict=True)]
+        qs = (part.qs if position is None else part.qs.filter(_after(fields, part.nullable, position))).order_by(*order)
+        if part.door is not None:
+            qs = part.door(qs.values("pk")[: size + 1]).order_by(*order)
+        rows.extend(qs.values(*columns)[: size + 1])
+    rows.sort(key=lambda r: _sort_key(tuple(r[f] for f in fields)))
+    nxt = encode_cursor(tuple(rows[size - 1][f] for f in fields)) if len(rows) > size else None
+    total = 0
+    if count:
+        for p in parts:
+            ids = p.qs.order_by().values("pk")[: COUNT_CAP + 1]
+            total += (p.visible.filter(pk__in=ids) if p.visible is not None else ids).count()
+    return rows[:size], nxt, min(total, COUNT_CAP), total > COUNT_CAP
+
+
+# -- dispatch and review ----------------------------------------------------------------------
+
+ORDER_ROW_COLUMNS = ("pk", "number", "title", "urgency", "status", "received_at", "handle_deadline", "replied_at",
+                     "appeal_type__name", "category__name", "town__short_name", "lead_unit__short_name")
+
+
+def _order_rows(rows: list[dict]) -> list[dict]:
+    """Queue rows as the order tables read them: labels looked up once, not per row in the template."""
+    urgency = dict(WorkOrder._meta.get_field("urgency").choices)
+    for r in rows:
+        r["status_label"] = STATUS_LABELS[Status(r["status"])]
+        r["urgency_label"] = urgency.get(r["urgency"], r["urgency"])
+    return rows
+
+
+def dispatch_queue(user, *, cursor: str | None = None, size: int = QUEUE_PAGE) -> QueuePage:
+    """Orders awaiting dispatch, the earliest deadline then the earliest registered first
+    (partial index ``wo_awaiting_dispatch_idx``)."""
+    qs = WorkOrder.objects.visible_to(user).filter(status=Status.AWAITING_DISPATCH)
+    fields = ("handle_deadline", "received_at", "id")
+    rows, nxt, total, capped = _read([_Part(qs, (True, False, False))], fields, ORDER_ROW_COLUMNS + ("id",), cursor,
+                                     datetimes=2, size=size)
+    return QueuePage(_order_rows(rows), nxt, total, capped)
+
+
+def replies_awaiting_review(user, *, cursor: str | None = None, size: int = QUEUE_PAGE) -> QueuePage:
+    """Replies the center must review, the longest waiting first (partial index ``wo_replied_idx``)."""
+    qs = WorkOrder.objects.visible_to(user).filter(status=Status.REPLIED)
+    rows, nxt, total, capped = _read([_Part(qs, (True, False))], ("replied_at", "id"), ORDER_ROW_COLUMNS + ("id",),
+                                     cursor, datetimes=1, size=size)
+    return QueuePage(_order_rows(rows), nxt, total, capped)
+
+
+REQUEST_ROW_COLUMNS = ("id", "requested_at", "reason", "basis", "requested_deadline", "order__number",
+                       "order__title", "order__handle_deadline", "assignment__unit__short_name")
+
+
+def pending_requests(user, kind: str, *, cursor: str | None = None, size: int = QUEUE_PAGE) -> QueuePage:
+    """Pending requests of one kind, the oldest first (partial index ``req_pending_idx``)."""
     visible = WorkOrder.objects.visible_to(user).values("pk")
-    return list(Request.objects.filter(kind=kind, state=Request.State.PENDING, order__in=visible)
-                .select_related("order", "order__appeal_type", "order__lead_unit", "assignment__unit",
-                                "requested_by")
-                .order_by("requested_at")[:limit])
-
-
-def replies_awaiting_review(user, *, limit: int = 200) -> list[WorkOrder]:
-    return list(WorkOrder.objects.visible_to(user).filter(status=Status.REPLIED)
-                .select_related(*LIST_RELATED).order_by("replied_at")[:limit])
+    qs = Request.objects.filter(kind=kind, state=Request.State.PENDING, order__in=visible)
+    rows, nxt, total, capped = _read([_Part(qs, (False, False))], ("requested_at", "id"), REQUEST_ROW_COLUMNS,
+                                     cursor, datetimes=1, size=size)
+    return QueuePage(rows, nxt, total, capped)
 
 
 def callback_queue(user, *, limit: int = 200) -> list[WorkOrder]:
+    """Orders awaiting callback, the earliest answered first; only what the callback page shows."""
     return list(WorkOrder.objects.visible_to(user).filter(status=Status.AWAITING_CALLBACK)
-                .select_related(*LIST_RELATED).order_by("replied_at", "id")[:limit])
+                .select_related("lead_unit").only("number", "title", "disposition", "replied_at", "answer",
+                                                  "lead_unit__short_name")
+                .order_by("replied_at", "id")[:limit])
 
 
-INBOX_LIMIT = 200  # like the other queues: the most urgent first
+# -- the unit inbox ---------------------------------------------------------------------------
+
+INBOX_SECTIONS = ("to_sign", "sent_back", "overdue", "near_due", "handling")
 # Every open state but the callback queue: where an order can wait on a unit's active assignment.
 INBOX_STATUSES = sorted(s.value for s in Status if s not in (Status.CLOSED, Status.MERGED, Status.AWAITING_CALLBACK))
+SENT_BACK_ACTIONS = ("send_back", "callback_rework")
+_HOLDS = sorted(s.value for s in UNIT_HOLDS)
+_OTHER_OPEN = sorted(set(INBOX_STATUSES) - set(_HOLDS))
+INBOX_COLUMNS = ("id", "number", "title", "status", "handle_deadline", "confidential", "caller_name", "caller_phone",
+                 "category__name", "a_role", "a_dispatched_at", "a_sign_deadline", "a_signed_at", "a_replied_at")
+_INBOX_KEY = ("handle_deadline", "id")
 
 
-def unit_inbox(user, now: dt.datetime, *, limit: int = INBOX_LIMIT) -> dict[str, list[Assignment]]:
-    """A handler's active assignments grouped: to sign, sent back, overdue, near-due, handling.
+@dataclass
+class InboxRow:
+    """One order in a unit's inbox with the unit's part in it (lead or co-handling)."""
 
-    Bounded by ``limit`` (the most urgent first). Assignments stay active after an order closes,
-    so starting from the unit's assignments reads its whole history: the lead part starts from the
-    unit's open orders by deadline instead (partial index ``wo_unit_open_deadline_idx`` on
-    PostgreSQL), then fetches their assignments; co-handling assignments are few and read
-    directly. Three queries; the order, its lookups and its last event's action come with each
-    assignment.
-    """
-    from itertools import chain
+    id: int
+    number: str
+    title: str
+    status: str
+    handle_deadline: dt.datetime | None
+    confidential: bool
+    caller_name: str
+    caller_phone: str
+    category: str
+    role: str
+    dispatched_at: dt.datetime | None
+    sign_deadline: dt.datetime | None
+    signed_at: dt.datetime | None
+    replied_at: dt.datetime | None
 
-    from django.db.models import OuterRef, Subquery
+    @classmethod
+    def of(cls, r: dict) -> InboxRow:
+        return cls(r["id"], r["number"], r["title"], r["status"], r["handle_deadline"], r["confidential"],
+                   r["caller_name"], r["caller_phone"], r["category__name"] or "", r["a_role"], r["a_dispatched_at"],
+                   r["a_sign_deadline"], r["a_signed_at"], r["a_replied_at"])
 
-    groups = {"to_sign": [], "sent_back": [], "overdue": [], "near_due": [], "handling": []}
-    if not getattr(user, "unit_id", None):
-        return groups
-    led = list(WorkOrder.objects.filter(lead_unit_id=user.unit_id, status__in=INBOX_STATUSES)
-               .order_by("handle_deadline", "id").values_list("id", flat=True)[:limit])
-    last = Event.objects.filter(order=OuterRef("order")).order_by("-at", "-id").values("action")[:1]
-    base = (Assignment.objects.filter(unit_id=user.unit_id, active=True, order__status__in=INBOX_STATUSES,
-                                      order__in=WorkOrder.objects.visible_to(user).values("pk"))
-            .select_related("order", *[f"order__{f}" for f in LIST_RELATED])
-            .annotate(last_action=Subquery(last)).order_by("order__handle_deadline", "order_id"))
-    lead = base.filter(role=Assignment.Role.LEAD, order_id__in=led)
-    co = base.filter(role=Assignment.Role.CO)[:limit]
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    rows = sorted(chain(lead, co), key=lambda a: (a.order.handle_deadline or far, a.order_id))[:limit]
+    @property
+    def role_label(self) -> str:
+        return Assignment.Role(self.role).label
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[Status(self.status)]
+
+
+def _assigned(qs, unit: int | None, role: str):
+    """``qs`` joined to the unit's active assignment of ``role`` in each order, whose fields come
+    along (one row per order: a unit is assigned to an order at most once). ``unit=None`` joins the
+    order's active lead assignment whoever holds it (for orders already narrowed to the unit's lead)."""
+    condition = Q(assignments__active=True, assignments__role=role)
+    if unit is not None:
+        condition &= Q(assignments__unit_id=unit)
+    mine = FilteredRelation("assignments", condition=condition)
+    return qs.annotate(mine=mine).filter(mine__id__isnull=False).annotate(
+        a_role=F("mine__role"), a_dispatched_at=F("mine__dispatched_at"), a_sign_deadline=F("mine__sign_deadline"),
+        a_signed_at=F("mine__signed_at"), a_replied_at=F("mine__replied_at"))
+
+
+def _lead_door(user):
+    """Rows of the lead half, read through ``visible_to``. The page's ids are picked without it:
+    the door's "lead unit or assigned" test, ANDed with "lead unit", made PostgreSQL expect a
+    handful of rows and sort a bitmap of the unit's whole backlog instead of walking its index."""
+    unit = user.unit_id
+    return lambda ids: _assigned(WorkOrder.objects.visible_to(user).filter(pk__in=ids), unit, Assignment.Role.LEAD)
+
+
+def _sent_back_ids(user) -> list[int]:
+    """The unit's lead orders sent back to it: handling, and the last event a send-back or a
+    callback rework. Only an order whose reply was written and then withdrawn (reply text kept,
+    reply time cleared: what both actions do) can qualify, so the last event is read for those few
+    alone (partial index ``asg_lead_withdrawn_idx``), once per page; the other sections exclude
+    these ids instead of asking every order for its last event."""
+    last = Event.objects.filter(order=OuterRef("order_id")).order_by("-at", "-id").values("action")[:1]
+    return list(Assignment.objects.filter(unit_id=user.unit_id, role=Assignment.Role.LEAD, active=True,
+                                          replied_at__isnull=True, reply_public__gt="",
+                                          order__lead_unit_id=user.unit_id, order__status=Status.HANDLING)
+                .alias(last_action=Subquery(last)).filter(last_action__in=SENT_BACK_ACTIONS)
+                .values_list("order_id", flat=True))
+
+
+def _lead_parts(user, now: dt.datetime, key: str, sent_back: list[int]) -> list[_Part]:
+    """The lead half of an inbox section, each part in the order of an index of the unit's orders
+    (``wo_unit_open_deadline_idx``, ``wo_unit_status_deadline_idx``). Each section names its states
+    itself: the partial index needs them, and repeating the inbox's states besides made PostgreSQL
+    multiply the two estimates."""
+    # The ids are picked from the unit's lead orders and their (one) active lead assignment without
+    # asking whose it is: "assignment of this unit" on top of "led by this unit" made PostgreSQL
+    # expect 60 times fewer rows than there are. The door asks, so a row of another unit never shows.
+    qs = _assigned(WorkOrder.objects.filter(lead_unit_id=user.unit_id), None, Assignment.Role.LEAD)
+    door = dict(door=_lead_door(user), visible=WorkOrder.objects.visible_to(user))
+    to_sign = Q(status=Status.DISPATCHED, a_signed_at__isnull=True)
+    if key == "sent_back":
+        return [_Part(qs.filter(pk__in=sent_back), (True, False), **door)] if sent_back else []
+    if key == "to_sign":
+        return [_Part(qs.filter(to_sign), (True, False), **door)]
+    rest = qs.exclude(to_sign)
+    if sent_back:
+        rest = rest.exclude(pk__in=sent_back)
     soon = near_due_window(now)
-    for a in rows:
-        o = a.order
-        deadline = o.handle_deadline
-        if a.signed_at is None and (a.role == Assignment.Role.CO or o.status == Status.DISPATCHED):
-            key = "to_sign"
-        elif a.role == Assignment.Role.LEAD and o.status == Status.HANDLING and a.last_action in {
-                "send_back", "callback_rework"}:
-            key = "sent_back"
-        elif deadline and o.status in UNIT_HOLDS and deadline < now:
-            key = "overdue"
-        elif deadline and o.status in UNIT_HOLDS and deadline < soon:
-            key = "near_due"
-        else:
-            key = "handling"
-        groups[key].append(a)
-    return groups
+    if key == "overdue":
+        return [_Part(rest.filter(status__in=_HOLDS, handle_deadline__lt=now), (False, False), **door)]
+    if key == "near_due":
+        return [_Part(rest.filter(status__in=_HOLDS, handle_deadline__gte=now, handle_deadline__lt=soon),
+                      (False, False), **door)]
+    # Handling: held with a deadline beyond the near-due window (an index range), plus the few
+    # without a running clock (suspended) or without a deadline.
+    return [_Part(rest.filter(status__in=_HOLDS, handle_deadline__gte=soon), (False, False), **door),
+            _Part(rest.filter(Q(status__in=_OTHER_OPEN) | Q(status__in=_HOLDS, handle_deadline__isnull=True)),
+                  (True, False), **door)]
+
+
+def _co_key(r: dict, now: dt.datetime, soon: dt.datetime) -> str:
+    deadline = r["handle_deadline"]
+    if r["a_signed_at"] is None:
+        return "to_sign"
+    if deadline and r["status"] in _HOLDS:
+        if deadline < now:
+            return "overdue"
+        if deadline < soon:
+            return "near_due"
+    return "handling"
+
+
+def _co_rows(user, now: dt.datetime) -> dict[str, list[dict]]:
+    """The unit's open co-handling orders by section. They are few (a unit co-handles a small share
+    of what it leads), so one query reads them all, sorted, and each section takes its page."""
+    soon = near_due_window(now)
+    co = _assigned(WorkOrder.objects.visible_to(user).filter(status__in=INBOX_STATUSES), user.unit_id,
+                   Assignment.Role.CO)
+    rows = (co.order_by(F("handle_deadline").asc(nulls_last=True), "id").values(*INBOX_COLUMNS))
+    by_key = {k: [] for k in INBOX_SECTIONS}
+    for r in rows:
+        by_key[_co_key(r, now, soon)].append(r)
+    return by_key
+
+
+def unit_inbox(user, now: dt.datetime, *, cursors: dict[str, str] | None = None, only: str | None = None,
+               size: int = QUEUE_PAGE) -> dict[str, QueuePage]:
+    """A handler's inbox, section by section: to sign, sent back, overdue, near-due, handling.
+
+    Each section is its own queue, the earliest deadline first, a page of ``size`` with a keyset
+    cursor (``cursors[section]``) and a count capped at ``COUNT_CAP``. A row is the unit's active
+    lead or co-handling assignment of an open order; the lead half is read per section through
+    the unit's index by deadline (a page and a LIMITed count), the co-handling half in one query.
+    ``only`` reads a single section (the "more" request of one table).
+    """
+    cursors = cursors or {}
+    keys = [only] if only in INBOX_SECTIONS else list(INBOX_SECTIONS)
+    if not getattr(user, "unit_id", None):
+        return {k: QueuePage([], None, 0) for k in keys}
+    co = _co_rows(user, now)
+    sent_back = _sent_back_ids(user)
+    result = {}
+    for key in keys:
+        cursor = cursors.get(key)
+        rows, _, total, capped = _read(_lead_parts(user, now, key, sent_back), _INBOX_KEY, INBOX_COLUMNS, cursor, datetimes=1,
+                                       size=size, count=only is None)
+        extra = co[key]
+        if cursor:
+            position = decode_cursor(cursor, 2, datetimes=1)
+            if position is not None:
+                mark = _sort_key(position)
+                extra = [r for r in extra if _sort_key((r["handle_deadline"], r["id"])) > mark]
+        merged = sorted(rows + extra[: size + 1], key=lambda r: _sort_key((r["handle_deadline"], r["id"])))
+        nxt = encode_cursor((merged[size - 1]["handle_deadline"], merged[size - 1]["id"])) \
+            if len(merged) > size else None
+        total += len(co[key])
+        result[key] = QueuePage([InboxRow.of(r) for r in merged[:size]], nxt, min(total, COUNT_CAP),
+                                capped or total > COUNT_CAP)
+    return result
 
 
 def supervision_lists(user, now: dt.datetime, *, limit: int = 200) -> dict:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib.auth.decorators import login_required
+from django.urls import reverse
 from django.utils import timezone
 
 from hotline.accounts import access
@@ -18,50 +21,90 @@ def _can(r, status, *names) -> dict[str, str]:
     return {n: offered[n] for n in names if n in offered}
 
 
+def _links(request) -> dict[str, str]:
+    """URL pieces for the rows' links, built once per page: ``reverse`` per row and button was a
+    tenth of the page's time. Order numbers are URL-safe (letters, digits, '-')."""
+    return {"detail": reverse("order_detail", args=["NUMBER"]).replace("NUMBER", "{n}"),
+            "action": reverse("order_action", args=["NUMBER", "ACTION"]).replace("NUMBER", "{n}").replace("ACTION", "{a}"),
+            "next": "?next=" + quote(request.get_full_path(), safe="/")}
+
+
+def _section_urls(request, param: str, page) -> dict:
+    """Links of a queue's pager: its next page and its first page, the other queues' cursors kept."""
+    def with_cursor(cursor):
+        q = request.GET.copy()
+        q.pop(param, None)
+        q.pop("part", None)
+        if cursor:
+            q[param] = cursor
+        return f"?{q.urlencode()}" if q else "?"
+    return {"next_url": with_cursor(page.next_cursor) if page.next_cursor else "",
+            "first_url": with_cursor(None) if request.GET.get(param) else ""}
+
+
+DISPATCH_QUEUES = ("dispatch", "replies", "returns", "extensions", "suspensions")
+
+
 @login_required
 def dispatch_board(request):
     r = require_role(request, Role.DISPATCHER, Role.SUPERVISOR)
-    user = request.user
-    return render_page(request, "web/dispatch.html", {
-        "queue": queries.dispatch_queue(user),
-        "returns": queries.pending_requests(user, Request.Kind.RETURN),
-        "extensions": queries.pending_requests(user, Request.Kind.EXTENSION),
-        "suspensions": queries.pending_requests(user, Request.Kind.SUSPENSION),
-        "replies": queries.replies_awaiting_review(user),
-        "can_dispatch": _can(r, Status.AWAITING_DISPATCH, "dispatch", "merge"),
-        "can_return": _can(r, Status.RETURN_REQUESTED, "approve_return", "reject_return"),
-        "can_extension": _can(r, Status.HANDLING, "approve_extension", "reject_extension"),
-        "can_suspension": _can(r, Status.HANDLING, "approve_suspension", "reject_suspension"),
-        "can_reply": _can(r, Status.REPLIED, "approve_reply", "send_back"),
-        "now": timezone.now(), "here": request.get_full_path(),
-    })
+    user, g = request.user, request.GET
+    pages = {
+        "dispatch": queries.dispatch_queue(user, cursor=g.get("dispatch")),
+        "replies": queries.replies_awaiting_review(user, cursor=g.get("replies")),
+        "returns": queries.pending_requests(user, Request.Kind.RETURN, cursor=g.get("returns")),
+        "extensions": queries.pending_requests(user, Request.Kind.EXTENSION, cursor=g.get("extensions")),
+        "suspensions": queries.pending_requests(user, Request.Kind.SUSPENSION, cursor=g.get("suspensions")),
+    }
+    links = _links(request)
+    can = {"dispatch": _can(r, Status.AWAITING_DISPATCH, "dispatch", "merge"),
+           "returns": _can(r, Status.RETURN_REQUESTED, "approve_return", "reject_return"),
+           "extensions": _can(r, Status.HANDLING, "approve_extension", "reject_extension"),
+           "suspensions": _can(r, Status.HANDLING, "approve_suspension", "reject_suspension"),
+           "replies": _can(r, Status.REPLIED, "approve_reply", "send_back")}
+    for key, page in pages.items():
+        for row in page.rows:
+            number = row.get("number") or row["order__number"]
+            row["url"] = links["detail"].format(n=number)
+            row["buttons"] = [(a, label, links["action"].format(n=number, a=a) + links["next"])
+                              for a, label in can[key].items()]
+        page.urls = _section_urls(request, key, page)
+    return render_page(request, "web/dispatch.html", {**pages, "now": timezone.now()})
 
 
 GROUP_LABELS = [("to_sign", "待签收"), ("sent_back", "被退回重办"), ("overdue", "已超期"), ("near_due", "临期"),
                 ("handling", "办理中")]
+# Which of the workflow table's unit actions each part of an order offers in the inbox.
+SCOPE = {"lead": {"sign", "reply", "request_return", "request_extension", "request_suspension"},
+         "co": {"co_sign", "co_reply"}}
+
+
+def _inbox_actions(row) -> list:
+    acts = [t for t in allowed(row.status, Role.HANDLER) if t.action in SCOPE[row.role]]
+    if row.role == "co" and row.signed_at:
+        acts = [t for t in acts if t.action != "co_sign"]
+    if row.role == "co" and row.replied_at:
+        acts = [t for t in acts if t.action != "co_reply"]
+    return acts
 
 
 @login_required
 def inbox(request):
     require_role(request, Role.HANDLER)
     now = timezone.now()
-    groups = queries.unit_inbox(request.user, now)
+    cursors = {key: request.GET[key] for key, _ in GROUP_LABELS if request.GET.get(key)}
+    pages = queries.unit_inbox(request.user, now, cursors=cursors)
+    links = _links(request)
     sections = []
     for key, label in GROUP_LABELS:
-        rows = []
-        for a in groups[key]:
-            a.order.title = access.shield_text(request.user, a.order, a.order.title)  # displayed only
-            scope_ok = {"lead": {"sign", "reply", "request_return", "request_extension", "request_suspension"},
-                        "co": {"co_sign", "co_reply"}}[a.role]
-            acts = [t for t in allowed(a.order.status, Role.HANDLER) if t.action in scope_ok]
-            if a.role == "co" and a.signed_at:
-                acts = [t for t in acts if t.action != "co_sign"]
-            if a.role == "co" and a.replied_at:
-                acts = [t for t in acts if t.action != "co_reply"]
-            rows.append((a, acts))
-        sections.append({"key": key, "label": label, "rows": rows})
-    return render_page(request, "web/inbox.html", {"sections": sections, "now": now,
-                                                   "here": request.get_full_path()})
+        page = pages[key]
+        for row in page.rows:
+            row.title = access.shield_text(request.user, row, row.title)  # displayed only
+            row.url = links["detail"].format(n=row.number)
+            row.buttons = [(t.action, t.label, t.needs_note, links["action"].format(n=row.number, a=t.action)
+                            + links["next"]) for t in _inbox_actions(row)]
+        sections.append({"key": key, "label": label, "page": page, **_section_urls(request, key, page)})
+    return render_page(request, "web/inbox.html", {"sections": sections, "now": now})
 
 
 @login_required
