@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hotline.accounts.access import restrict_work_orders, role_of
@@ -145,15 +145,27 @@ def _iso(value: dt.datetime | None) -> str | None:
 # Intake
 
 
+_DRAW_NUMBER = (
+    'INSERT INTO {t} (period, last) VALUES (%s, 1) ON CONFLICT (period) DO UPDATE SET last = {t}.last + 1 '
+    'RETURNING last'
+)
+
+
 def _next_number(at: dt.datetime) -> str:
+    """Draw the month's next order number; the caller must be inside the registration's transaction.
+
+    Numbers are gap-free and unique per month: the counter row stays locked until the
+    registration commits, and a rolled-back one (an import's dry run) returns its number. Every
+    registration queues on that lock, so it is taken by one statement (the upsert also creates
+    the month's row) as late as possible, right before the order's insert.
+    """
     from django.conf import settings
 
-    local = timezone.localtime(at)
-    period = local.strftime("%y%m")
-    seq, _ = NumberSequence.objects.select_for_update().get_or_create(period=period)
-    seq.last += 1
-    seq.save(update_fields=["last"])
-    return f"{settings.HOTLINE['NUMBER_PREFIX']}{period}-{seq.last:06d}"
+    period = timezone.localtime(at).strftime("%y%m")
+    with connection.cursor() as cursor:
+        cursor.execute(_DRAW_NUMBER.format(t=connection.ops.quote_name(NumberSequence._meta.db_table)), [period])
+        last = cursor.fetchone()[0]
+    return f"{settings.HOTLINE['NUMBER_PREFIX']}{period}-{last:06d}"
 
 
 def _handle_deadline(order: WorkOrder, start: dt.datetime) -> None:
@@ -170,14 +182,18 @@ def _handle_deadline(order: WorkOrder, start: dt.datetime) -> None:
     order.deadline_note = "；".join(notes)
 
 
-@transaction.atomic
 def register_order(*, acting_user, at: dt.datetime | None = None, title: str, content: str, appeal_type,
                    category=None, urgency: str = Urgency.NORMAL, source: str = Source.PHONE,
                    caller_name: str = "", caller_phone: str = "", confidential: bool = False,
                    town: Unit | None = None, address: str = "", latitude=None, longitude=None,
                    upstream_platform=None, upstream_number: str = "",
                    upstream_deadline: dt.datetime | None = None, note: str = "") -> WorkOrder:
-    """Register (登记) a new order in state ``received`` with its deadlines."""
+    """Register (登记) a new order in state ``received`` with its deadlines.
+
+    Everything is checked before the transaction starts, so a refused registration has written
+    nothing and leaves the caller's transaction usable; the writes then join the caller's
+    transaction without a savepoint (a failure there rolls the caller back too).
+    """
     actor = Actor.of(acting_user)
     if actor.role not in {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.SYSTEM}:
         raise WorkflowError("只有话务员、派单员或督办人员可以登记工单")
@@ -206,7 +222,7 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
     if caller_phone and not caller_phone.replace("-", "").isdigit():
         raise WorkflowError("联系电话只能包含数字和连字符")
     order = WorkOrder(
-        number=_next_number(at), title=title[:120], content=content, appeal_type=appeal_type, category=category,
+        title=title[:120], content=content, appeal_type=appeal_type, category=category,
         urgency=urgency, source=source, caller_name=caller_name.strip(), caller_phone=caller_phone.strip(),
         confidential=confidential, town=town, address=address.strip(), latitude=latitude, longitude=longitude,
         upstream_platform=upstream_platform, upstream_number=upstream_number.strip(),
@@ -214,10 +230,12 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
         status=Status.RECEIVED,
     )
     _handle_deadline(order, at)
-    order.save(force_insert=True)
-    Event.objects.create(order=order, at=at, action="register", actor=actor.user, actor_role=actor.role.value,
-                         actor_unit_id=actor.unit_id, from_status="", to_status=order.status, note=note,
-                         data={"handle_deadline": _iso(order.handle_deadline), "source": source})
+    with transaction.atomic(savepoint=False):
+        order.number = _next_number(at)
+        order.save(force_insert=True)
+        Event.objects.create(order=order, at=at, action="register", actor=actor.user, actor_role=actor.role.value,
+                             actor_unit_id=actor.unit_id, from_status="", to_status=order.status, note=note,
+                             data={"handle_deadline": _iso(order.handle_deadline), "source": source})
     return order
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from hotline.accounts.access import access_work_order_by_id, shield_text
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
+from hotline.intake import lookups
 from hotline.workorders import actions
 from hotline.workorders.tasks import enqueue_after_commit, send_receipt
 from hotline.workorders.workflow import WorkflowError
@@ -26,11 +27,10 @@ def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def _lookup(model, value, field: str, what: str, **filters):
+def _lookup(model, value, what: str):
     if value in (None, ""):
         return None
-    key = {"pk": value} if isinstance(value, int) else {field: str(value)}
-    found = model.objects.filter(**key, **filters).first()
+    found = lookups.find(model, value)
     if found is None:
         raise WorkflowError(f"未知的{what}：{value}")
     return found
@@ -61,9 +61,9 @@ def orders(request):
         return _error("请求体应为 JSON 对象", 400)
     try:
         fields = {name: str(data[name]) for name in TEXT_FIELDS if data.get(name) not in (None, "")}
-        fields["appeal_type"] = _lookup(AppealType, data.get("appeal_type") or "problem", "code", "诉求类型")
-        fields["category"] = _lookup(Category, data.get("category"), "full_name", "热点分类")
-        fields["town"] = _lookup(Unit, data.get("town"), "short_name", "乡镇街道")
+        fields["appeal_type"] = _lookup(AppealType, data.get("appeal_type") or "problem", "诉求类型")
+        fields["category"] = _lookup(Category, data.get("category"), "热点分类")
+        fields["town"] = _lookup(Unit, data.get("town"), "乡镇街道")
         fields["confidential"] = bool(data.get("confidential", False))
         fields.setdefault("title", "")
         fields.setdefault("content", "")
