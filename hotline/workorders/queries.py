@@ -334,20 +334,21 @@ class _Part:
     """One index-ordered piece of a queue; a queue whose rows come from several access paths is
     the merge of its parts (each read only one page deep).
 
-    ``door``, when given, reads the rows: ``qs`` only picks the page's ids (and the capped count)
-    in index order, and ``door(ids)`` — a ``visible_to`` queryset — returns what may be shown.
+    ``qs`` picks the rows in index order and ``counted`` is what the capped count reads (by default
+    ``qs``). ``door``, when given, reads the rows: ``qs`` then only picks the page's ids, and
+    ``door(ids)`` — a ``visible_to`` queryset — returns what may be shown.
     """
 
     qs: object
     nullable: tuple[bool, ...]
     door: object = None
-    visible: object = None  # ``visible_to`` for the capped count, alongside ``door``
+    counted: object = None
 
 
 def _read(parts: list[_Part], fields: tuple[str, ...], columns: tuple[str, ...], cursor: str | None,
-          *, datetimes: int, size: int = QUEUE_PAGE, count: bool = True) -> tuple[list[dict], str | None, int, bool]:
-    """A page of rows (dicts of ``columns``) after ``cursor`` over the merged ``parts``, the next
-    cursor, and the queue's size capped at ``COUNT_CAP`` (one LIMITed count per part)."""
+          *, datetimes: int, size: int = QUEUE_PAGE, count: bool = True) -> tuple[list[dict], int]:
+    """Up to ``size + 1`` rows per part (dicts of ``columns``) after ``cursor``, merged in order,
+    and the queue's size counted up to ``COUNT_CAP + 1`` (one LIMITed count per part)."""
     position = decode_cursor(cursor, len(fields), datetimes=datetimes) if cursor else None
     rows = []
     for part in parts:
@@ -357,13 +358,19 @@ def _read(parts: list[_Part], fields: tuple[str, ...], columns: tuple[str, ...],
             qs = part.door(qs.values("pk")[: size + 1]).order_by(*order)
         rows.extend(qs.values(*columns)[: size + 1])
     rows.sort(key=lambda r: _sort_key(tuple(r[f] for f in fields)))
-    nxt = encode_cursor(tuple(rows[size - 1][f] for f in fields)) if len(rows) > size else None
     total = 0
     if count:
         for p in parts:
-            ids = p.qs.order_by().values("pk")[: COUNT_CAP + 1]
-            total += (p.visible.filter(pk__in=ids) if p.visible is not None else ids).count()
-    return rows[:size], nxt, min(total, COUNT_CAP), total > COUNT_CAP
+            total += (p.counted if p.counted is not None else p.qs).order_by().values("pk")[: COUNT_CAP + 1].count()
+    return rows, total
+
+
+def _page(rows: list, fields: tuple[str, ...], size: int, total: int, wrap=None) -> QueuePage:
+    """The first ``size`` of ``rows`` (sorted, one page deep per part) as a page; a row beyond
+    them means there is a next page, which starts after the last row shown."""
+    nxt = encode_cursor(tuple(rows[size - 1][f] for f in fields)) if len(rows) > size else None
+    shown = rows[:size]
+    return QueuePage([wrap(r) for r in shown] if wrap else shown, nxt, min(total, COUNT_CAP), total > COUNT_CAP)
 
 
 # -- dispatch and review ----------------------------------------------------------------------
@@ -386,17 +393,17 @@ def dispatch_queue(user, *, cursor: str | None = None, size: int = QUEUE_PAGE) -
     (partial index ``wo_awaiting_dispatch_idx``)."""
     qs = WorkOrder.objects.visible_to(user).filter(status=Status.AWAITING_DISPATCH)
     fields = ("handle_deadline", "received_at", "id")
-    rows, nxt, total, capped = _read([_Part(qs, (True, False, False))], fields, ORDER_ROW_COLUMNS + ("id",), cursor,
-                                     datetimes=2, size=size)
-    return QueuePage(_order_rows(rows), nxt, total, capped)
+    rows, total = _read([_Part(qs, (True, False, False))], fields, ORDER_ROW_COLUMNS + ("id",), cursor,
+                        datetimes=2, size=size)
+    return _page(_order_rows(rows), fields, size, total)
 
 
 def replies_awaiting_review(user, *, cursor: str | None = None, size: int = QUEUE_PAGE) -> QueuePage:
     """Replies the center must review, the longest waiting first (partial index ``wo_replied_idx``)."""
     qs = WorkOrder.objects.visible_to(user).filter(status=Status.REPLIED)
-    rows, nxt, total, capped = _read([_Part(qs, (True, False))], ("replied_at", "id"), ORDER_ROW_COLUMNS + ("id",),
-                                     cursor, datetimes=1, size=size)
-    return QueuePage(_order_rows(rows), nxt, total, capped)
+    rows, total = _read([_Part(qs, (True, False))], ("replied_at", "id"), ORDER_ROW_COLUMNS + ("id",), cursor,
+                        datetimes=1, size=size)
+    return _page(_order_rows(rows), ("replied_at", "id"), size, total)
 
 
 REQUEST_ROW_COLUMNS = ("id", "requested_at", "reason", "basis", "requested_deadline", "order__number",
@@ -407,9 +414,9 @@ def pending_requests(user, kind: str, *, cursor: str | None = None, size: int = 
     """Pending requests of one kind, the oldest first (partial index ``req_pending_idx``)."""
     visible = WorkOrder.objects.visible_to(user).values("pk")
     qs = Request.objects.filter(kind=kind, state=Request.State.PENDING, order__in=visible)
-    rows, nxt, total, capped = _read([_Part(qs, (False, False))], ("requested_at", "id"), REQUEST_ROW_COLUMNS,
-                                     cursor, datetimes=1, size=size)
-    return QueuePage(rows, nxt, total, capped)
+    rows, total = _read([_Part(qs, (False, False))], ("requested_at", "id"), REQUEST_ROW_COLUMNS, cursor,
+                        datetimes=1, size=size)
+    return _page(rows, ("requested_at", "id"), size, total)
 
 
 def callback_queue(user, *, limit: int = 200) -> list[WorkOrder]:
@@ -467,14 +474,11 @@ class InboxRow:
         return STATUS_LABELS[Status(self.status)]
 
 
-def _assigned(qs, unit: int | None, role: str):
+def _assigned(qs, unit: int, role: str):
     """``qs`` joined to the unit's active assignment of ``role`` in each order, whose fields come
-    along (one row per order: a unit is assigned to an order at most once). ``unit=None`` joins the
-    order's active lead assignment whoever holds it (for orders already narrowed to the unit's lead)."""
-    condition = Q(assignments__active=True, assignments__role=role)
-    if unit is not None:
-        condition &= Q(assignments__unit_id=unit)
-    mine = FilteredRelation("assignments", condition=condition)
+    along (one row per order: a unit is assigned to an order at most once)."""
+    mine = FilteredRelation("assignments", condition=Q(assignments__unit_id=unit, assignments__active=True,
+                                                       assignments__role=role))
     return qs.annotate(mine=mine).filter(mine__id__isnull=False).annotate(
         a_role=F("mine__role"), a_dispatched_at=F("mine__dispatched_at"), a_sign_deadline=F("mine__sign_deadline"),
         a_signed_at=F("mine__signed_at"), a_replied_at=F("mine__replied_at"))
@@ -502,35 +506,46 @@ def _sent_back_ids(user) -> list[int]:
                 .values_list("order_id", flat=True))
 
 
+_LEAD_HELD = sorted(set(_HOLDS) - {Status.DISPATCHED.value})  # held and signed for
+
+
 def _lead_parts(user, now: dt.datetime, key: str, sent_back: list[int]) -> list[_Part]:
-    """The lead half of an inbox section, each part in the order of an index of the unit's orders
-    (``wo_unit_open_deadline_idx``, ``wo_unit_status_deadline_idx``). Each section names its states
-    itself: the partial index needs them, and repeating the inbox's states besides made PostgreSQL
-    multiply the two estimates."""
-    # The ids are picked from the unit's lead orders and their (one) active lead assignment without
-    # asking whose it is: "assignment of this unit" on top of "led by this unit" made PostgreSQL
-    # expect 60 times fewer rows than there are. The door asks, so a row of another unit never shows.
-    qs = _assigned(WorkOrder.objects.filter(lead_unit_id=user.unit_id), None, Assignment.Role.LEAD)
-    door = dict(door=_lead_door(user), visible=WorkOrder.objects.visible_to(user))
-    to_sign = Q(status=Status.DISPATCHED, a_signed_at__isnull=True)
-    if key == "sent_back":
-        return [_Part(qs.filter(pk__in=sent_back), (True, False), **door)] if sent_back else []
-    if key == "to_sign":
-        return [_Part(qs.filter(to_sign), (True, False), **door)]
-    rest = qs.exclude(to_sign)
-    if sent_back:
-        rest = rest.exclude(pk__in=sent_back)
+    """The lead half of an inbox section, each part a range of the unit's index by state and
+    deadline (``wo_unit_status_deadline_idx``, ``wo_unit_open_deadline_idx``).
+
+    The parts pick ids by the order's own columns only: a lead order waits to be signed for exactly
+    while it is 待签收 (``dispatched``: signing is what moves it on), and its lead assignment is the
+    unit's while the unit leads it. Joining the assignment to re-check that made PostgreSQL walk the
+    to-sign orders inside the overdue ones, and misjudge how many rows a page would need; the door
+    still joins it to read the rows, so an order without this unit's active lead never shows.
+    """
+    mine = WorkOrder.objects.filter(lead_unit_id=user.unit_id)
+    door = _lead_door(user)
+
+    def part(cond: Q, nullable: bool) -> _Part:
+        qs = mine.filter(cond)
+        if sent_back and key != "sent_back":
+            qs = qs.exclude(pk__in=sent_back)
+        # Counted from the index alone (an index-only scan stopping at the cap): these are orders
+        # led by the user's unit, which ``visible_to`` admits as such; asking it row by row made
+        # PostgreSQL AND a bitmap of every order in those states.
+        return _Part(qs, (nullable, False), door)
+
     soon = near_due_window(now)
+    if key == "to_sign":
+        return [part(Q(status=Status.DISPATCHED), True)]
+    if key == "sent_back":
+        return [part(Q(pk__in=sent_back), True)] if sent_back else []
     if key == "overdue":
-        return [_Part(rest.filter(status__in=_HOLDS, handle_deadline__lt=now), (False, False), **door)]
+        return [part(Q(status__in=_LEAD_HELD, handle_deadline__lt=now), False)]
     if key == "near_due":
-        return [_Part(rest.filter(status__in=_HOLDS, handle_deadline__gte=now, handle_deadline__lt=soon),
-                      (False, False), **door)]
-    # Handling: held with a deadline beyond the near-due window (an index range), plus the few
-    # without a running clock (suspended) or without a deadline.
-    return [_Part(rest.filter(status__in=_HOLDS, handle_deadline__gte=soon), (False, False), **door),
-            _Part(rest.filter(Q(status__in=_OTHER_OPEN) | Q(status__in=_HOLDS, handle_deadline__isnull=True)),
-                  (True, False), **door)]
+        return [part(Q(status__in=_LEAD_HELD, handle_deadline__gte=now, handle_deadline__lt=soon), False)]
+    # Handling: held with a deadline beyond the near-due window (an index range), plus those
+    # without a running clock (suspended) and the few without a deadline, each its own range (as one
+    # OR, PostgreSQL walked every order the unit ever led, in deadline order, to find them).
+    return [part(Q(status__in=_LEAD_HELD, handle_deadline__gte=soon), False),
+            part(Q(status__in=_OTHER_OPEN), True),
+            part(Q(status__in=_LEAD_HELD, handle_deadline__isnull=True), True)]
 
 
 def _co_key(r: dict, now: dt.datetime, soon: dt.datetime) -> str:
@@ -566,7 +581,7 @@ def unit_inbox(user, now: dt.datetime, *, cursors: dict[str, str] | None = None,
     cursor (``cursors[section]``) and a count capped at ``COUNT_CAP``. A row is the unit's active
     lead or co-handling assignment of an open order; the lead half is read per section through
     the unit's index by deadline (a page and a LIMITed count), the co-handling half in one query.
-    ``only`` reads a single section (the "more" request of one table).
+    ``only`` reads a single section's page, without its count.
     """
     cursors = cursors or {}
     keys = [only] if only in INBOX_SECTIONS else list(INBOX_SECTIONS)
@@ -577,20 +592,17 @@ def unit_inbox(user, now: dt.datetime, *, cursors: dict[str, str] | None = None,
     result = {}
     for key in keys:
         cursor = cursors.get(key)
-        rows, _, total, capped = _read(_lead_parts(user, now, key, sent_back), _INBOX_KEY, INBOX_COLUMNS, cursor, datetimes=1,
-                                       size=size, count=only is None)
+        rows, total = _read(_lead_parts(user, now, key, sent_back), _INBOX_KEY, INBOX_COLUMNS, cursor, datetimes=1,
+                            size=size, count=only is None)
         extra = co[key]
+        total += len(extra)
         if cursor:
             position = decode_cursor(cursor, 2, datetimes=1)
             if position is not None:
                 mark = _sort_key(position)
                 extra = [r for r in extra if _sort_key((r["handle_deadline"], r["id"])) > mark]
         merged = sorted(rows + extra[: size + 1], key=lambda r: _sort_key((r["handle_deadline"], r["id"])))
-        nxt = encode_cursor((merged[size - 1]["handle_deadline"], merged[size - 1]["id"])) \
-            if len(merged) > size else None
-        total += len(co[key])
-        result[key] = QueuePage([InboxRow.of(r) for r in merged[:size]], nxt, min(total, COUNT_CAP),
-                                capped or total > COUNT_CAP)
+        result[key] = _page(merged, _INBOX_KEY, size, total, InboxRow.of)
     return result
 
 
