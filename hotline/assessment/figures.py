@@ -38,12 +38,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
-    ExpressionWrapper,
     F,
     IntegerField,
     Max,
@@ -145,19 +143,34 @@ def _conditions(cutoff: dt.datetime) -> dict[str, Q]:
 PER_ROW = ("dispatched", "signed_late", "closed_on_time", "closed_late", "replies", "replies_compliant", "reworks")
 PER_ORDER = ("overdue", "callbacks", "satisfied", "solved", "upstream_callbacks", "upstream_satisfied",
              "upstream_solved")
+# The evidence lists the default scorecards read, and the condition behind each.
+EVIDENCE_KEYS = ("signed_late", "closed_late", "dissatisfied", "unsolved", "upstream_dissatisfied",
+                 "replies_noncompliant", "overdue", "reworks")
 
 
-def _month_counts(counted, cond: dict[str, Q]):
-    """(assessed unit id, counts) for the month: assignment counts, and counts of distinct orders.
+@dataclass
+class _MonthRows:
+    counts: dict[int, dict[str, int]]  # assessed unit id -> counts
+    evidence: list[tuple[int, str, tuple[bool, ...]]]  # (assessed, order number, flag per EVIDENCE_KEYS)
+    excluded: list[tuple[int, str]]  # (assessed, order number) of orders taken out of the assessment
 
-    One aggregate per (unit, order) inside, summed per unit outside: counting distinct orders
-    under seven filters directly (``COUNT(DISTINCT …) FILTER``) sorted a busy month's rows once
-    per filter.
+
+def _month_rows(population, cond: dict[str, Q]) -> _MonthRows:
+    """The month's counts, evidence and excluded orders from one pass over the population.
+
+    Inside, one row per (assessed unit, order) with every count and flag (counting distinct
+    orders under seven filters directly, ``COUNT(DISTINCT …) FILTER``, sorted a busy month's rows
+    once per filter). Outside, three readings of that one result (PostgreSQL materialises a CTE
+    read more than once): the sums per unit over the counted orders, the orders that fall short of
+    something with a flag per evidence list, and the excluded orders. Reading the population three
+    times (counts, evidence, exclusions) cost three joins of the month's assignments to its orders.
     """
     def flag(q: Q):
         return Max(Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField()))
 
-    inner = counted.order_by().values("assessed", "order_id").annotate(
+    inner = population.order_by().values("assessed", "order_id").annotate(
+        number=Max("order__number"),
+        excluded=flag(Q(order__excluded_from_assessment=True)),
         dispatched=Count("id"),
         signed_late=Count("id", filter=cond["signed_late"]),
         closed_on_time=Count("id", filter=cond["closed_on_time"]),
@@ -166,19 +179,48 @@ def _month_counts(counted, cond: dict[str, Q]):
         replies_compliant=Count("id", filter=cond["replies_compliant"]),
         reworks=Coalesce(Sum("order__rework_count"), 0),
         **{key: flag(cond[key]) for key in PER_ORDER},
+        **{f"e_{key}": flag(cond[key]) for key in EVIDENCE_KEYS},
     )
     sql, params = inner.query.sql_with_params()
-    sums = ", ".join(f"SUM({key})" for key in (*PER_ROW, *PER_ORDER))
+    summed = (*PER_ROW, *PER_ORDER)
+    zeros_e = ", ".join("0" for _ in EVIDENCE_KEYS)
+    zeros_s = ", ".join("0" for _ in summed)
+    flags = [f"e_{key}" for key in EVIDENCE_KEYS]
+    statement = f"""
+        WITH per_order AS ({sql})
+        SELECT 0, assessed, '', COUNT(*), {", ".join(f"SUM({k})" for k in summed)}, {zeros_e}
+          FROM per_order WHERE excluded = 0 GROUP BY assessed
+        UNION ALL
+        SELECT 1, assessed, number, 0, {zeros_s}, {", ".join(flags)}
+          FROM per_order WHERE excluded = 0 AND ({" OR ".join(f"{f} = 1" for f in flags)})
+        UNION ALL
+        SELECT 2, assessed, number, 0, {zeros_s}, {zeros_e} FROM per_order WHERE excluded = 1"""
+    result = _MonthRows({}, [], [])
     with connections[inner.db].cursor() as cursor:
-        cursor.execute(f"SELECT assessed, COUNT(*), {sums} FROM ({sql}) per_order GROUP BY assessed", params)
-        for assessed, orders, *values in cursor.fetchall():
-            yield assessed, {"orders": orders, **{k: int(v or 0) for k, v in
-                                                  zip((*PER_ROW, *PER_ORDER), values, strict=True)}}
+        _prefer_nested_loop(cursor)
+        cursor.execute(statement, params)
+        for kind, assessed, number, orders, *values in cursor.fetchall():
+            if kind == 0:
+                result.counts[assessed] = {"orders": orders, **{k: int(v or 0) for k, v in
+                                                                zip(summed, values[:len(summed)], strict=True)}}
+            elif kind == 1:
+                result.evidence.append((assessed, number, tuple(bool(v) for v in values[len(summed):])))
+            else:
+                result.excluded.append((assessed, number))
+    return result
 
 
-# The evidence lists the default scorecards read, and the condition behind each.
-EVIDENCE_KEYS = ("signed_late", "closed_late", "dissatisfied", "unsolved", "upstream_dissatisfied",
-                 "replies_noncompliant", "overdue", "reworks")
+def _prefer_nested_loop(cursor) -> None:
+    """Join the month's assignments to their orders by primary key (PostgreSQL).
+
+    A month is a large share of a small table, so the planner hashes the whole orders index
+    instead (10M orders: the whole 1.3 GB covering index for a 1.8M-order month), a cost that
+    grows with the history. Looking each order up by key costs the same at any history size.
+    Set for this transaction only (the caller's ``atomic``).
+    """
+    if cursor.db.vendor == "postgresql" and not cursor.db.get_autocommit():
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
 
 
 def _population(year: int, month: int):
@@ -202,7 +244,9 @@ def build_unit_months(year: int, month: int, *, as_of: dt.datetime) -> dict[int,
     population = _population(year, month)
     counted = population.filter(order__excluded_from_assessment=False)
 
-    for assessed, row in _month_counts(counted, cond):
+    with transaction.atomic(using=population.db):
+        rows = _month_rows(population, cond)
+    for assessed, row in rows.counts.items():
         m = months.get(assessed)
         if m is None:
             continue  # a unit without a group (the center) or inactive
@@ -216,34 +260,18 @@ def build_unit_months(year: int, month: int, *, as_of: dt.datetime) -> dict[int,
                     "upstream_solved", "replies", "replies_compliant", "overdue", "reworks"):
             c[key] = row[key]
 
-    # Evidence: one query over the rows that fall short of something, with a flag per condition.
-    flags = {f"is_{key}": ExpressionWrapper(cond[key], output_field=BooleanField()) for key in EVIDENCE_KEYS}
-    shortfall = Q()
-    for key in EVIDENCE_KEYS:
-        shortfall |= cond[key]
-    rows = (counted.filter(shortfall).annotate(**flags)
-            .values_list("assessed", "order__number", *flags).order_by("order__number"))
-    # Sets beside the lists: a busy month has tens of thousands of numbers per list, and a
-    # membership test on the list made this loop quadratic.
-    seen: dict[tuple[int, str], set[str]] = {}
-    for assessed, number, *values in rows:
+    # Evidence: the order numbers behind each list, in number order (one row per unit and order).
+    for assessed, number, flagged in sorted(rows.evidence, key=lambda r: r[1]):
         m = months.get(assessed)
         if m is None:
             continue
-        for key, flagged in zip(EVIDENCE_KEYS, values, strict=True):
-            if flagged:
-                done = seen.setdefault((assessed, key), set())
-                if number not in done:
-                    done.add(number)
-                    m.evidence.setdefault(key, []).append(number)
+        for key, on in zip(EVIDENCE_KEYS, flagged, strict=True):
+            if on:
+                m.evidence.setdefault(key, []).append(number)
 
     # Excluded orders, for the orders line.
-    excluded_seen: dict[int, set[str]] = {}
-    for assessed, number in (population.filter(order__excluded_from_assessment=True)
-                             .values_list("assessed", "order__number").order_by("order__number").distinct()):
-        done = excluded_seen.setdefault(assessed, set())
-        if assessed in months and number not in done:
-            done.add(number)
+    for assessed, number in sorted(rows.excluded, key=lambda r: r[1]):
+        if assessed in months:
             months[assessed].excluded_orders.append(number)
 
     # Returns the center refused (不当退单), on the month's assignments.

@@ -93,23 +93,16 @@ def available() -> bool:
 def daily_counts(year: int, month: int, *, using: str | None = None) -> tuple[tuple[dt.date, int], ...]:
     """Orders received (登记, all sources) on each local day of the month, zero days included.
 
-    One GROUP BY over the month's orders (the same set as ``period_statistics``), so the days add
-    up to the briefing's ``grand_total``.
+    Counted over the same set as ``period_statistics`` (so the days add up to the briefing's
+    ``grand_total``), one COUNT per local day: each is a range of the registration-time index, and
+    31 of them cost a fifth of one GROUP BY on the local date, which converts the time zone of
+    every order of the month (1.7M orders: 0.15 s against 0.8 s).
     """
-    from django.db.models import Count
-    from django.db.models.functions import TruncDate
-    from django.utils import timezone
-
     from hotline.analytics.stats import period_orders
-    from hotline.directory.models import month_bounds
 
-    start, end = month_bounds(year, month)
-    rows = (period_orders(start, end, using=using)
-            .annotate(day=TruncDate("received_at", tzinfo=timezone.get_default_timezone()))
-            .values("day").annotate(n=Count("id")).order_by("day"))
-    by_day = {r["day"]: r["n"] for r in rows}
     days = calendar.monthrange(year, month)[1]
-    return tuple((d, by_day.get(d, 0)) for d in (dt.date(year, month, i) for i in range(1, days + 1)))
+    return tuple((d, period_orders(d, d, using=using).count())
+                 for d in (dt.date(year, month, i) for i in range(1, days + 1)))
 
 
 def chart_payload(data, daily: Sequence[tuple[dt.date, int]]) -> dict[str, Any]:

@@ -243,7 +243,7 @@ class Command(BaseCommand):
             # Settings of the benchmark database itself (docs/benchmarks.md explains each).
             name = connection.settings_dict["NAME"]
             with connection.cursor() as cursor:
-                for setting in ("random_page_cost = 1.1", "jit = off", "work_mem = '32MB'"):
+                for setting in ("random_page_cost = 1.1", "jit = off", "work_mem = '64MB'"):
                     cursor.execute(f'ALTER DATABASE "{name}" SET {setting}')
         prepare_refs()
         return {"ok": True}
