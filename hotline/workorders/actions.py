@@ -151,6 +151,16 @@ _DRAW_NUMBER = (
 )
 
 
+def _reserve_pk(model) -> int | None:
+    """On PostgreSQL, the next primary key of ``model`` from its sequence; None elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))",
+                       [model._meta.db_table, model._meta.pk.column])
+        return cursor.fetchone()[0]
+
+
 def _next_number(at: dt.datetime) -> str:
     """Draw the month's next order number; the caller must be inside the registration's transaction.
 
@@ -187,12 +197,15 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
                    caller_name: str = "", caller_phone: str = "", confidential: bool = False,
                    town: Unit | None = None, address: str = "", latitude=None, longitude=None,
                    upstream_platform=None, upstream_number: str = "",
-                   upstream_deadline: dt.datetime | None = None, note: str = "") -> WorkOrder:
+                   upstream_deadline: dt.datetime | None = None, note: str = "",
+                   receipt: bool = False) -> WorkOrder:
     """Register (登记) a new order in state ``received`` with its deadlines.
 
-    Everything is checked before the transaction starts, so a refused registration has written
-    nothing and leaves the caller's transaction usable; the writes then join the caller's
-    transaction without a savepoint (a failure there rolls the caller back too).
+    ``receipt`` queues the caller's SMS receipt in the same transaction (channels where the
+    citizen registers the order themselves). Everything is checked before the transaction starts,
+    so a refused registration has written nothing and leaves the caller's transaction usable; the
+    writes then join the caller's transaction without a savepoint (a failure there rolls the
+    caller back too).
     """
     actor = Actor.of(acting_user)
     if actor.role not in {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.SYSTEM}:
@@ -230,12 +243,29 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
         status=Status.RECEIVED,
     )
     _handle_deadline(order, at)
-    with transaction.atomic(savepoint=False):
-        order.number = _next_number(at)
-        order.save(force_insert=True)
+
+    def write_dependents():
         Event.objects.create(order=order, at=at, action="register", actor=actor.user, actor_role=actor.role.value,
                              actor_unit_id=actor.unit_id, from_status="", to_status=order.status, note=note,
                              data={"handle_deadline": _iso(order.handle_deadline), "source": source})
+        if receipt:
+            from hotline.workorders.tasks import enqueue_after_commit, send_receipt
+
+            enqueue_after_commit(send_receipt, order.pk)
+
+    with transaction.atomic(savepoint=False):
+        # Registrations queue on the month's number until each commits (see _next_number), so on
+        # PostgreSQL the order's id is drawn first and the rows pointing at it are written ahead
+        # of it (foreign keys are checked at commit): only the number and the order's own insert
+        # remain between lock and commit. SQLite locks the whole database from the first write,
+        # so the order there does not matter.
+        order.pk = reserved = _reserve_pk(WorkOrder)
+        if reserved is not None:
+            write_dependents()
+        order.number = _next_number(at)
+        order.save(force_insert=True)
+        if reserved is None:
+            write_dependents()
     return order
 
 

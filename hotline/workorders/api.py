@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,7 +16,6 @@ from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
 from hotline.intake import lookups
 from hotline.workorders import actions
-from hotline.workorders.tasks import enqueue_after_commit, send_receipt
 from hotline.workorders.workflow import WorkflowError
 
 TEXT_FIELDS = ("title", "content", "urgency", "source", "caller_name", "caller_phone", "address", "note")
@@ -67,10 +65,8 @@ def orders(request):
         fields["confidential"] = bool(data.get("confidential", False))
         fields.setdefault("title", "")
         fields.setdefault("content", "")
-        with transaction.atomic():
-            order = actions.register_order(acting_user=request.user, **fields)
-            # The receipt task commits with the order: an acknowledged order always gets its SMS.
-            enqueue_after_commit(send_receipt, order.pk)
+        # The receipt task commits with the order: an acknowledged order always gets its SMS.
+        order = actions.register_order(acting_user=request.user, receipt=True, **fields)
     except WorkflowError as exc:
         return _error(str(exc), 400)
     return JsonResponse(order_json(order), status=201, json_dumps_params={"ensure_ascii": False})
