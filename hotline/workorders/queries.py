@@ -498,12 +498,17 @@ def _sent_back_ids(user) -> list[int]:
     reply time cleared: what both actions do) can qualify, so the last event is read for those few
     alone (partial index ``asg_lead_withdrawn_idx``), once per page; the other sections exclude
     these ids instead of asking every order for its last event."""
-    last = Event.objects.filter(order=OuterRef("order_id")).order_by("-at", "-id").values("action")[:1]
-    return list(Assignment.objects.filter(unit_id=user.unit_id, role=Assignment.Role.LEAD, active=True,
-                                          replied_at__isnull=True, reply_public__gt="",
-                                          order__lead_unit_id=user.unit_id, order__status=Status.HANDLING)
+    # Two steps: joined to the orders, PostgreSQL started from the unit's handling orders and
+    # probed the small index once for each of them.
+    withdrawn = list(Assignment.objects.filter(unit_id=user.unit_id, role=Assignment.Role.LEAD, active=True,
+                                               replied_at__isnull=True, reply_public__gt="")
+                     .order_by().values_list("order_id", flat=True))  # the default order joins the orders
+    if not withdrawn:
+        return []
+    last = Event.objects.filter(order=OuterRef("pk")).order_by("-at", "-id").values("action")[:1]
+    return list(WorkOrder.objects.filter(pk__in=withdrawn, lead_unit_id=user.unit_id, status=Status.HANDLING)
                 .alias(last_action=Subquery(last)).filter(last_action__in=SENT_BACK_ACTIONS)
-                .values_list("order_id", flat=True))
+                .values_list("pk", flat=True))
 
 
 _LEAD_HELD = sorted(set(_HOLDS) - {Status.DISPATCHED.value})  # held and signed for
