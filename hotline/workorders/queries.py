@@ -332,17 +332,10 @@ def _sort_key(values: tuple) -> tuple:
 @dataclass(frozen=True)
 class _Part:
     """One index-ordered piece of a queue; a queue whose rows come from several access paths is
-    the merge of its parts (each read only one page deep).
-
-    ``qs`` picks the rows in index order and ``counted`` is what the capped count reads (by default
-    ``qs``). ``door``, when given, reads the rows: ``qs`` then only picks the page's ids, and
-    ``door(ids)`` — a ``visible_to`` queryset — returns what may be shown.
-    """
+    the merge of its parts (each read only one page deep)."""
 
     qs: object
     nullable: tuple[bool, ...]
-    door: object = None
-    counted: object = None
 
 
 def _read(parts: list[_Part], fields: tuple[str, ...], columns: tuple[str, ...], cursor: str | None,
@@ -353,15 +346,13 @@ def _read(parts: list[_Part], fields: tuple[str, ...], columns: tuple[str, ...],
     rows = []
     for part in parts:
         order = [F(f).asc(nulls_last=True) if null else F(f).asc() for f, null in zip(fields, part.nullable, strict=True)]
-        qs = (part.qs if position is None else part.qs.filter(_after(fields, part.nullable, position))).order_by(*order)
-        if part.door is not None:
-            qs = part.door(qs.values("pk")[: size + 1]).order_by(*order)
-        rows.extend(qs.values(*columns)[: size + 1])
+        qs = part.qs if position is None else part.qs.filter(_after(fields, part.nullable, position))
+        rows.extend(qs.order_by(*order).values(*columns)[: size + 1])
     rows.sort(key=lambda r: _sort_key(tuple(r[f] for f in fields)))
     total = 0
     if count:
         for p in parts:
-            total += (p.counted if p.counted is not None else p.qs).order_by().values("pk")[: COUNT_CAP + 1].count()
+            total += p.qs.order_by().values("pk")[: COUNT_CAP + 1].count()
     return rows, total
 
 
@@ -484,12 +475,11 @@ def _assigned(qs, unit: int, role: str):
         a_signed_at=F("mine__signed_at"), a_replied_at=F("mine__replied_at"))
 
 
-def _lead_door(user):
-    """Rows of the lead half, read through ``visible_to``. The page's ids are picked without it:
-    the door's "lead unit or assigned" test, ANDed with "lead unit", made PostgreSQL expect a
-    handful of rows and sort a bitmap of the unit's whole backlog instead of walking its index."""
-    unit = user.unit_id
-    return lambda ids: _assigned(WorkOrder.objects.visible_to(user).filter(pk__in=ids), unit, Assignment.Role.LEAD)
+def _lead_rows(user, ids: list[int]) -> dict[int, dict]:
+    """The lead half's page rows, read through ``visible_to`` with the unit's active lead
+    assignment; an id that fails either is not shown."""
+    qs = _assigned(WorkOrder.objects.visible_to(user).filter(pk__in=ids), user.unit_id, Assignment.Role.LEAD)
+    return {r["id"]: r for r in qs.order_by().values(*INBOX_COLUMNS)}
 
 
 def _sent_back_ids(user) -> list[int]:
@@ -518,23 +508,23 @@ def _lead_parts(user, now: dt.datetime, key: str, sent_back: list[int]) -> list[
     """The lead half of an inbox section, each part a range of the unit's index by state and
     deadline (``wo_unit_status_deadline_idx``, ``wo_unit_open_deadline_idx``).
 
-    The parts pick ids by the order's own columns only: a lead order waits to be signed for exactly
-    while it is 待签收 (``dispatched``: signing is what moves it on), and its lead assignment is the
-    unit's while the unit leads it. Joining the assignment to re-check that made PostgreSQL walk the
-    to-sign orders inside the overdue ones, and misjudge how many rows a page would need; the door
-    still joins it to read the rows, so an order without this unit's active lead never shows.
+    The parts pick ids (and count) by the order's own columns only: a lead order waits to be signed
+    for exactly while it is 待签收 (``dispatched``: signing is what moves it on), and its lead
+    assignment is the unit's while the unit leads it. Joining the assignment to re-check that made
+    PostgreSQL walk the to-sign orders inside the overdue ones; adding ``visible_to``'s "lead unit
+    or assigned" test to "lead unit" made it expect a handful of rows and sort a bitmap of the
+    unit's whole backlog instead of walking its index, and AND a bitmap of every order in those
+    states into each count. These are orders led by the user's unit, which ``visible_to`` admits as
+    such; the page's rows are then read through it (``_lead_rows``), assignment joined, so an order
+    without this unit's active lead never shows.
     """
     mine = WorkOrder.objects.filter(lead_unit_id=user.unit_id)
-    door = _lead_door(user)
 
     def part(cond: Q, nullable: bool) -> _Part:
         qs = mine.filter(cond)
         if sent_back and key != "sent_back":
             qs = qs.exclude(pk__in=sent_back)
-        # Counted from the index alone (an index-only scan stopping at the cap): these are orders
-        # led by the user's unit, which ``visible_to`` admits as such; asking it row by row made
-        # PostgreSQL AND a bitmap of every order in those states.
-        return _Part(qs, (nullable, False), door)
+        return _Part(qs, (nullable, False))
 
     soon = near_due_window(now)
     if key == "to_sign":
@@ -584,8 +574,10 @@ def unit_inbox(user, now: dt.datetime, *, cursors: dict[str, str] | None = None,
 
     Each section is its own queue, the earliest deadline first, a page of ``size`` with a keyset
     cursor (``cursors[section]``) and a count capped at ``COUNT_CAP``. A row is the unit's active
-    lead or co-handling assignment of an open order; the lead half is read per section through
-    the unit's index by deadline (a page and a LIMITed count), the co-handling half in one query.
+    lead or co-handling assignment of an open order. The lead half's ids are picked per section
+    from the unit's index by state and deadline (a page of ids and a LIMITed count each), then all
+    sections' lead rows are read in one query through ``visible_to``; the co-handling half, being
+    small, is one query of whole rows.
     ``only`` reads a single section's page, without its count.
     """
     cursors = cursors or {}
@@ -594,10 +586,10 @@ def unit_inbox(user, now: dt.datetime, *, cursors: dict[str, str] | None = None,
         return {k: QueuePage([], None, 0) for k in keys}
     co = _co_rows(user, now)
     sent_back = _sent_back_ids(user)
-    result = {}
+    merged = {}
     for key in keys:
         cursor = cursors.get(key)
-        rows, total = _read(_lead_parts(user, now, key, sent_back), _INBOX_KEY, INBOX_COLUMNS, cursor, datetimes=1,
+        rows, total = _read(_lead_parts(user, now, key, sent_back), _INBOX_KEY, _INBOX_KEY, cursor, datetimes=1,
                             size=size, count=only is None)
         extra = co[key]
         total += len(extra)
@@ -606,8 +598,16 @@ def unit_inbox(user, now: dt.datetime, *, cursors: dict[str, str] | None = None,
             if position is not None:
                 mark = _sort_key(position)
                 extra = [r for r in extra if _sort_key((r["handle_deadline"], r["id"])) > mark]
-        merged = sorted(rows + extra[: size + 1], key=lambda r: _sort_key((r["handle_deadline"], r["id"])))
-        result[key] = _page(merged, _INBOX_KEY, size, total, InboxRow.of)
+        merged[key] = (sorted(rows + extra[: size + 1], key=lambda r: _sort_key((r["handle_deadline"], r["id"]))),
+                       total)
+    # Co-handling rows arrived whole; the lead ones are ids until this one read of all sections.
+    lead = _lead_rows(user, [r["id"] for rows, _ in merged.values() for r in rows[:size] if "a_role" not in r])
+    result = {}
+    for key, (rows, total) in merged.items():
+        page = _page(rows, _INBOX_KEY, size, total)
+        page.rows = [InboxRow.of(r if "a_role" in r else lead[r["id"]]) for r in page.rows
+                     if "a_role" in r or r["id"] in lead]
+        result[key] = page
     return result
 
 
