@@ -303,3 +303,23 @@ def test_operator_answers_from_the_knowledge_base_and_merges_a_repeat(login, liv
     li.wait_for_selector("#saved-number")
     answered = _order(li.locator("#saved-number strong").inner_text())
     assert answered.status == "awaiting_callback" and answered.disposition == "direct_answer"
+
+
+def test_inbox_pages_one_group_and_acts_from_the_second_page(login, live_server, world):
+    """55 orders wait for 赵's signature: the first page shows 50, 下一页 the other 5, the other
+    groups stay put, and signing on the second page comes back to that page."""
+    orders = [_dispatched_order(world, title=f"路灯不亮{i}") for i in range(55)]
+    zhao = login("handler_zhao")
+    zhao.goto(f"{live_server.url}/inbox/")
+    assert "待签收（共 55 件）" in zhao.content()
+    assert zhao.locator("#inbox-to_sign tbody tr").count() == 50
+    zhao.click("#pager-to_sign >> text=下一页")
+    zhao.wait_for_url(re.compile(r".*to_sign=.*"))
+    second = zhao.locator("#inbox-to_sign tbody tr[data-number]")
+    assert second.count() == 5
+    numbers = [second.nth(i).get_attribute("data-number") for i in range(5)]
+    assert set(numbers) <= {o.number for o in orders}
+    _open_action(zhao, numbers[0], "sign")
+    _submit_panel(zhao)
+    assert _order(numbers[0]).status == "handling"
+    assert "to_sign=" in zhao.url and "待签收（共 54 件）" in zhao.content()

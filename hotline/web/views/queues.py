@@ -109,7 +109,8 @@ def inbox(request):
         for row in page.rows:
             row.title = access.shield_text(request.user, row, row.title)  # displayed only
             row.url = links["detail"].format(n=row.number)
-            row.times = (_hm(row.dispatched_at), _hm(row.sign_deadline), _hm(row.handle_deadline))
+            row.dispatched_hm, row.sign_deadline_hm = _hm(row.dispatched_at), _hm(row.sign_deadline)
+            row.handle_deadline_hm = _hm(row.handle_deadline)
             row.late = bool(row.handle_deadline and row.handle_deadline < now)
             row.buttons = [(t.action, t.label, t.needs_note, links["action"].format(n=row.number, a=t.action)
                             + links["next"]) for t in _inbox_actions(row)]
