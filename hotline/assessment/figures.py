@@ -151,8 +151,8 @@ EVIDENCE_KEYS = ("signed_late", "closed_late", "dissatisfied", "unsolved", "upst
 @dataclass
 class _MonthRows:
     counts: dict[int, dict[str, int]]  # assessed unit id -> counts
-    evidence: list[tuple[int, str, tuple[bool, ...]]]  # (assessed, order number, flag per EVIDENCE_KEYS)
-    excluded: list[tuple[int, str]]  # (assessed, order number) of orders taken out of the assessment
+    evidence: list[tuple[int, str, int]]  # (assessed, order number, bit i set: EVIDENCE_KEYS[i]), by number
+    excluded: list[tuple[int, str]]  # (assessed, order number) of orders taken out of the assessment, by number
 
 
 def _month_rows(population, cond: dict[str, Q]) -> _MonthRows:
@@ -183,31 +183,46 @@ def _month_rows(population, cond: dict[str, Q]) -> _MonthRows:
     )
     sql, params = inner.query.sql_with_params()
     summed = (*PER_ROW, *PER_ORDER)
-    zeros_e = ", ".join("0" for _ in EVIDENCE_KEYS)
-    zeros_s = ", ".join("0" for _ in summed)
-    flags = [f"e_{key}" for key in EVIDENCE_KEYS]
+    nulls = ", ".join("NULL" for _ in summed)
+    mask = " + ".join(f"e_{key} * {1 << i}" for i, key in enumerate(EVIDENCE_KEYS))
+    # Evidence rows carry their flags as one bit mask (bit i: EVIDENCE_KEYS[i]) and come sorted by
+    # order number; a busy month has hundreds of thousands of them, so they are streamed.
     statement = f"""
         WITH per_order AS ({sql})
-        SELECT 0, assessed, '', COUNT(*), {", ".join(f"SUM({k})" for k in summed)}, {zeros_e}
+        SELECT 0, assessed, '', 0, COUNT(*), {", ".join(f"SUM({k})" for k in summed)}
           FROM per_order WHERE excluded = 0 GROUP BY assessed
         UNION ALL
-        SELECT 1, assessed, number, 0, {zeros_s}, {", ".join(flags)}
-          FROM per_order WHERE excluded = 0 AND ({" OR ".join(f"{f} = 1" for f in flags)})
+        SELECT 1, assessed, number, {mask}, NULL, {nulls}
+          FROM per_order WHERE excluded = 0 AND {mask} > 0
         UNION ALL
-        SELECT 2, assessed, number, 0, {zeros_s}, {zeros_e} FROM per_order WHERE excluded = 1"""
+        SELECT 2, assessed, number, 0, NULL, {nulls} FROM per_order WHERE excluded = 1
+        ORDER BY 1, 3"""
     result = _MonthRows({}, [], [])
-    with connections[inner.db].cursor() as cursor:
-        _prefer_nested_loop(cursor)
-        cursor.execute(statement, params)
-        for kind, assessed, number, orders, *values in cursor.fetchall():
-            if kind == 0:
-                result.counts[assessed] = {"orders": orders, **{k: int(v or 0) for k, v in
-                                                                zip(summed, values[:len(summed)], strict=True)}}
-            elif kind == 1:
-                result.evidence.append((assessed, number, tuple(bool(v) for v in values[len(summed):])))
-            else:
-                result.excluded.append((assessed, number))
+    for kind, assessed, number, flags, orders, *values in _stream(inner.db, statement, params):
+        if kind == 0:
+            result.counts[assessed] = {"orders": orders, **{k: int(v or 0) for k, v in zip(summed, values, strict=True)}}
+        elif kind == 1:
+            result.evidence.append((assessed, number, flags))
+        else:
+            result.excluded.append((assessed, number))
     return result
+
+
+def _stream(db: str, statement: str, params):
+    """Rows of ``statement`` a few thousand at a time (a server-side cursor on PostgreSQL), in the
+    caller's transaction, after ``_prefer_nested_loop``."""
+    connection = connections[db]
+    with connection.cursor() as cursor:
+        _prefer_nested_loop(cursor)
+        if connection.vendor != "postgresql":
+            cursor.execute(statement, params)
+            while batch := cursor.fetchmany(5000):
+                yield from batch
+            return
+    with connection.connection.cursor(name="assessment_month") as server:
+        server.itersize = 5000
+        server.execute(statement, params)
+        yield from server
 
 
 def _prefer_nested_loop(cursor) -> None:
@@ -261,16 +276,17 @@ def build_unit_months(year: int, month: int, *, as_of: dt.datetime) -> dict[int,
             c[key] = row[key]
 
     # Evidence: the order numbers behind each list, in number order (one row per unit and order).
-    for assessed, number, flagged in sorted(rows.evidence, key=lambda r: r[1]):
+    bits = tuple((1 << i, key) for i, key in enumerate(EVIDENCE_KEYS))
+    for assessed, number, flags in rows.evidence:
         m = months.get(assessed)
         if m is None:
             continue
-        for key, on in zip(EVIDENCE_KEYS, flagged, strict=True):
-            if on:
+        for bit, key in bits:
+            if flags & bit:
                 m.evidence.setdefault(key, []).append(number)
 
     # Excluded orders, for the orders line.
-    for assessed, number in sorted(rows.excluded, key=lambda r: r[1]):
+    for assessed, number in rows.excluded:
         if assessed in months:
             months[assessed].excluded_orders.append(number)
 
