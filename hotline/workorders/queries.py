@@ -6,7 +6,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, F, FilteredRelation, OuterRef, Q, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+)
 
 from hotline.accounts import access
 from hotline.workorders.models import Assignment, Event, Request, WorkOrder
@@ -427,7 +436,7 @@ SENT_BACK_ACTIONS = ("send_back", "callback_rework")
 _HOLDS = sorted(s.value for s in UNIT_HOLDS)
 _OTHER_OPEN = sorted(set(INBOX_STATUSES) - set(_HOLDS))
 INBOX_COLUMNS = ("id", "number", "title", "status", "handle_deadline", "confidential", "caller_name", "caller_phone",
-                 "category__name", "a_role", "a_dispatched_at", "a_sign_deadline", "a_signed_at", "a_replied_at")
+                 "category__name", "a_role", "a_dispatched_at", "a_sign_deadline", "a_signed", "a_replied")
 _INBOX_KEY = ("handle_deadline", "id")
 
 
@@ -447,14 +456,14 @@ class InboxRow:
     role: str
     dispatched_at: dt.datetime | None
     sign_deadline: dt.datetime | None
-    signed_at: dt.datetime | None
-    replied_at: dt.datetime | None
+    signed: bool  # the unit has signed for its part
+    replied: bool  # the unit's reply stands
 
     @classmethod
     def of(cls, r: dict) -> InboxRow:
         return cls(r["id"], r["number"], r["title"], r["status"], r["handle_deadline"], r["confidential"],
                    r["caller_name"], r["caller_phone"], r["category__name"] or "", r["a_role"], r["a_dispatched_at"],
-                   r["a_sign_deadline"], r["a_signed_at"], r["a_replied_at"])
+                   r["a_sign_deadline"], r["a_signed"], r["a_replied"])
 
     @property
     def role_label(self) -> str:
@@ -465,20 +474,27 @@ class InboxRow:
         return STATUS_LABELS[Status(self.status)]
 
 
-def _assigned(qs, unit: int, role: str):
-    """``qs`` joined to the unit's active assignment of ``role`` in each order, whose fields come
-    along (one row per order: a unit is assigned to an order at most once)."""
-    mine = FilteredRelation("assignments", condition=Q(assignments__unit_id=unit, assignments__active=True,
-                                                       assignments__role=role))
-    return qs.annotate(mine=mine).filter(mine__id__isnull=False).annotate(
+def _mine(qs, unit: int, role: str | None = None):
+    """``qs`` joined to the unit's active assignment in each order (of ``role``, if given): one row
+    per order, since a unit holds at most one active assignment of an order."""
+    condition = Q(assignments__unit_id=unit, assignments__active=True)
+    if role:
+        condition &= Q(assignments__role=role)
+    return qs.annotate(mine=FilteredRelation("assignments", condition=condition)).filter(mine__id__isnull=False)
+
+
+def _isset(field: str) -> ExpressionWrapper:
+    """Whether ``field`` has a value, as a boolean column: the rows only need to know, and loading an
+    aware datetime costs more than the rest of the row."""
+    return ExpressionWrapper(Q(**{f"{field}__isnull": False}), output_field=BooleanField())
+
+
+def _inbox_rows(user, ids: list[int]) -> dict[int, dict]:
+    """The page's rows of every section in one read, through ``visible_to``, with the unit's
+    active assignment (lead or co-handling); an id that fails either is not shown."""
+    qs = _mine(WorkOrder.objects.visible_to(user).filter(pk__in=ids), user.unit_id).annotate(
         a_role=F("mine__role"), a_dispatched_at=F("mine__dispatched_at"), a_sign_deadline=F("mine__sign_deadline"),
-        a_signed_at=F("mine__signed_at"), a_replied_at=F("mine__replied_at"))
-
-
-def _lead_rows(user, ids: list[int]) -> dict[int, dict]:
-    """The lead half's page rows, read through ``visible_to`` with the unit's active lead
-    assignment; an id that fails either is not shown."""
-    qs = _assigned(WorkOrder.objects.visible_to(user).filter(pk__in=ids), user.unit_id, Assignment.Role.LEAD)
+        a_signed=_isset("mine__signed_at"), a_replied=_isset("mine__replied_at"))
     return {r["id"]: r for r in qs.order_by().values(*INBOX_COLUMNS)}
 
 
@@ -515,8 +531,8 @@ def _lead_parts(user, now: dt.datetime, key: str, sent_back: list[int]) -> list[
     or assigned" test to "lead unit" made it expect a handful of rows and sort a bitmap of the
     unit's whole backlog instead of walking its index, and AND a bitmap of every order in those
     states into each count. These are orders led by the user's unit, which ``visible_to`` admits as
-    such; the page's rows are then read through it (``_lead_rows``), assignment joined, so an order
-    without this unit's active lead never shows.
+    such; the page's rows are then read through it (``_inbox_rows``), assignment joined, so an
+    order without this unit's active assignment never shows.
     """
     mine = WorkOrder.objects.filter(lead_unit_id=user.unit_id)
 
@@ -545,7 +561,7 @@ def _lead_parts(user, now: dt.datetime, key: str, sent_back: list[int]) -> list[
 
 def _co_key(r: dict, now: dt.datetime, soon: dt.datetime) -> str:
     deadline = r["handle_deadline"]
-    if r["a_signed_at"] is None:
+    if not r["signed"]:
         return "to_sign"
     if deadline and r["status"] in _HOLDS:
         if deadline < now:
@@ -555,15 +571,16 @@ def _co_key(r: dict, now: dt.datetime, soon: dt.datetime) -> str:
     return "handling"
 
 
-def _co_rows(user, now: dt.datetime) -> dict[str, list[dict]]:
-    """The unit's open co-handling orders by section. They are few (a unit co-handles a small share
-    of what it leads), so one query reads them all, sorted, and each section takes its page."""
+def _co_keys(user, now: dt.datetime) -> dict[str, list[dict]]:
+    """The unit's open co-handling orders by section, as sort keys. They are few (a unit co-handles
+    a small share of what it leads), so one query reads them all and each section takes its page;
+    only what places a row is read."""
     soon = near_due_window(now)
-    co = _assigned(WorkOrder.objects.visible_to(user).filter(status__in=INBOX_STATUSES), user.unit_id,
-                   Assignment.Role.CO)
-    rows = (co.order_by(F("handle_deadline").asc(nulls_last=True), "id").values(*INBOX_COLUMNS))
+    co = _mine(WorkOrder.objects.visible_to(user).filter(status__in=INBOX_STATUSES), user.unit_id,
+               Assignment.Role.CO).annotate(signed=_isset("mine__signed_at"))
     by_key = {k: [] for k in INBOX_SECTIONS}
-    for r in rows:
+    for r in co.order_by(F("handle_deadline").asc(nulls_last=True), "id").values("id", "handle_deadline", "status",
+                                                                                   "signed"):
         by_key[_co_key(r, now, soon)].append(r)
     return by_key
 
@@ -574,17 +591,17 @@ def unit_inbox(user, now: dt.datetime, *, cursors: dict[str, str] | None = None,
 
     Each section is its own queue, the earliest deadline first, a page of ``size`` with a keyset
     cursor (``cursors[section]``) and a count capped at ``COUNT_CAP``. A row is the unit's active
-    lead or co-handling assignment of an open order. The lead half's ids are picked per section
-    from the unit's index by state and deadline (a page of ids and a LIMITed count each), then all
-    sections' lead rows are read in one query through ``visible_to``; the co-handling half, being
-    small, is one query of whole rows.
+    lead or co-handling assignment of an open order. The lead half's keys are picked per section
+    from the unit's index by state and deadline (a page of keys and a LIMITed count each), the
+    co-handling half's in one query (it is small); then all sections' rows are read in one query
+    through ``visible_to``.
     ``only`` reads a single section's page, without its count.
     """
     cursors = cursors or {}
     keys = [only] if only in INBOX_SECTIONS else list(INBOX_SECTIONS)
     if not getattr(user, "unit_id", None):
         return {k: QueuePage([], None, 0) for k in keys}
-    co = _co_rows(user, now)
+    co = _co_keys(user, now)
     sent_back = _sent_back_ids(user)
     merged = {}
     for key in keys:
@@ -598,15 +615,13 @@ def unit_inbox(user, now: dt.datetime, *, cursors: dict[str, str] | None = None,
             if position is not None:
                 mark = _sort_key(position)
                 extra = [r for r in extra if _sort_key((r["handle_deadline"], r["id"])) > mark]
-        merged[key] = (sorted(rows + extra[: size + 1], key=lambda r: _sort_key((r["handle_deadline"], r["id"]))),
-                       total)
-    # Co-handling rows arrived whole; the lead ones are ids until this one read of all sections.
-    lead = _lead_rows(user, [r["id"] for rows, _ in merged.values() for r in rows[:size] if "a_role" not in r])
+        merged[key] = _page(sorted(rows + extra[: size + 1], key=lambda r: _sort_key((r["handle_deadline"], r["id"]))),
+                            _INBOX_KEY, size, total)
+    # Every section's page was chosen by keys; one read fetches their rows.
+    found = _inbox_rows(user, [r["id"] for page in merged.values() for r in page.rows])
     result = {}
-    for key, (rows, total) in merged.items():
-        page = _page(rows, _INBOX_KEY, size, total)
-        page.rows = [InboxRow.of(r if "a_role" in r else lead[r["id"]]) for r in page.rows
-                     if "a_role" in r or r["id"] in lead]
+    for key, page in merged.items():
+        page.rows = [InboxRow.of(found[r["id"]]) for r in page.rows if r["id"] in found]
         result[key] = page
     return result
 

@@ -89,9 +89,9 @@ SCOPE = {"lead": {"sign", "reply", "request_return", "request_extension", "reque
 
 def _inbox_actions(row) -> list:
     acts = [t for t in allowed(row.status, Role.HANDLER) if t.action in SCOPE[row.role]]
-    if row.role == "co" and row.signed_at:
+    if row.role == "co" and row.signed:
         acts = [t for t in acts if t.action != "co_sign"]
-    if row.role == "co" and row.replied_at:
+    if row.role == "co" and row.replied:
         acts = [t for t in acts if t.action != "co_reply"]
     return acts
 
