@@ -41,6 +41,7 @@ from django.utils import timezone
 from hotline.catalog.models import AppealType, Source
 from hotline.directory.models import Unit, UpstreamPlatform, month_bounds, stationing_compliance
 from hotline.intake.models import Call
+from hotline.lib.planner import joins_by_key
 from hotline.lib.shares import format_share, share
 from hotline.workorders.models import (
     SATISFIED_LEVELS,
@@ -320,18 +321,42 @@ def _late_or_overdue(as_of: dt.datetime) -> Q:
     return _dispatched() & (replied_late | still_open)
 
 
-def _order_aggregates(as_of: dt.datetime) -> dict:
-    """Conditional counts over orders, the same for the whole period and per lead unit."""
+def _answered() -> Q:
+    """Orders the citizen can be called back about: answered by the center or a unit."""
+    return (Q(status=Status.AWAITING_CALLBACK)
+            | Q(status=Status.CLOSED, disposition__in=[Disposition.DIRECT_ANSWER, Disposition.COORDINATE,
+                                                     Disposition.DISPATCH])
+            | Q(callback_at__isnull=False))
+
+
+def _reached_earlier() -> Q:
+    """No satisfaction on the order (its latest callback did not get through), but an earlier
+    callback did: still a called-back order.
+
+    ``callback_at`` is implied (a reached callback sets a satisfaction, so an empty one means a
+    later callback failed, and every callback sets ``callback_at``; nothing clears it), but
+    spelled out it lets the database look up callbacks only for those few orders instead of
+    hashing every reached callback ever made.
+    """
+    return (Q(satisfaction="", callback_at__isnull=False)
+            & Exists(Callback.objects.filter(order=OuterRef("pk"), reached=True)))
+
+
+def _order_aggregates(as_of: dt.datetime, *, earlier_callbacks: bool = True) -> dict:
+    """Conditional counts over orders, the same for the whole period and per lead unit.
+
+    ``earlier_callbacks=False`` leaves out the orders ``_reached_earlier`` counts as called back
+    (a correlated EXISTS): the caller adds them from a query of their own (``_one_pass``).
+    """
     replied = Q(replied_at__isnull=False)
     on_time = replied & (Q(handle_deadline__isnull=True) | Q(replied_at__lte=F("handle_deadline")))
     due = replied | Q(handle_deadline__lt=as_of)
-    # A non-empty satisfaction means the latest callback reached the citizen, so the correlated
-    # EXISTS only runs for the few answered orders without one (written first, it ran per row).
-    reached_cb = ~Q(satisfaction="") | Exists(Callback.objects.filter(order=OuterRef("pk"), reached=True))
-    answered = (Q(status=Status.AWAITING_CALLBACK)
-                | Q(status=Status.CLOSED, disposition__in=[Disposition.DIRECT_ANSWER, Disposition.COORDINATE,
-                                                         Disposition.DISPATCH])
-                | Q(callback_at__isnull=False))
+    # A non-empty satisfaction means the latest callback reached the citizen; only answered
+    # orders without one need the callbacks table.
+    reached_cb = ~Q(satisfaction="")
+    if earlier_callbacks:
+        reached_cb |= Exists(Callback.objects.filter(order=OuterRef("pk"), reached=True))
+    answered = _answered()
     reached_last = ~Q(satisfaction="")
     upstream = Q(source=Source.UPSTREAM)
     return {
@@ -478,7 +503,14 @@ def _one_pass(orders: QuerySet, as_of: dt.datetime) -> _Pass:
     thousand at most, and summing them in Python costs milliseconds.
     """
     main_keys, order_keys = tuple(_main_aggregates()), tuple(_order_aggregates(as_of))
-    rows = orders.order_by().values(*GROUP_KEYS).annotate(**_main_aggregates(), **_order_aggregates(as_of))
+    # Without the callbacks EXISTS: a correlated subquery makes the pass parallel-unsafe, and
+    # PostgreSQL answered it by hashing every reached callback ever made. The few answered orders
+    # whose latest callback failed are counted apart, per lead unit, and added.
+    rows = orders.order_by().values(*GROUP_KEYS).annotate(**_main_aggregates(),
+                                                          **_order_aggregates(as_of, earlier_callbacks=False))
+    with joins_by_key(orders.db):
+        earlier = dict(orders.filter(_answered() & _reached_earlier()).order_by().values("lead_unit")
+                       .annotate(n=Count("id")).values_list("lead_unit", "n"))
     main = dict.fromkeys(main_keys, 0)
     types: dict[int, int] = {}
     platforms: dict[int, int] = {}
@@ -495,6 +527,8 @@ def _one_pass(orders: QuerySet, as_of: dt.datetime) -> _Pass:
         unit = by_order.setdefault(r["lead_unit"], dict.fromkeys(order_keys, 0))
         for key in order_keys:
             unit[key] += r[key] or 0
+    for lead_unit, n in earlier.items():
+        by_order.setdefault(lead_unit, dict.fromkeys(order_keys, 0))["called_back"] += n
     return _Pass(main, types, platforms, categories, by_order)
 
 

@@ -38,7 +38,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import (
     Case,
     Count,
@@ -54,6 +54,7 @@ from django.db.models.functions import Coalesce, Length
 
 from hotline.assessment.engine import UnitFigures
 from hotline.directory.models import Unit, stationing_compliance
+from hotline.lib.planner import joins_by_key
 from hotline.workorders.models import SATISFIED_LEVELS, Assignment, Reminder, Request
 from hotline.workorders.workflow import Status
 
@@ -210,32 +211,21 @@ def _month_rows(population, cond: dict[str, Q]) -> _MonthRows:
 
 def _stream(db: str, statement: str, params):
     """Rows of ``statement`` a few thousand at a time (a server-side cursor on PostgreSQL), in the
-    caller's transaction, after ``_prefer_nested_loop``."""
+    caller's transaction (``joins_by_key``)."""
     connection = connections[db]
-    with connection.cursor() as cursor:
-        _prefer_nested_loop(cursor)
-        if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute(statement, params)
             while batch := cursor.fetchmany(5000):
                 yield from batch
-            return
+        return
+    with connection.cursor() as cursor:
+        # A cursor's plan is tuned to return the first rows fast by default (10%); all of them are read.
+        cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
     with connection.connection.cursor(name="assessment_month") as server:
         server.itersize = 5000
         server.execute(statement, params)
         yield from server
-
-
-def _prefer_nested_loop(cursor) -> None:
-    """Join the month's assignments to their orders by primary key (PostgreSQL).
-
-    A month is a large share of a small table, so the planner hashes the whole orders index
-    instead (10M orders: the whole 1.3 GB covering index for a 1.8M-order month), a cost that
-    grows with the history. Looking each order up by key costs the same at any history size.
-    Set for this transaction only (the caller's ``atomic``).
-    """
-    if cursor.db.vendor == "postgresql" and not cursor.db.get_autocommit():
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-        cursor.execute("SET LOCAL enable_mergejoin = off")
 
 
 def _population(year: int, month: int):
@@ -259,7 +249,7 @@ def build_unit_months(year: int, month: int, *, as_of: dt.datetime) -> dict[int,
     population = _population(year, month)
     counted = population.filter(order__excluded_from_assessment=False)
 
-    with transaction.atomic(using=population.db):
+    with joins_by_key(population.db):
         rows = _month_rows(population, cond)
     for assessed, row in rows.counts.items():
         m = months.get(assessed)
