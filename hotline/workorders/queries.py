@@ -576,7 +576,9 @@ def _co_keys(user, now: dt.datetime) -> dict[str, list[dict]]:
     a small share of what it leads), so one query reads them all and each section takes its page;
     only what places a row is read."""
     soon = near_due_window(now)
-    co = _mine(WorkOrder.objects.visible_to(user).filter(status__in=INBOX_STATUSES), user.unit_id,
+    # Like the lead half, keys are picked without ``visible_to``: its "assigned to the unit" test is
+    # the join itself, and asking it again probed the assignments once more per order.
+    co = _mine(WorkOrder.objects.filter(status__in=INBOX_STATUSES), user.unit_id,
                Assignment.Role.CO).annotate(signed=_isset("mine__signed_at"))
     by_key = {k: [] for k in INBOX_SECTIONS}
     for r in co.order_by(F("handle_deadline").asc(nulls_last=True), "id").values("id", "handle_deadline", "status",
