@@ -253,8 +253,8 @@ def suggest_units(order: WorkOrder) -> list:
 
 
 # ---------------------------------------------------------------------------------------------
-# Work queues (派单/审核, 承办, 回访): a page of the most urgent, a keyset cursor to the next page and
-# a capped count per queue. Each queue is read in the order of an index, so a page costs the same
+# Work queues (派单/审核, 承办): a page of the most urgent, a keyset cursor to the next page and a
+# capped count per queue. Each queue is read in the order of an index, so a page costs the same
 # at 10M orders as at 10k; nothing reads a unit's whole backlog to draw one page.
 
 QUEUE_PAGE = 50
