@@ -242,3 +242,19 @@ def test_periods():
                                                                                  dt.date(2023, 2, 28))
     assert same_period_last_year(dt.date(2024, 2, 29), dt.date(2024, 3, 1)) == (dt.date(2023, 2, 28),
                                                                                 dt.date(2023, 3, 1))
+
+
+def test_an_earlier_callback_that_got_through_still_counts(july, people):
+    """B: reached (dissatisfied, rework), answered again, then the second callback fails. The
+    order was called back all the same; its satisfaction is no longer known."""
+    from hotline.workorders import actions as a
+
+    b, qian, wang = july["B"], people["handler_qian"], people["dispatcher_wang"]
+    a.reply(b, acting_user=qian, public_reply="已再次约谈商户并复秤，处理完毕。", solved=True, at=at(2023, 7, 24, 10))
+    a.approve_reply(b, acting_user=wang, at=at(2023, 7, 24, 11))
+    a.record_callback(b, acting_user=people["operator_li"], reached=False, at=at(2023, 7, 25, 15))
+    s = stats()
+    assert s.rates.callback == Rate(5, 6)  # B still called back (its first callback got through)
+    assert s.rates.satisfaction == Rate(4, 4)  # but its satisfaction is unknown now
+    jiliao = {u.short_name: u for u in s.unit_rates}["寄料镇"]
+    assert jiliao.rates.callback == Rate(1, 1) and jiliao.rates.satisfaction == Rate(0, 0)
