@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SCALES = {"5k": 5_000, "50k": 50_000, "200k": 200_000, "1m": 1_000_000, "2m": 2_000_000, "5m": 5_000_000,
+# 30k over the default six months is a Ruzhou-size month (~5,000 orders, the seed's 5,043).
+SCALES = {"5k": 5_000, "30k": 30_000, "50k": 50_000, "200k": 200_000, "1m": 1_000_000, "2m": 2_000_000, "5m": 5_000_000,
           "10m": 10_000_000}
 
 

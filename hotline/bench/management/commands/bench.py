@@ -46,7 +46,7 @@ class Command(BaseCommand):
     help = "性能基准：生成大规模数据并测量受理、列表、检索、SLA 巡检和月度统计/考核/简报"
 
     def add_arguments(self, parser):
-        parser.add_argument("--scale", default="50k", help="50k、200k、1m、2m、5m 或 10m")
+        parser.add_argument("--scale", default="50k", help="5k、30k（汝州规模的一个月）、50k、200k、1m、2m、5m 或 10m")
         parser.add_argument("--months", type=int, default=6)
         parser.add_argument("--only", default="", help=f"逗号分隔：{','.join(STEPS)}（默认全部）")
         parser.add_argument("--database-url", default="")
