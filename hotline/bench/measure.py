@@ -620,7 +620,13 @@ def month_build(label: str = "") -> list[dict]:
            "steps": {k: round(v, 2) for k, v in steps.items()}, "peak_rss_mb": round(peak_mb),
            "rss_growth_mb": round(peak_mb - rss0 / 1024), "docx_kb": len(docx) // 1024,
            "target": "< 10 s，≤ 2× 基线，< 1 GiB", "baseline": "month-full-sql"}
-    if full == full:  # not NaN
+    if stats.grand_total < 100_000:
+        # A Ruzhou-size month (the seed's 5,043 orders): the target is 2 s, and the fixed
+        # costs (charts, the document) outweigh the queries, so no ratio target.
+        row["target"], row["ok"] = "< 2 s（汝州规模的月）", total < 2
+        if full == full:
+            row["ratio"] = round(total / full, 1)
+    elif full == full:  # not NaN
         row["ratio"] = round(total / full, 1)
         row["ok"] = total < 10 and total <= 2 * full and peak_mb < 1024
     else:
