@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     BooleanField,
     Count,
@@ -37,19 +38,72 @@ def near_due_window(now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(hours=settings.HOTLINE["NEAR_DUE_HOURS"])
 
 
-def summary_for(user, now: dt.datetime) -> dict:
-    """Counts for the home page, over what the user may see."""
-    # Every count is of open orders: reading only those keeps the home page off the closed history.
-    qs = WorkOrder.objects.visible_to(user).filter(status__in=sorted(s.value for s in OPEN))
+# The home page's counts are kept this long in the shared cache and not refreshed by actions: a
+# page load within it reads them from there, and the page says when they were counted.
+SUMMARY_SECONDS = 60
+OPEN_STATUSES = sorted(s.value for s in OPEN)
+
+
+def summary_for(user, now: dt.datetime, *, cached: bool = True) -> dict:
+    """Counts for the home page over what the user may see, and ``at``, when they were counted.
+
+    Kept ``SUMMARY_SECONDS`` per visibility scope: the center-wide roles share one entry, a unit's
+    handlers one, each operator their own. ``cached=False`` counts afresh (the bench does).
+    """
+    scope = _summary_scope(user)
+    if not cached or scope is None:
+        return _count_summary(user, now)
+    key = f"home-summary:{scope}"
+    summary = cache.get(key)
+    if summary is None:
+        summary = _count_summary(user, now)
+        cache.set(key, summary, SUMMARY_SECONDS)
+    return summary
+
+
+def _summary_scope(user) -> str | None:
+    """The cache key's scope: people who share one are answered the same orders by the door
+    (hotline.accounts.access). None for those who see nothing, whose counts cost no query."""
+    role = access.role_of(user)
+    if role in access.ALL_ORDERS_ROLES:
+        return "center"
+    if role == Role.HANDLER and user.unit_id:
+        return f"unit:{user.unit_id}"
+    if role == Role.OPERATOR:
+        return f"operator:{user.pk}"
+    return None
+
+
+def _count_summary(user, now: dt.datetime) -> dict:
     holds = [s.value for s in UNIT_HOLDS]
-    return qs.aggregate(
-        open=Count("id"),
-        overdue=Count("id", filter=Q(status__in=holds, handle_deadline__lt=now)),
-        near_due=Count("id", filter=Q(status__in=holds, handle_deadline__gte=now,
-                                      handle_deadline__lt=near_due_window(now))),
-        awaiting_dispatch=Count("id", filter=Q(status=Status.AWAITING_DISPATCH)),
-        awaiting_callback=Count("id", filter=Q(status=Status.AWAITING_CALLBACK)),
-    )
+    counts = {
+        "open": Count("id"),
+        "overdue": Count("id", filter=Q(status__in=holds, handle_deadline__lt=now)),
+        "near_due": Count("id", filter=Q(status__in=holds, handle_deadline__gte=now,
+                                         handle_deadline__lt=near_due_window(now))),
+        "awaiting_dispatch": Count("id", filter=Q(status=Status.AWAITING_DISPATCH)),
+        "awaiting_callback": Count("id", filter=Q(status=Status.AWAITING_CALLBACK)),
+    }
+    # Open orders only, read from the open orders' indexes (migration 0008): the closed history is
+    # never read, so the cost follows the open orders, not the years behind them.
+    mine = WorkOrder.objects.visible_to(user).filter(status__in=OPEN_STATUSES)
+    parts = [mine]
+    if access.role_of(user) == Role.HANDLER and user.unit_id:
+        # The door's two arms apart (together, "led OR assigned" scanned every order): the orders the
+        # unit leads, one range of an index; then those it co-handles or held before a return, led
+        # by another unit or none, from its assignments other than its active lead ones (an active
+        # lead assignment is always of an order the unit leads: dispatch sets both, a return ends
+        # both). Both still go through the door, so nothing it refuses is ever counted.
+        unit = user.unit_id
+        others = Assignment.objects.filter(unit_id=unit).exclude(active=True, role=Assignment.Role.LEAD)
+        parts = [mine.filter(lead_unit_id=unit),
+                 mine.filter(pk__in=others.values("order_id")).exclude(lead_unit_id=unit)]
+    summary = dict.fromkeys(counts, 0)
+    for part in parts:
+        for name, n in part.aggregate(**counts).items():
+            summary[name] += n
+    summary["at"] = now
+    return summary
 
 
 @dataclass

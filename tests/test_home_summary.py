@@ -1,0 +1,183 @@
+"""The home page's counts: over what each person may see, the same as the door answers, kept in the
+cache for a minute.
+
+王 and 周 count the whole center; 李 her own orders and the callback queue; 赵 of 杨楼镇 the orders
+his town leads, co-handles or held before a return; 钱 of 寄料镇 none of 杨楼镇's; 孙 of 住建局 only
+the order he co-handles; 吴 the auditor nothing.
+"""
+
+import datetime as dt
+import re
+import types
+
+import pytest
+from django.core.cache import cache
+from django.core.cache.backends import base as cache_base
+from django.core.cache.backends import locmem
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from hotline.accounts.models import User
+from hotline.catalog.models import AppealType, Category
+from hotline.workorders import actions, queries
+from hotline.workorders.models import WorkOrder
+from hotline.workorders.workflow import OPEN, UNIT_HOLDS, Status
+
+pytestmark = pytest.mark.django_db
+
+COUNTS = ("open", "overdue", "near_due", "awaiting_dispatch", "awaiting_callback")
+
+
+@pytest.fixture
+def clock(settings, monkeypatch):
+    """A cache of its own (nothing left by other tests) whose clock the test moves: ``clock(61)``."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "home-summary-tests"}}
+    cache.clear()
+    now = [1_700_000_000.0]
+    fake = types.SimpleNamespace(time=lambda: now[0])
+    monkeypatch.setattr(locmem, "time", fake)
+    monkeypatch.setattr(cache_base, "time", fake)
+
+    def advance(seconds):
+        now[0] += seconds
+    yield advance
+    cache.clear()
+
+
+@pytest.fixture
+def world(people, unit):
+    """Ten open orders and a closed one, in every state the counts tell apart."""
+    now = timezone.now()
+    start = now - dt.timedelta(days=3)
+    li, wang, zhao = people["operator_li"], people["dispatcher_wang"], people["handler_zhao"]
+    yanglou, jiliao, zhujian = unit("杨楼镇"), unit("寄料镇"), unit("住房和城乡建设局")
+
+    def register(title, by=li):
+        return actions.register_order(
+            acting_user=by, at=start, title=title, content=f"来电人反映：{title}。",
+            appeal_type=AppealType.objects.get(code="problem"), category=Category.objects.get(
+                full_name="农村管理—人居环境"), town=yanglou, caller_name="张三", caller_phone="13812341234")
+
+    def dispatched(title, lead, co=(), deadline=None):
+        o = register(title)
+        actions.submit_for_dispatch(o, acting_user=li, at=start)
+        return actions.dispatch(o, acting_user=wang, lead_unit=lead, co_units=co, handle_deadline=deadline,
+                                at=start + dt.timedelta(minutes=1))
+
+    orders = {
+        "received": register("李登记未转派"),
+        "by_wang": register("王登记未转派", by=wang),
+        "yanglou": dispatched("杨楼镇主办", yanglou, deadline=now + dt.timedelta(days=5)),
+        "overdue": dispatched("杨楼镇超期", yanglou, deadline=now - dt.timedelta(days=1)),
+        "near": dispatched("杨楼镇临期", yanglou, deadline=now + dt.timedelta(hours=2)),
+        "co": dispatched("住建局协办", yanglou, co=[zhujian], deadline=now + dt.timedelta(days=5)),
+        "jiliao": dispatched("寄料镇主办", jiliao, deadline=now + dt.timedelta(days=5)),
+        "moved": dispatched("杨楼镇退单改派寄料镇", yanglou, deadline=now + dt.timedelta(days=5)),
+    }
+    waiting = orders["waiting"] = register("待派单")
+    actions.submit_for_dispatch(waiting, acting_user=li, at=start)
+    answered = orders["answered"] = register("王直接答复待回访", by=wang)
+    actions.direct_answer(answered, acting_user=wang, answer="已答复", at=start)
+    moved = orders["moved"]
+    actions.request_return(moved, acting_user=zhao, reason="不属本镇职责", basis="职责清单", at=start + dt.timedelta(hours=1))
+    actions.approve_return(moved, acting_user=wang, at=start + dt.timedelta(hours=2))
+    actions.dispatch(moved, acting_user=wang, lead_unit=jiliao, handle_deadline=now + dt.timedelta(days=5),
+                     at=start + dt.timedelta(hours=3))
+    closed = register("转110已办结")
+    actions.transfer(closed, acting_user=li, target="110", at=start)
+    return {"now": now, **orders}
+
+
+def by_the_door(user, now):
+    """The counts worked out in Python from the rows ``visible_to`` gives: what the summary must equal."""
+    soon = queries.near_due_window(now)
+    rows = WorkOrder.objects.visible_to(user).filter(status__in=[s.value for s in OPEN])
+    held = [r for r in rows if r.status in UNIT_HOLDS]
+    return {"open": len(rows),
+            "overdue": sum(r.handle_deadline < now for r in held),
+            "near_due": sum(now <= r.handle_deadline < soon for r in held),
+            "awaiting_dispatch": sum(r.status == Status.AWAITING_DISPATCH for r in rows),
+            "awaiting_callback": sum(r.status == Status.AWAITING_CALLBACK for r in rows)}
+
+
+def counts(summary):
+    return {k: summary[k] for k in COUNTS}
+
+
+@pytest.mark.parametrize("username,expected", [
+    ("dispatcher_wang", {"open": 10, "overdue": 1, "near_due": 1, "awaiting_dispatch": 1, "awaiting_callback": 1}),
+    ("supervisor_zhou", {"open": 10, "overdue": 1, "near_due": 1, "awaiting_dispatch": 1, "awaiting_callback": 1}),
+    ("admin", {"open": 10, "overdue": 1, "near_due": 1, "awaiting_dispatch": 1, "awaiting_callback": 1}),
+    # Hers, and the callback queue (王's answered order); not 王's order waiting at intake.
+    ("operator_li", {"open": 9, "overdue": 1, "near_due": 1, "awaiting_dispatch": 1, "awaiting_callback": 1}),
+    # Led by 杨楼镇 (the co-handled one too), and the order it returned, now 寄料镇's.
+    ("handler_zhao", {"open": 5, "overdue": 1, "near_due": 1, "awaiting_dispatch": 0, "awaiting_callback": 0}),
+    ("handler_qian", {"open": 2, "overdue": 0, "near_due": 0, "awaiting_dispatch": 0, "awaiting_callback": 0}),
+    ("handler_sun", {"open": 1, "overdue": 0, "near_due": 0, "awaiting_dispatch": 0, "awaiting_callback": 0}),
+    ("auditor_wu", dict.fromkeys(COUNTS, 0)),
+])
+def test_each_person_counts_what_the_door_lets_them_see(people, world, clock, username, expected):
+    user, now = people[username], world["now"]
+    summary = queries.summary_for(user, now, cached=False)
+    assert counts(summary) == expected
+    assert counts(summary) == by_the_door(user, now)
+    assert summary["at"] == now
+
+
+def test_a_unit_never_counts_another_units_orders(people, world, unit, clock):
+    now = world["now"]
+    qian = queries.summary_for(people["handler_qian"], now)
+    assert qian["open"] == 2  # 寄料镇's own and the one 杨楼镇 gave back; none of 杨楼镇's five
+    # A second order 住建局 co-handles, in 寄料镇: 孙 counts it, 赵 does not (fresh counts, past the minute).
+    clock(queries.SUMMARY_SECONDS + 1)
+    o = actions.register_order(acting_user=people["operator_li"], title="寄料镇主办住建局协办", content="内容",
+                               appeal_type=AppealType.objects.get(code="problem"), town=unit("寄料镇"))
+    actions.submit_for_dispatch(o, acting_user=people["operator_li"])
+    actions.dispatch(o, acting_user=people["dispatcher_wang"], lead_unit=unit("寄料镇"),
+                     co_units=[unit("住房和城乡建设局")])
+    assert queries.summary_for(people["handler_sun"], now)["open"] == 2
+    assert queries.summary_for(people["handler_zhao"], now)["open"] == 5
+    assert queries.summary_for(people["handler_qian"], now)["open"] == 3
+
+
+def test_counts_are_kept_a_minute_per_visibility_scope(people, world, unit, clock):
+    now, wang = world["now"], people["dispatcher_wang"]
+    first = queries.summary_for(wang, now)
+    assert first["open"] == 10 and first["at"] == now
+    actions.register_order(acting_user=people["operator_li"], title="新登记", content="内容",
+                           appeal_type=AppealType.objects.get(code="problem"))
+    clock(queries.SUMMARY_SECONDS - 1)
+    later = now + dt.timedelta(seconds=queries.SUMMARY_SECONDS - 1)
+    with CaptureQueriesContext(connection) as ctx:
+        assert queries.summary_for(wang, later) == first  # within its lifetime: no query, the old figure
+        assert queries.summary_for(people["supervisor_zhou"], later) == first  # the center shares one entry
+    assert not ctx.captured_queries
+    # A unit's handlers share their unit's entry, and only theirs.
+    zhao = queries.summary_for(people["handler_zhao"], later)
+    colleague = User.objects.create(username="handler_yanglou2", role="handler", unit=unit("杨楼镇"))
+    assert queries.summary_for(colleague, later + dt.timedelta(seconds=1)) == zhao
+    assert queries.summary_for(people["handler_qian"], later)["open"] == 2
+    # An operator's entry is her own.
+    zhang = User.objects.create(username="operator_zhang", role="operator")
+    assert queries.summary_for(people["operator_li"], later)["open"] == 10
+    assert queries.summary_for(zhang, later)["open"] == 1  # the callback queue only
+
+    clock(2)  # past the minute: counted again
+    fresh = queries.summary_for(wang, later + dt.timedelta(seconds=2))
+    assert fresh["open"] == 11 and fresh["at"] == later + dt.timedelta(seconds=2)
+
+
+def test_home_page_shows_the_counts_and_when_they_were_counted(client, people, world, clock):
+    client.force_login(people["handler_zhao"])
+    with CaptureQueriesContext(connection) as first:
+        page = client.get(reverse("home")).content.decode()
+    assert re.search(r"统计于 \d\d:\d\d", page)
+    assert "<strong>5</strong>" in page
+    with CaptureQueriesContext(connection) as second:
+        assert "<strong>5</strong>" in client.get(reverse("home")).content.decode()
+    counted = [q for q in first.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counted) == 2  # the unit's led orders, then its other assignments' orders
+    assert not [q for q in second.captured_queries if "COUNT(" in q["sql"].upper()]
