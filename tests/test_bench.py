@@ -48,7 +48,8 @@ def test_bench_50k_on_postgres(tmp_path):
     assert "一致性检查通过" in out
     assert "50,000 件工单" in out
     for heading in ("受理 POST /api/orders/", "单位待办 unit_inbox", "派单队列 dispatch_queue", "全文检索 q=",
-                    "SLA 巡检 run_sweep", "月度统计+考核+简报", "基线：一条 SQL", "GET /inbox/"):
+                    "SLA 巡检 run_sweep", "月度统计+考核+简报", "基线：一条手写 SQL", "窄基线：一条 SQL",
+                    "GET /inbox/"):
         assert _rows(out, heading), heading
     # The month was built after each of the three load phases (the cost-vs-history curve).
     assert len(_rows(out, "月度统计+考核+简报")) == 3
