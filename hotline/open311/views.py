@@ -22,7 +22,6 @@ from hotline.open311.georeport import error_list, to_json, to_xml
 from hotline.open311.models import Open311Client
 from hotline.workorders import actions
 from hotline.workorders.models import WorkOrder
-from hotline.workorders.tasks import enqueue_after_commit, send_receipt
 from hotline.workorders.workflow import TERMINAL, WorkflowError
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -265,9 +264,7 @@ def _create(request, fmt: str) -> HttpResponse:
             order = actions.register_order(
                 acting_user=None, source=Source.APP, title=title, content=description, appeal_type=appeal_type,
                 category=category, caller_name=name, caller_phone=phone, address=address, latitude=lat,
-                longitude=long, note=f"Open311 客户端：{client.name}")
-            if phone:
-                enqueue_after_commit(send_receipt, order.pk)
+                longitude=long, note=f"Open311 客户端：{client.name}", receipt=bool(phone))
     except WorkflowError as exc:
         raise Open311Error(400, str(exc)) from None
     body = [{"service_request_id": order.number, "service_notice": "已受理，可凭编号查询进度", "account_id": None}]

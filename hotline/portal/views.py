@@ -21,7 +21,6 @@ from hotline.portal.models import CitizenRating
 from hotline.portal.ratelimit import hit
 from hotline.workorders import actions
 from hotline.workorders.models import WorkOrder
-from hotline.workorders.tasks import enqueue_after_commit, send_receipt
 from hotline.workorders.workflow import Status, WorkflowError
 
 NOT_FOUND = "未找到该工单，请核对编号和电话"
@@ -73,8 +72,7 @@ def submit(request):
                         appeal_type=data["appeal_type"], category=data["category"], town=data["town"],
                         address=data["address"], caller_name=data["caller_name"],
                         caller_phone=data["caller_phone"], confidential=data["confidential"],
-                        note="市民通过网站提交")
-                    enqueue_after_commit(send_receipt, order.pk)
+                        note="市民通过网站提交", receipt=True)
             except WorkflowError as exc:
                 error = str(exc)
             else:
