@@ -342,29 +342,25 @@ def _reached_earlier() -> Q:
             & Exists(Callback.objects.filter(order=OuterRef("pk"), reached=True)))
 
 
-def _order_aggregates(as_of: dt.datetime, *, earlier_callbacks: bool = True) -> dict:
+def _order_aggregates(as_of: dt.datetime) -> dict:
     """Conditional counts over orders, the same for the whole period and per lead unit.
 
-    ``earlier_callbacks=False`` leaves out the orders ``_reached_earlier`` counts as called back
-    (a correlated EXISTS): the caller adds them from a query of their own (``_one_pass``).
+    ``called_back`` leaves out the orders ``_reached_earlier`` counts (a correlated EXISTS):
+    ``_one_pass`` adds them from a query of their own.
     """
     replied = Q(replied_at__isnull=False)
     on_time = replied & (Q(handle_deadline__isnull=True) | Q(replied_at__lte=F("handle_deadline")))
     due = replied | Q(handle_deadline__lt=as_of)
-    # A non-empty satisfaction means the latest callback reached the citizen; only answered
-    # orders without one need the callbacks table.
-    reached_cb = ~Q(satisfaction="")
-    if earlier_callbacks:
-        reached_cb |= Exists(Callback.objects.filter(order=OuterRef("pk"), reached=True))
-    answered = _answered()
+    # A non-empty satisfaction means the latest callback reached the citizen.
     reached_last = ~Q(satisfaction="")
+    answered = _answered()
     upstream = Q(source=Source.UPSTREAM)
     return {
         "orders": Count("id", filter=_dispatched()),
         "due": Count("id", filter=_dispatched() & due),
         "on_time": Count("id", filter=_dispatched() & on_time),
         "answered": Count("id", filter=answered),
-        "called_back": Count("id", filter=answered & reached_cb),
+        "called_back": Count("id", filter=answered & reached_last),
         "reached": Count("id", filter=reached_last),
         "satisfied": Count("id", filter=Q(satisfaction__in=SATISFIED_LEVELS)),
         "solved": Count("id", filter=reached_last & Q(callback_solved=True)),
@@ -424,17 +420,13 @@ def _sum_rows(rows) -> dict:
     return total
 
 
-def _grouped(orders: QuerySet, as_of: dt.datetime, since: dt.datetime | None = None,
-             by_order: dict | None = None) -> _Grouped:
+def _grouped(orders: QuerySet, since: dt.datetime, by_order: dict) -> _Grouped:
+    """The assignment and return counts per unit beside ``by_order`` (from ``_one_pass``)."""
     db = orders.db
-    if by_order is None:
-        by_order = {row.pop("lead_unit"): row for row in
-                    orders.order_by().values("lead_unit").annotate(**_order_aggregates(as_of))}
-    assignments = Assignment.objects.using(db).filter(order__in=orders.values("pk"), role=Assignment.Role.LEAD)
-    if since is not None:
-        # An order is dispatched after it is registered: bounding the assignments by the period's
-        # start lets the scan use the dispatch-time index instead of reading every assignment ever.
-        assignments = assignments.filter(dispatched_at__gte=since)
+    # An order is dispatched after it is registered: bounding the assignments by the period's
+    # start lets the scan use the dispatch-time index instead of reading every assignment ever.
+    assignments = Assignment.objects.using(db).filter(order__in=orders.values("pk"), role=Assignment.Role.LEAD,
+                                                      dispatched_at__gte=since)
     by_assignment = {row.pop("unit"): row for row in
                      assignments.order_by().values("unit").annotate(**_assignment_aggregates())}
     returns = Request.objects.using(db).filter(order__in=orders.values("pk"), kind=Request.Kind.RETURN)
@@ -443,10 +435,9 @@ def _grouped(orders: QuerySet, as_of: dt.datetime, since: dt.datetime | None = N
     return _Grouped(by_order, by_assignment, by_return)
 
 
-def unit_figures(orders: QuerySet, as_of: dt.datetime, grouped: _Grouped | None = None) -> tuple[UnitRates, ...]:
-    """Per-unit counts and rates over ``orders`` (four GROUP BY queries and one unit lookup)."""
+def unit_figures(orders: QuerySet, grouped: _Grouped) -> tuple[UnitRates, ...]:
+    """Per-unit counts and rates over ``orders`` (the supervision GROUP BY and one unit lookup)."""
     db = orders.db
-    grouped = grouped or _grouped(orders, as_of)
     by_order = {k: v for k, v in grouped.by_order.items() if k is not None}
     by_assignment, by_return = grouped.by_assignment, grouped.by_return
     failed = dict(Reminder.objects.using(db).filter(order__in=orders.values("pk"), kind=Reminder.Kind.SUPERVISION,
@@ -466,18 +457,6 @@ def unit_figures(orders: QuerySet, as_of: dt.datetime, grouped: _Grouped | None 
             excluded=o.get("excluded", 0), rates=_rates(o, a, r),
         ))
     return tuple(result)
-
-
-def overall_rates(orders: QuerySet, as_of: dt.datetime, grouped: _Grouped | None = None) -> Rates:
-    if grouped is not None:
-        return _rates(*grouped.overall())
-    db = orders.db
-    o = orders.aggregate(**_order_aggregates(as_of))
-    a = Assignment.objects.using(db).filter(order__in=orders.values("pk"), role=Assignment.Role.LEAD).aggregate(
-        **_assignment_aggregates())
-    r = Request.objects.using(db).filter(order__in=orders.values("pk"), kind=Request.Kind.RETURN).aggregate(
-        **_return_aggregates())
-    return _rates(o, a, r)
 
 
 @dataclass(frozen=True)
@@ -502,12 +481,12 @@ def _one_pass(orders: QuerySet, as_of: dt.datetime) -> _Pass:
     the month in the covering index. The groups are few (categories follow units), some ten
     thousand at most, and summing them in Python costs milliseconds.
     """
-    main_keys, order_keys = tuple(_main_aggregates()), tuple(_order_aggregates(as_of))
+    main_aggs, order_aggs = _main_aggregates(), _order_aggregates(as_of)
+    main_keys, order_keys = tuple(main_aggs), tuple(order_aggs)
     # Without the callbacks EXISTS: a correlated subquery makes the pass parallel-unsafe, and
     # PostgreSQL answered it by hashing every reached callback ever made. The few answered orders
     # whose latest callback failed are counted apart, per lead unit, and added.
-    rows = orders.order_by().values(*GROUP_KEYS).annotate(**_main_aggregates(),
-                                                          **_order_aggregates(as_of, earlier_callbacks=False))
+    rows = orders.order_by().values(*GROUP_KEYS).annotate(**main_aggs, **order_aggs)
     with joins_by_key(orders.db):
         earlier = dict(orders.filter(_answered() & _reached_earlier()).order_by().values("lead_unit")
                        .annotate(n=Count("id")).values_list("lead_unit", "n"))
@@ -532,40 +511,23 @@ def _one_pass(orders: QuerySet, as_of: dt.datetime) -> _Pass:
     return _Pass(main, types, platforms, categories, by_order)
 
 
-def appeal_type_rows(orders: QuerySet, counts: dict | None = None) -> tuple[CountRow, ...]:
+def appeal_type_rows(db: str, counts: dict) -> tuple[CountRow, ...]:
     """Every appeal type in position order, zero rows included."""
-    if counts is None:
-        counts = dict(orders.order_by().values("appeal_type").annotate(n=Count("id"))
-                      .values_list("appeal_type", "n"))
-    types = AppealType.objects.using(orders.db).order_by("position", "id")
+    types = AppealType.objects.using(db).order_by("position", "id")
     return tuple(CountRow(t.name, counts.get(t.pk, 0)) for t in types if t.active or counts.get(t.pk))
 
 
-def platform_rows(orders: QuerySet, counts: dict | None = None) -> tuple[CountRow, ...]:
+def platform_rows(db: str, counts: dict) -> tuple[CountRow, ...]:
     """Every upstream platform in position order (inactive ones only when they sent orders)."""
-    if counts is None:
-        counts = dict(orders.filter(source=Source.UPSTREAM).order_by().values("upstream_platform")
-                      .annotate(n=Count("id")).values_list("upstream_platform", "n"))
-    platforms = UpstreamPlatform.objects.using(orders.db).order_by("position", "code")
+    platforms = UpstreamPlatform.objects.using(db).order_by("position", "code")
     return tuple(CountRow(p.name, counts.get(p.pk, 0)) for p in platforms if p.active or counts.get(p.pk))
 
 
-def hotspot_rows(orders: QuerySet, top: int = DEFAULT_TOP) -> tuple[HotspotRow, ...]:
-    """The ``top`` level-2 categories by count; ties broken by category code."""
-    return _hotspots_and_categorized(orders, top)[0]
-
-
-def _hotspots_and_categorized(orders: QuerySet, top: int) -> tuple[tuple[HotspotRow, ...], int]:
-    """The top categories and the number of categorized orders, from one GROUP BY category_id.
-
-    Grouping on the order's own column (and naming the ~130 categories afterwards) lets the scan
-    skip the join to the category table.
-    """
-    return _top_categories(orders.db, dict(orders.filter(category__isnull=False).order_by().values("category")
-                                           .annotate(n=Count("id")).values_list("category", "n")), top)
-
-
 def _top_categories(db: str, counts: dict[int, int], top: int) -> tuple[tuple[HotspotRow, ...], int]:
+    """The ``top`` level-2 categories by count (ties by code) and the number of categorized orders.
+
+    The counts are by the order's own ``category_id``; the ~130 categories are named afterwards.
+    """
     from hotline.catalog.models import Category
 
     cats = {c.pk: c for c in Category.objects.using(db).filter(pk__in=counts).select_related("parent")}
@@ -629,16 +591,16 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
     changes = tuple(ChangeRow(key, label, Change(current[key], prev_main[key]), Change(current[key], ly_main[key]))
                     for key, label in CHANGE_LABELS if current.get(key) is not None)
 
-    grouped = _grouped(orders, as_of, since=local_bounds(start, end)[0], by_order=one.by_order)
+    grouped = _grouped(orders, local_bounds(start, end)[0], one.by_order)
     overdue, overdue_total = overdue_orders(orders, as_of, total=grouped.overall()[0].get("overdue", 0))
     hotspots, categorized = _top_categories(db, one.categories, top)
     return PeriodStats(
         start=start, end=end, as_of=as_of,
         unit=unit.short_name if unit is not None else "", town=town.short_name if town is not None else "",
-        call_volume=calls, upstream_by_platform=platform_rows(orders, platform_counts),
-        appeal_types=appeal_type_rows(orders, type_counts),
+        call_volume=calls, upstream_by_platform=platform_rows(db, platform_counts),
+        appeal_types=appeal_type_rows(db, type_counts),
         hotspots=hotspots, categorized=categorized,
-        changes=changes, rates=overall_rates(orders, as_of, grouped), unit_rates=unit_figures(orders, as_of, grouped),
+        changes=changes, rates=_rates(*grouped.overall()), unit_rates=unit_figures(orders, grouped),
         overdue=overdue, overdue_total=overdue_total,
         stationing_noncompliant=noncompliant_stationing(start, end) if with_calls else (),
         category_counts=dict(one.categories),

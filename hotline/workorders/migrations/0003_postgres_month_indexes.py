@@ -12,6 +12,8 @@ docs/benchmarks.md has the measurements behind both. SQLite keeps the model's in
 
 from django.db import migrations
 
+from hotline.workorders.migrations._postgres import postgres_indexes
+
 COVERED = ("id", "lead_unit_id", "appeal_type_id", "upstream_platform_id", "category_id", "source", "disposition",
            "status", "handle_deadline", "replied_at", "satisfaction", "callback_solved", "callback_at",
            "rework_count", "overdue_at", "excluded_from_assessment")
@@ -22,21 +24,7 @@ INDEXES = (
 )
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("workorders", "0002_postgres_search")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [postgres_indexes(INDEXES)]

@@ -14,6 +14,8 @@ docs/benchmarks.md has the before/after figures. SQLite keeps the model's indexe
 
 from django.db import migrations
 
+from hotline.workorders.migrations._postgres import postgres_indexes
+
 INBOX_STATUSES = ("received", "awaiting_dispatch", "dispatched", "handling", "return_requested", "suspended",
                   "replied")
 _open = ", ".join(f"'{s}'" for s in INBOX_STATUSES)
@@ -27,21 +29,7 @@ INDEXES = (
 )
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("workorders", "0003_postgres_month_indexes")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [postgres_indexes(INDEXES)]

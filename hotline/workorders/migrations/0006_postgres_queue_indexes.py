@@ -13,6 +13,8 @@ SQLite keeps the model's indexes only; docs/benchmarks.md has the figures.
 
 from django.db import migrations
 
+from hotline.workorders.migrations._postgres import postgres_indexes
+
 INDEXES = (
     ("wo_replied_idx", "ON workorders_workorder (replied_at, id) WHERE status = 'replied'"),
     ("req_pending_idx", "ON workorders_request (kind, requested_at, id) WHERE state = 'pending'"),
@@ -22,21 +24,7 @@ INDEXES = (
 )
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("workorders", "0005_sweep_index")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [postgres_indexes(INDEXES)]

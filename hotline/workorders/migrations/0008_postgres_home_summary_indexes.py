@@ -18,6 +18,8 @@ SQLite keeps the model's indexes only; docs/benchmarks.md has the figures.
 
 from django.db import migrations
 
+from hotline.workorders.migrations._postgres import postgres_indexes
+
 # Every state but closed and merged (workflow.OPEN), spelled out: a migration must not change
 # when the code's constants do.
 OPEN_STATUSES = ("awaiting_callback", "awaiting_dispatch", "dispatched", "handling", "received", "replied",
@@ -34,21 +36,7 @@ INDEXES = (
 )
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("workorders", "0007_postgres_month_cover_dispatched")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [postgres_indexes(INDEXES)]

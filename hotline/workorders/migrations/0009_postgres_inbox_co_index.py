@@ -12,27 +12,15 @@ SQLite keeps the model's indexes only; docs/benchmarks.md has the figures.
 
 from django.db import migrations
 
+from hotline.workorders.migrations._postgres import postgres_indexes
+
 INDEXES = (
     ("asg_unit_co_cover_idx",
      "ON workorders_assignment (unit_id, order_id) INCLUDE (signed_at) WHERE active AND role = 'co'"),
 )
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("workorders", "0008_postgres_home_summary_indexes")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [postgres_indexes(INDEXES)]

@@ -10,24 +10,14 @@ index 981 MB, built in 14 s. SQLite keeps the model's indexes only.
 
 from django.db import migrations
 
+from hotline.workorders.migrations._postgres import postgres_indexes
+
 COVERED = ("number", "handle_deadline", "status", "source", "callback_at", "satisfaction", "callback_solved",
            "rework_count", "overdue_at", "excluded_from_assessment")
-
-
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("CREATE INDEX IF NOT EXISTS wo_assess_cover_idx ON workorders_workorder (id) "
-                          f"INCLUDE ({', '.join(COVERED)})")
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("DROP INDEX IF EXISTS wo_assess_cover_idx")
+INDEXES = (("wo_assess_cover_idx", f"ON workorders_workorder (id) INCLUDE ({', '.join(COVERED)})"),)
 
 
 class Migration(migrations.Migration):
     dependencies = [("workorders", "0009_postgres_inbox_co_index")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [postgres_indexes(INDEXES)]
