@@ -50,6 +50,42 @@ def test_co_handling_unit_sees_the_order(people, unit, new_order):
     assert order.number in visible(people["handler_qian"])
 
 
+def test_a_unit_keeps_seeing_an_order_it_returned_and_the_next_lead_sees_it(people, unit, yanglou_order):
+    actions.request_return(yanglou_order, acting_user=people["handler_zhao"], reason="不属于本镇职责",
+                           basis="三定方案")
+    order = actions.approve_return(WorkOrder.objects.get(pk=yanglou_order.pk),
+                                   acting_user=people["dispatcher_wang"], note="改派")
+    assert order.lead_unit_id is None
+    assert yanglou_order.number in visible(people["handler_zhao"])  # its earlier round
+    assert yanglou_order.number not in visible(people["handler_qian"])
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("寄料镇"))
+    assert yanglou_order.number in visible(people["handler_qian"])
+    assert yanglou_order.number in visible(people["handler_zhao"])
+
+
+def test_every_lead_unit_has_the_assignment_visibility_relies_on(people, unit, new_order):
+    """``restrict_work_orders`` lets a unit see an order through its assignments alone (no OR on
+    ``lead_unit``, see there); so no workflow may leave an order led by a unit without one."""
+    from hotline.workorders.models import Assignment
+
+    orders = [new_order() for _ in range(3)]
+    for order in orders:
+        actions.submit_for_dispatch(order, acting_user=people["operator_li"])
+    actions.dispatch(orders[0], acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"))
+    actions.dispatch(orders[1], acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"),
+                     co_units=[unit("寄料镇")])
+    actions.request_return(orders[0], acting_user=people["handler_zhao"], reason="不属于本镇职责", basis="三定方案")
+    actions.approve_return(WorkOrder.objects.get(pk=orders[0].pk), acting_user=people["dispatcher_wang"])
+    actions.dispatch(WorkOrder.objects.get(pk=orders[0].pk), acting_user=people["dispatcher_wang"],
+                     lead_unit=unit("寄料镇"))
+    led = WorkOrder.objects.filter(lead_unit__isnull=False)
+    assert led.count() == 2
+    for order in led:
+        assert Assignment.objects.filter(order=order, unit=order.lead_unit, role="lead", active=True).exists()
+        handler = people["handler_zhao"] if order.lead_unit == unit("杨楼镇") else people["handler_qian"]
+        assert order.number in visible(handler)
+
+
 def test_operators_see_their_own_registrations_and_the_callback_queue(people, new_order):
     mine = new_order()
     theirs = new_order(acting_user=people["dispatcher_wang"])

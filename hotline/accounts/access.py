@@ -39,8 +39,16 @@ def restrict_work_orders(queryset, user):
         # An operator works the orders they registered and the callback queue.
         return queryset.filter(Q(registered_by=user) | Q(status=Status.AWAITING_CALLBACK))
     if role == Role.HANDLER and user.unit_id:
-        mine = Assignment.objects.filter(order=OuterRef("pk"), unit_id=user.unit_id)
-        return queryset.filter(Q(lead_unit_id=user.unit_id) | Exists(mine))
+        # A unit sees every order it has been assigned, as lead or co-handler, now or in an earlier
+        # round (a unit whose return was approved still sees what it handled). The lead unit is
+        # covered too: ``lead_unit`` is only ever set by ``actions.dispatch``, which writes the lead
+        # assignment in the same transaction, so an order led by the unit always has one.
+        # Why not ``Q(lead_unit=…) | Exists(…)``: under an OR PostgreSQL cannot turn the EXISTS into
+        # a semi-join and hashes the unit's whole assignment history on every query (150 ms for a
+        # large bureau at 10M orders); a lone EXISTS lets a first page probe by key and stop early.
+        # Should an order ever get a lead unit without an assignment, the unit would not see it:
+        # the door fails closed.
+        return queryset.filter(Exists(Assignment.objects.filter(order=OuterRef("pk"), unit_id=user.unit_id)))
     return queryset.none()
 
 
