@@ -80,11 +80,15 @@ class WorkOrder(models.Model):
     reported_back_at = models.DateTimeField("回复上级时间", null=True, blank=True)
 
     caller_name = models.CharField("来电人", max_length=40, blank=True)
-    caller_phone = models.CharField("联系电话", max_length=30, blank=True, db_index=True)
+    # Indexed in Meta, not with db_index: on PostgreSQL db_index also builds a varchar_pattern_ops
+    # twin for LIKE 'x%', and phone searches are exact or '%x%' (which no btree serves).
+    caller_phone = models.CharField("联系电话", max_length=30, blank=True)
     confidential = models.BooleanField("保密", default=False)
 
+    # No single-column index on town, category or lead unit: the composite indexes in Meta lead with
+    # them and serve the same lookups; every index is one more write on each of the orders' updates.
     town = models.ForeignKey("directory.Unit", models.PROTECT, null=True, blank=True, related_name="located_orders",
-                             verbose_name="所在乡镇街道")
+                             verbose_name="所在乡镇街道", db_index=False)
     address = models.CharField("详细地址", max_length=200, blank=True)
     latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
@@ -92,7 +96,8 @@ class WorkOrder(models.Model):
     title = models.CharField("标题", max_length=120)
     content = models.TextField("诉求内容")
     appeal_type = models.ForeignKey("catalog.AppealType", models.PROTECT, verbose_name="诉求类型")
-    category = models.ForeignKey("catalog.Category", models.PROTECT, null=True, blank=True, verbose_name="热点分类")
+    category = models.ForeignKey("catalog.Category", models.PROTECT, null=True, blank=True, verbose_name="热点分类",
+                                 db_index=False)
     urgency = models.CharField("紧急程度", max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
 
     status = models.CharField("状态", max_length=20, choices=STATUS_CHOICES, default=Status.RECEIVED)
@@ -107,7 +112,7 @@ class WorkOrder(models.Model):
     received_at = models.DateTimeField("登记时间")
     dispatched_at = models.DateTimeField("首次派单时间", null=True, blank=True)
     lead_unit = models.ForeignKey("directory.Unit", models.PROTECT, null=True, blank=True, related_name="lead_orders",
-                                  verbose_name="主办单位")
+                                  verbose_name="主办单位", db_index=False)
     sign_deadline = models.DateTimeField("签收时限", null=True, blank=True)
     handle_deadline = models.DateTimeField("办理时限", null=True, blank=True)
     deadline_note = models.CharField("时限说明", max_length=120, blank=True)
@@ -153,6 +158,7 @@ class WorkOrder(models.Model):
                                      overdue_at__isnull=True)),
             models.Index(fields=["category", "received_at"], name="wo_category_received_idx"),
             models.Index(fields=["town", "received_at"], name="wo_town_received_idx"),
+            models.Index(fields=["caller_phone"], name="wo_caller_phone_idx"),
         ]
         constraints = [
             models.CheckConstraint(
