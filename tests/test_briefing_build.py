@@ -238,3 +238,45 @@ def test_generated_seed_month_briefing_carries_the_seed_counts(tmp_path):
     path = tmp_path / "july.docx"
     path.write_bytes(docx_bytes)
     assert check_file(path) == []
+
+
+def test_history_category_counts_match_a_group_by(new_order):
+    """The per-category range counts (``category_counts_between``) against a plain GROUP BY,
+    with orders on both edges of the span and uncategorized ones."""
+    from django.db.models import Count
+
+    from hotline.analytics.stats import category_counts_between
+    from hotline.catalog.models import Category
+    from hotline.workorders.models import WorkOrder
+
+    medical, pension = (Category.objects.get(full_name=n) for n in ("社会保险—医疗保险", "社会保险—养老保险"))
+    lo, hi = dt.datetime(2023, 4, 1, tzinfo=dt.UTC), dt.datetime(2023, 7, 1, tzinfo=dt.UTC)
+    for at, cat in ((lo, medical), (lo - dt.timedelta(seconds=1), medical), (hi, pension),
+                    (hi - dt.timedelta(seconds=1), pension), (dt.datetime(2023, 5, 9, tzinfo=dt.UTC), medical),
+                    (dt.datetime(2023, 5, 10, tzinfo=dt.UTC), None)):
+        new_order(at=at, title="医保报销", category=cat)
+    expected = dict(WorkOrder.objects.filter(received_at__gte=lo, received_at__lt=hi, category__isnull=False)
+                    .order_by().values("category").annotate(n=Count("id")).values_list("category", "n"))
+    assert category_counts_between(lo, hi, "default") == expected == {medical.pk: 2, pension.pk: 1}
+
+
+def test_hot_problems_from_the_statistics_pass_read_the_same_as_by_query(new_order, people, unit):
+    """The build hands ``hot_problems`` the statistics' category and (category, lead unit) counts;
+    the drafted text, lead units included, is the one its own queries give."""
+    from hotline.briefing.build import month_statistics
+    from hotline.catalog.models import Category
+    from hotline.workorders import actions as order_actions
+
+    cat = Category.objects.get(full_name="社会保险—医疗保险")
+    for i, town in enumerate(("杨楼镇", "杨楼镇", "寄料镇", "杨楼镇", "寄料镇", None, "寄料镇", "杨楼镇")):
+        order = new_order(at=dt.datetime(2023, 7, 3 + i, 9, tzinfo=dt.UTC), title=f"医保报销难{i}", category=cat)
+        if town:
+            order_actions.submit_for_dispatch(order, acting_user=people["operator_li"])
+            order_actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit(town))
+    stats = month_statistics(2023, 7)
+    assert stats.category_leads == {(cat.pk, unit("杨楼镇").pk): 4, (cat.pk, unit("寄料镇").pk): 3}
+    queried = drafting.hot_problems(2023, 7)
+    given = drafting.hot_problems(2023, 7, category_counts=stats.category_counts,
+                                  category_leads=stats.category_leads)
+    assert given == queried and "本月受理社会保险—医疗保险方面诉求8件" in given[0].text
+    assert "承办较多的单位为杨楼镇" in given[0].text

@@ -46,7 +46,9 @@ def build_briefing_data(year: int, month: int, *, issue_date: dt.date | None = N
     stats = stats or month_statistics(year, month, using=using)
     assessment = assessment_bridge.month_assessment(year, month, stats, min_orders=min_orders)
     if hot_problems is _UNSET:
-        hot_problems = drafting.hot_problems(year, month, using=using, category_counts=stats.category_counts or None)
+        hot_problems = drafting.hot_problems(
+            year, month, using=using, category_counts=stats.category_counts or None,
+            category_leads=stats.category_leads if stats.category_counts else None)
     if typical_cases is _UNSET:
         typical_cases = drafting.typical_cases(year, month, using=using)
     if business_work is _UNSET:

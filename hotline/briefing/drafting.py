@@ -23,10 +23,10 @@ from django.conf import settings
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
-from hotline.analytics.stats import local_bounds
+from hotline.analytics.stats import category_counts_between, local_bounds
 from hotline.briefing.data import TitledText
 from hotline.catalog.models import Category
-from hotline.directory.models import month_bounds
+from hotline.directory.models import Unit, month_bounds
 from hotline.lib.masking import mask_text_phones
 from hotline.workorders.models import Assignment, Disposition, Satisfaction, WorkOrder
 
@@ -102,11 +102,13 @@ _KEYWORD_POS = frozenset(("n", "vn", "nz", "v"))
 
 
 def hot_problems(year: int, month: int, *, using: str | None = None, limit: int = 5,
-                 category_counts: dict[int, int] | None = None) -> tuple[TitledText, ...]:
+                 category_counts: dict[int, int] | None = None,
+                 category_leads: dict[tuple[int, int], int] | None = None) -> tuple[TitledText, ...]:
     """Categories whose share of the month rose well above their share of the months before.
 
-    ``category_counts`` (orders per category id this month) saves a pass over the month when the
-    caller has them already (``PeriodStats.category_counts``)."""
+    ``category_counts`` (orders per category id this month) and ``category_leads`` (orders per
+    category and lead unit) save two passes over the month when the caller has them already
+    (``PeriodStats.category_counts`` and ``.category_leads``)."""
     db = using or settings.ANALYTICS_DATABASE
     orders = _month_orders(year, month, db).filter(category__isnull=False)
     if category_counts is None:
@@ -117,7 +119,7 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
                     "n": n} for pk, n in category_counts.items() if n}
     lo, hi = local_bounds(*_history_bounds(year, month))
     history = WorkOrder.objects.using(db).filter(received_at__gte=lo, received_at__lt=hi, category__isnull=False)
-    past = dict(history.order_by().values("category").annotate(n=Count("id")).values_list("category", "n"))
+    past = category_counts_between(lo, hi, db)
     months = _months_of_history(history, year, month) if past else 0
     if past:
         # Compare shares, not counts, so a busier or quieter month does not look unusual as a whole.
@@ -134,9 +136,19 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
     chosen = chosen[:limit]
     if not chosen:
         return ()
+    if category_leads is None:
+        lead_rows = list(orders.filter(category__in=chosen, lead_unit__isnull=False).order_by()
+                         .values("category", "lead_unit__short_name").annotate(n=Count("id")))
+    else:
+        wanted = {pair: n for pair, n in category_leads.items() if pair[0] in chosen and n}
+        short = dict(Unit.objects.using(db).filter(pk__in={unit for _, unit in wanted})
+                     .values_list("pk", "short_name"))
+        by_name: dict[tuple[int, str], int] = {}
+        for (cat_id, unit_id), n in wanted.items():
+            by_name[cat_id, short[unit_id]] = by_name.get((cat_id, short[unit_id]), 0) + n
+        lead_rows = [{"category": c, "lead_unit__short_name": name, "n": n} for (c, name), n in by_name.items()]
     leaders: dict[int, tuple[str, int]] = {}
-    for row in (orders.filter(category__in=chosen, lead_unit__isnull=False).order_by()
-                .values("category", "lead_unit__short_name").annotate(n=Count("id"))):
+    for row in lead_rows:
         best = leaders.get(row["category"])
         if best is None or (row["n"], best[0]) > (best[1], row["lead_unit__short_name"]):
             leaders[row["category"]] = (row["lead_unit__short_name"], row["n"])
