@@ -240,9 +240,9 @@ def test_generated_seed_month_briefing_carries_the_seed_counts(tmp_path):
     assert check_file(path) == []
 
 
-def test_history_category_counts_match_a_group_by(new_order):
-    """The per-category range counts (``category_counts_between``) against a plain GROUP BY,
-    with orders on both edges of the span and uncategorized ones."""
+def test_history_category_counts_keep_to_the_span(new_order):
+    """``category_counts_between`` (the hot problems' months before): the span's start is in, its
+    end is out, uncategorized orders are left out."""
     from django.db.models import Count
 
     from hotline.analytics.stats import category_counts_between
