@@ -145,7 +145,8 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
                      .values_list("pk", "short_name"))
         by_name: dict[tuple[int, str], int] = {}
         for (cat_id, unit_id), n in wanted.items():
-            by_name[cat_id, short[unit_id]] = by_name.get((cat_id, short[unit_id]), 0) + n
+            key = (cat_id, short[unit_id])
+            by_name[key] = by_name.get(key, 0) + n
         lead_rows = [{"category": c, "lead_unit__short_name": name, "n": n} for (c, name), n in by_name.items()]
     leaders: dict[int, tuple[str, int]] = {}
     for row in lead_rows:

@@ -1,4 +1,6 @@
-"""Planner hints for the few statements whose cost must follow the month, not the history."""
+"""Planner hints for the few statements whose plan PostgreSQL gets wrong at scale: the month's
+joins, whose cost must follow the month and not the history, and text searches, whose matches
+the trigram estimate cannot count."""
 
 from __future__ import annotations
 
@@ -8,18 +10,25 @@ from django.db import connections, transaction
 
 
 @contextmanager
+def planner_without(using: str, *methods: str):
+    """A transaction in which PostgreSQL plans without ``methods`` (``hashjoin``, ``bitmapscan``, …:
+    each ``SET LOCAL enable_<method> = off``, which ends with the transaction). Other databases:
+    just the transaction."""
+    with transaction.atomic(using=using):
+        connection = connections[using]
+        if methods and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                for method in methods:
+                    cursor.execute(f"SET LOCAL enable_{method} = off")
+        yield
+
+
 def joins_by_key(using: str = "default"):
     """A transaction in which PostgreSQL joins by index lookups (nested loops), not by hashing.
 
     For a join from a month's rows to a table with years of history (orders, callbacks): when the
     month is a large share of the table, the planner prefers hashing the whole other side, a
     cost that grows with the history; looking each row up by key costs the same at any history
-    size. ``SET LOCAL`` ends with the transaction. Other databases: just the transaction.
+    size.
     """
-    with transaction.atomic(using=using):
-        connection = connections[using]
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_hashjoin = off")
-                cursor.execute("SET LOCAL enable_mergejoin = off")
-        yield
+    return planner_without(using, "hashjoin", "mergejoin")

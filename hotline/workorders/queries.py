@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import (
     BooleanField,
     Count,
@@ -21,6 +20,7 @@ from django.db.models import (
 )
 
 from hotline.accounts import access
+from hotline.lib.planner import planner_without
 from hotline.workorders.models import Assignment, Event, Request, WorkOrder
 from hotline.workorders.workflow import (
     OPEN,
@@ -233,14 +233,17 @@ def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_i
     edge = list(window.values_list("received_at", "id")[TEXT_WINDOW - 1:TEXT_WINDOW])
     ordered = qs.order_by("-received_at", "-id")
     short = len(text) < TRIGRAM
+    # The trigram index is only ever read as a bitmap: planned without bitmaps, it is not read.
+    no_trigrams = ("bitmapscan",)
+    for_phrase = no_trigrams if short else ()
     if not edge:  # fewer orders than the window left: one query
-        with _text_index_off(db, short):
+        with planner_without(db, *for_phrase):
             return list(ordered[:limit])
     at, pk = edge[0]
     # The plain range (received_at >= at) beside the OR gives the index scan its bounds.
     newer = Q(received_at__gte=at) & (Q(received_at__gt=at) | Q(id__gte=pk))
     older = Q(received_at__lte=at) & (Q(received_at__lt=at) | Q(id__lt=pk))
-    with _text_index_off(db, True):
+    with planner_without(db, *no_trigrams):
         rows = list(ordered.filter(newer)[:limit])
     if len(rows) < limit and short and unit_id is not None and connections[db].vendor == "postgresql":
         # The unit's matches, a batch at a time, each batch narrowed by the rest of the form.
@@ -253,20 +256,9 @@ def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_i
                 break
             bound = (batch[-1][1], batch[-1][0])
     elif len(rows) < limit:
-        with _text_index_off(db, short):
+        with planner_without(db, *for_phrase):
             rows += list(ordered.filter(older)[:limit - len(rows)])
     return rows
-
-
-@contextmanager
-def _text_index_off(db: str, off: bool):
-    """A transaction in which PostgreSQL reads no bitmap (the trigram index is only read that way)."""
-    with transaction.atomic(using=db):
-        connection = connections[db]
-        if off and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_bitmapscan = off")
-        yield
 
 
 def _unit_matches(db: str, unit_id: int, text: str, before: tuple) -> list[tuple[int, dt.datetime]]:
@@ -280,10 +272,7 @@ def _unit_matches(db: str, unit_id: int, text: str, before: tuple) -> list[tuple
     connection = connections[db]
     pattern = f"%{connection.ops.prep_for_like_query(text)}%"
     at, pk = before
-    with transaction.atomic(using=db), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-        cursor.execute("SET LOCAL enable_mergejoin = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
+    with planner_without(db, "hashjoin", "mergejoin", "bitmapscan"), connection.cursor() as cursor:
         cursor.execute(
             f"""WITH mine AS MATERIALIZED (
                     SELECT DISTINCT order_id FROM {Assignment._meta.db_table} WHERE unit_id = %s)
