@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import chinese_calendar
 
+from hotline.lib import clock
+
 
 class CalendarYearUnknown(Exception):
     """Raised in strict mode when a year has neither package data nor admin overrides."""
@@ -112,21 +114,24 @@ WORKING_DAYS = "working_days"
 def compute_deadline(calendar: WorkCalendar, start: dt.datetime, amount: int, unit: str) -> Deadline:
     """Deadline ``amount`` hours or working days after ``start`` (an aware datetime).
 
-    Working days: the end (23:59:59) of the ``amount``-th working day after the start day, in
-    the start's time zone — the day an order arrives does not count, so an order received on
-    Friday evening with one working day is due Monday night, and one received the day before a
-    holiday is due after it. Hours are calendar hours (特急 and outages run through nights).
+    Working days: the end (23:59:59) of the ``amount``-th working day after the start day, both
+    on the center's clock (``hotline.lib.clock``) whatever time zone ``start`` carries — an order
+    registered at 07:30 local is 23:30 UTC the day before, and must still count from its local
+    day. The day an order arrives does not count, so an order received on Friday evening with one
+    working day is due Monday night, and one received the day before a holiday is due after it.
+    Hours are calendar hours (特急 and outages run through nights).
     """
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
+    start = clock.local(start)
     if unit == HOURS:
         at = start + dt.timedelta(hours=amount)
         return Deadline(at, ())
     if unit != WORKING_DAYS:
         raise ValueError(f"未知的时限单位：{unit}")
-    day = calendar.nth_workday_after(start.date(), amount)
-    at = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=start.tzinfo)
-    return Deadline(at, tuple(calendar.assumed_years(start.date(), day)))
+    first = start.date()
+    day = calendar.nth_workday_after(first, amount)
+    return Deadline(clock.end_of_day(day), tuple(calendar.assumed_years(first, day)))
 
 
 def earliest(*values: dt.datetime | None) -> dt.datetime | None:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from hotline.accounts.access import restrict_work_orders, role_of
 from hotline.catalog.models import Source, Urgency
 from hotline.directory.models import Unit
+from hotline.lib import clock
 from hotline.lib.workcalendar import WORKING_DAYS, compute_deadline, earliest
 from hotline.workorders import sla
 from hotline.workorders.models import (
@@ -66,10 +67,8 @@ SYSTEM = Actor(None, Role.SYSTEM, None)
 
 def _now(at: dt.datetime | None) -> dt.datetime:
     if at is None:
-        return timezone.now()
-    if timezone.is_naive(at):
-        raise ValueError("时间必须带时区")
-    return at
+        return clock.now()
+    return clock.local(at)
 
 
 def _lock(order: WorkOrder | int, actor: Actor) -> WorkOrder:

@@ -28,6 +28,7 @@ from django_tasks import TaskResultStatus, task
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
+from hotline.lib import clock
 from hotline.lib.masking import mask_phone
 from hotline.workorders import actions
 from hotline.workorders.models import Event, WorkOrder
@@ -45,12 +46,10 @@ SCHEDULER_LOCK_KEY = 0x12345
 
 def _parse_at(at: str | dt.datetime | None) -> dt.datetime:
     if at is None:
-        return timezone.now()
+        return clock.now()
     if isinstance(at, str):
         at = dt.datetime.fromisoformat(at)
-    if timezone.is_naive(at):
-        raise ValueError("时间必须带时区")
-    return at
+    return clock.local(at)
 
 
 def near_due_window() -> dt.timedelta:

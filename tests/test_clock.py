@@ -1,0 +1,205 @@
+"""The center's clock (hotline.lib.clock) on the path production takes: no ``at=``, the real clock
+frozen with time-machine at local evening, early-morning and last-second times.
+
+Instants are stored in UTC; Asia/Shanghai is UTC+8, so 07:30 local is 23:30 UTC the day before and
+22:25 local is 14:25 UTC the same day. Every test here would fail if a day, a month or a deadline
+were taken from the UTC instant instead of the center's wall clock.
+"""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from hotline.lib import clock
+from hotline.lib.workcalendar import HOURS, WORKING_DAYS, WorkCalendar, compute_deadline
+from hotline.workorders import actions, sla, tasks
+from hotline.workorders.models import Reminder, WorkOrder
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+UTC = dt.UTC
+
+
+def local(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=SHANGHAI)
+
+
+def frozen(*args):
+    """The real clock stopped at a local Shanghai time."""
+    return time_machine.travel(local(*args), tick=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The clock itself (pure)
+
+
+def test_now_and_today_are_the_centers_wall_clock():
+    with frozen(2023, 10, 7, 7, 30):
+        assert clock.now() == local(2023, 10, 7, 7, 30)
+        assert clock.now().utcoffset() == dt.timedelta(hours=8)
+        assert clock.today() == dt.date(2023, 10, 7)  # UTC is still 10-06
+    with frozen(2023, 7, 31, 23, 59, 59):
+        assert clock.today() == dt.date(2023, 7, 31)
+        assert clock.month_of(clock.now()) == (2023, 7)
+
+
+def test_days_and_months_of_instants_in_any_time_zone():
+    early = dt.datetime(2023, 7, 31, 16, 0, tzinfo=UTC)  # 2023-08-01 00:00 local
+    assert clock.local_date(early) == dt.date(2023, 8, 1)
+    assert clock.month_of(early) == (2023, 8)
+    assert clock.month_of(early - dt.timedelta(seconds=1)) == (2023, 7)
+    lo, hi = clock.month_bounds(2023, 7)
+    assert lo == dt.datetime(2023, 6, 30, 16, 0, tzinfo=UTC)
+    assert hi == early
+    assert clock.month_bounds(2023, 12)[1] == local(2024, 1, 1)
+    assert clock.day_bounds(dt.date(2023, 10, 7)) == (local(2023, 10, 7), local(2023, 10, 8))
+    assert clock.end_of_day(dt.date(2026, 12, 11)) == local(2026, 12, 11, 23, 59, 59)
+
+
+def test_naive_input_means_local_time_and_naive_instants_are_refused():
+    assert clock.aware(dt.datetime(2023, 7, 1, 0, 30)) == local(2023, 7, 1, 0, 30)
+    assert clock.aware(dt.datetime(2023, 7, 1, 0, 30, tzinfo=UTC)) == local(2023, 7, 1, 8, 30)
+    with pytest.raises(ValueError):
+        clock.local(dt.datetime(2023, 7, 1))
+
+
+def test_the_centers_zone_follows_settings(settings):
+    settings.TIME_ZONE = "Asia/Urumqi"  # UTC+6
+    with time_machine.travel(dt.datetime(2023, 7, 31, 17, 30, tzinfo=UTC), tick=False):
+        assert clock.today() == dt.date(2023, 7, 31)
+        assert clock.now().utcoffset() == dt.timedelta(hours=6)
+        assert compute_deadline(WorkCalendar(), clock.now(), 1, WORKING_DAYS).at == dt.datetime(
+            2023, 8, 1, 23, 59, 59, tzinfo=ZoneInfo("Asia/Urumqi"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Deadlines: the root (compute_deadline) whatever zone the caller passes
+
+
+@pytest.mark.parametrize("start", [
+    local(2023, 10, 7, 7, 30),
+    local(2023, 10, 7, 7, 30).astimezone(UTC),  # 2023-10-06 23:30 UTC: a holiday in UTC's reading
+    local(2023, 10, 7, 7, 30).astimezone(ZoneInfo("America/New_York")),
+])
+def test_working_days_count_from_the_local_day_and_end_at_local_midnight(start):
+    # 2023-10-07 (Sat) and 10-08 (Sun) were adjusted workdays after 中秋/国庆.
+    deadline = compute_deadline(WorkCalendar(), start, 1, WORKING_DAYS).at
+    assert deadline == local(2023, 10, 8, 23, 59, 59)
+    assert deadline.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_hours_are_calendar_hours_on_the_local_clock():
+    start = local(2023, 9, 28, 22, 25).astimezone(UTC)
+    deadline = compute_deadline(WorkCalendar(), start, 24, HOURS).at
+    assert deadline == local(2023, 9, 29, 22, 25) and deadline.tzinfo == SHANGHAI
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration with no ``at=``: the order's deadlines and number
+
+
+@pytest.mark.parametrize(("moment", "sign_day", "handle_day", "period"), [
+    # The day before 中秋/国庆 (09-29 to 10-06 off, 10-07 and 10-08 worked), late evening.
+    ((2023, 9, 28, 22, 25), (2023, 10, 7), (2023, 10, 11), "2309"),
+    # An adjusted working Saturday at 07:30 — still 10-06, a holiday, in UTC.
+    ((2023, 10, 7, 7, 30), (2023, 10, 8), (2023, 10, 12), "2310"),
+    # A Friday night, the last second of a month.
+    # (2023-04-05, 清明, is off.)
+    ((2023, 3, 31, 23, 59, 59), (2023, 4, 3), (2023, 4, 10), "2303"),
+    # The first minute of a month (2023-07-31 16:00 UTC, a Monday in UTC's reading).
+    ((2023, 8, 1, 0, 0), (2023, 8, 2), (2023, 8, 8), "2308"),
+    ((2023, 7, 1, 0, 0), (2023, 7, 3), (2023, 7, 7), "2307"),
+])
+def test_registered_now_counts_from_the_local_day(new_order, settings, moment, sign_day, handle_day, period):
+    from hotline.catalog.models import SlaPolicy
+
+    # A sign-for limit of one working day makes the sign deadline show the next working day.
+    SlaPolicy.objects.update(sign_limit=1, sign_limit_unit=WORKING_DAYS)
+    sla._invalidate()
+    with frozen(*moment):
+        order = new_order(at=None)
+    assert order.received_at == local(*moment)
+    assert order.sign_deadline == local(*sign_day, 23, 59, 59)
+    limit = sla.limits_for(order.appeal_type_id, order.urgency, order.source)["handle"]
+    assert limit == (5, WORKING_DAYS)
+    assert order.handle_deadline == local(*handle_day, 23, 59, 59)
+    assert order.number.startswith(f"{settings.HOTLINE['NUMBER_PREFIX']}{period}-")
+
+
+# ---------------------------------------------------------------------------------------------
+# The console, the way an operator uses it
+
+
+@pytest.fixture
+def as_user(client, people):
+    def login(username):
+        client.force_login(people[username])
+        return client
+    return login
+
+
+def test_console_registration_on_a_friday_night(as_user, unit):
+    from tests.test_console_views import intake_data
+
+    c = as_user("operator_li")
+    with frozen(2026, 12, 4, 22, 25):  # Friday
+        r = c.post(reverse("intake"), intake_data(unit, title="周五夜间来电"))
+    assert r.status_code == 302
+    order = WorkOrder.objects.get(title="周五夜间来电")
+    calendar = sla.work_calendar()
+    due = calendar.nth_workday_after(dt.date(2026, 12, 4), 5)
+    assert due == dt.date(2026, 12, 11)  # the Friday after: Saturday and Sunday do not count
+    assert order.handle_deadline == local(2026, 12, 11, 23, 59, 59)
+    assert order.received_at == local(2026, 12, 4, 22, 25)
+    with frozen(2026, 12, 4, 22, 26):
+        page = c.get(reverse("order_detail", args=[order.number])).content.decode()
+    assert "2026-12-11 23:59" in page
+    assert "2026-12-12 07:59" not in page
+    assert "2026-12-04 22:25" in page
+
+
+def test_supervision_notice_shows_local_time(new_order, people, unit, as_user):
+    order = new_order(at=local(2026, 12, 3, 10, 0))
+    actions.submit_for_dispatch(order, acting_user=people["operator_li"], at=local(2026, 12, 3, 10, 1))
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"),
+                     at=local(2026, 12, 3, 10, 2))
+    with frozen(2026, 12, 4, 22, 25):
+        actions.supervise(order, acting_user=people["supervisor_zhou"], notice="请抓紧办理")
+    reminder = Reminder.objects.get(order=order, kind=Reminder.Kind.SUPERVISION)
+    assert reminder.respond_by == local(2026, 12, 8, 23, 59, 59)  # two working days after Friday
+    page = as_user("supervisor_zhou").get(reverse("order_detail", args=[order.number])).content.decode()
+    assert "限 12-08 23:59 前反馈" in page
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweeps at local midnight
+
+
+@pytest.fixture
+def due_tonight(new_order, people, unit):
+    """An order dispatched to 杨楼镇 whose deadline is 2023-07-10 23:59:59 local (Monday)."""
+    order = new_order(at=local(2023, 7, 3, 9, 0))
+    actions.submit_for_dispatch(order, acting_user=people["operator_li"], at=local(2023, 7, 3, 9, 1))
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"),
+                     at=local(2023, 7, 3, 9, 2))
+    order.refresh_from_db()
+    assert order.handle_deadline == local(2023, 7, 10, 23, 59, 59)
+    return order
+
+
+def test_sweep_at_local_midnight(due_tonight, settings):
+    settings.HOTLINE = {**settings.HOTLINE, "NEAR_DUE_HOURS": 24}
+    with frozen(2023, 7, 9, 23, 59, 59):  # 24 h and 1 s left: not yet near due
+        assert tasks.run_sweep() == {"at": "2023-07-09T23:59:59+08:00", "overdue": 0, "near_due": 0}
+    with frozen(2023, 7, 10, 0, 0):  # the last local day begins: near due
+        assert tasks.run_sweep()["near_due"] == 1
+    with frozen(2023, 7, 10, 7, 30):  # still 07-09 in UTC
+        assert tasks.run_sweep() == {"at": "2023-07-10T07:30:00+08:00", "overdue": 0, "near_due": 0}
+    with frozen(2023, 7, 10, 23, 59, 59):
+        assert tasks.run_sweep()["overdue"] == 0
+    with frozen(2023, 7, 11, 0, 0, 0):
+        assert tasks.run_sweep()["overdue"] == 1
+    due_tonight.refresh_from_db()
+    assert due_tonight.overdue_at == local(2023, 7, 11)
