@@ -1,9 +1,12 @@
 """The demo month carries the seed briefing's figures exactly (ruzhou-2023-07-figures.json)."""
 
+import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db.models import Count
 
 from hotline.intake.models import Call
@@ -25,6 +28,15 @@ def july(django_db_setup, django_db_blocker):
         from django.core.management import call_command
 
         call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="module")
+def assessed(july, django_db_blocker):
+    """The month's assessment computed and published by ``hotline assess --publish``: what it printed."""
+    with django_db_blocker.unblock():
+        out = io.StringIO()
+        call_command("assess", "--month", "2023-07", "--publish", stdout=out)
+        return out.getvalue()
 
 
 def month():
@@ -89,3 +101,154 @@ def test_stationing_matches_the_briefing(july):
 
     missing = sorted(u.short_name for u, ok in stationing_compliance(2023, 7).items() if not ok)
     assert missing == sorted(FIGURES["stationing_noncompliant"])
+
+
+def test_every_order_goes_where_the_dispatch_catalog_and_its_place_say(july):
+    """Demo orders are dispatched as a dispatcher following the catalog would: the catalog's first
+    unit for the order's category at its town (a town's own orders to the town); co-handling
+    units are among the category's usual units."""
+    from hotline.catalog import data as catalog_data
+    from hotline.workorders.models import Assignment
+    from hotline.workorders.queries import suggest_units
+
+    dispatched = list(month().filter(disposition="dispatch").select_related("town", "category", "lead_unit"))
+    assert len(dispatched) == 1422 + 336
+    wrong = [(o.title, o.lead_unit.short_name) for o in dispatched if suggest_units(o)[:1] != [o.lead_unit]]
+    assert wrong == []
+    leads = Assignment.objects.filter(order__in=month(), role=Assignment.Role.LEAD)
+    assert leads.count() == len(dispatched)  # one round each: nothing had to be redispatched
+    towns = set(catalog_data.TOWNS)
+    elsewhere = [o.title for o in dispatched if o.lead_unit.short_name in towns and o.lead_unit != o.town]
+    assert elsewhere == []
+    for co in Assignment.objects.filter(order__in=month(), role=Assignment.Role.CO).select_related(
+            "unit", "order__category", "order__town"):
+        hints = catalog_data.LEAF_ROUTING[co.order.category.code]
+        assert co.unit.short_name in hints or (catalog_data.TOWN in hints and co.unit == co.order.town)
+
+
+def test_live_orders_go_where_the_catalog_says(july):
+    import datetime as dt
+
+    from hotline.demo.generate import generate_live
+    from hotline.workorders.queries import suggest_units
+
+    now = dt.datetime(2023, 8, 20, 15, 0, tzinfo=dt.UTC)
+    generate_live(count=60, now=now)
+    live = list(WorkOrder.objects.filter(received_at__gte=now - dt.timedelta(days=10), lead_unit__isnull=False)
+                .select_related("town", "category", "lead_unit"))
+    assert live and all(suggest_units(o)[:1] == [o.lead_unit] for o in live)
+    named = {"杨楼镇", "寄料镇", "住房和城乡建设局"}
+    assert named & {o.lead_unit.short_name for o in live}
+
+
+def _seed_rows(key):
+    from hotline.assessment.engine import format_score
+
+    return [(unit, format_score(Decimal(str(score))), rank) for unit, score, rank in FIGURES[key]]
+
+
+def _by_rank(rows):
+    """Rows in rank order; units sharing a rank in name order (the seed lists ties its own way)."""
+    return sorted(rows, key=lambda r: (r[2], r[0]))
+
+
+def _printed_tables(text: str) -> dict[str, list[tuple[str, str, int]]]:
+    tables, current = {}, None
+    for line in text.splitlines():
+        if line.endswith("考核表"):
+            current = tables.setdefault(line, [])
+        elif current is not None and line.count("\t") == 2 and not line.startswith("单位"):
+            unit, score, rank = line.split("\t")
+            current.append((unit, score, int(rank)))
+    return tables
+
+
+def test_assess_prints_the_seeds_annexes_score_for_score(assessed):
+    """``hotline assess --month 2023-07`` on the demo month: both seed annexes, every unit, score
+    and rank (ties shared), from what the units did in the month and the shipped default scorecards."""
+    tables = _printed_tables(assessed)
+    assert _by_rank(tables["乡镇街道考核表"]) == _by_rank(_seed_rows("assessment_townships"))
+    assert _by_rank(tables["市直单位考核表"]) == _by_rank(_seed_rows("assessment_departments"))
+
+
+def test_scores_come_from_the_months_events_and_the_default_scorecards(assessed):
+    """No adjustment is entered and every group is scored with the shipped default scorecard; each
+    sheet's lines add up to its score, and the deductions name the orders behind them."""
+    from hotline.assessment.default_scorecard import DEFAULT_SCORECARDS, load_scorecard, scorecard_to_data
+    from hotline.assessment.models import ManualAdjustment, MonthlyResult, ScorecardVersion
+    from hotline.assessment.results import group_results
+
+    assert not ManualAdjustment.objects.exists() and not ScorecardVersion.objects.exists()
+    result = MonthlyResult.objects.get(year=2023, month=7, state=MonthlyResult.State.PUBLISHED)
+    for group in group_results(result):
+        assert group.scorecard == scorecard_to_data(load_scorecard(DEFAULT_SCORECARDS[group.key]))
+        for score in group.result.scores():
+            assert score.base + sum(line.points for line in score.lines) == score.score
+            assert not [line for line in score.lines if line.kind == "adjustment"]
+            for line in score.lines:
+                if line.kind in ("rate", "count") and line.points < 0 and line.code != "stationing":
+                    assert line.evidence, (score.unit_name, line.label)
+
+
+def test_the_briefing_names_the_seeds_better_and_worse_units(assessed):
+    """The first and the last of each group, ties included (杨楼镇 and 临汝镇 share the first place)."""
+    from hotline.briefing.build import build_briefing_data
+
+    data = build_briefing_data(2023, 7, charts=False)
+    assert sorted(data.best_units) == sorted(FIGURES["best_units"])
+    assert sorted(data.worst_units) == sorted(FIGURES["worst_units"])
+
+
+def test_the_built_docx_carries_the_seeds_figures(assessed, tmp_path):
+    """``hotline briefing build`` read back with python-docx: every figure of the seed's 工作概况,
+    数据分析 and both annexes, except the four shares the seed computed wrongly (printed here as
+    computed: 4.03%, 2.18%, 2.04% and the total's 46.68%)."""
+    from docx import Document
+
+    from hotline.lib.shares import format_share, share
+
+    path = tmp_path / "july.docx"
+    call_command("briefing", "build", "--month", "2023-07", "-o", str(path), "--issue-date", "2023-08-22",
+                 "--no-charts", stdout=io.StringIO())
+    doc = Document(str(path))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    f = FIGURES
+    local, upstream = f["local_registered"], f["upstream"]
+    (pds, pds_n), (henan, henan_n) = upstream["by_platform"].items()
+    assert (f"七月份，汝州市12345民呼必应热线总话务量约{f['call_volume_approx']}人次，"
+            f"办理本级登记事项{local['total']}件，办理上级交办事项{upstream['total']}件。") in text
+    assert (f"（一）本级登记事项{local['total']}件。其中，协调办理{local['coordinated']}件，"
+            f"交办处理{local['dispatched']}件。") in text
+    assert (f"（二）上级交办事项{upstream['total']}件。其中，{pds}交办事项{pds_n}件；"
+            f"{henan}交办事项{henan_n}件。") in text
+    better = text.split("办理较好的单位有", 1)[1].split("。", 1)[0]
+    worse = text.split("办理较差的单位有", 1)[1].split("。", 1)[0]
+    assert sorted(better.split("、")) == sorted(f["best_units"])
+    assert sorted(worse.split("、")) == sorted(f["worst_units"])
+    stationing = text.split("（四）", 1)[1].split("未按规定完成人员派驻工作。", 1)[0]
+    assert sorted(stationing.split("、")) == sorted(f["stationing_noncompliant"])
+
+    appeal, hotspot, townships, departments = ([[c.text.strip() for c in row.cells] for row in t.rows]
+                                               for t in doc.tables[:4])
+    total = f["appeal_types"]["total"]
+    # The seed prints the total's share as 100%, the platform as 100.00%.
+    assert appeal[1:] == [[n, str(c), s] for n, c, s in f["appeal_types"]["rows"]] + [["合计", str(total), "100.00%"]]
+    seed_hot = f["hotspots_top10"]
+    wrong = []
+    for row, (l1, l2, count, printed) in zip(hotspot[1:], seed_hot["rows"], strict=False):
+        computed = format_share(share(count, total))
+        assert row[:2] == [f"{l1}—{l2}", str(count)]
+        assert row[2] == computed
+        if computed != printed:
+            wrong.append(printed)
+    total_row = hotspot[-1]
+    assert total_row[:2] == ["合计", str(seed_hot["total_count"])]
+    if total_row[2] != seed_hot["total_share_as_printed"]:
+        wrong.append(seed_hot["total_share_as_printed"])
+    assert wrong == ["4.02%", "2.22%", "2.00%", "46.67%"]  # the seed's four miscomputed shares
+
+    def rows(table):
+        return _by_rank([(u, s, int(r)) for u, s, r in table[1:]])
+
+    assert rows(townships) == _by_rank(_seed_rows("assessment_townships"))
+    assert rows(departments) == _by_rank(_seed_rows("assessment_departments"))

@@ -502,6 +502,28 @@ LEAF_ROUTING: dict[str, list[str]] = {
     "2004": [TOWN],
 }
 
+# Town-specific entries of the dispatch catalog: in these streets the roads and drains were built
+# by the state-assets center's companies (the seed's 宏翔大道 meeting), which still maintains them,
+# so their orders go there rather than to the city's bureaus. A town-specific rule wins over the
+# leaf's general rule (``hotline.workorders.queries.suggest_units``).
+TOWN_ROUTING: dict[tuple[str, str], str] = {
+    ("0904", "洗耳河街道"): "国资事务中心",
+    ("1009", "洗耳河街道"): "国资事务中心",
+    ("0904", "汝南街道"): "国资事务中心",
+    ("1009", "汝南街道"): "国资事务中心",
+}
+
+
+def catalog_lead(leaf_code: str, town: str) -> str:
+    """The lead unit the default dispatch catalog names for a leaf at a town (a short name).
+
+    The same rule as the catalog's rows (``hotline.demo.defaults`` loads them): a town-specific
+    entry first, then the leaf's first routing hint, ``TOWN`` meaning the order's own town.
+    """
+    unit = TOWN_ROUTING.get((leaf_code, town)) or (LEAF_ROUTING.get(leaf_code) or [TOWN])[0]
+    return town if unit == TOWN else unit
+
+
 HOT_PROBLEM_THEMES: dict[str, dict] = {
     "driver_exam": {
         "key": "driver_exam",

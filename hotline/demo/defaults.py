@@ -108,6 +108,11 @@ def load_defaults() -> dict[str, int]:
             DispatchRule.objects.create(category=categories[leaf_code],
                                         unit=None if first == catalog_data.TOWN else units_by_name.get(first))
             created["rules"] += 1
+        towns = {u.short_name: u for u in Unit.objects.filter(group=township)}
+        for (leaf_code, town), unit_name in catalog_data.TOWN_ROUTING.items():
+            DispatchRule.objects.create(category=categories[leaf_code], town=towns[town],
+                                        unit=units_by_name[unit_name])
+            created["rules"] += 1
 
     units_by_short = {u.short_name: u for u in Unit.objects.all()}
     for article in KNOWLEDGE_ARTICLES:

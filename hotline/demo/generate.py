@@ -20,22 +20,30 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import F
 
+from hotline.assessment.default_scorecard import DEPARTMENT, TOWNSHIP, default_scorecard
+from hotline.assessment.engine import Scorecard
+from hotline.assessment.models import ScorecardVersion
 from hotline.catalog import data as catalog_data
-from hotline.catalog.models import AppealType, Category, Source, Urgency
+from hotline.catalog.models import AppealType, Category, DispatchRule, Source, Urgency
 from hotline.demo import corpus
+from hotline.demo.behaviour import Behaviour, plan_behaviour, rough_behaviour
 from hotline.demo.defaults import load_defaults
 from hotline.demo.people import DEMO_PASSWORD, _hashed, ensure_people, unit_handler
-from hotline.directory.models import Stationing, Unit, UpstreamPlatform
+from hotline.directory.models import Stationing, Unit, UnitGroup, UpstreamPlatform
 from hotline.intake.models import Call
+from hotline.lib import clock
 from hotline.workorders import actions
 from hotline.workorders.models import Satisfaction, Truth, WorkOrder
 from hotline.workorders.workflow import WorkflowError
 
 TZ = ZoneInfo("Asia/Shanghai")
+Router = Callable[[str, str], str]  # (leaf code, town) -> lead unit's short name
 MIN_UNIT_ORDERS = 8  # every assessed unit gets at least this many dispatched orders (rule: >= 6)
 
 
@@ -130,6 +138,12 @@ class PlannedOrder:
     urgency: str = Urgency.NORMAL
     caller: tuple[str, str] = ("", "")
     repeat_of: int | None = None
+    # What the lead unit does (``plan_behaviours``): nothing set is an order handled well.
+    late_sign: bool = False
+    late_reply: bool = False
+    refused_return: bool = False
+    callback: str = "satisfied"  # or "dissatisfied", "unreached"
+    bonus: str = ""  # a bonus item (表扬, 典型案例, 主动治理) the order earns its unit
 
 
 @dataclass
@@ -173,12 +187,16 @@ THEME_BOOST = 4.0  # how much more often a hot problem's category is called abou
 
 
 def plan_month(year: int, month: int, shape: MonthShape, rng: random.Random, *,
-               themes: bool = True) -> list[PlannedOrder]:
+               themes: bool = True, route: Router = catalog_data.catalog_lead,
+               cards: dict[str, Scorecard] | None = None) -> list[PlannedOrder]:
     """Who calls about what, where, when; pure apart from reading the category tree's data.
 
     With ``themes`` the seed's five hot problems are this month's: their categories are called
     about more often than usual and their orders tell those stories. A month without them is
     the ordinary background the briefing's hot-problem detection compares against.
+
+    ``route(leaf code, town)`` names the lead unit of a dispatched order: by default the default
+    dispatch catalog; ``generate_month`` passes the database's catalog (``catalog_router``).
     """
     total = shape.total
     leaves = [(code, f"{l1}—{l2}") for l1, _c, children in
@@ -258,18 +276,11 @@ def plan_month(year: int, month: int, shape: MonthShape, rng: random.Random, *,
         for order in rng.sample(members, k=min(len(members), max(12, len(members) // 2))):
             order.theme = key
 
-    # Dispatched orders: the unit the catalog names, a theme's unit, or the order's own town.
+    # Dispatched orders go where the dispatch catalog sends the category at the order's town.
     for order in orders:
-        if not order.dispatched:
-            continue
-        if order.theme:
-            order.lead = rng.choice(catalog_data.HOT_PROBLEM_THEMES[order.theme]["units"])
-        else:
-            route = catalog_data.LEAF_ROUTING.get(order.leaf) or [catalog_data.TOWN]
-            order.lead = route[0] if rng.random() < 0.8 or len(route) == 1 else rng.choice(route[1:])
-        if order.lead == catalog_data.TOWN:
-            order.lead = order.town
-    _top_up_units(orders, rng)
+        if order.dispatched:
+            order.lead = route(order.leaf, order.town)
+    _top_up_units(orders, rng, route)
 
     # What the center does with the orders it keeps.
     by_caller: dict[str, int] = {}
@@ -295,30 +306,129 @@ def plan_month(year: int, month: int, shape: MonthShape, rng: random.Random, *,
             order.caller, order.repeat_of, order.disposition = first.caller, by_caller[key], "merge"
         else:
             by_caller[key] = index
+    plan_behaviours(orders, rng, route, cards or default_cards(), fit=shape == SEED_SHAPE)
     return orders
 
 
-def _top_up_units(orders: list[PlannedOrder], rng: random.Random) -> None:
-    """Give every assessed unit enough orders to be ranked, taking from the busiest units."""
-    names = list(SEED_SCORES)
+def default_cards() -> dict[str, Scorecard]:
+    return {group: default_scorecard(group) for group in (TOWNSHIP, DEPARTMENT)}
+
+
+def assessed_name(lead: str) -> str:
+    """The unit assessed for a lead unit: a sub-unit (车管所) counts for its parent (公安局)."""
+    return catalog_data.SUB_UNIT_PARENTS.get(lead, lead)
+
+
+def plan_behaviours(orders: list[PlannedOrder], rng: random.Random, route: Router, cards: dict[str, Scorecard],
+                    *, fit: bool) -> dict[str, Behaviour]:
+    """Each assessed unit's behaviour this month (``hotline.demo.behaviour``), planted on its orders.
+
+    A unit behaves so that its group's scorecard gives it the seed's score. Some scores cannot be
+    reached with the number of orders the catalog sent a unit (温泉镇's 90.57 needs a denominator
+    that 7 divides); with ``fit`` (the seed-shaped month) such a unit gets or gives up one to four
+    orders, taken from or given to the busiest unit of its group not yet planned, until it can.
+    Elsewhere (smaller or ordinary months) the nearest plain behaviour is used.
+    """
+    group_of = {name: TOWNSHIP if name in catalog_data.TOWNS else DEPARTMENT for name in SEED_SCORES}
+
+    def members(name: str) -> list[PlannedOrder]:
+        return [o for o in orders if o.dispatched and assessed_name(o.lead) == name]
+
+    def solve(name: str) -> Behaviour | None:
+        mine = members(name)
+        return plan_behaviour(cards[group_of[name]], Decimal(str(SEED_SCORES[name])), len(mine),
+                              upstream_orders=sum(o.source == Source.UPSTREAM for o in mine),
+                              stationing_noncompliant=name in STATIONING_MISSING)
+
+    behaviours: dict[str, Behaviour] = {}
+    pending = sorted(SEED_SCORES, key=lambda n: (len(members(n)), n))
+    while pending:
+        name = pending.pop(0)
+        found = solve(name) if fit else None
+        reservoirs = [n for n in pending if group_of[n] == group_of[name]]
+        for shift in ((1, -1, 2, -2, 3, -3, 4, -4) if fit and found is None and reservoirs else ()):
+            reservoir = max(reservoirs, key=lambda n: (len(members(n)), n))
+            if shift < 0 and len(members(name)) + shift < MIN_UNIT_ORDERS:
+                continue
+            saved = [(o, o.leaf, o.town, o.lead) for o in orders if o.dispatched]
+            for _ in range(abs(shift)):
+                giver, taker = (reservoir, name) if shift > 0 else (name, reservoir)
+                _move_order(orders, rng, route, giver, taker)
+            found = solve(name)
+            if found is not None:
+                break
+            for o, leaf, town, lead in saved:
+                o.leaf, o.town, o.lead = leaf, town, lead
+        if found is None:
+            mine = members(name)
+            found = rough_behaviour(SEED_SCORES[name], len(mine), sum(o.source == Source.UPSTREAM for o in mine))
+        behaviours[name] = found
+        _plant(members(name), found, rng)
+    return behaviours
+
+
+def _plant(mine: list[PlannedOrder], b: Behaviour, rng: random.Random) -> None:
+    """Mark which of a unit's orders carry each planted event."""
+    def pick(pool: list[PlannedOrder], k: int) -> list[PlannedOrder]:
+        return rng.sample(pool, min(k, len(pool)))
+
+    for o in pick([o for o in mine if o.urgency == Urgency.NORMAL], b.refused_returns):
+        o.refused_return = True
+    for o in pick([o for o in mine if not o.refused_return], b.late_signs):
+        o.late_sign = True
+    for o in pick(mine, b.late_replies):
+        o.late_reply = True
+    local = [o for o in mine if o.source != Source.UPSTREAM]
+    for o in pick(local, b.unreached):
+        o.callback = "unreached"
+    for o in pick([o for o in local if o.callback == "satisfied"], b.dissatisfied):
+        o.callback = "dissatisfied"
+    for o in pick([o for o in mine if o.source == Source.UPSTREAM], b.upstream_dissatisfied):
+        o.callback = "dissatisfied"
+    exemplary = [o for o in mine if o.callback == "satisfied" and not (o.late_sign or o.late_reply
+                                                                         or o.refused_return)] or mine
+    for kind in b.bonuses:
+        rng.choice([o for o in exemplary if not o.bonus] or exemplary).bonus = kind
+
+
+def _top_up_units(orders: list[PlannedOrder], rng: random.Random, route: Router) -> None:
+    """Give every assessed unit enough orders to be ranked, taking from the busiest units.
+
+    A unit gets more orders the way a real one would: more calls about what it handles. An order
+    of the busiest unit (not a hot problem, not in a hotspot category, so the month's top ten stay
+    exact) becomes an appeal about a category the catalog sends to the short unit, at a town where
+    it does; its lead unit is still the catalog's.
+    """
     counts = Counter(o.lead for o in orders if o.dispatched)
     # A small generated month cannot give every unit eight orders; share what there is.
-    floor = min(MIN_UNIT_ORDERS, sum(counts.values()) // (2 * len(names)))
-    for name in names:
+    floor = min(MIN_UNIT_ORDERS, sum(counts.values()) // (2 * len(SEED_SCORES)))
+    for name in SEED_SCORES:
         while counts[name] < floor:
-            donor = max((n for n in counts if n in SEED_SCORES), key=lambda n: counts[n])
-            candidates = [o for o in orders if o.dispatched and o.lead == donor and not o.theme]
-            order = rng.choice(candidates)
-            order.lead = name
-            if name in catalog_data.TOWNS:
-                order.town = name
+            donor = max((n for n in counts if n in SEED_SCORES), key=lambda n: (counts[n], n))
+            _move_order(orders, rng, route, donor, name)
             counts[donor] -= 1
             counts[name] += 1
 
 
-def _quality(unit: Unit) -> float:
-    score = SEED_SCORES.get(unit.short_name) or SEED_SCORES.get(unit.parent.short_name if unit.parent else "", 90)
-    return min(1.0, max(0.0, (score - 76) / 25))
+def _hotspot_leaves() -> set[str]:
+    return {catalog_data.leaf_code_for(a, b) for a, b, _ in SEED_SHAPE.hotspots}
+
+
+def _move_order(orders: list[PlannedOrder], rng: random.Random, route: Router, donor: str, recipient: str) -> None:
+    """Re-plan one dispatched order of ``donor`` as an appeal the catalog sends to ``recipient``."""
+    hot = _hotspot_leaves()
+    candidates = [o for o in orders if o.dispatched and o.lead == donor and not o.theme and o.leaf not in hot]
+    order = rng.choice(candidates)
+    towns = [order.town, *[t for t in catalog_data.TOWNS if t != order.town]]
+    places = [(leaf, town) for leaf in catalog_data.LEAF_CODES if leaf not in hot
+              for town in (towns if recipient not in catalog_data.TOWNS else [recipient])
+              if route(leaf, town) == recipient]
+    if not places:
+        raise ValueError(f"派单目录中没有派往“{recipient}”的分类")
+    # Keep the caller's town when the catalog allows it there.
+    here = [p for p in places if p[1] == order.town] or places
+    order.leaf, order.town = rng.choice(here)
+    order.lead = recipient
 
 
 def _working_hour(rng: random.Random, at: dt.datetime, hours: float) -> dt.datetime:
@@ -402,14 +512,21 @@ class Walker:
     def unit_handles(self, order: WorkOrder, plan: PlannedOrder) -> None:
         rng = self.rng
         t = plan.received_at
+        # The center dispatches within its month: an order of the month's last evening is not left
+        # for the next month (the month's orders and the month's dispatches are the same orders).
+        month_end = _next_month(t)
         if order.status == "received":
-            t = t + dt.timedelta(minutes=rng.randint(3, 30))
+            t = min(t + dt.timedelta(minutes=rng.randint(3, 30)), t + (month_end - t) / 3)
             actions.submit_for_dispatch(order, acting_user=order.registered_by or self.dispatcher(), at=t)
         unit = self.units[plan.lead]
-        co = []
-        if rng.random() < 0.06:
-            co = [self.units[rng.choice([n for n in SEED_SCORES if n != plan.lead])]]
-        t = _working_hour(rng, t, rng.uniform(0.2, 3))
+        # Co-handling units are the other units the category's routing hints name for the place.
+        hints = [plan.town if n == catalog_data.TOWN else n for n in catalog_data.LEAF_ROUTING.get(plan.leaf, ())]
+        others = [n for n in dict.fromkeys(hints) if n != plan.lead and n in self.units]
+        co = [self.units[rng.choice(others)]] if others and rng.random() < 0.06 else []
+        dispatch_at = _working_hour(rng, t, rng.uniform(0.2, 3))
+        if dispatch_at >= month_end:
+            dispatch_at = t + (month_end - t) / 2
+        t = dispatch_at
         order = actions.dispatch(order, acting_user=self.dispatcher(), lead_unit=unit, co_units=co, at=t)
         for co_unit in co:
             co_at = _working_hour(rng, t, rng.uniform(1, 20))
@@ -418,59 +535,31 @@ class Walker:
                              public_reply=corpus.compose_reply(plan.leaf, rng, unit=co_unit.short_name, solved=True))
         self.lead_handles(order, plan, unit, t)
 
-    def lead_handles(self, order: WorkOrder, plan: PlannedOrder, unit: Unit, t: dt.datetime, rounds: int = 1) -> None:
-        rng, q = self.rng, _quality(unit)
+    def lead_handles(self, order: WorkOrder, plan: PlannedOrder, unit: Unit, t: dt.datetime) -> None:
+        """The lead unit's part, as planned (``plan_behaviours``): every failing is deliberate."""
+        rng = self.rng
         handler = self.handler(unit)
-        # Sign for: prompt units within hours, weak ones sometimes after the limit.
-        late_sign = rng.random() < (1 - q) * 0.15
-        sign_at = t + dt.timedelta(hours=rng.uniform(26, 60) if late_sign else rng.uniform(0.1, 6))
-        # Return: weak units try to hand orders back; about half are approved and redispatched.
-        if rounds < 2 and rng.random() < (1 - q) * 0.14 + 0.01:
-            ask_at = _working_hour(rng, t, rng.uniform(1, 20))
+        sign_limit = order.sign_deadline
+        if plan.refused_return:
+            # Asked and refused within the sign-for limit: the unit is deemed to have signed then.
+            ask_at = t + (sign_limit - t) * rng.uniform(0.1, 0.4)
             order = actions.request_return(order, acting_user=handler, at=ask_at,
                                            reason=corpus.compose_return_reason(rng),
                                            basis="依据本单位“三定”方案，该事项不属于本单位职责")
-            decide_at = _working_hour(rng, ask_at, rng.uniform(0.5, 8))
-            if rng.random() < 0.5:
-                order = actions.approve_return(order, acting_user=self.dispatcher(), at=decide_at,
-                                               note="经核实，职责归属有误，予以退回改派")
-                route = catalog_data.LEAF_ROUTING.get(plan.leaf, [catalog_data.TOWN])
-                alternatives = [plan.town if n == catalog_data.TOWN else n for n in route] + [plan.town]
-                new_name = next((n for n in alternatives if n != unit.short_name and n in self.units), plan.town)
-                if new_name == unit.short_name:
-                    new_name = "住房和城乡建设局" if unit.short_name != "住房和城乡建设局" else "城市管理局"
-                new_unit = self.units[new_name]
-                redispatch_at = _working_hour(rng, decide_at, rng.uniform(0.2, 2))
-                order = actions.dispatch(order, acting_user=self.dispatcher(), lead_unit=new_unit, at=redispatch_at,
-                                         note="改派")
-                self.lead_handles(order, plan, new_unit, redispatch_at, rounds + 1)
-                return
-            order = actions.reject_return(order, acting_user=self.dispatcher(), at=decide_at,
+            t = ask_at + (sign_limit - ask_at) * rng.uniform(0.2, 0.8)
+            order = actions.reject_return(order, acting_user=self.dispatcher(), at=t,
                                           note="该事项属于本单位职责范围，请按时办理")
-            sign_at = None
-        if sign_at is not None:
+        else:
+            deadline = order.handle_deadline
+            if plan.late_sign:
+                room = (deadline - sign_limit).total_seconds() / 3600 if deadline else 48
+                sign_at = sign_limit + dt.timedelta(hours=rng.uniform(0.2, 0.5) * min(60.0, room))
+            else:
+                sign_at = t + min((sign_limit - t) * rng.uniform(0.05, 0.7), dt.timedelta(hours=6))
             order = actions.sign(order, acting_user=handler, at=sign_at)
             t = sign_at
-        # Reminders and supervision when the unit is slow.
         deadline = order.handle_deadline
-        late = rng.random() < (1 - q) * 0.12 + 0.005
-        if rng.random() < (1 - q) * 0.1 and deadline:
-            ask = max(t + dt.timedelta(hours=1), deadline - dt.timedelta(hours=rng.uniform(20, 60)))
-            if ask < deadline:
-                new = deadline + dt.timedelta(days=rng.choice([3, 5, 7]))
-                order = actions.request_extension(order, acting_user=handler, at=ask, new_deadline=new,
-                                                  reason=corpus.compose_extension_reason(rng),
-                                                  basis="需协调多个部门现场处置")
-                decide = ask + dt.timedelta(hours=rng.uniform(0.5, 6))
-                if rng.random() < 0.8:
-                    order = actions.approve_extension(order, acting_user=self.dispatcher(), at=decide,
-                                                      note="情况属实，同意延期")
-                    late = rng.random() < 0.15
-                else:
-                    order = actions.reject_extension(order, acting_user=self.dispatcher(), at=decide,
-                                                     note="理由不充分，请按原时限办结")
-                deadline = order.handle_deadline
-        if late and deadline:
+        if plan.late_reply:
             remind_at = deadline - dt.timedelta(hours=rng.uniform(2, 12))
             if remind_at > t:
                 order = actions.remind(order, acting_user=self.dispatcher(), at=remind_at,
@@ -481,35 +570,65 @@ class Walker:
                 order = actions.supervise(order, acting_user=self.supervisor, at=supervise_at,
                                           notice=f"工单已超期，请{unit.short_name}于2个工作日内办结并书面说明原因")
         else:
-            span = (deadline - t).total_seconds() / 3600 if deadline else 48
-            reply_at = t + dt.timedelta(hours=max(0.5, span * rng.uniform(0.1, 0.9)))
-        reply_at = _working_hour(rng, reply_at, 0) if not late else reply_at
-        if deadline and not late and reply_at > deadline:
-            reply_at = deadline - dt.timedelta(minutes=rng.randint(5, 120))
-        reply_at = max(reply_at, t + dt.timedelta(minutes=20))
-        solved = rng.random() < 0.85 + 0.13 * q
-        order = actions.reply(order, acting_user=handler, at=reply_at, solved=solved,
-                              public_reply=corpus.compose_reply(plan.leaf, rng, unit=unit.short_name, solved=solved),
+            if rng.random() < 0.05 and deadline - t > dt.timedelta(hours=30):
+                # An extension asked for and decided; the unit still replies within the first limit.
+                ask = t + (deadline - t) * rng.uniform(0.3, 0.6)
+                order = actions.request_extension(order, acting_user=handler, at=ask,
+                                                  new_deadline=deadline + dt.timedelta(days=rng.choice([3, 5, 7])),
+                                                  reason=corpus.compose_extension_reason(rng),
+                                                  basis="需协调多个部门现场处置")
+                decide = ask + (deadline - ask) * rng.uniform(0.05, 0.2)
+                if rng.random() < 0.8:
+                    order = actions.approve_extension(order, acting_user=self.dispatcher(), at=decide,
+                                                      note="情况属实，同意延期")
+                else:
+                    order = actions.reject_extension(order, acting_user=self.dispatcher(), at=decide,
+                                                     note="理由不充分，请按原时限办结")
+                t = decide
+            reply_at = _on_time(rng, t, deadline)
+        order = actions.reply(order, acting_user=handler, at=reply_at, solved=plan.callback != "dissatisfied",
+                              public_reply=corpus.compose_reply(plan.leaf, rng, unit=unit.short_name,
+                                                                solved=plan.callback != "dissatisfied"),
                               internal_note="已电话联系来电人说明办理情况" if rng.random() < 0.6 else "",
                               is_true=rng.choices([Truth.TRUE, Truth.PARTLY, Truth.FALSE], weights=[7, 2, 1])[0],
                               contacted_at=reply_at - dt.timedelta(hours=rng.uniform(0.5, 6)))
         review_at = _working_hour(rng, reply_at, rng.uniform(0.3, 6))
-        if rng.random() < (1 - q) * 0.12:
+        again = _working_hour(rng, review_at, rng.uniform(2, 30))
+        if not plan.late_reply and rng.random() < 0.04 and again < deadline - dt.timedelta(minutes=10):
+            # Sent back for a fuller answer, and answered again within the limit.
             order = actions.send_back(order, acting_user=self.dispatcher(), at=review_at,
                                       note="答复内容未说明具体处理结果，请补充后重新回复")
-            again = _working_hour(rng, review_at, rng.uniform(2, 30))
-            order = actions.reply(order, acting_user=handler, at=again, solved=solved, is_true=Truth.TRUE,
+            order = actions.reply(order, acting_user=handler, at=again, solved=plan.callback != "dissatisfied",
+                                  is_true=Truth.TRUE,
                                   public_reply=corpus.compose_reply(plan.leaf, rng, unit=unit.short_name,
-                                                                    solved=solved))
+                                                                    solved=plan.callback != "dissatisfied"))
             review_at = _working_hour(rng, again, rng.uniform(0.3, 6))
         order = actions.approve_reply(order, acting_user=self.dispatcher(), at=review_at)
-        order = self.callback(order, plan, quality=q, solved=solved, rounds=rounds)
+        order = self.unit_callback(order, plan)
         if order.is_upstream and order.status == "closed" and not order.reported_back_at:
             actions.report_back(order, acting_user=self.dispatcher(),
                                 at=order.closed_at + dt.timedelta(hours=rng.uniform(0.2, 4)))
 
+    def unit_callback(self, order: WorkOrder, plan: PlannedOrder) -> WorkOrder:
+        """The callback of a unit's order, as planned: reached or not, satisfied or not; no rework."""
+        rng = self.rng
+        at = _working_hour(rng, order.replied_at or plan.received_at, rng.uniform(14, 30))
+        if plan.callback == "unreached":
+            return actions.record_callback(order, acting_user=self.operator(), reached=False, at=at,
+                                           note="多次回访未接通，按规定办结")
+        satisfied = plan.callback == "satisfied"
+        if satisfied:
+            level = rng.choices([Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED,
+                                 Satisfaction.BASICALLY_SATISFIED], weights=[5, 4, 1])[0]
+        else:
+            level = rng.choice([Satisfaction.DISSATISFIED, Satisfaction.VERY_DISSATISFIED])
+        return actions.record_callback(order, acting_user=self.operator(), reached=True, satisfaction=level,
+                                       solved=satisfied, reasonable=True, rework=False,
+                                       note=corpus.compose_callback_note(rng, satisfied=satisfied), at=at)
+
     def callback(self, order: WorkOrder, plan: PlannedOrder, *, quality: float, solved: bool = True,
                  rounds: int = 1) -> WorkOrder:
+        """The callback of an order the center answered itself (no unit is assessed on it)."""
         rng = self.rng
         at = _working_hour(rng, order.replied_at or plan.received_at, rng.uniform(14, 30))
         reached = rng.random() < 0.93
@@ -523,21 +642,27 @@ class Walker:
         else:
             level = rng.choice([Satisfaction.DISSATISFIED, Satisfaction.VERY_DISSATISFIED])
         dissatisfied = level in (Satisfaction.DISSATISFIED, Satisfaction.VERY_DISSATISFIED)
-        reasonable = not dissatisfied or rng.random() < 0.6
-        rework = dissatisfied and reasonable and rounds < 2 and order.lead_unit_id is not None and rng.random() < 0.6
-        order = actions.record_callback(order, acting_user=self.operator(), reached=True, satisfaction=level,
-                                        solved=solved and not dissatisfied, reasonable=reasonable, rework=rework,
-                                        note=corpus.compose_callback_note(rng, satisfied=not dissatisfied), at=at)
-        if rework:
-            unit = order.lead_unit
-            handler = self.handler(unit)
-            again = _working_hour(rng, at, rng.uniform(4, 60))
-            order = actions.reply(order, acting_user=handler, at=again, solved=True, is_true=Truth.TRUE,
-                                  public_reply=corpus.compose_reply(plan.leaf, rng, unit=unit.short_name, solved=True))
-            order = actions.approve_reply(order, acting_user=self.dispatcher(),
-                                          at=_working_hour(rng, again, rng.uniform(0.5, 4)))
-            return self.callback(order, plan, quality=min(1.0, quality + 0.3), solved=True, rounds=rounds + 1)
-        return order
+        return actions.record_callback(order, acting_user=self.operator(), reached=True, satisfaction=level,
+                                       solved=solved and not dissatisfied, reasonable=not dissatisfied
+                                       or rng.random() < 0.6,
+                                       note=corpus.compose_callback_note(rng, satisfied=not dissatisfied), at=at)
+
+
+def _next_month(t: dt.datetime) -> dt.datetime:
+    """The first instant of the center's month after ``t``'s."""
+    return clock.month_bounds(*clock.month_of(t))[1]
+
+
+def _on_time(rng: random.Random, start: dt.datetime, deadline: dt.datetime | None) -> dt.datetime:
+    """A reply time after ``start`` and before ``deadline``, in office hours when there is room."""
+    if deadline is None:
+        return _working_hour(rng, start, rng.uniform(2, 48))
+    span = deadline - start
+    at = start + span * rng.uniform(0.1, 0.85)
+    moved = _working_hour(rng, at, 0)
+    if moved < deadline - dt.timedelta(minutes=10):
+        at = moved
+    return max(min(at, deadline - dt.timedelta(minutes=5)), start + min(span / 2, dt.timedelta(minutes=20)))
 
 
 def _stationing(year: int, month: int) -> None:
@@ -599,7 +724,9 @@ def generate_month(year: int = 2023, month: int = 7, *, seed: int = 2023, orders
     load_defaults()
     people = ensure_people(password)
     units = {u.short_name: u for u in Unit.objects.select_related("parent")}
-    plan = plan_month(year, month, shape, rng, themes=themes)
+    cards = {g.key: ScorecardVersion.for_month(g, year, month)[0] for g in UnitGroup.objects.all()}
+    plan = plan_month(year, month, shape, rng, themes=themes, route=catalog_router(),
+                      cards={k: cards.get(k) or default_scorecard(k) for k in (TOWNSHIP, DEPARTMENT)})
     types = {t.code: t for t in AppealType.objects.all()}
     categories = {c.code: c for c in Category.objects.filter(level=2)}
     platforms = {p.code: p for p in UpstreamPlatform.objects.all()}
@@ -637,10 +764,45 @@ def generate_month(year: int = 2023, month: int = 7, *, seed: int = 2023, orders
                 progress(done, len(created))
         report.orders = len(created)
         report.calls = _calls(rng, year, month, created, shape.calls, walker.operators)
+        _bonuses(created, units, walker.supervisor, year, month)
     from hotline.workorders.models import Event
 
     report.events = Event.objects.filter(order__received_at__year=year, order__received_at__month=month).count()
     return report
+
+
+def catalog_router() -> Router:
+    """The dispatch catalog in the database as a ``Router``: the same rule as the dispatcher's
+    suggestion (``hotline.workorders.queries.suggest_units``): a rule for the order's town first,
+    then the category's rules by position; a rule without a unit, or no rule, means the town."""
+    rules: dict[str, list[tuple[str | None, str | None]]] = {}
+    for leaf, town, unit in (DispatchRule.objects.order_by(F("town_id").desc(nulls_last=True), "position", "id")
+                             .values_list("category__code", "town__short_name", "unit__short_name")):
+        rules.setdefault(leaf, []).append((town, unit))
+
+    def route(leaf: str, town: str) -> str:
+        for rule_town, unit in rules.get(leaf, ()):
+            if rule_town is None or rule_town == town:
+                return unit or town
+        return town
+
+    return route
+
+
+def _bonuses(created: list[tuple[WorkOrder, PlannedOrder]], units: dict[str, Unit], supervisor, year: int,
+             month: int) -> None:
+    """The bonus items the month's orders earned their units, entered by the supervisor after the month."""
+    from hotline.assessment.actions import award_bonus
+
+    notes = {"praise": "来电人致电热线表扬承办单位办理及时、态度热情",
+             "typical_case": "办理过程规范、效果良好，选为本月典型案例",
+             "proactive_governance": "举一反三，对同类问题开展源头治理"}
+    when = _next_month(created[0][1].received_at) + dt.timedelta(days=3, hours=10) if created else None
+    for order, plan in created:
+        if plan.bonus:
+            unit = units[assessed_name(plan.lead)]
+            award_bonus(unit, year, month, acting_user=supervisor, kind=plan.bonus, order=order,
+                        note=notes[plan.bonus], at=when)
 
 
 def generate_live(*, seed: int = 7, count: int = 120, now: dt.datetime | None = None) -> int:
@@ -654,11 +816,20 @@ def generate_live(*, seed: int = 7, count: int = 120, now: dt.datetime | None = 
     walker = Walker(rng, people, units)
     types = {t.code: t for t in AppealType.objects.all()}
     categories = {c.code: c for c in Category.objects.filter(level=2)}
+    route = catalog_router()
+    named = ["杨楼镇", "寄料镇", "住房和城乡建设局"]  # the units of the named demo handlers
     made = 0
     with transaction.atomic():
         for _ in range(count):
             leaf = rng.choice(list(catalog_data.LEAF_ROUTING))
             town = rng.choice(catalog_data.TOWNS)
+            if rng.random() < 0.25:
+                # Work for the named demo handlers: an appeal the catalog sends to one of them.
+                wanted = rng.choice(named)
+                places = [(lf, tw) for lf in catalog_data.LEAF_ROUTING
+                          for tw in ([wanted] if wanted in catalog_data.TOWNS else [town])
+                          if route(lf, tw) == wanted]
+                leaf, town = rng.choice(places)
             received = now - dt.timedelta(hours=rng.uniform(0.5, 24 * 9))
             title, content = corpus.compose_appeal(leaf, rng, town=town, place=corpus.place_in_town(rng, town))
             order = actions.register_order(
@@ -674,11 +845,7 @@ def generate_live(*, seed: int = 7, count: int = 120, now: dt.datetime | None = 
             order = actions.submit_for_dispatch(order, acting_user=order.registered_by, at=t)
             if stage < 0.25:
                 continue  # waiting in the dispatch queue
-            route = catalog_data.LEAF_ROUTING.get(leaf) or [catalog_data.TOWN]
-            lead = town if route[0] == catalog_data.TOWN else route[0]
-            if rng.random() < 0.25:
-                lead = rng.choice(["杨楼镇", "寄料镇", "住房和城乡建设局"])  # work for the named demo handlers
-            unit = units[lead]
+            unit = units[route(leaf, town)]
             t = min(now, t + dt.timedelta(hours=rng.uniform(0.3, 4)))
             order = actions.dispatch(order, acting_user=walker.dispatcher(), lead_unit=unit, at=t)
             if stage < 0.45:
