@@ -203,3 +203,149 @@ def test_sweep_at_local_midnight(due_tonight, settings):
         assert tasks.run_sweep()["overdue"] == 1
     due_tonight.refresh_from_db()
     assert due_tonight.overdue_at == local(2023, 7, 11)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every other path that decides a day, a month or "today"
+
+
+@pytest.fixture
+def month_edges(new_order):
+    """Orders in the last and first seconds around July 2023 (local), numbered by received time."""
+    moments = [(2023, 6, 30, 23, 59, 59), (2023, 7, 1, 0, 0), (2023, 7, 31, 23, 59, 59), (2023, 8, 1, 0, 0)]
+    return [new_order(at=local(*m), title=f"边界 {m[1]:02d}-{m[2]:02d} {m[3]:02d}:{m[4]:02d}") for m in moments]
+
+
+def test_statistics_attribute_month_edges_to_the_local_month(month_edges):
+    from hotline.analytics.stats import period_statistics
+    from hotline.assessment.figures import month_range
+    from hotline.briefing.charts import daily_counts
+
+    july = period_statistics(dt.date(2023, 7, 1), dt.date(2023, 7, 31), as_of=local(2023, 9, 1))
+    assert july.grand_total == 2
+    august = period_statistics(dt.date(2023, 8, 1), dt.date(2023, 8, 31), as_of=local(2023, 9, 1))
+    assert august.grand_total == 1
+    daily = dict(daily_counts(2023, 7))
+    assert daily[dt.date(2023, 7, 1)] == 1 and daily[dt.date(2023, 7, 31)] == 1
+    assert month_range(2023, 7) == clock.month_bounds(2023, 7)
+
+
+def test_a_center_in_another_zone_gets_its_own_months(settings):
+    from hotline.analytics.stats import local_bounds
+    from hotline.assessment.figures import month_range
+    from hotline.intake.upstream import parse_datetime
+    from hotline.triage.management.commands.triage import parse_since
+
+    settings.TIME_ZONE = "Asia/Urumqi"
+    urumqi = ZoneInfo("Asia/Urumqi")
+    # These four were pinned to Asia/Shanghai whatever the settings said.
+    assert month_range(2023, 7)[0] == dt.datetime(2023, 7, 1, tzinfo=urumqi)
+    assert local_bounds(dt.date(2023, 7, 1), dt.date(2023, 7, 1))[1] == dt.datetime(2023, 7, 2, tzinfo=urumqi)
+    assert parse_datetime("2023/7/3 8:55") == dt.datetime(2023, 7, 3, 8, 55, tzinfo=urumqi)
+    assert parse_datetime(dt.date(2023, 7, 7), end_of_day=True) == dt.datetime(2023, 7, 7, 23, 59, 59,
+                                                                                tzinfo=urumqi)
+    assert parse_since("2023-01-01") == dt.datetime(2023, 1, 1, tzinfo=urumqi)
+
+
+def test_imported_naive_times_are_local():
+    from hotline.intake.upstream import parse_datetime
+
+    assert parse_datetime("2023-07-01 00:30") == local(2023, 7, 1, 0, 30)
+    assert parse_datetime("2023年7月1日") == local(2023, 7, 1)
+    assert parse_datetime("2023-07-01T00:30:00Z") == local(2023, 7, 1, 8, 30)
+
+
+def test_demo_times_fall_in_the_local_month():
+    import random
+
+    from hotline.demo.generate import _received_times
+
+    lo, hi = clock.month_bounds(2023, 7)
+    times = _received_times(random.Random(5), 2023, 7, 300)
+    assert all(lo <= t < hi and t.utcoffset() == dt.timedelta(hours=8) for t in times)
+    assert any(t.hour < 8 for t in times)  # early-morning orders, the ones UTC would misplace
+
+
+def test_dashboard_today_and_trend_at_0730_on_the_first(as_user, month_edges):
+    c = as_user("supervisor_zhou")
+    with frozen(2023, 8, 1, 7, 30):  # still 2023-07-31 in UTC
+        r = c.get(reverse("dashboard"))
+    assert r.context["day"] == dt.date(2023, 8, 1)
+    totals = r.context["totals"]
+    assert (totals["today_new"], totals["month_new"]) == (1, 1)
+    trend = dict(zip(r.context["trend"]["days"], r.context["trend"]["counts"], strict=True))
+    # The database truncates received_at to the center's day (SQLite and PostgreSQL alike): in UTC
+    # both orders would fall on 07-31.
+    assert r.context["trend"]["days"][0] == "07-03"
+    assert (trend["07-31"], trend["08-01"]) == (1, 1)
+    assert "2023年8月1日" in r.content.decode()
+    with frozen(2023, 8, 1, 7, 30):
+        r = c.get(reverse("dashboard"), {"date": "2023-08-01"})  # "today" is allowed
+    assert r.context["day"] == dt.date(2023, 8, 1) and not list(r.context["messages"])
+
+
+def test_search_by_day_uses_local_days(as_user, month_edges):
+    c = as_user("supervisor_zhou")
+    page = c.get(reverse("order_list"), {"from": "2023-07-01", "to": "2023-07-01"}).content.decode()
+    assert "边界 07-01 00:00" in page
+    assert "边界 06-30 23:59" not in page and "边界 07-31 23:59" not in page
+
+
+def test_audit_trail_by_local_day(as_user, people):
+    from hotline.accounts.models import AuditLog
+
+    with frozen(2023, 7, 1, 0, 30):
+        AuditLog.objects.create(actor=people["operator_li"], action=AuditLog.Action.LOGIN, object_id="early-bird")
+    c = as_user("auditor_wu")
+    assert "early-bird" in c.get(reverse("audit_log"), {"date": "2023-07-01"}).content.decode()
+    assert "early-bird" not in c.get(reverse("audit_log"), {"date": "2023-06-30"}).content.decode()
+
+
+def test_home_counts_overdue_from_local_midnight(due_tonight, as_user):
+    from django.core.cache import cache
+
+    c = as_user("supervisor_zhou")
+    with frozen(2023, 7, 10, 23, 59, 59):
+        cache.clear()
+        summary = c.get(reverse("home")).context["summary"]
+    assert (summary["overdue"], summary["near_due"]) == (0, 1)
+    with frozen(2023, 7, 11, 0, 0):
+        cache.clear()
+        summary = c.get(reverse("home")).context["summary"]
+    assert (summary["overdue"], summary["near_due"]) == (1, 0)
+
+
+def test_json_api_renders_the_centers_offset(client, people):
+    from tests.test_intake_api import ROAD
+
+    client.force_login(people["operator_li"])
+    with frozen(2026, 12, 4, 22, 25):
+        created = client.post("/api/orders/", ROAD, content_type="application/json").json()
+    assert created["received_at"] == "2026-12-04T22:25:00+08:00"
+    assert created["handle_deadline"] == "2026-12-11T23:59:59+08:00"
+    read = client.get(f"/api/orders/{created['number']}/").json()  # read back from the database (UTC)
+    assert (read["received_at"], read["handle_deadline"]) == (created["received_at"], created["handle_deadline"])
+
+
+def test_open311_naive_dates_are_local_and_times_carry_the_offset(client, month_edges):
+    def numbers(**params):
+        return {r["service_request_id"] for r in client.get("/open311/v2/requests.json", params).json()}
+
+    first = month_edges[1].number
+    assert first in numbers(start_date="2023-07-01T00:00:00", end_date="2023-07-01T00:00:00")
+    assert first not in numbers(start_date="2023-07-01T00:00:01", end_date="2023-07-02T00:00:00")
+    row = client.get("/open311/v2/requests.json", {"service_request_id": first}).json()[0]
+    assert row["requested_datetime"] == "2023-07-01T00:00:00+08:00"
+
+
+def test_briefing_today_is_the_local_day(people):
+    from hotline.briefing.actions import BriefingError, _check_month
+    from hotline.briefing.build import default_issue_date
+
+    with frozen(2023, 8, 1, 7, 30):  # 2023-07-31 in UTC
+        assert default_issue_date(2023, 7) == dt.date(2023, 8, 1)
+        _check_month(2023, 8)  # August has begun at the center
+    with frozen(2023, 7, 31, 23, 59, 59):
+        assert default_issue_date(2023, 7) == dt.date(2023, 8, 1)
+        with pytest.raises(BriefingError):
+            _check_month(2023, 8)

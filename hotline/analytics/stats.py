@@ -1,7 +1,7 @@
 """Statistics of any period (统计), computed in the database.
 
 ``period_statistics(start, end)`` counts the orders *registered* (``received_at``) between
-``start`` and ``end`` inclusive, local time (Asia/Shanghai), with a fixed handful of aggregate
+``start`` and ``end`` inclusive, the center's local days (``hotline.lib.clock``), with a fixed handful of aggregate
 queries (conditional ``Count``, ``GROUP BY``): no Python loop ever walks the orders. The result
 is a frozen ``PeriodStats`` of counts only; shares (占比) and rates are derived from those counts
 with ``hotline.lib.shares`` when they are shown, never stored.
@@ -37,11 +37,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connections
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
-from django.utils import timezone
 
 from hotline.catalog.models import AppealType, Category, Source
 from hotline.directory.models import Unit, UpstreamPlatform, month_bounds, stationing_compliance
 from hotline.intake.models import Call
+from hotline.lib import clock
 from hotline.lib.planner import joins_by_key
 from hotline.lib.shares import format_share, share
 from hotline.workorders.models import (
@@ -239,11 +239,8 @@ class PeriodStats:
 
 
 def local_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start 00:00, end + 1 day 00:00) in the local time zone."""
-    tz = timezone.get_default_timezone()
-    lo = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    return lo, hi
+    """[start 00:00, end + 1 day 00:00) on the center's clock."""
+    return clock.days_bounds(start, end)
 
 
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
@@ -604,7 +601,7 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
     if end < start:
         raise ValueError("结束日期不能早于开始日期")
     db = using or settings.ANALYTICS_DATABASE
-    as_of = as_of or timezone.now()
+    as_of = as_of or clock.now()
     orders = period_orders(start, end, unit=unit, town=town, using=db)
     # Each pass over the period's orders costs the same at any history size; these are kept few:
     # one for every count of the orders (types, platforms, categories, per-unit figures; the overall

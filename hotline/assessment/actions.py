@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from hotline.accounts.access import role_of
 from hotline.assessment.engine import FiguresError, RankedResult, ScorecardError, diff_results
@@ -25,6 +24,7 @@ from hotline.assessment.models import (
     MonthlyResult,
 )
 from hotline.assessment.results import AssessmentError, line_points, score_month, unit_sheet
+from hotline.lib import clock
 from hotline.workorders.workflow import Role, WorkflowError
 
 MANAGERS = {Role.SUPERVISOR, Role.ADMIN}
@@ -36,10 +36,8 @@ def appeal_days() -> int:
 
 def _now(at: dt.datetime | None) -> dt.datetime:
     if at is None:
-        return timezone.now()
-    if timezone.is_naive(at):
-        raise ValueError("时间必须带时区")
-    return at
+        return clock.now()
+    return clock.local(at)
 
 
 def _require_manager(user, what: str) -> None:
@@ -230,7 +228,7 @@ def file_appeal(unit, year: int, month: int, *, acting_user, line_code: str, rea
         raise AssessmentError("本月考核结果尚未发布，不能申诉")
     deadline = result.published_at + dt.timedelta(days=appeal_days())
     if at > deadline:
-        local = timezone.localtime(deadline)
+        local = clock.local(deadline)
         raise AssessmentError(f"申诉期已过：须在结果发布后 {appeal_days()} 日内（{local:%Y-%m-%d %H:%M} 前）提出")
     sheet = unit_sheet(result, unit.pk)
     if sheet is None:

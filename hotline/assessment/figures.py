@@ -1,7 +1,7 @@
 """A month's orders as the engine's ``UnitFigures``: set-based queries, no per-order loops.
 
 The population of a unit's month is its **lead assignments (主办) dispatched in the month**
-(``Assignment.dispatched_at`` in the month, Asia/Shanghai), sub-units rolled into their parent
+(``Assignment.dispatched_at`` in the center's local month, ``hotline.lib.clock``), sub-units rolled into their parent
 (车管所 counts for 公安局), except assignments that ended with an *approved* return (the order was
 not the unit's to handle). Orders judged unreasonable or malicious on review
 (``WorkOrder.excluded_from_assessment``) are taken out before anything is counted.
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from django.db import connections
 from django.db.models import (
@@ -54,11 +53,11 @@ from django.db.models.functions import Coalesce, Length
 
 from hotline.assessment.engine import UnitFigures
 from hotline.directory.models import Unit, stationing_compliance
+from hotline.lib import clock
 from hotline.lib.planner import joins_by_key
 from hotline.workorders.models import SATISFIED_LEVELS, Assignment, Reminder, Request
 from hotline.workorders.workflow import Status
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 REPLY_MIN_CHARS = 15
 
 COUNT_KEYS = (
@@ -69,10 +68,8 @@ COUNT_KEYS = (
 
 
 def month_range(year: int, month: int) -> tuple[dt.datetime, dt.datetime]:
-    """[first instant, first instant of next month) in Asia/Shanghai."""
-    start = dt.datetime(year, month, 1, tzinfo=SHANGHAI)
-    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=SHANGHAI)
-    return start, end
+    """[first instant, first instant of next month) on the center's clock."""
+    return clock.month_bounds(year, month)
 
 
 @dataclass

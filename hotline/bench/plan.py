@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from hotline.lib import clock
+
 # 30k over the default six months is a Ruzhou-size month (~5,000 orders, the seed's 5,043).
 SCALES = {"5k": 5_000, "30k": 30_000, "50k": 50_000, "200k": 200_000, "1m": 1_000_000, "2m": 2_000_000, "5m": 5_000_000,
           "10m": 10_000_000}
@@ -22,11 +22,11 @@ class Phase:
 
 
 def month_start(d: dt.datetime, back: int = 0) -> dt.datetime:
-    local = d.astimezone(SHANGHAI)
+    local = clock.local(d)
     y, m = local.year, local.month - back
     while m < 1:
         y, m = y - 1, m + 12
-    return dt.datetime(y, m, 1, tzinfo=SHANGHAI)
+    return clock.day_start(dt.date(y, m, 1))
 
 
 def measured_month(now: dt.datetime) -> tuple[int, int]:

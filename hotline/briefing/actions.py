@@ -16,6 +16,7 @@ from hotline.accounts.access import role_of
 from hotline.briefing import drafting
 from hotline.briefing.build import build_briefing_data, month_statistics, warnings_for
 from hotline.briefing.models import Briefing, BriefingVersion
+from hotline.lib import clock
 from hotline.workorders.workflow import Role
 
 WRITER_ROLES = {Role.SUPERVISOR, Role.ADMIN}
@@ -37,7 +38,7 @@ def require_writer(user, what: str = "管理工作简报") -> None:
 def _check_month(year: int, month: int) -> None:
     if not (2000 <= int(year) <= 2100 and 1 <= int(month) <= 12):
         raise BriefingError(f"月份无效：{year}-{month}")
-    if dt.date(int(year), int(month), 1) > timezone.localdate():
+    if dt.date(int(year), int(month), 1) > clock.today():
         raise BriefingError("不能为尚未开始的月份编制简报")
 
 

@@ -12,12 +12,12 @@ import dataclasses
 import datetime as dt
 
 from django.conf import settings
-from django.utils import timezone
 
 from hotline.analytics.stats import PeriodStats, period_statistics
 from hotline.briefing import assessment_bridge, drafting
 from hotline.briefing.data import BriefingData, CountRow, HotspotRow, PlatformCount, TitledText
 from hotline.directory.models import month_bounds
+from hotline.lib import clock
 
 STATIONING_POLICY = "《汝州市人民政府办公室关于进一步加强民呼必应工作的通知》（汝政办〔2022〕37号）"
 DISCLOSURE_NOTE = "（本简报在汝州市人民政府网站予以公开）"
@@ -31,7 +31,7 @@ def month_statistics(year: int, month: int, *, using: str | None = None) -> Peri
 def default_issue_date(year: int, month: int) -> dt.date:
     """Today when building for a past month; otherwise the first day after the month."""
     last = month_bounds(year, month)[1]
-    today = timezone.localdate()
+    today = clock.today()
     return today if today > last else last + dt.timedelta(days=1)
 
 

@@ -21,12 +21,12 @@ import re
 
 from django.conf import settings
 from django.db.models import Count, F, Min, Q
-from django.utils import timezone
 
 from hotline.analytics.stats import category_counts_between, local_bounds
 from hotline.briefing.data import TitledText
 from hotline.catalog.models import Category
 from hotline.directory.models import Unit, month_bounds
+from hotline.lib import clock
 from hotline.lib.masking import mask_text_phones
 from hotline.workorders.models import Assignment, Disposition, Satisfaction, WorkOrder
 
@@ -61,7 +61,7 @@ def _months_of_history(history, year: int, month: int) -> int:
     first = history.order_by().aggregate(first=Min("received_at"))["first"]
     if first is None:
         return 0
-    first = timezone.localtime(first)
+    first = clock.local(first)
     return max(1, min(HISTORY_MONTHS, (year - first.year) * 12 + month - first.month))
 
 
@@ -173,9 +173,7 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
 
 
 def _day(value: dt.datetime) -> str:
-    from django.utils import timezone
-
-    local = timezone.localtime(value)
+    local = clock.local(value)
     return f"{local.month}月{local.day}日"
 
 

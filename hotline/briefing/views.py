@@ -14,11 +14,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from hotline.briefing import actions, drafting
 from hotline.briefing.models import Briefing, BriefingVersion
+from hotline.lib import clock
 
 # Statistics are asked for within these days; outside them the period arithmetic leaves the calendar.
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
@@ -37,7 +37,7 @@ def supervisor_only(view):
 
 
 def _last_month() -> tuple[int, int]:
-    first = timezone.localdate().replace(day=1)
+    first = clock.today().replace(day=1)
     previous = first - dt.timedelta(days=1)
     return previous.year, previous.month
 

@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
@@ -42,7 +41,6 @@ from hotline.workorders import actions
 from hotline.workorders.models import Satisfaction, Truth, WorkOrder
 from hotline.workorders.workflow import WorkflowError
 
-TZ = ZoneInfo("Asia/Shanghai")
 Router = Callable[[str, str], str]  # (leaf code, town) -> lead unit's short name
 MIN_UNIT_ORDERS = 8  # every assessed unit gets at least this many dispatched orders (rule: >= 6)
 
@@ -179,7 +177,7 @@ def _received_times(rng: random.Random, year: int, month: int, n: int) -> list[d
     out = []
     for day in rng.choices(days, weights=day_weights, k=n):
         hour = rng.choices(range(24), weights=hour_weights)[0]
-        out.append(dt.datetime.combine(day, dt.time(hour, rng.randrange(60), rng.randrange(60)), tzinfo=TZ))
+        out.append(clock.aware(dt.datetime.combine(day, dt.time(hour, rng.randrange(60), rng.randrange(60)))))
     return sorted(out)
 
 
@@ -767,7 +765,8 @@ def generate_month(year: int = 2023, month: int = 7, *, seed: int = 2023, orders
         _bonuses(created, units, walker.supervisor, year, month)
     from hotline.workorders.models import Event
 
-    report.events = Event.objects.filter(order__received_at__year=year, order__received_at__month=month).count()
+    lo, hi = clock.month_bounds(year, month)
+    report.events = Event.objects.filter(order__received_at__gte=lo, order__received_at__lt=hi).count()
     return report
 
 

@@ -35,7 +35,7 @@ from hotline.intake.upstream import (
     register_upstream,
     same_order,
 )
-from hotline.lib import xlsx
+from hotline.lib import clock, xlsx
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.workflow import WorkflowError
 
@@ -386,11 +386,11 @@ def import_calls(path, *, dry_run: bool = False, skip_bad: bool = False, now: dt
         for _, call in calls:
             key = (call.started_at, call.caller_phone)
             if key in known:
-                result.skipped.append(f"{timezone.localtime(call.started_at):%Y-%m-%d %H:%M:%S}")
+                result.skipped.append(f"{clock.local(call.started_at):%Y-%m-%d %H:%M:%S}")
                 continue
             known.add(key)
             fresh.append(call)
-    result.imported = [f"{timezone.localtime(c.started_at):%Y-%m-%d %H:%M:%S}" for c in fresh]
+    result.imported = [f"{clock.local(c.started_at):%Y-%m-%d %H:%M:%S}" for c in fresh]
     if not dry_run:
         with transaction.atomic():
             Call.objects.bulk_create(fresh, batch_size=batch_size)

@@ -28,7 +28,6 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -38,13 +37,13 @@ from django_tasks import TaskResultStatus, task
 from hotline.catalog.models import AppealType, Category, Source, Urgency
 from hotline.directory.models import Unit, UpstreamPlatform
 from hotline.intake.models import ReportBackAttempt, UpstreamCredential
+from hotline.lib import clock
 from hotline.workorders import actions
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.workflow import Status, WorkflowError
 
 logger = logging.getLogger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TIMESTAMP_HEADER = "X-Hotline-Timestamp"
 SIGNATURE_HEADER = "X-Hotline-Signature"
 MAX_SKEW = dt.timedelta(minutes=5)
@@ -148,7 +147,7 @@ LOOSE_DATETIME = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
 
 def parse_datetime(value, *, end_of_day: bool = False) -> dt.datetime | None:
     """An aware datetime from ISO-8601 text, an Excel cell, a date or what spreadsheets show
-    (``2023/7/3 8:55``, ``2023年7月3日``); naive means Asia/Shanghai. A date alone is 00:00, or
+    (``2023/7/3 8:55``, ``2023年7月3日``); naive means the center's local time (hotline.lib.clock). A date alone is 00:00, or
     23:59:59 with ``end_of_day`` (a deadline "by 7 July" means the whole day)."""
     if value in (None, ""):
         return None
@@ -166,9 +165,7 @@ def parse_datetime(value, *, end_of_day: bool = False) -> dt.datetime | None:
             parsed = dt.datetime(y, mo, d, h, mi, sec or 0)
         else:
             parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=SHANGHAI)
-    return parsed
+    return clock.aware(parsed)
 
 
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "保密", "接通", "已接通"}
@@ -295,7 +292,7 @@ def register_upstream(platform: UpstreamPlatform, fields: dict, *, at: dt.dateti
     if not note:
         note = f"{platform.name}推送"
         if received_upstream:
-            note += f"，上级登记时间 {timezone.localtime(received_upstream, SHANGHAI):%Y-%m-%d %H:%M}"
+            note += f"，上级登记时间 {clock.local(received_upstream):%Y-%m-%d %H:%M}"
     try:
         with transaction.atomic():
             order = actions.register_order(acting_user=acting_user, at=at, source=Source.UPSTREAM,

@@ -11,12 +11,12 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hotline.catalog.models import AppealType, Category, Source
+from hotline.lib import clock
 from hotline.lib.masking import mask_name, mask_text_phones
 from hotline.open311.georeport import error_list, to_json, to_xml
 from hotline.open311.models import Open311Client
@@ -47,7 +47,7 @@ def _error(fmt: str, exc: Open311Error) -> HttpResponse:
 
 
 def _w3c(value: dt.datetime | None) -> str | None:
-    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+    return clock.local(value).isoformat(timespec="seconds") if value else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,9 +158,7 @@ def _parse_date(value: str, name: str) -> dt.datetime:
             parsed = dt.datetime.fromisoformat(value.strip())
         except ValueError:
             raise Open311Error(400, f"{name} 不是有效的 W3C 日期时间（如 2023-07-01T00:00:00+08:00）") from None
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
+    return clock.aware(parsed)
 
 
 def _requests_queryset(params):
@@ -173,7 +171,7 @@ def _requests_queryset(params):
     if start and end and start > end:
         raise Open311Error(400, "start_date 不能晚于 end_date")
     if start is None and end is None:
-        start = timezone.now() - dt.timedelta(days=DEFAULT_DAYS)
+        start = clock.now() - dt.timedelta(days=DEFAULT_DAYS)
     if start:
         qs = qs.filter(received_at__gte=start)
     if end:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils import timezone
-
+from hotline.lib import clock
 from hotline.lib.masking import mask_text_phones
 from hotline.workorders.models import Disposition, WorkOrder
 from hotline.workorders.workflow import Status
@@ -73,7 +72,7 @@ def public_steps(order: WorkOrder) -> list[Step]:
             action = "citizen_rating"
         label = PUBLIC_STEPS.get(action)
         if label and not (steps and steps[-1].label == label):
-            steps.append(Step(timezone.localtime(at), label))
+            steps.append(Step(clock.local(at), label))
     return steps
 
 

@@ -15,6 +15,7 @@ from hotline.accounts.access import access_work_order_by_id, shield_text
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
 from hotline.intake import lookups
+from hotline.lib import clock
 from hotline.workorders import actions
 from hotline.workorders.workflow import WorkflowError
 
@@ -40,9 +41,10 @@ def order_json(order) -> dict:
         "number": order.number,
         "status": order.status,
         "title": order.title,
-        "received_at": order.received_at.isoformat(),
-        "handle_deadline": order.handle_deadline.isoformat() if order.handle_deadline else None,
-        "overdue_at": order.overdue_at.isoformat() if order.overdue_at else None,
+        # With the center's offset (+08:00), as the console shows them, not the database's UTC.
+        "received_at": clock.local(order.received_at).isoformat(),
+        "handle_deadline": clock.local(order.handle_deadline).isoformat() if order.handle_deadline else None,
+        "overdue_at": clock.local(order.overdue_at).isoformat() if order.overdue_at else None,
     }
 
 

@@ -20,6 +20,7 @@ from django.db.models import (
 )
 
 from hotline.accounts import access
+from hotline.lib import clock
 from hotline.lib.planner import planner_without
 from hotline.workorders.models import Assignment, Event, Request, WorkOrder
 from hotline.workorders.workflow import (
@@ -144,14 +145,13 @@ def filter_orders(user, params):
         if value and str(value).isdigit():
             qs = qs.filter(**{f"{field}_id": int(value)})
     if params.get("overdue"):
-        from django.utils import timezone
-
-        qs = qs.overdue(timezone.now())
-    for field, lookup in (("from", "received_at__date__gte"), ("to", "received_at__date__lte")):
+        qs = qs.overdue(clock.now())
+    # Days are the center's days, as a range of the registration-time index.
+    for field, lookup, bound in (("from", "received_at__gte", 0), ("to", "received_at__lt", 1)):
         value = params.get(field)
         if value:
             try:
-                qs = qs.filter(**{lookup: dt.date.fromisoformat(value)})
+                qs = qs.filter(**{lookup: clock.day_bounds(dt.date.fromisoformat(value))[bound]})
             except ValueError:
                 pass
     return qs
@@ -797,15 +797,12 @@ def dashboard(user, now: dt.datetime, *, as_of: dt.date | None = None) -> dict:
     """A day and its month over what the user may see (today unless ``as_of`` picks a past day):
     aggregate queries only. Open, near-due and overdue are always counted as of ``now``."""
     from django.db.models.functions import TruncDate
-    from django.utils import timezone
 
-    local = timezone.localtime(now)
-    today = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    if as_of is not None:
-        today = today.replace(year=as_of.year, month=as_of.month, day=as_of.day)
-    end = today + dt.timedelta(days=1)
-    month = today.replace(day=1)
-    start_trend = today - dt.timedelta(days=29)
+    day = as_of or clock.local_date(now)
+    today, end = clock.day_bounds(day)
+    month = clock.day_start(day.replace(day=1))
+    first_trend = day - dt.timedelta(days=29)
+    start_trend = clock.day_start(first_trend)
     holds = [s.value for s in UNIT_HOLDS]
     qs = WorkOrder.objects.visible_to(user)
     totals = qs.aggregate(
@@ -825,8 +822,8 @@ def dashboard(user, now: dt.datetime, *, as_of: dt.date | None = None) -> dict:
     by_category = list(this_month.filter(category__isnull=False).values("category__full_name")
                        .annotate(n=Count("id")).order_by("-n", "category__full_name")[:10])
     by_day = dict(qs.filter(received_at__gte=start_trend, received_at__lt=end)
-                  .annotate(day=TruncDate("received_at", tzinfo=timezone.get_current_timezone()))
+                  .annotate(day=TruncDate("received_at", tzinfo=clock.tz()))
                   .values("day").annotate(n=Count("id")).values_list("day", "n"))
-    days = [(start_trend + dt.timedelta(days=i)).date() for i in range(30)]
-    return {"totals": totals, "by_unit": by_unit, "by_category": by_category, "day": today.date(),
+    days = [first_trend + dt.timedelta(days=i) for i in range(30)]
+    return {"totals": totals, "by_unit": by_unit, "by_category": by_category, "day": day,
             "trend": {"days": [d.strftime("%m-%d") for d in days], "counts": [by_day.get(d, 0) for d in days]}}

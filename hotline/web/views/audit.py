@@ -7,6 +7,7 @@ import datetime as dt
 from django.contrib.auth.decorators import login_required
 
 from hotline.accounts.models import AuditLog
+from hotline.lib import clock
 from hotline.lib.masking import mask_text_phones
 from hotline.web.views.common import render_page, require_role
 from hotline.workorders.workflow import Role
@@ -31,7 +32,8 @@ def audit_log(request):
     day = request.GET.get("date", "")
     if day:
         try:
-            qs = qs.filter(at__date=dt.date.fromisoformat(day))
+            lo, hi = clock.day_bounds(dt.date.fromisoformat(day))
+            qs = qs.filter(at__gte=lo, at__lt=hi)
         except ValueError:
             errors.append("日期格式应为 YYYY-MM-DD")
     rows = list(qs[:LIMIT])

@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.utils import timezone
 
+from hotline.lib import clock
 from hotline.web.views.common import render_page
 from hotline.workorders import queries
 
@@ -17,7 +17,7 @@ def dashboard(request):
     as_of, error = _day(request.GET.get("date"))
     if error:
         messages.error(request, error)
-    data = queries.dashboard(request.user, timezone.now(), as_of=as_of)
+    data = queries.dashboard(request.user, clock.now(), as_of=as_of)
     chart = {
         "trend": data["trend"],
         "units": {"names": [r["lead_unit__short_name"] for r in data["by_unit"]],
@@ -40,6 +40,6 @@ def _day(value) -> tuple[dt.date | None, str]:
         day = dt.date.fromisoformat(value)
     except ValueError:
         return None, "日期格式应为 YYYY-MM-DD，已显示今天的统计"
-    if not EARLIEST <= day <= timezone.localdate():
+    if not EARLIEST <= day <= clock.today():
         return None, f"日期须在 {EARLIEST:%Y-%m-%d} 至今天之间，已显示今天的统计"
     return day, ""

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from hotline.accounts import access
 from hotline.catalog.models import AppealType, Category, Source
 from hotline.directory.models import Unit
-from hotline.lib import xlsx
+from hotline.lib import clock, xlsx
 from hotline.web.forms import ACTION_FORMS
 from hotline.web.views.common import client_ip, console_actions, is_htmx, render_page, role
 from hotline.workorders import queries
@@ -235,10 +235,10 @@ def order_export(request):
             name, phone = access.caller_for(user, o)
         if access.hides_caller(user, o):
             o.title, o.content, o.answer = (access.shield_text(user, o, t) for t in (o.title, o.content, o.answer))
-        xlsx.append(ws, [o.number, timezone.localtime(o.received_at).strftime("%Y-%m-%d %H:%M"), o.get_source_display(),
+        xlsx.append(ws, [o.number, clock.local(o.received_at).strftime("%Y-%m-%d %H:%M"), o.get_source_display(),
                    name, phone, str(o.town or ""), o.title, o.content, str(o.appeal_type), str(o.category or ""),
                    o.get_urgency_display(), o.get_status_display(), str(o.lead_unit or ""),
-                   timezone.localtime(o.handle_deadline).strftime("%Y-%m-%d %H:%M") if o.handle_deadline else "",
+                   clock.local(o.handle_deadline).strftime("%Y-%m-%d %H:%M") if o.handle_deadline else "",
                    o.answer, o.get_satisfaction_display()])
         count += 1
     access.audit(request.user, "export", object_type="workorders.workorder", object_id="search",
@@ -248,7 +248,7 @@ def order_export(request):
     wb.save(buf)
     response = HttpResponse(buf.getvalue(),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    stamp = clock.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.xlsx"'
     return response
 

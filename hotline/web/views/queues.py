@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hotline.accounts import access
+from hotline.lib import clock
 from hotline.web.views.common import render_page, require_role
 from hotline.workorders import queries
 from hotline.workorders.models import Request
@@ -63,7 +64,7 @@ def dispatch_board(request):
         "extensions": queries.pending_requests(user, Request.Kind.EXTENSION, cursor=g.get("extensions")),
         "suspensions": queries.pending_requests(user, Request.Kind.SUSPENSION, cursor=g.get("suspensions")),
     }
-    links, tz = _links(request), timezone.get_current_timezone()
+    links, tz = _links(request), clock.tz()
     can = {"dispatch": _can(r, Status.AWAITING_DISPATCH, "dispatch", "merge"),
            "returns": _can(r, Status.RETURN_REQUESTED, "approve_return", "reject_return"),
            "extensions": _can(r, Status.HANDLING, "approve_extension", "reject_extension"),
@@ -102,7 +103,7 @@ def inbox(request):
     now = timezone.now()
     cursors = {key: request.GET[key] for key, _ in GROUP_LABELS if request.GET.get(key)}
     pages = queries.unit_inbox(request.user, now, cursors=cursors)
-    links, tz = _links(request), timezone.get_current_timezone()
+    links, tz = _links(request), clock.tz()
     sections = []
     for key, label in GROUP_LABELS:
         page = pages[key]

@@ -3,6 +3,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from hotline.demo.people import DEMO_PASSWORD, PEOPLE
+from hotline.lib import clock
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.workflow import ROLE_LABELS, Role
 
@@ -27,7 +28,8 @@ class Command(BaseCommand):
             for suffix in ("", "-wal", "-shm"):
                 Path(str(db["NAME"]) + suffix).unlink(missing_ok=True)
         call_command("setup", stdout=self.stdout)
-        if WorkOrder.objects.filter(received_at__year=2023, received_at__month=7).exists():
+        july = clock.month_bounds(2023, 7)
+        if WorkOrder.objects.filter(received_at__gte=july[0], received_at__lt=july[1]).exists():
             self.stdout.write("已有2023年7月的演示数据，直接启动（--reset 可重新生成）")
             from hotline.demo.people import ensure_people
 

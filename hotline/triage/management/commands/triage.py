@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from hotline.lib import clock
+
 KINDS = ("category", "unit")
 KIND_LABELS = {"category": "热点分类 category", "unit": "主办单位 lead unit"}
 
@@ -21,7 +21,7 @@ def parse_since(text: str | None) -> dt.datetime | None:
         day = dt.date.fromisoformat(text)
     except ValueError:
         raise CommandError(f"日期格式应为 YYYY-MM-DD，例如 2023-01-01（收到 {text!r}）") from None
-    return dt.datetime.combine(day, dt.time(), tzinfo=SHANGHAI)
+    return clock.day_start(day)
 
 
 def percent(value) -> str:
@@ -86,7 +86,7 @@ class Command(BaseCommand):
             self.stdout.write(report.format(data.names, rows=options["rows"] or None))
             active = TriageModel.objects.filter(kind=kind, active=True).defer("blob").first()
             if active:
-                trained_at = dt.datetime.fromisoformat(active.metadata["trained_at"]).astimezone(SHANGHAI)
+                trained_at = clock.local(dt.datetime.fromisoformat(active.metadata["trained_at"]))
                 self.stdout.write(f"当前模型 active model: v{active.version}, 训练于 trained at "
                                   f"{trained_at:%Y-%m-%d %H:%M}, {active.metadata.get('n_samples')} 条样本 samples")
             else:
