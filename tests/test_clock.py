@@ -211,9 +211,14 @@ def test_sweep_at_local_midnight(due_tonight, settings):
 
 @pytest.fixture
 def month_edges(new_order):
-    """Orders in the last and first seconds around July 2023 (local), numbered by received time."""
+    """Orders registered (no ``at=``) in the last and first seconds around July 2023, local time."""
     moments = [(2023, 6, 30, 23, 59, 59), (2023, 7, 1, 0, 0), (2023, 7, 31, 23, 59, 59), (2023, 8, 1, 0, 0)]
-    return [new_order(at=local(*m), title=f"边界 {m[1]:02d}-{m[2]:02d} {m[3]:02d}:{m[4]:02d}") for m in moments]
+    orders = []
+    for m in moments:
+        with frozen(*m):
+            orders.append(new_order(at=None, title=f"边界 {m[1]:02d}-{m[2]:02d} {m[3]:02d}:{m[4]:02d}"))
+    assert [o.number.split("-")[0][-4:] for o in orders] == ["2306", "2307", "2307", "2308"]
+    return orders
 
 
 def test_statistics_attribute_month_edges_to_the_local_month(month_edges):
@@ -228,6 +233,13 @@ def test_statistics_attribute_month_edges_to_the_local_month(month_edges):
     daily = dict(daily_counts(2023, 7))
     assert daily[dt.date(2023, 7, 1)] == 1 and daily[dt.date(2023, 7, 31)] == 1
     assert month_range(2023, 7) == clock.month_bounds(2023, 7)
+
+
+def test_statistics_page_defaults_to_last_local_month(as_user, month_edges):
+    with frozen(2023, 8, 1, 7, 30):  # 2023-07-31 in UTC: "last month" would be June
+        r = as_user("supervisor_zhou").get(reverse("briefing:stats"))
+    stats = r.context["stats"]
+    assert (stats.start, stats.end, stats.grand_total) == (dt.date(2023, 7, 1), dt.date(2023, 7, 31), 2)
 
 
 def test_a_center_in_another_zone_gets_its_own_months(settings):
