@@ -301,6 +301,8 @@ def test_search_by_day_uses_local_days(as_user, month_edges):
     page = c.get(reverse("order_list"), {"from": "2023-07-01", "to": "2023-07-01"}).content.decode()
     assert "边界 07-01 00:00" in page
     assert "边界 06-30 23:59" not in page and "边界 07-31 23:59" not in page
+    for edge in ("9999-12-31", "0001-01-01"):  # no day after / before in UTC: ignored, not a 500
+        assert c.get(reverse("order_list"), {"from": edge, "to": edge}).status_code == 200
 
 
 def test_audit_trail_by_local_day(as_user, people):
@@ -311,6 +313,9 @@ def test_audit_trail_by_local_day(as_user, people):
     c = as_user("auditor_wu")
     assert "early-bird" in c.get(reverse("audit_log"), {"date": "2023-07-01"}).content.decode()
     assert "early-bird" not in c.get(reverse("audit_log"), {"date": "2023-06-30"}).content.decode()
+    for edge in ("9999-12-31", "0001-01-01"):
+        r = c.get(reverse("audit_log"), {"date": edge})
+        assert r.status_code == 200 and "日期超出可查询的范围" in r.content.decode()
 
 
 def test_home_counts_overdue_from_local_midnight(due_tonight, as_user):

@@ -147,8 +147,8 @@ LOOSE_DATETIME = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
 
 def parse_datetime(value, *, end_of_day: bool = False) -> dt.datetime | None:
     """An aware datetime from ISO-8601 text, an Excel cell, a date or what spreadsheets show
-    (``2023/7/3 8:55``, ``2023年7月3日``); naive means the center's local time (hotline.lib.clock). A date alone is 00:00, or
-    23:59:59 with ``end_of_day`` (a deadline "by 7 July" means the whole day)."""
+    (``2023/7/3 8:55``, ``2023年7月3日``); naive means the center's local time (``hotline.lib.clock``).
+    A date alone is 00:00, or 23:59:59 with ``end_of_day`` (a deadline "by 7 July" means the whole day)."""
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):

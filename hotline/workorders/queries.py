@@ -151,9 +151,11 @@ def filter_orders(user, params):
         value = params.get(field)
         if value:
             try:
-                qs = qs.filter(**{lookup: clock.day_bounds(dt.date.fromisoformat(value))[bound]})
-            except ValueError:
-                pass
+                edge = clock.day_bounds(dt.date.fromisoformat(value))[bound]
+                edge.astimezone(dt.UTC)  # stored in UTC: the edges of year 1 and 9999 cannot be
+            except (ValueError, OverflowError):
+                continue
+            qs = qs.filter(**{lookup: edge})
     return qs
 
 

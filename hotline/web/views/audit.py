@@ -33,9 +33,12 @@ def audit_log(request):
     if day:
         try:
             lo, hi = clock.day_bounds(dt.date.fromisoformat(day))
+            hi.astimezone(dt.UTC), lo.astimezone(dt.UTC)  # stored in UTC: year 1 and 9999 cannot be
             qs = qs.filter(at__gte=lo, at__lt=hi)
         except ValueError:
             errors.append("日期格式应为 YYYY-MM-DD")
+        except OverflowError:
+            errors.append("日期超出可查询的范围")
     rows = list(qs[:LIMIT])
     for row in rows:
         # The trail says who looked, not what they saw: a phone searched for stays masked here.
