@@ -486,7 +486,14 @@ class Walker:
         who = order.registered_by or self.operator()
         after = t + dt.timedelta(minutes=rng.randint(2, 25))
         if plan.disposition == "merge" and merge_target is not None:
-            actions.merge(order, acting_user=who, into=merge_target, note="同一来电人同一诉求", at=after)
+            closed_at = WorkOrder.objects.filter(pk=merge_target.pk).values_list("closed_at", flat=True).get()
+            if closed_at is None or closed_at > after:
+                actions.merge(order, acting_user=who, into=merge_target, note="同一来电人同一诉求", at=after)
+            else:
+                # Nothing is merged into a closed order: a repeat of an appeal closed before it came
+                # in, with nothing new, is not accepted and the caller is told the earlier result.
+                actions.not_accept(order, acting_user=who, at=after,
+                                   note=f"重复诉求，工单 {merge_target.number} 已办结，已告知来电人办理结果")
             return
         if plan.disposition == "transfer":
             actions.transfer(order, acting_user=who, target=rng.choice(["110", "119", "120", "122"]),

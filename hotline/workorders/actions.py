@@ -1,22 +1,28 @@
 """The only writers of work orders.
 
-Each public function is one action of ``workflow.TRANSITIONS``: it locks the order row, checks
-the table, the actor's role and unit, changes the fields it owns (saved with ``update_fields``),
-computes and stores deadlines, and writes exactly one ``Event`` — all in one transaction, so a
-refused action changes nothing. The web console, the JSON API, Open311, imports, upstream sync
-and the demo generator all call these functions.
+Each public function is one action of ``workflow.TRANSITIONS``: it locks every order row it
+changes (several in primary-key order), checks the table, the actor's role and unit, changes the
+fields it owns (saved with ``update_fields``), computes and stores deadlines, and writes its
+``Event`` — one, plus one per request it cancels and the target's ``merged_in`` on a merge — all
+in one transaction, so a refused action changes nothing. The web console, the JSON API, Open311,
+imports, upstream sync and the demo generator all call these functions.
 
 Every action takes ``at`` (defaults to now) so imports and the demo month can replay history
-with the real rules; tests pin it instead of patching the clock.
+with the real rules; tests pin it instead of patching the clock. "Now" is read only once the row
+locks are held: an action that waited for another one to commit is stamped after it, so every
+order's timeline is in commit order (see docs/workflow.md, "Locks and time").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import random
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from hotline.accounts.access import restrict_work_orders, role_of
@@ -39,7 +45,16 @@ from hotline.workorders.models import (
     Truth,
     WorkOrder,
 )
-from hotline.workorders.workflow import Role, Status, UnitScope, WorkflowError, check, transition
+from hotline.workorders.workflow import (
+    CANCEL_REQUEST,
+    UNIT_HOLDS,
+    Role,
+    Status,
+    UnitScope,
+    WorkflowError,
+    check,
+    transition,
+)
 
 MAX_DISPATCH_ROUNDS = 3  # Anhui 2025: after three rounds the hotline designates the unit.
 
@@ -71,8 +86,51 @@ def _now(at: dt.datetime | None) -> dt.datetime:
     return clock.local(at)
 
 
+# PostgreSQL's answers when it broke a conflict between transactions: deadlock_detected and
+# serialization_failure. Both roll the whole transaction back, so the action may simply run again.
+LOCK_CONFLICTS = frozenset({"40P01", "40001"})
+LOCK_ATTEMPTS = 3
+BUSY = "工单正由他人同时办理，请稍后重试"
+
+
+def _lock_conflict(exc: DatabaseError) -> bool:
+    cause = exc.__cause__
+    return (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) in LOCK_CONFLICTS
+
+
+def _action(fn):
+    """Run ``fn`` as one transaction; a deadlock or serialization failure never surfaces as a 500.
+
+    Actions lock orders in primary-key order, so two actions cannot deadlock on orders; this is
+    the net for whatever the database still breaks. In a transaction of its own the action runs
+    again (a few times, with a short random pause); inside a caller's transaction it cannot, so
+    its savepoint is rolled back and the caller gets a refusal that says to try again.
+    """
+    atomic = transaction.atomic(fn)
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        nested = transaction.get_connection().in_atomic_block
+        for attempt in range(1, LOCK_ATTEMPTS + 1):
+            try:
+                return atomic(*args, **kwargs)
+            except DatabaseError as exc:
+                if not _lock_conflict(exc):
+                    raise
+                if nested or attempt == LOCK_ATTEMPTS:
+                    raise WorkflowError(BUSY) from exc
+            time.sleep(random.uniform(0.005, 0.03) * attempt)
+        raise AssertionError("unreachable")
+
+    return run
+
+
+def _pk(order: WorkOrder | int | None) -> int | None:
+    return order.pk if isinstance(order, WorkOrder) else order
+
+
 def _lock(order: WorkOrder | int, actor: Actor) -> WorkOrder:
-    order_id = order.pk if isinstance(order, WorkOrder) else order
+    order_id = _pk(order)
     qs = WorkOrder.objects.select_for_update()
     if actor.role != Role.SYSTEM:
         qs = restrict_work_orders(qs, actor.user)
@@ -80,6 +138,15 @@ def _lock(order: WorkOrder | int, actor: Actor) -> WorkOrder:
         return qs.get(pk=order_id)
     except WorkOrder.DoesNotExist:
         raise WorkflowError("工单不存在或无权操作") from None
+
+
+def _lock_all(orders: Iterable[WorkOrder | int], actor: Actor) -> dict[int, WorkOrder]:
+    """Lock several orders, always in primary-key order.
+
+    Two actions that need the same orders then queue on the lowest one first, so neither can hold
+    one order while waiting for the other (the deadlock a merge A→B racing B→A would otherwise be).
+    """
+    return {pk: _lock(pk, actor) for pk in sorted({_pk(o) for o in orders})}
 
 
 def _active_assignment(order: WorkOrder, unit_id: int | None, role: str | None = None) -> Assignment | None:
@@ -268,23 +335,24 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
     return order
 
 
-@transaction.atomic
+@_action
 def direct_answer(order, *, acting_user, answer: str, at=None) -> WorkOrder:
     """Answer at once, usually from the knowledge base; the order waits for its callback."""
     return _center_answer(order, "direct_answer", Disposition.DIRECT_ANSWER, acting_user, answer, at)
 
 
-@transaction.atomic
+@_action
 def coordinate(order, *, acting_user, answer: str, at=None) -> WorkOrder:
     """The center resolves the order itself (协调办理) and records its answer."""
     return _center_answer(order, "coordinate", Disposition.COORDINATE, acting_user, answer, at)
 
 
 def _center_answer(order, action, disposition, acting_user, answer, at):
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     if not (answer or "").strip():
         raise WorkflowError("请填写答复内容")
     order, _ = _begin(order, action, actor)
+    at = _now(at)
     old = _move(order, action)
     order.disposition = disposition
     order.answer = answer.strip()
@@ -294,13 +362,14 @@ def _center_answer(order, action, disposition, acting_user, answer, at):
     return order
 
 
-@transaction.atomic
+@_action
 def transfer(order, *, acting_user, target: str, note: str = "", at=None) -> WorkOrder:
     """Hand an emergency to 110/119/120/122; the order closes here."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     if target not in TransferTarget.values:
         raise WorkflowError("转接号码只能是 110、119、120 或 122")
     order, _ = _begin(order, "transfer", actor, note)
+    at = _now(at)
     old = _move(order, "transfer")
     order.disposition, order.transfer_target, order.closed_at = Disposition.TRANSFER, target, at
     _record(order, "transfer", actor, at, from_status=old, note=note, target=target,
@@ -308,37 +377,48 @@ def transfer(order, *, acting_user, target: str, note: str = "", at=None) -> Wor
     return order
 
 
-@transaction.atomic
+@_action
 def inform(order, *, acting_user, note: str, at=None) -> WorkOrder:
     """Tell the caller the legal channel (诉讼、仲裁、信访…); the order closes."""
     return _close_at_intake(order, "inform", Disposition.INFORM, acting_user, note, at)
 
 
-@transaction.atomic
+@_action
 def not_accept(order, *, acting_user, note: str, at=None) -> WorkOrder:
     """Refuse the appeal (not within the hotline's remit); the reason is mandatory."""
     return _close_at_intake(order, "not_accept", Disposition.NOT_ACCEPTED, acting_user, note, at)
 
 
 def _close_at_intake(order, action, disposition, acting_user, note, at):
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, action, actor, note)
+    at = _now(at)
     old = _move(order, action)
     order.disposition, order.closed_at, order.answer = disposition, at, (note or "").strip()
     _record(order, action, actor, at, from_status=old, note=note, fields=["disposition", "closed_at", "answer"])
     return order
 
 
-@transaction.atomic
-def merge(order, *, acting_user, into: WorkOrder, note: str = "", at=None) -> WorkOrder:
-    """Merge a repeat appeal into an existing order (并单); the repeat ends here."""
-    actor, at = Actor.of(acting_user), _now(at)
-    order, _ = _begin(order, "merge", actor, note)
-    target = WorkOrder.objects.filter(pk=into.pk).first()
-    if target is None or target.pk == order.pk:
-        raise WorkflowError("不能并入自身或不存在的工单")
-    if target.status == Status.MERGED:
-        raise WorkflowError(f"工单 {target.number} 已并入其他工单，请并入主工单")
+@_action
+def merge(order, *, acting_user, into: WorkOrder | int | None, note: str = "", at=None) -> WorkOrder:
+    """Merge a repeat appeal into an existing order (并单); the repeat ends here.
+
+    Both orders are locked (in primary-key order) before anything is checked, so concurrent merges
+    see each other: a merge target is never itself merged (no chains), an order that others were
+    merged into is never merged away (A→B then B→C is refused), and no merge closes a cycle. Three
+    racing merges A→B, B→C, C→A therefore leave at least two orders open, never none.
+    """
+    actor = Actor.of(acting_user)
+    source_id, target_id = _pk(order), _pk(into)
+    if target_id is None:
+        raise WorkflowError("请指定要并入的工单")
+    if target_id == source_id:
+        raise WorkflowError("不能将工单并入其自身")
+    locked = _lock_all([source_id, target_id], actor)
+    order, target = locked[source_id], locked[target_id]
+    _authorize(order, "merge", actor, note)
+    at = _now(at)
+    _check_merge(order, target, at)
     old = _move(order, "merge")
     order.disposition, order.merged_into, order.is_repeat, order.closed_at = Disposition.MERGE, target, True, at
     _record(order, "merge", actor, at, from_status=old, note=note, into=target.number,
@@ -349,11 +429,34 @@ def merge(order, *, acting_user, into: WorkOrder, note: str = "", at=None) -> Wo
     return order
 
 
-@transaction.atomic
+def _check_merge(order: WorkOrder, target: WorkOrder, at: dt.datetime) -> None:
+    """The merge rules, on both orders locked. ``order`` may be merged by the table (received or
+    awaiting dispatch, so it is not merged itself)."""
+    seen, hop = {target.pk}, target
+    while hop.merged_into_id is not None:  # a chain left from before these rules: follow it to its end
+        if hop.merged_into_id == order.pk:
+            raise WorkflowError(f"工单 {target.number} 已并入 {order.number}，再将 {order.number} 并入它会形成循环")
+        if hop.merged_into_id in seen:
+            break
+        seen.add(hop.merged_into_id)
+        hop = WorkOrder.objects.only("pk", "number", "merged_into_id").get(pk=hop.merged_into_id)
+    if target.status == Status.MERGED:
+        raise WorkflowError(f"工单 {target.number} 本身已并入 {hop.number}，不能作为并单目标，请并入 {hop.number}")
+    # Closed at ``at`` or before: an import or the demo replaying history may merge into an order
+    # that was still open at the time of the merge, though it has been closed since.
+    if target.status == Status.CLOSED and (target.closed_at is None or target.closed_at <= at):
+        raise WorkflowError(f"工单 {target.number} 已办结，不能并入已办结的工单")
+    repeat = WorkOrder.objects.filter(merged_into=order).values_list("number", flat=True).first()
+    if repeat is not None:
+        raise WorkflowError(f"工单 {order.number} 已有重复件 {repeat} 并入，是主工单，不能再并入其他工单")
+
+
+@_action
 def submit_for_dispatch(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     """Decide at intake that a unit must handle the order (交办); it joins the dispatch queue."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "submit_for_dispatch", actor, note)
+    at = _now(at)
     old = _move(order, "submit_for_dispatch")
     order.disposition = Disposition.DISPATCH
     _record(order, "submit_for_dispatch", actor, at, from_status=old, note=note, fields=["disposition"])
@@ -364,7 +467,7 @@ def submit_for_dispatch(order, *, acting_user, note: str = "", at=None) -> WorkO
 # Dispatch and the unit's work
 
 
-@transaction.atomic
+@_action
 def dispatch(order, *, acting_user, lead_unit: Unit, co_units: Iterable[Unit] = (),
              handle_deadline: dt.datetime | None = None, note: str = "", at=None) -> WorkOrder:
     """Send the order to a lead unit and any co-handling units (派单 / 改派).
@@ -373,12 +476,14 @@ def dispatch(order, *, acting_user, lead_unit: Unit, co_units: Iterable[Unit] = 
     full time limit; the upstream deadline still wins when earlier. A dispatcher may set an
     earlier or later deadline by hand; it is recorded on the event.
     """
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     co_units = [u for u in co_units if u.pk != lead_unit.pk]
     for unit in [lead_unit, *co_units]:
         if not unit.active or unit.kind == Unit.Kind.CENTER:
             raise WorkflowError(f"单位“{unit}”不可承办工单")
     order, _ = _begin(order, "dispatch", actor, note)
+    at = _now(at)
+    _end_requests(order, actor, at, order.status, "工单已重新派单")
     previous_rounds = (Assignment.objects.filter(order=order, role=Assignment.Role.LEAD)
                        .order_by("-round").values_list("round", flat=True).first() or 0)
     round_no = previous_rounds + 1
@@ -408,11 +513,12 @@ def dispatch(order, *, acting_user, lead_unit: Unit, co_units: Iterable[Unit] = 
     return order
 
 
-@transaction.atomic
+@_action
 def sign(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     """The lead unit acknowledges the order (签收) and starts handling it."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, assignment = _begin(order, "sign", actor, note)
+    at = _now(at)
     assignment = assignment or _active_assignment(order, None, Assignment.Role.LEAD)
     assignment.signed_at, assignment.signed_by = at, actor.user
     assignment.save(update_fields=["signed_at", "signed_by"])
@@ -422,10 +528,11 @@ def sign(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     return order
 
 
-@transaction.atomic
+@_action
 def co_sign(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, assignment = _begin(order, "co_sign", actor, note)
+    at = _now(at)
     if assignment.signed_at:
         raise WorkflowError("本单位已签收该协办工单")
     assignment.signed_at, assignment.signed_by = at, actor.user
@@ -435,19 +542,48 @@ def co_sign(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
 
 
 def _new_request(order, assignment, kind, actor, at, reason, basis="", requested_deadline=None) -> Request:
-    if Request.objects.filter(order=order, kind=kind, state=Request.State.PENDING).exists():
+    pending = (Request.objects.select_for_update(of=("self",)).select_related("assignment")
+               .filter(order=order, kind=kind, state=Request.State.PENDING).first())
+    if pending is not None and pending.assignment.active:
         raise WorkflowError(f"该工单已有待审核的{Request.Kind(kind).label}申请")
+    if pending is not None:  # left by an assignment that has ended: it must not block the unit now holding it
+        _cancel(pending, order, actor, at, order.status, "原承办单位的派单已结束")
     return Request.objects.create(order=order, assignment=assignment, kind=kind, reason=reason.strip(),
                                   basis=(basis or "").strip(), requested_deadline=requested_deadline,
                                   requested_at=at, requested_by=actor.user)
 
 
 def _pending(order, kind) -> Request:
-    request = Request.objects.select_for_update().filter(order=order, kind=kind,
-                                                         state=Request.State.PENDING).first()
+    """The pending request of ``kind`` filed by the order's active assignment. One left by an
+    assignment that has ended is never decided: it would move another unit's deadline."""
+    request = Request.objects.select_for_update().filter(order=order, kind=kind, state=Request.State.PENDING,
+                                                         assignment__active=True).first()
     if request is None:
         raise WorkflowError(f"该工单没有待审核的{Request.Kind(kind).label}申请")
     return request
+
+
+def _end_requests(order: WorkOrder, actor: Actor, at: dt.datetime, status: str, why: str) -> None:
+    """Cancel the order's pending requests: the assignment that filed them has ended or answered,
+    so nobody may decide them any more. ``status`` is the order's state before the action: these
+    events come ahead of the action's own."""
+    pending = (Request.objects.select_for_update(of=("self",)).select_related("assignment")
+               .filter(order=order, state=Request.State.PENDING).order_by("requested_at", "id"))
+    for request in pending:
+        _cancel(request, order, actor, at, status, why)
+
+
+def _cancel(request: Request, order: WorkOrder, actor: Actor, at: dt.datetime, status: str, why: str) -> None:
+    request.state = Request.State.CANCELLED
+    request.decided_at, request.decided_by, request.decision_note = at, actor.user, why
+    request.save(update_fields=["state", "decided_at", "decided_by", "decision_note"])
+    Event.objects.create(order=order, at=at, action=CANCEL_REQUEST, actor=actor.user, actor_role=actor.role.value,
+                         actor_unit_id=actor.unit_id, from_status=status, to_status=status,
+                         note=f"{Request.Kind(request.kind).label}申请已撤销：{why}",
+                         data={k: v for k, v in {"kind": request.kind, "request": request.pk,
+                                                 "unit_id": request.assignment.unit_id,
+                                                 "requested_deadline": _iso(request.requested_deadline)}.items()
+                               if v is not None})
 
 
 def _decide(request: Request, actor: Actor, at, approved: bool, note: str) -> None:
@@ -456,11 +592,12 @@ def _decide(request: Request, actor: Actor, at, approved: bool, note: str) -> No
     request.save(update_fields=["state", "decided_at", "decided_by", "decision_note"])
 
 
-@transaction.atomic
+@_action
 def request_return(order, *, acting_user, reason: str, basis: str = "", at=None) -> WorkOrder:
     """The lead unit asks to give the order back (退单): not its duty. Reason and basis required."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, assignment = _begin(order, "request_return", actor, reason)
+    at = _now(at)
     if not (basis or "").strip():
         raise WorkflowError("申请退单须写明依据（职责文件或法规条款）")
     if assignment.round >= MAX_DISPATCH_ROUNDS:
@@ -471,13 +608,15 @@ def request_return(order, *, acting_user, reason: str, basis: str = "", at=None)
     return order
 
 
-@transaction.atomic
+@_action
 def approve_return(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     """Accept a return: every assignment of the round ends and the order waits for redispatch."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "approve_return", actor, note)
+    at = _now(at)
     request = _pending(order, Request.Kind.RETURN)
     _decide(request, actor, at, True, note)
+    _end_requests(order, actor, at, order.status, "退单已同意，原承办单位的派单结束")
     Assignment.objects.filter(order=order, active=True).update(active=False, ended_at=at, end_reason="returned")
     old = _move(order, "approve_return")
     order.lead_unit = None
@@ -486,11 +625,12 @@ def approve_return(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     return order
 
 
-@transaction.atomic
+@_action
 def reject_return(order, *, acting_user, note: str, at=None) -> WorkOrder:
     """Refuse a return: the unit keeps the order and is deemed to have signed for it."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "reject_return", actor, note)
+    at = _now(at)
     request = _pending(order, Request.Kind.RETURN)
     _decide(request, actor, at, False, note)
     assignment = request.assignment
@@ -502,12 +642,13 @@ def reject_return(order, *, acting_user, note: str, at=None) -> WorkOrder:
     return order
 
 
-@transaction.atomic
+@_action
 def request_extension(order, *, acting_user, new_deadline: dt.datetime, reason: str, basis: str = "",
                       at=None) -> WorkOrder:
     """Ask for more time (延期) — only before the deadline, with a reason."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, assignment = _begin(order, "request_extension", actor, reason)
+    at = _now(at)
     if order.handle_deadline and at > order.handle_deadline:
         raise WorkflowError("已超过办理时限，不能再申请延期")
     if new_deadline is None or (order.handle_deadline and new_deadline <= order.handle_deadline):
@@ -518,12 +659,13 @@ def request_extension(order, *, acting_user, new_deadline: dt.datetime, reason: 
     return order
 
 
-@transaction.atomic
+@_action
 def approve_extension(order, *, acting_user, note: str = "", deadline: dt.datetime | None = None,
                       at=None) -> WorkOrder:
     """Grant an extension: the handling deadline moves to the requested (or a decided) date."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "approve_extension", actor, note)
+    at = _now(at)
     request = _pending(order, Request.Kind.EXTENSION)
     new_deadline = deadline or request.requested_deadline
     if order.handle_deadline and new_deadline <= order.handle_deadline:
@@ -538,29 +680,32 @@ def approve_extension(order, *, acting_user, note: str = "", deadline: dt.dateti
     return order
 
 
-@transaction.atomic
+@_action
 def reject_extension(order, *, acting_user, note: str, at=None) -> WorkOrder:
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "reject_extension", actor, note)
+    at = _now(at)
     _decide(_pending(order, Request.Kind.EXTENSION), actor, at, False, note)
     _record(order, "reject_extension", actor, at, from_status=order.status, note=note)
     return order
 
 
-@transaction.atomic
+@_action
 def request_suspension(order, *, acting_user, reason: str, basis: str = "", at=None) -> WorkOrder:
     """Ask to handle the order as a long-term commitment (承诺办理), pausing the clock."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, assignment = _begin(order, "request_suspension", actor, reason)
+    at = _now(at)
     _new_request(order, assignment, Request.Kind.SUSPENSION, actor, at, reason, basis)
     _record(order, "request_suspension", actor, at, from_status=order.status, note=reason, basis=basis)
     return order
 
 
-@transaction.atomic
+@_action
 def approve_suspension(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "approve_suspension", actor, note)
+    at = _now(at)
     _decide(_pending(order, Request.Kind.SUSPENSION), actor, at, True, note)
     old = _move(order, "approve_suspension")
     order.suspended_at = at
@@ -568,20 +713,22 @@ def approve_suspension(order, *, acting_user, note: str = "", at=None) -> WorkOr
     return order
 
 
-@transaction.atomic
+@_action
 def reject_suspension(order, *, acting_user, note: str, at=None) -> WorkOrder:
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "reject_suspension", actor, note)
+    at = _now(at)
     _decide(_pending(order, Request.Kind.SUSPENSION), actor, at, False, note)
     _record(order, "reject_suspension", actor, at, from_status=order.status, note=note)
     return order
 
 
-@transaction.atomic
+@_action
 def resume(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     """End a suspension: the deadline moves on by the time the clock was paused."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "resume", actor, note)
+    at = _now(at)
     paused = at - order.suspended_at if order.suspended_at else dt.timedelta(0)
     old_deadline = order.handle_deadline
     if order.handle_deadline:
@@ -594,11 +741,11 @@ def resume(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     return order
 
 
-@transaction.atomic
+@_action
 def reply(order, *, acting_user, public_reply: str, internal_note: str = "", is_true: str = "",
           solved: bool | None = None, contacted_at: dt.datetime | None = None, at=None) -> WorkOrder:
     """The lead unit's answer (回复): what the citizen hears, what the center should know, and facts."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     if not (public_reply or "").strip():
         raise WorkflowError("请填写答复内容")
     if is_true and is_true not in Truth.values:
@@ -606,7 +753,9 @@ def reply(order, *, acting_user, public_reply: str, internal_note: str = "", is_
     if solved is None:
         raise WorkflowError("请选择是否解决")
     order, assignment = _begin(order, "reply", actor)
+    at = _now(at)
     assignment = assignment or _active_assignment(order, None, Assignment.Role.LEAD)
+    _end_requests(order, actor, at, order.status, "承办单位已回复")
     assignment.replied_at, assignment.replied_by = at, actor.user
     assignment.reply_public, assignment.reply_internal = public_reply.strip(), (internal_note or "").strip()
     assignment.reply_is_true, assignment.reply_solved, assignment.contacted_at = is_true, solved, contacted_at
@@ -620,12 +769,13 @@ def reply(order, *, acting_user, public_reply: str, internal_note: str = "", is_
     return order
 
 
-@transaction.atomic
+@_action
 def co_reply(order, *, acting_user, public_reply: str, internal_note: str = "", at=None) -> WorkOrder:
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     if not (public_reply or "").strip():
         raise WorkflowError("请填写协办意见")
     order, assignment = _begin(order, "co_reply", actor)
+    at = _now(at)
     assignment.signed_at = assignment.signed_at or at
     assignment.replied_at, assignment.replied_by = at, actor.user
     assignment.reply_public, assignment.reply_internal = public_reply.strip(), (internal_note or "").strip()
@@ -634,11 +784,12 @@ def co_reply(order, *, acting_user, public_reply: str, internal_note: str = "", 
     return order
 
 
-@transaction.atomic
+@_action
 def approve_reply(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     """The center accepts the unit's reply (审核通过); the order waits for its callback."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "approve_reply", actor, note)
+    at = _now(at)
     lead = _active_assignment(order, None, Assignment.Role.LEAD)
     old = _move(order, "approve_reply")
     order.answer, order.is_true, order.is_solved = lead.reply_public, lead.reply_is_true, lead.reply_solved
@@ -647,11 +798,12 @@ def approve_reply(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     return order
 
 
-@transaction.atomic
+@_action
 def send_back(order, *, acting_user, note: str, at=None) -> WorkOrder:
     """The reply is not good enough: back to the unit with the reason (退回重办)."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "send_back", actor, note)
+    at = _now(at)
     lead = _active_assignment(order, None, Assignment.Role.LEAD)
     lead.replied_at = None
     lead.save(update_fields=["replied_at"])
@@ -665,7 +817,7 @@ def send_back(order, *, acting_user, note: str, at=None) -> WorkOrder:
 # Callback
 
 
-@transaction.atomic
+@_action
 def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool | None = None,
                     reached: bool = True, rework: bool = False, reasonable: bool = True, note: str = "",
                     at=None) -> WorkOrder:
@@ -675,7 +827,7 @@ def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool 
     unit is not held to it. A dispatched order goes back to its lead unit; one the center
     answered itself goes back to the dispatch queue.
     """
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     if reached and satisfaction not in Satisfaction.values:
         raise WorkflowError("请选择满意度")
     if reached and solved is None:
@@ -683,6 +835,7 @@ def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool 
     if rework and (not reached or satisfaction in SATISFIED_LEVELS or not reasonable):
         raise WorkflowError("只有接通、不满意且诉求合理的回访才能转重办")
     order = _lock(order, actor)
+    at = _now(at)
     lead = _active_assignment(order, None, Assignment.Role.LEAD) if rework else None
     action = "callback_close" if not rework else ("callback_rework" if lead else "callback_redispatch")
     _authorize(order, action, actor, note)
@@ -718,11 +871,12 @@ def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool 
 # Chasing and other facts
 
 
-@transaction.atomic
+@_action
 def remind(order, *, acting_user, notice: str = "", at=None) -> WorkOrder:
     """A reminder (催办) to the unit holding the order."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "remind", actor, notice)
+    at = _now(at)
     Reminder.objects.create(order=order, kind=Reminder.Kind.REMINDER, unit=order.lead_unit, at=at, by=actor.user,
                             notice=(notice or "").strip())
     order.reminder_count += 1
@@ -731,11 +885,12 @@ def remind(order, *, acting_user, notice: str = "", at=None) -> WorkOrder:
     return order
 
 
-@transaction.atomic
+@_action
 def supervise(order, *, acting_user, notice: str, respond_within_days: int = 2, at=None) -> WorkOrder:
     """Formal supervision (督办) with a written notice and a date by which the unit must respond."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "supervise", actor, notice)
+    at = _now(at)
     respond_by = compute_deadline(sla.work_calendar(), at, respond_within_days, WORKING_DAYS).at
     Reminder.objects.create(order=order, kind=Reminder.Kind.SUPERVISION, unit=order.lead_unit, at=at, by=actor.user,
                             notice=notice.strip(), respond_by=respond_by)
@@ -745,19 +900,21 @@ def supervise(order, *, acting_user, notice: str, respond_within_days: int = 2, 
     return order
 
 
-@transaction.atomic
+@_action
 def annotate(order, *, acting_user, note: str, at=None) -> WorkOrder:
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "annotate", actor, note)
+    at = _now(at)
     _record(order, "annotate", actor, at, from_status=order.status, note=note)
     return order
 
 
-@transaction.atomic
+@_action
 def report_back(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     """Record that the result was reported to the upstream platform (回复上级)."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "report_back", actor, note)
+    at = _now(at)
     if not order.is_upstream:
         raise WorkflowError("只有上级交办工单需要回复上级")
     if order.reported_back_at:
@@ -769,11 +926,12 @@ def report_back(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     return order
 
 
-@transaction.atomic
+@_action
 def set_assessment_exclusion(order, *, acting_user, excluded: bool, reason: str, at=None) -> WorkOrder:
     """Take an order out of the assessment (不合理/恶意诉求, judged on review) or put it back."""
-    actor, at = Actor.of(acting_user), _now(at)
+    actor = Actor.of(acting_user)
     order, _ = _begin(order, "exclude_from_assessment", actor, reason)
+    at = _now(at)
     if order.excluded_from_assessment == bool(excluded):
         raise WorkflowError("该工单已不计入考核" if excluded else "该工单本来就计入考核")
     order.excluded_from_assessment = bool(excluded)
@@ -785,6 +943,15 @@ def set_assessment_exclusion(order, *, acting_user, excluded: bool, reason: str,
 SYSTEM_FACTS = {"near_due", "receipt_sent"}
 
 
+def _lock_batch(order_ids: Iterable[int], *columns: str, **conditions) -> list[tuple]:
+    """Lock a sweep's batch of orders a unit holds, in primary-key order like every other action
+    (a merge holding two of them cannot deadlock with the sweep), and read ``columns``. The time
+    is taken after this, so the filter on deadlines is applied by the caller."""
+    return list(WorkOrder.objects.select_for_update()
+                .filter(pk__in=list(order_ids), status__in=[s.value for s in UNIT_HOLDS], **conditions)
+                .order_by("pk").values_list(*columns))
+
+
 def record_system_fact(order: WorkOrder, action: str, *, at: dt.datetime, note: str = "", **data) -> Event:
     """A fact the system notes on an order it has locked, without changing it (near-due notice,
     receipt SMS). The caller holds the transaction and the row lock, as the SLA sweep does."""
@@ -793,7 +960,7 @@ def record_system_fact(order: WorkOrder, action: str, *, at: dt.datetime, note: 
     return _record(order, action, SYSTEM, _now(at), from_status=order.status, note=note, **data)
 
 
-@transaction.atomic
+@_action
 def notify_near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> int:
     """SLA sweep: note once per ``window`` that an order's deadline is within ``window``.
 
@@ -801,9 +968,9 @@ def notify_near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) 
     concurrent sweep committed meanwhile is seen) skip orders already noticed, and write one event
     for each of the rest in one INSERT.
     """
+    rows = _lock_batch(order_ids, "pk", "status", "handle_deadline", "lead_unit_id")
     at = _now(at)
-    rows = list(WorkOrder.objects.select_for_update().filter(pk__in=list(order_ids))
-                .near_due(at, at + window).values_list("pk", "status", "handle_deadline", "lead_unit_id"))
+    rows = [row for row in rows if row[2] is not None and at <= row[2] < at + window]
     noticed = set(Event.objects.filter(order_id__in=[r[0] for r in rows], action="near_due", at__gte=at - window)
                   .values_list("order_id", flat=True))
     events = []
@@ -819,16 +986,16 @@ def notify_near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) 
     return len(events)
 
 
-@transaction.atomic
+@_action
 def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     """SLA sweep: stamp orders that passed their deadline once, with one event each.
 
     Set-based (one UPDATE, one multi-row INSERT per batch) because a sweep after downtime may have
     tens of thousands to stamp; the rows are locked first so a concurrent sweep stamps nothing twice.
     """
+    rows = _lock_batch(order_ids, "pk", "status", "handle_deadline", overdue_at__isnull=True)
     at = _now(at)
-    rows = list(WorkOrder.objects.select_for_update().filter(pk__in=list(order_ids), overdue_at__isnull=True)
-                .overdue(at).values_list("pk", "status", "handle_deadline"))
+    rows = [row for row in rows if row[2] is not None and row[2] < at]
     if not rows:
         return 0
     WorkOrder.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(overdue_at=at, updated_at=at)

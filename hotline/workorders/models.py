@@ -254,7 +254,10 @@ class Event(models.Model):
 
 
 class Request(models.Model):
-    """A unit's request that the center decides: return (退单), extension (延期), suspension (挂起)."""
+    """A unit's request that the center decides: return (退单), extension (延期), suspension (挂起).
+
+    A request belongs to the assignment that filed it and ends with it: while pending it is decided
+    by the center or cancelled (with an event) when that assignment ends or replies."""
 
     class Kind(models.TextChoices):
         RETURN = "return", "退单"
@@ -265,6 +268,8 @@ class Request(models.Model):
         PENDING = "pending", "待审核"
         APPROVED = "approved", "已同意"
         REJECTED = "rejected", "已驳回"
+        # Ended with the assignment that filed it (return approved, redispatch, reply): see actions._end_requests.
+        CANCELLED = "cancelled", "已撤销"
 
     order = models.ForeignKey(WorkOrder, models.CASCADE, related_name="requests", verbose_name="工单")
     assignment = models.ForeignKey(Assignment, models.CASCADE, related_name="requests", verbose_name="派单记录")

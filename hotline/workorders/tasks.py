@@ -106,27 +106,30 @@ def near_due_candidates(now: dt.datetime):
 # The sweep
 
 
-def sweep_overdue(now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
-    """Stamp every open order past its deadline; ``actions.mark_overdue`` locks and re-checks each batch."""
+def sweep_overdue(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> int:
+    """Stamp every open order past its deadline; ``actions.mark_overdue`` locks and re-checks each batch.
+
+    ``live``: a sweep as of the present stamps each batch with the time it holds the batch's locks
+    (so a timeline stays in commit order); otherwise every batch is stamped ``now``."""
     stamped = 0
     for ids in _keyset_batches(overdue_candidates(now), batch_size):
-        stamped += actions.mark_overdue(ids, at=now)
+        stamped += actions.mark_overdue(ids, at=None if live else now)
     return stamped
 
 
-def sweep_near_due(now: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
+def sweep_near_due(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> int:
     """Record a near-due notice on every order entering the window; ``actions.notify_near_due``
-    locks and re-checks each batch."""
+    locks and re-checks each batch (``live`` as for ``sweep_overdue``)."""
     noticed = 0
     for ids in _keyset_batches(near_due_candidates(now), batch_size):
-        noticed += actions.notify_near_due(ids, at=now, window=near_due_window())
+        noticed += actions.notify_near_due(ids, at=None if live else now, window=near_due_window())
     return noticed
 
 
 def run_sweep(at: str | dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> dict:
-    now = _parse_at(at)
-    result = {"at": now.isoformat(), "overdue": sweep_overdue(now, batch_size),
-              "near_due": sweep_near_due(now, batch_size)}
+    now, live = _parse_at(at), at is None
+    result = {"at": now.isoformat(), "overdue": sweep_overdue(now, batch_size, live=live),
+              "near_due": sweep_near_due(now, batch_size, live=live)}
     logger.info("SLA sweep %s", result)
     return result
 

@@ -9,6 +9,7 @@ from it, and ``docs/workflow.md`` is generated from it — so the three can neve
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -66,6 +67,17 @@ ROLE_LABELS = {
 }
 
 
+class RequestKind(StrEnum):
+    """A unit's request the center decides (the values of ``models.Request.Kind``)."""
+
+    RETURN = "return"
+    EXTENSION = "extension"
+    SUSPENSION = "suspension"
+
+
+REQUEST_LABELS = {RequestKind.RETURN: "退单", RequestKind.EXTENSION: "延期", RequestKind.SUSPENSION: "承诺办理"}
+
+
 class UnitScope(StrEnum):
     NONE = "none"  # center staff: no unit needed
     LEAD = "lead"  # actor's unit holds the active lead assignment
@@ -82,15 +94,22 @@ class Transition:
     roles: frozenset[Role]
     scope: UnitScope = UnitScope.NONE
     needs_note: bool = False  # a reason is mandatory (returns, send-backs, rework…)
+    opens: RequestKind | None = None  # the unit's request this action files (one pending per kind)
+    decides: RequestKind | None = None  # the pending request this action approves or rejects
+    # The assignment that filed the order's pending requests ends (return approved, redispatch) or
+    # has answered (reply): every request still pending is cancelled, each with its own event,
+    # before the action's own event.
+    ends_requests: bool = False
 
     def leads_to(self, current: Status) -> Status:
         return self.target if self.target is not None else current
 
 
-def _t(action, label, sources, target, roles, scope=UnitScope.NONE, needs_note=False) -> Transition:
-    return Transition(action, label, frozenset(sources), target, frozenset(roles), scope, needs_note)
+def _t(action, label, sources, target, roles, scope=UnitScope.NONE, needs_note=False, **requests) -> Transition:
+    return Transition(action, label, frozenset(sources), target, frozenset(roles), scope, needs_note, **requests)
 
 
+RET, EXT, SUS = RequestKind.RETURN, RequestKind.EXTENSION, RequestKind.SUSPENSION
 R, AD, D, H, RR, S, RP, AC = (
     Status.RECEIVED, Status.AWAITING_DISPATCH, Status.DISPATCHED, Status.HANDLING,
     Status.RETURN_REQUESTED, Status.SUSPENDED, Status.REPLIED, Status.AWAITING_CALLBACK,
@@ -111,20 +130,20 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("merge", "并单", {R, AD}, Status.MERGED, CENTER_INTAKE),
     _t("submit_for_dispatch", "转派单", {R}, AD, CENTER_INTAKE),
     # Dispatch and the unit's side.
-    _t("dispatch", "派单", {AD}, D, CENTER_DISPATCH),
+    _t("dispatch", "派单", {AD}, D, CENTER_DISPATCH, ends_requests=True),
     _t("sign", "签收", {D}, H, UNIT, UnitScope.LEAD),
     _t("co_sign", "协办签收", WITH_UNIT, None, UNIT, UnitScope.CO),
-    _t("request_return", "申请退单", {D, H}, RR, UNIT, UnitScope.LEAD, needs_note=True),
-    _t("approve_return", "同意退单", {RR}, AD, CENTER_DISPATCH),
-    _t("reject_return", "驳回退单", {RR}, H, CENTER_DISPATCH, needs_note=True),
-    _t("request_extension", "申请延期", {H}, None, UNIT, UnitScope.LEAD, needs_note=True),
-    _t("approve_extension", "同意延期", {H, S}, None, CENTER_DISPATCH),
-    _t("reject_extension", "驳回延期", {H, S}, None, CENTER_DISPATCH, needs_note=True),
-    _t("request_suspension", "申请承诺办理", {H}, None, UNIT, UnitScope.LEAD, needs_note=True),
-    _t("approve_suspension", "同意承诺办理", {H}, S, CENTER_DISPATCH),
-    _t("reject_suspension", "驳回承诺办理", {H}, None, CENTER_DISPATCH, needs_note=True),
+    _t("request_return", "申请退单", {D, H}, RR, UNIT, UnitScope.LEAD, needs_note=True, opens=RET),
+    _t("approve_return", "同意退单", {RR}, AD, CENTER_DISPATCH, decides=RET, ends_requests=True),
+    _t("reject_return", "驳回退单", {RR}, H, CENTER_DISPATCH, needs_note=True, decides=RET),
+    _t("request_extension", "申请延期", {H}, None, UNIT, UnitScope.LEAD, needs_note=True, opens=EXT),
+    _t("approve_extension", "同意延期", {H, S}, None, CENTER_DISPATCH, decides=EXT),
+    _t("reject_extension", "驳回延期", {H, S}, None, CENTER_DISPATCH, needs_note=True, decides=EXT),
+    _t("request_suspension", "申请承诺办理", {H}, None, UNIT, UnitScope.LEAD, needs_note=True, opens=SUS),
+    _t("approve_suspension", "同意承诺办理", {H}, S, CENTER_DISPATCH, decides=SUS),
+    _t("reject_suspension", "驳回承诺办理", {H}, None, CENTER_DISPATCH, needs_note=True, decides=SUS),
     _t("resume", "恢复办理", {S}, H, CENTER_DISPATCH | UNIT, UnitScope.NONE),
-    _t("reply", "回复", {H}, RP, UNIT, UnitScope.LEAD),
+    _t("reply", "回复", {H}, RP, UNIT, UnitScope.LEAD, ends_requests=True),
     _t("co_reply", "协办回复", WITH_UNIT, None, UNIT, UnitScope.CO),
     _t("approve_reply", "审核通过", {RP}, AC, CENTER_DISPATCH),
     _t("send_back", "退回重办", {RP}, H, CENTER_DISPATCH, needs_note=True),
@@ -171,6 +190,79 @@ def allowed(status: Status | str, role: Role | str) -> list[Transition]:
     """Actions ``role`` may take from ``status`` (unit scope still to be checked by the caller)."""
     status, role = Status(status), Role(role)
     return [t for t in TRANSITIONS if status in t.sources and role in t.roles]
+
+
+# Events that record a fact and never change the order's state. ``cancel_request`` is written by
+# actions that end requests (``ends_requests``), one per cancelled request, its kind in ``data``.
+CANCEL_REQUEST = "cancel_request"
+FACTS = frozenset({"merged_in", "overdue", "near_due", "receipt_sent", CANCEL_REQUEST})
+# A pending request lives only while the unit that filed it holds the order and has not answered;
+# a pending return is exactly the state ``return_requested``.
+REQUEST_STATES = frozenset({Status.HANDLING, Status.RETURN_REQUESTED, Status.SUSPENDED})
+
+
+@dataclass(frozen=True)
+class Replayed:
+    status: Status
+    pending: frozenset[RequestKind]
+
+
+def replay(events: Iterable[tuple[str, str, str, Mapping]]) -> Replayed:
+    """Run one order's event log — ``(action, from_status, to_status, data)`` in timeline order —
+    through the table and return the state and pending requests it explains.
+
+    Raises ``WorkflowError`` naming the first event the table does not explain: a transition from
+    a state other than the current one or to a state other than its target, a fact that moved the
+    state, a request filed twice or decided without being pending, or a request left pending
+    where no unit can still have it decided (after a reply, a return or a redispatch, or in a
+    state no unit holds). Used by the concurrency tests to show every timeline is in commit order
+    and accounts for the order as it stands.
+    """
+    status: Status | None = None
+    pending: set[RequestKind] = set()
+    for n, (action, from_status, to_status, data) in enumerate(events, 1):
+        where = f"第{n}条日志（{action}）"
+        if action == "register":
+            if status is not None or to_status != Status.RECEIVED:
+                raise WorkflowError(f"{where}：登记只能是第一条日志")
+            status = Status.RECEIVED
+            continue
+        if status is None:
+            raise WorkflowError(f"{where}：工单没有登记日志")
+        if from_status != status:
+            raise WorkflowError(f"{where}：记录的原状态 {from_status} 与重放状态 {status.value} 不符")
+        if action in FACTS:
+            if to_status != status:
+                raise WorkflowError(f"{where}：该记录不应改变状态")
+            if action == CANCEL_REQUEST:
+                kind = (data or {}).get("kind")
+                if kind not in pending:
+                    raise WorkflowError(f"{where}：撤销的申请（{kind}）并未待审核")
+                pending.discard(kind)
+            continue
+        t = transition(action)
+        if status not in t.sources:
+            raise WorkflowError(f"{where}：状态“{STATUS_LABELS[status]}”下不能执行“{t.label}”")
+        if to_status != t.leads_to(status):
+            raise WorkflowError(f"{where}：结果状态 {to_status} 不是表中的 {t.leads_to(status).value}")
+        status = t.leads_to(status)
+        if t.opens:
+            if t.opens in pending:
+                raise WorkflowError(f"{where}：已有待审核的{REQUEST_LABELS[t.opens]}申请")
+            pending.add(t.opens)
+        if t.decides:
+            if t.decides not in pending:
+                raise WorkflowError(f"{where}：没有待审核的{REQUEST_LABELS[t.decides]}申请")
+            pending.discard(t.decides)
+        if t.ends_requests and pending:
+            raise WorkflowError(f"{where}：仍有待审核的申请未随派单结束撤销")
+        if (pending and status not in REQUEST_STATES) or (
+                (RequestKind.RETURN in pending) != (status == Status.RETURN_REQUESTED)):
+            raise WorkflowError(f"{where}：状态“{STATUS_LABELS[status]}”与待审核的申请"
+                                f"（{'、'.join(sorted(pending)) or '无'}）不符")
+    if status is None:
+        raise WorkflowError("工单没有登记日志")
+    return Replayed(status, frozenset(pending))
 
 
 def as_markdown() -> str:
