@@ -328,7 +328,7 @@ def order_page(user, order: WorkOrder) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Reads for the staff console (hotline.web). Additive; every list keeps a bounded query count.
 
-EXTRA_ACTION_LABELS = {"register": "登记", "merged_in": "并入", "overdue": "超期"}
+EXTRA_ACTION_LABELS = {"register": "登记", "merged_in": "并入", "overdue": "超期", "cancel_request": "申请撤销"}
 LIST_RELATED = ("appeal_type", "category", "lead_unit", "town")
 CENTER_ROLES = {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 
