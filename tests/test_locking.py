@@ -255,6 +255,24 @@ def test_a_stale_request_is_never_decided_and_never_blocks(people, unit, wang, h
     assert WorkOrder.objects.get(pk=order.pk).handle_deadline == mine
 
 
+def test_a_redispatch_ends_what_the_old_assignment_left_pending(people, unit, wang, handling):
+    """A return approved by the old code left the unit's extension pending: the redispatch ends it."""
+    zhao = people["handler_zhao"]
+    order = handling()
+    actions.request_return(order, acting_user=zhao, reason="不是本单位职责", basis="三定方案")
+    actions.approve_return(order, acting_user=wang)
+    old = Request.objects.get(order=order, kind="return").assignment
+    left = Request.objects.create(order=order, assignment=old, kind="extension", reason="旧申请",
+                                  requested_deadline=timezone.now() + dt.timedelta(days=30),
+                                  requested_at=timezone.now(), requested_by=zhao)
+    actions.dispatch(order, acting_user=wang, lead_unit=unit("寄料镇"))
+    left.refresh_from_db()
+    assert left.state == "cancelled" and left.decision_note == "工单已重新派单"
+    cancel = Event.objects.get(order=order, action="cancel_request")
+    assert (cancel.from_status, cancel.data["request"]) == ("awaiting_dispatch", left.pk)
+    assert log(order)[-2:] == ["cancel_request", "dispatch"]
+
+
 def test_the_migration_cancels_orphaned_requests_with_an_event(people, unit, wang, handling):
     from importlib import import_module
 
