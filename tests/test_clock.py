@@ -366,3 +366,20 @@ def test_briefing_today_is_the_local_day(people):
         assert default_issue_date(2023, 7) == dt.date(2023, 8, 1)
         with pytest.raises(BriefingError):
             _check_month(2023, 8)
+
+
+def test_excel_import_reads_naive_times_as_local(people, tmp_path, capsys):
+    from django.core.management import call_command
+
+    from tests.test_import import ORDER_HEADERS, order_row, workbook
+
+    # Registered upstream 20 minutes ago on the center's clock; read as UTC it would be 15:10
+    # local, "later than now", and refused.
+    path = workbook(tmp_path / "pds.xlsx", ORDER_HEADERS,
+                    [order_row("PDS-0730", 登记时间="2023/7/3 7:10", 办理时限="2023-07-12")])
+    with frozen(2023, 7, 3, 7, 30):
+        call_command("import", "orders", path)
+    assert "已导入工单 1 条" in capsys.readouterr().out
+    order = WorkOrder.objects.get(upstream_number="PDS-0730")
+    assert order.received_at == local(2023, 7, 3, 7, 10)
+    assert order.upstream_deadline == local(2023, 7, 12, 23, 59, 59)
