@@ -6,7 +6,7 @@ from django.http import Http404
 
 from hotline.accounts import access
 from hotline.accounts.models import AuditLog
-from hotline.workorders import actions
+from hotline.workorders import actions, visibility
 from hotline.workorders.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -35,10 +35,10 @@ def test_handlers_see_only_their_units_orders(people, yanglou_order, new_order):
 
 
 def test_missing_and_forbidden_look_the_same(people, yanglou_order):
-    assert access.access_work_order_by_id(people["handler_zhao"], yanglou_order.number) == yanglou_order
+    assert visibility.access_work_order_by_id(people["handler_zhao"], yanglou_order.number) == yanglou_order
     for key in (yanglou_order.number, yanglou_order.pk, "RZ2307-999999", 999999):
         with pytest.raises(Http404) as error:
-            access.access_work_order_by_id(people["handler_qian"], key)
+            visibility.access_work_order_by_id(people["handler_qian"], key)
         assert str(error.value) == "工单不存在或无权查看"
 
 

@@ -176,28 +176,35 @@ def test_changes(july):
 
 
 def test_overall_rates(july):
+    """Center-wide = the sum of the units (docs/metrics.md): lead assignments dispatched in July,
+    the approved return (C→杨楼) out; the center's own D and I are in no unit."""
     r = stats().rates
-    assert r.sign == Rate(2, 5)  # A, C→住建 on time; B late; C→杨楼 returned unsigned; H unsigned
+    assert r.sign == Rate(2, 4)  # A, C→住建 on time; B late; H unsigned
     assert r.on_time == Rate(2, 4)  # A and C on time; B (reworked, open) and H past due
-    assert r.callback == Rate(5, 6)  # answered A B C D E I; reached A B C D I
-    assert r.satisfaction == Rate(4, 5)  # B dissatisfied
-    assert r.solved == Rate(4, 5)
-    assert r.returns == Rate(1, 5) and r.return_requests == Rate(1, 5)
+    assert r.callback == Rate(3, 3)  # answered A B C; reached A B C (H never answered)
+    assert r.satisfaction == Rate(2, 3)  # B dissatisfied
+    assert r.solved == Rate(2, 3)
+    assert r.returns == Rate(1, 5) and r.return_requests == Rate(1, 5)  # five assignments, C→杨楼 returned
     assert r.rework == Rate(1, 4)
-    assert r.sign.text == "40.00%" and r.callback.text == "83.33%"
+    assert r.sign.text == "50.00%" and r.satisfaction.text == "66.67%"
+    assert stats().direct_answer == Rate(1, 8)  # D of the local A B C D E F G K (I is upstream)
 
 
 def test_unit_rates(july):
     by = {u.short_name: u for u in stats().unit_rates}
     assert set(by) == {"杨楼镇", "寄料镇", "住房和城乡建设局"}
     y, j, z = by["杨楼镇"], by["寄料镇"], by["住房和城乡建设局"]
+    # 杨楼镇 is measured on A alone: C was returned with approval and answers to 住建局.
     assert (y.assignments, y.orders, y.rates.sign, y.rates.on_time, y.rates.returns) == (
-        2, 1, Rate(1, 2), Rate(1, 1), Rate(1, 2))
+        2, 1, Rate(1, 1), Rate(1, 1), Rate(1, 2))
     assert (j.assignments, j.rates.sign, j.rates.on_time, j.rates.satisfaction, j.rates.rework, j.overdue) == (
         1, Rate(0, 1), Rate(0, 1), Rate(0, 1), Rate(1, 1), 1)
     assert (z.assignments, z.orders, z.rates.sign, z.rates.on_time, z.rates.satisfaction, z.overdue) == (
         2, 2, Rate(1, 2), Rate(1, 2), Rate(1, 1), 1)
     assert y.group == "township" and z.group == "department"
+    # 超期 is exactly the due orders not closed on time, for every unit.
+    for u in by.values():
+        assert u.overdue == u.counts["due"] - u.counts["closed_on_time"]
 
 
 def test_overdue_list(july):
@@ -244,9 +251,10 @@ def test_periods():
                                                                                 dt.date(2023, 3, 1))
 
 
-def test_an_earlier_callback_that_got_through_still_counts(july, people):
-    """B: reached (dissatisfied, rework), answered again, then the second callback fails. The
-    order was called back all the same; its satisfaction is no longer known."""
+def test_the_latest_callback_decides(july, people):
+    """B: reached (dissatisfied, rework), answered again, then the second callback fails. Every
+    callback figure reads the latest callback (docs/metrics.md): B's answer is not called back
+    yet, and its satisfaction is not known."""
     from hotline.workorders import actions as a
 
     b, qian, wang = july["B"], people["handler_qian"], people["dispatcher_wang"]
@@ -254,7 +262,7 @@ def test_an_earlier_callback_that_got_through_still_counts(july, people):
     a.approve_reply(b, acting_user=wang, at=at(2023, 7, 24, 11))
     a.record_callback(b, acting_user=people["operator_li"], reached=False, at=at(2023, 7, 25, 15))
     s = stats()
-    assert s.rates.callback == Rate(5, 6)  # B still called back (its first callback got through)
-    assert s.rates.satisfaction == Rate(4, 4)  # but its satisfaction is unknown now
+    assert s.rates.callback == Rate(2, 3)  # B answered, its latest callback failed
+    assert s.rates.satisfaction == Rate(2, 2)
     jiliao = {u.short_name: u for u in s.unit_rates}["寄料镇"]
-    assert jiliao.rates.callback == Rate(1, 1) and jiliao.rates.satisfaction == Rate(0, 0)
+    assert jiliao.rates.callback == Rate(0, 1) and jiliao.rates.satisfaction == Rate(0, 0)

@@ -28,7 +28,7 @@ import pytest
 from hotline.assessment import actions as assess
 from hotline.assessment.figures import build_unit_months
 from hotline.assessment.models import Appeal, ManualAdjustment, MonthlyResult, ScorecardVersion
-from hotline.assessment.results import AssessmentError, annex_rows, best_and_worst, unit_sheet
+from hotline.assessment.results import AssessmentError, annex_rows, annex_tables, best_and_worst, unit_sheet
 from hotline.workorders import actions
 from hotline.workorders.models import Event, Reminder
 from tests.conftest import at
@@ -130,6 +130,10 @@ def test_figures_counted_by_hand(july, unit, django_assert_max_num_queries):
         "upstream_callbacks": 1, "upstream_satisfied": 1, "upstream_solved": 1,
         "replies": 4, "replies_compliant": 3, "overdue": 2, "unjustified_returns": 1,
         "reworks": 1, "supervision_failed": 1, "stationing_noncompliant": 0,
+        # A B C D F G H (D's approved return included, E excluded); A B F H answered (C is still
+        # being handled, G suspended); C's rejected and D's approved return; A reworked once.
+        "assignments": 7, "orders": 6, "answered": 4, "return_requests": 2, "returns_approved": 1,
+        "reworked": 1,
     }
     assert m.evidence["signed_late"] == [n["B"]]
     assert m.evidence["closed_late"] == [n["B"], n["C"]]
@@ -187,12 +191,16 @@ def test_compute_scores_ranks_and_min_orders(july, people, unit):
     assert not jiliao.score.ranked and jiliao.rank is None
     assert "少于 6 件" in jiliao.score.unranked_reason
 
-    tables = annex_rows(2023, 7)
+    assert annex_rows(2023, 7) == [] and best_and_worst(2023, 7) is None  # computed, not published
+    tables = annex_tables(result)
     assert [t.title for t in tables] == ["七月份乡镇街道考核表", "七月份市直单位考核表"]
     assert [(r.unit, r.score, r.rank) for r in tables[0].rows] == [("杨楼镇", Decimal("30.00"), 1)]
     assert tables[1].rows == ()
     assert tables[0].note == "注：工单量小于6件的单位不计入考核"
-    assert best_and_worst(2023, 7) == (["杨楼镇人民政府"], ["杨楼镇人民政府"])
+    assess.publish_result(result, acting_user=people["supervisor_zhou"], at=CUTOFF)
+    assert annex_rows(2023, 7) == tables
+    # Alone in its ranking, 杨楼镇 is the group's first and last: named better, not also worse.
+    assert best_and_worst(2023, 7) == (["杨楼镇人民政府"], [])
     assert best_and_worst(2023, 8) is None and annex_rows(2023, 8) == []
 
 
@@ -216,7 +224,7 @@ def test_configured_min_orders_from_scorecard_version(july, people, unit):
                                     spec=dict(DEFAULT_SCORECARDS["township"], min_orders=2))
     result = assess.compute_month(2023, 7, acting_user=people["supervisor_zhou"], at=CUTOFF)
     assert not unit_sheet(result, unit("杨楼镇").pk).score.ranked
-    assert annex_rows(2023, 7)[0].note == "注：工单量小于7件的单位不计入考核"
+    assert annex_tables(result)[0].note == "注：工单量小于7件的单位不计入考核"
 
 
 def test_adjustments_need_a_second_supervisor(july, people, unit, second_supervisor):

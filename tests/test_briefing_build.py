@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import sys
-import types
 from decimal import Decimal
 
 import pytest
@@ -15,10 +13,11 @@ from django.core.management import call_command
 from docx import Document
 
 from hotline.analytics.stats import period_statistics
-from hotline.briefing import actions, assessment_bridge, drafting
+from hotline.briefing import actions, drafting
 from hotline.briefing.build import build_briefing_data
 from hotline.briefing.check import check_file, inspect_file
-from hotline.briefing.data import AnnexRow, AnnexTable, TitledText
+from hotline.briefing.data import TitledText
+from hotline.briefing.narrative import format_score
 from hotline.briefing.render_docx import render_docx
 from hotline.lib.shares import format_share, share
 
@@ -33,6 +32,22 @@ ISSUE = dt.date(2023, 8, 22)
 @pytest.fixture
 def july(people, unit, new_order):
     return build_july(people, unit, new_order)
+
+
+def publish_assessment(people, min_orders: int = 1):
+    """Compute and publish July's assessment with every unit of this small month ranked."""
+    from hotline.assessment import actions as assess
+    from hotline.assessment.default_scorecard import DEFAULT_SCORECARDS
+    from hotline.assessment.models import ScorecardVersion
+    from hotline.directory.models import UnitGroup
+
+    for group in UnitGroup.objects.all():
+        if not ScorecardVersion.objects.filter(group=group).exists():
+            ScorecardVersion.objects.create(group=group, valid_from=dt.date(2023, 1, 1),
+                                            spec=dict(DEFAULT_SCORECARDS[group.key], min_orders=min_orders))
+    zhou = people["supervisor_zhou"]
+    result = assess.compute_month(2023, 7, acting_user=zhou, as_of=FAR_LATER)
+    return assess.publish_result(result, acting_user=zhou)
 
 
 def tables_of(docx_bytes: bytes) -> list[list[list[str]]]:
@@ -53,9 +68,11 @@ def test_briefing_data_carries_the_statistics(july):
     assert d.business_work == ()  # left to the supervisor
 
 
-def test_docx_read_back_cell_by_cell(july):
+def test_docx_read_back_cell_by_cell(july, people):
     s = period_statistics(*JULY, as_of=FAR_LATER)
-    d = build_briefing_data(2023, 7, issue_date=ISSUE, min_orders=1)
+    publish_assessment(people)
+    d = build_briefing_data(2023, 7, issue_date=ISSUE)
+    assert len(d.annexes) == 2
     tables = tables_of(render_docx(d))
     appeal, hotspot, *annexes = tables
     assert appeal[0] == ["类型", "数量（件）", "占比"]
@@ -66,47 +83,96 @@ def test_docx_read_back_cell_by_cell(july):
     assert hotspot[1:-1] == [[r.label, str(r.count), s.share_text(r.count)] for r in s.hotspots]
     assert hotspot[-1] == ["合计", str(s.hotspot_total), s.share_text(s.hotspot_total)]
     assert [[row for row in t[1:]] for t in annexes] == [
-        [[r.unit, assessment_bridge.engine.format_score(r.score), str(r.rank)] for r in a.rows] for a in d.annexes]
+        [[r.unit, format_score(r.score), str(r.rank)] for r in a.rows] for a in d.annexes]
     text = "\n".join(p.text for p in Document(io.BytesIO(render_docx(d))).paragraphs)
     assert "办理本级登记事项8件，办理上级交办事项2件" in text
     assert "（一）本级登记事项8件。其中，协调办理5件，交办处理3件。" in text
 
 
-def test_check_finds_nothing_in_a_built_docx(july, tmp_path):
+def test_check_finds_nothing_in_a_built_docx(july, people, tmp_path):
+    publish_assessment(people)
     path = tmp_path / "july.docx"
-    path.write_bytes(render_docx(build_briefing_data(2023, 7, issue_date=ISSUE, min_orders=1)))
+    path.write_bytes(render_docx(build_briefing_data(2023, 7, issue_date=ISSUE)))
     report = inspect_file(path)
     assert report.findings == () and report.tables_checked >= 2
     assert check_file(path) == []
 
 
-def test_computed_annexes_rank_and_name_best_and_worst(july):
-    s = period_statistics(*JULY, as_of=FAR_LATER)
-    a = assessment_bridge.computed(s, 7, min_orders=1)
-    assert a.source == "computed"
-    township, department = a.annexes
+def test_annexes_come_from_the_published_version_only(july, people, unit):
+    """No ranking of the briefing's own: before the month's assessment is published the briefing
+    has no annex and names no unit; computing a version changes nothing; publishing does."""
+    from hotline.assessment import actions as assess
+
+    d = build_briefing_data(2023, 7, issue_date=ISSUE, charts=False)
+    assert (d.annexes, d.best_units, d.worst_units, d.assessment_version) == ((), (), (), None)
+    publish_assessment(people)
+    # A newer computed (unpublished) version is not what the briefing cites.
+    assess.enter_adjustment(unit("杨楼镇"), 2023, 7, acting_user=people["supervisor_zhou"], points="-50",
+                            reason="试算")
+    assess.compute_month(2023, 7, acting_user=people["supervisor_zhou"], as_of=FAR_LATER)
+    d = build_briefing_data(2023, 7, issue_date=ISSUE, charts=False)
+    assert d.assessment_version == 1
+    township, department = d.annexes
     assert township.title == "七月份乡镇街道考核表" and department.title == "七月份市直单位考核表"
     assert [r.unit for r in township.rows] == ["杨楼镇", "寄料镇"]  # 寄料镇 signed late, replied late, reworked
     assert [r.rank for r in township.rows] == [1, 2]
     assert department.note == "注：工单量小于1件的单位不计入考核"
-    assert a.best == ("杨楼镇人民政府", "住房和城乡建设局") and a.worst == ("寄料镇人民政府",)
-    # With the default rule (6 orders) nobody in this small month is ranked: no annex at all.
-    assert assessment_bridge.computed(s, 7).annexes == ()
+    # The scorecard's rule (first and last of each group, ties included); 住建局 alone in its
+    # group is named better, not also worse.
+    assert d.best_units == ("杨楼镇人民政府", "住房和城乡建设局") and d.worst_units == ("寄料镇人民政府",)
 
 
-def test_published_assessment_wins(july, monkeypatch):
-    fake = types.ModuleType("hotline.assessment.results")
-    fake.annex_rows = lambda y, m: [("七月份乡镇街道考核表", [("杨楼镇", "99.5", 1), ("临汝镇", "99.5", 1)],
-                                      "注：工单量小于6件的单位不计入考核")]
-    fake.best_and_worst = lambda y, m: (["杨楼镇人民政府"], ["寄料镇人民政府"])
-    monkeypatch.setitem(sys.modules, "hotline.assessment.results", fake)
-    d = build_briefing_data(2023, 7, issue_date=ISSUE)
-    assert d.annexes == (AnnexTable("七月份乡镇街道考核表", (AnnexRow("杨楼镇", Decimal("99.5"), 1),
-                                                            AnnexRow("临汝镇", Decimal("99.5"), 1)),
-                                    "注：工单量小于6件的单位不计入考核"),)
-    assert d.best_units == ("杨楼镇人民政府",) and d.worst_units == ("寄料镇人民政府",)
-    fake.annex_rows = lambda y, m: []  # nothing published for the month: computed again
-    assert assessment_bridge.month_assessment(2023, 7, period_statistics(*JULY)).source == "computed"
+def test_naming_rule_lives_in_the_scorecard(july, people):
+    from hotline.assessment.default_scorecard import DEFAULT_SCORECARDS
+    from hotline.assessment.models import ScorecardVersion
+    from hotline.directory.models import UnitGroup
+
+    township = UnitGroup.objects.get(key="township")
+    ScorecardVersion.objects.create(group=township, valid_from=dt.date(2023, 1, 1),
+                                    spec=dict(DEFAULT_SCORECARDS["township"], min_orders=1, best=2, worst=0))
+    publish_assessment(people)
+    d = build_briefing_data(2023, 7, issue_date=ISSUE, charts=False)
+    assert d.best_units == ("杨楼镇人民政府", "寄料镇人民政府", "住房和城乡建设局")
+    assert d.worst_units == ()
+
+
+def test_republished_assessment_makes_the_briefing_out_of_date(july, people, unit, client):
+    """Publish an assessment, build and publish a briefing, republish the assessment: the briefing
+    is marked out of date on its page, its published version stays exactly as it was, it cannot
+    be published again until rebuilt, and the rebuild's version cites the new assessment."""
+    from hotline.assessment import actions as assess
+
+    zhou = people["supervisor_zhou"]
+    publish_assessment(people)
+    b = actions.create_draft(2023, 7, acting_user=zhou, issue_date=ISSUE)
+    v1 = actions.publish(b, acting_user=zhou)
+    assert v1.assessment_version == 1 and v1.data["assessment_version"] == 1
+    frozen = (bytes(v1.docx), v1.data)
+    client.force_login(zhou)
+    page = client.get("/briefing/2023/7/").content.decode()
+    assert "已过时" not in page and 'id="assessment-outdated"' not in page
+
+    assess.enter_adjustment(unit("寄料镇"), 2023, 7, acting_user=zhou, points="5", reason="表扬加分")
+    assess.decide_adjustment(assess.ManualAdjustment.objects.get(), acting_user=people["admin"], approve=True)
+    assess.publish_result(assess.compute_month(2023, 7, acting_user=zhou, as_of=FAR_LATER), acting_user=zhou)
+
+    page = client.get("/briefing/2023/7/").content.decode()
+    assert 'id="assessment-outdated"' in page and "考核结果第 1 版" in page and "第 2 版" in page
+    with pytest.raises(actions.BriefingError, match="请重新生成"):
+        actions.publish(b, acting_user=zhou)
+    v1.refresh_from_db()
+    assert (bytes(v1.docx), v1.data, v1.assessment_version) == (*frozen, 1)
+
+    b = actions.rebuild(b, acting_user=zhou)
+    assert b.assessment_version == 2 and b.state == "draft"
+    v2 = actions.publish(b, acting_user=zhou)
+    assert (v2.number, v2.assessment_version) == (2, 2)
+    annex = {r[0]: r[1] for r in v2.data["annexes"][0]["rows"]}
+    assert Decimal(annex["寄料镇"]) == Decimal({r[0]: r[1] for r in v1.data["annexes"][0]["rows"]}["寄料镇"]) + 5
+    v1.refresh_from_db()
+    assert (bytes(v1.docx), v1.data) == frozen
+    page = client.get("/briefing/2023/7/").content.decode()
+    assert 'id="assessment-outdated"' not in page
 
 
 def test_typical_case_tells_the_timeline(july):
@@ -204,7 +270,7 @@ def test_cli_build_and_check(july, tmp_path, capsys):
 def test_cli_stats(july, capsys):
     call_command("stats", "--month", "2023-07", "--units")
     out = capsys.readouterr().out
-    assert "受理总量：10 件" in out and "咨询类\t3\t30.00%" in out and "签收及时率：2/5 = 40.00%" in out
+    assert "受理总量：10 件" in out and "咨询类\t3\t30.00%" in out and "及时签收率：2/4 = 50.00%" in out
     assert "杨楼镇：" in out
 
 

@@ -14,8 +14,7 @@ from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
 from hotline.catalog.models import Category
-from hotline.intake import lookups
-from hotline.workorders import tasks
+from hotline.workorders import lookups, tasks
 from hotline.workorders.models import Event, NumberSequence, WorkOrder
 from hotline.workorders.workflow import WorkflowError
 from tests.conftest import at

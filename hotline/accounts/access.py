@@ -1,17 +1,20 @@
 """Who may see what: the one place that decides.
 
-Every read of work orders goes through ``WorkOrder.objects.visible_to(user)`` or
-``access_work_order_by_id``; a missing order and someone else's order answer the same
-``Http404`` so a handler cannot probe order numbers of another unit.
+``order_scope`` decides which work orders a user may see; ``hotline.workorders.visibility``
+turns that decision into the one row-level filter every read goes through
+(``WorkOrder.objects.visible_to(user)``, ``access_work_order_by_id``). Accounts sit below work
+orders (DESIGN.md §5), so the decision is stated here in plain values and nothing here imports
+the work orders.
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q
-from django.http import Http404
+from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
+
+from hotline.accounts.roles import Role
 from hotline.lib.masking import mask_name, mask_phone, mask_text_phones
-from hotline.workorders.workflow import Role, Status
 
 ALL_ORDERS_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 # Roles whose work needs the caller's contact details (on request, audited).
@@ -29,48 +32,39 @@ def role_of(user) -> Role | None:
         return None
 
 
-def restrict_work_orders(queryset, user):
-    from hotline.workorders.models import Assignment
+@dataclass(frozen=True)
+class OrderScope:
+    """Which work orders a user may see: all, or the union of the parts that are set."""
 
+    everything: bool = False
+    registered_by_id: int | None = None  # the orders this user registered
+    callback_queue: bool = False  # the orders awaiting a callback
+    unit_id: int | None = None  # the orders ever assigned to this unit (lead or co-handler, any round)
+
+
+NOTHING = OrderScope()
+
+
+def order_scope(user) -> OrderScope:
     role = role_of(user)
     if role in ALL_ORDERS_ROLES:
-        return queryset
+        return OrderScope(everything=True)
     if role == Role.OPERATOR:
         # An operator works the orders they registered and the callback queue.
-        return queryset.filter(Q(registered_by=user) | Q(status=Status.AWAITING_CALLBACK))
+        return OrderScope(registered_by_id=user.pk, callback_queue=True)
     if role == Role.HANDLER and user.unit_id:
-        # A unit sees every order it has been assigned, as lead or co-handler, now or in an earlier
-        # round (a unit whose return was approved still sees what it handled). The lead unit is
-        # covered too: ``lead_unit`` is only ever set by ``actions.dispatch``, which writes the lead
-        # assignment in the same transaction, so an order led by the unit always has one.
-        # Why not ``Q(lead_unit=…) | Exists(…)``: under an OR PostgreSQL cannot turn the EXISTS into
-        # a semi-join and hashes the unit's whole assignment history on every query (150 ms for a
-        # large bureau at 10M orders); a lone EXISTS lets a first page probe by key and stop early.
-        # Should an order ever get a lead unit without an assignment, the unit would not see it:
-        # the door fails closed.
-        return queryset.filter(Exists(Assignment.objects.filter(order=OuterRef("pk"), unit_id=user.unit_id)))
-    return queryset.none()
+        # A unit sees every order it has been assigned, now or in an earlier round (a unit whose
+        # return was approved still sees what it handled).
+        return OrderScope(unit_id=user.unit_id)
+    return NOTHING
 
 
-def access_work_order_by_id(user, order_id, *, for_update: bool = False):
-    """The order with this id (or number) if ``user`` may see it; Http404 otherwise."""
-    from hotline.workorders.models import WorkOrder
-
-    qs = WorkOrder.objects.visible_to(user)
-    if for_update:
-        qs = qs.select_for_update()
-    key = str(order_id).strip()
-    # ASCII digits only: "²".isdigit() is true but int("²") fails; an absurdly long id is nobody's order.
-    if key.isascii() and key.isdigit():
-        if len(key) > 18:
-            raise Http404("工单不存在或无权查看")
-        lookup = {"pk": int(key)}
-    else:
-        lookup = {"number": key}
-    try:
-        return qs.get(**lookup)
-    except WorkOrder.DoesNotExist:
-        raise Http404("工单不存在或无权查看") from None
+def require_role(request, *roles: Role) -> Role:
+    """The request's role if it is one of ``roles`` (an admin always is); otherwise refused."""
+    r = role_of(request.user)
+    if r not in roles and r != Role.ADMIN:
+        raise PermissionDenied("无权访问该页面")
+    return r
 
 
 # Roles that may take callers' contacts out of the system in bulk (an Excel export): the center
@@ -129,8 +123,6 @@ def audit(actor, action: str, *, obj=None, object_type: str = "", object_id: str
 
 def reveal_contact(user, order, *, ip=None) -> tuple[str, str]:
     """Show the caller's real name and phone to a role that needs them; writes an audit row."""
-    from django.core.exceptions import PermissionDenied
-
     if not may_reveal_contact(user, order):
         raise PermissionDenied("无权查看该工单的联系方式")
     audit(user, "reveal_contact", obj=order, ip=ip)

@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
-from hotline.workorders.workflow import ROLE_LABELS, Role
+from hotline.accounts.roles import ROLE_LABELS, Role
 
 
 class User(AbstractUser):

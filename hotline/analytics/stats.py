@@ -6,108 +6,40 @@ queries (conditional ``Count``, ``GROUP BY``): no Python loop ever walks the ord
 is a frozen ``PeriodStats`` of counts only; shares (占比) and rates are derived from those counts
 with ``hotline.lib.shares`` when they are shown, never stored.
 
-Definitions (docs/briefing.md has the long version):
-
-* local order (本级登记事项): ``source != upstream``; upstream order (上级交办事项): ``source = upstream``.
-* coordinated (协调办理): a local order the center disposed of without a unit — disposition
-  direct answer, coordinate, transfer, inform, not accepted or merge. Dispatched (交办处理):
-  disposition ``dispatch``. An order still waiting for a disposition is ``undecided`` and counted
-  in neither (the seed's 4707 = 3285 + 1422 has none).
-* 签收及时率: lead assignments signed by their sign deadline ÷ all lead assignments of the
-  period's orders (signed or not; each dispatch round is one assignment).
-* 按时办结率: dispatched orders replied by the handling deadline ÷ dispatched orders that are due
-  (replied, or past the deadline at ``as_of``).
-* 回访率: orders with a reached callback ÷ orders answered (awaiting callback, closed after an
-  answer, or called back at least once).
-* 满意率: orders whose latest callback says 非常满意/满意/基本满意 ÷ orders whose latest callback
-  reached the citizen; 解决率: the same denominator, callback says solved.
-* 退单率: approved returns ÷ lead assignments; 退单申请率: requested returns ÷ lead assignments.
-* 重办率: dispatched orders reworked at least once ÷ dispatched orders.
-
-Per unit, order-level rates count the orders the unit currently leads; sign-for and returns
-count the unit's own assignments.
+Every figure is defined once in ``hotline.metrics.definitions`` (docs/metrics.md): the center's
+counts (time basis: registered) are ``hotline.metrics.center``'s aggregates, added to this
+module's one GROUP BY over the period; every unit indicator (time basis: dispatched, sub-units in
+their parent, excluded orders and approved returns out) is ``hotline.metrics.units.unit_metrics``,
+and the center-wide rates are the sum of the units' counts. Nothing here defines a rate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from hotline.catalog.models import AppealType, Category, Source
-from hotline.directory.models import Unit, UpstreamPlatform, month_bounds, stationing_compliance
+from hotline.catalog.models import AppealType, Category
+from hotline.directory.models import UpstreamPlatform, month_bounds, stationing_compliance
 from hotline.intake.models import Call
 from hotline.lib import clock
-from hotline.lib.planner import joins_by_key
 from hotline.lib.shares import format_share, share
-from hotline.workorders.models import (
-    SATISFIED_LEVELS,
-    Assignment,
-    Callback,
-    Disposition,
-    Reminder,
-    Request,
-    WorkOrder,
-)
-from hotline.workorders.workflow import UNIT_HOLDS, Status
+from hotline.metrics import units as unit_queries
+from hotline.metrics.center import COORDINATED_DISPOSITIONS, direct_answer_rate, main_aggregates
+from hotline.metrics.units import UnitMetrics, total_counts
+from hotline.metrics.values import Change, Rate, Rates
+from hotline.workorders.models import Assignment, WorkOrder
 
-COORDINATED_DISPOSITIONS = (
-    Disposition.DIRECT_ANSWER, Disposition.COORDINATE, Disposition.TRANSFER, Disposition.INFORM,
-    Disposition.NOT_ACCEPTED, Disposition.MERGE,
-)
+__all__ = ["COORDINATED_DISPOSITIONS", "Change", "PeriodStats", "Rate", "Rates", "UnitMetrics", "period_statistics"]
+UnitRates = UnitMetrics  # the name the statistics used before the metrics package
 DEFAULT_TOP = 10
 OVERDUE_LIST_LIMIT = 200
 
 
 # ---------------------------------------------------------------------------------------------
 # Values
-
-
-@dataclass(frozen=True)
-class Rate:
-    """numerator ÷ denominator, shown as a percentage with the one rounding rule."""
-
-    numerator: int
-    denominator: int
-
-    @property
-    def percent(self) -> Decimal | None:
-        return share(self.numerator, self.denominator) if self.denominator else None
-
-    @property
-    def text(self) -> str:
-        """'94.00%', or '—' when there is nothing to divide by."""
-        return format_share(self.percent) if self.denominator else "—"
-
-    def __str__(self) -> str:
-        return f"{self.numerator}/{self.denominator} = {self.text}"
-
-
-@dataclass(frozen=True)
-class Change:
-    """A count against the same count of an earlier period (环比 / 同比)."""
-
-    current: int
-    previous: int
-
-    @property
-    def delta(self) -> int:
-        return self.current - self.previous
-
-    @property
-    def percent(self) -> Decimal | None:
-        return share(self.delta, self.previous) if self.previous else None
-
-    @property
-    def text(self) -> str:
-        if not self.previous:
-            return "—"
-        value = self.percent
-        return ("+" if value > 0 else "") + format_share(value)
 
 
 @dataclass(frozen=True)
@@ -139,46 +71,6 @@ class ChangeRow:
 
 
 @dataclass(frozen=True)
-class Rates:
-    sign: Rate  # 签收及时率
-    on_time: Rate  # 按时办结率
-    callback: Rate  # 回访率
-    satisfaction: Rate  # 满意率
-    solved: Rate  # 解决率
-    returns: Rate  # 退单率 (approved)
-    return_requests: Rate  # 退单申请率
-    rework: Rate  # 重办率
-
-    LABELS = (("sign", "签收及时率"), ("on_time", "按时办结率"), ("callback", "回访率"),
-              ("satisfaction", "满意率"), ("solved", "解决率"), ("returns", "退单率"),
-              ("return_requests", "退单申请率"), ("rework", "重办率"))
-
-    def items(self) -> list[tuple[str, str, Rate]]:
-        return [(key, label, getattr(self, key)) for key, label in self.LABELS]
-
-
-@dataclass(frozen=True)
-class UnitRates:
-    """One unit's figures for the period: counts behind every rate, and the rates."""
-
-    unit_id: int
-    short_name: str
-    name: str
-    group: str  # UnitGroup.key, "" when the unit is assessed with its parent or not at all
-    parent_id: int | None
-    assignments: int  # lead assignments (派单次数)
-    orders: int  # dispatched orders the unit currently leads
-    overdue: int
-    returns_rejected: int
-    supervision_failed: int
-    upstream_callbacks: int
-    upstream_satisfied: int
-    replies: int
-    excluded: int  # orders marked 不计入考核
-    rates: Rates
-
-
-@dataclass(frozen=True)
 class OverdueOrder:
     number: str
     title: str
@@ -201,13 +93,15 @@ class PeriodStats:
     dispatched: int
     undecided: int
     upstream_total: int
+    direct_answers: int
+    direct_answer: Rate  # 直接答复率
     upstream_by_platform: tuple[CountRow, ...]
     appeal_types: tuple[CountRow, ...]
     hotspots: tuple[HotspotRow, ...]
     categorized: int  # orders with a category (the rest are not in any hotspot row)
     changes: tuple[ChangeRow, ...]
-    rates: Rates
-    unit_rates: tuple[UnitRates, ...]
+    rates: Rates  # center-wide: the sum of every unit's counts
+    unit_rates: tuple[UnitMetrics, ...]
     overdue: tuple[OverdueOrder, ...]
     overdue_total: int
     stationing_noncompliant: tuple[str, ...]
@@ -291,188 +185,12 @@ def period_orders(start: dt.date, end: dt.date, *, unit=None, town=None, using: 
 
 
 def _main_counts(orders: QuerySet) -> dict[str, int]:
-    return orders.aggregate(**_main_aggregates())
-
-
-def _main_aggregates() -> dict:
-    local = ~Q(source=Source.UPSTREAM)
-    return dict(
-        grand_total=Count("id"),
-        local_total=Count("id", filter=local),
-        coordinated=Count("id", filter=local & Q(disposition__in=COORDINATED_DISPOSITIONS)),
-        dispatched=Count("id", filter=local & Q(disposition=Disposition.DISPATCH)),
-        undecided=Count("id", filter=local & Q(disposition="")),
-        upstream_total=Count("id", filter=Q(source=Source.UPSTREAM)),
-    )
+    return orders.aggregate(**main_aggregates())
 
 
 def _call_volume(start: dt.date, end: dt.date, db: str) -> int:
     lo, hi = local_bounds(start, end)
     return Call.objects.using(db).filter(started_at__gte=lo, started_at__lt=hi).count()
-
-
-def _dispatched() -> Q:
-    return Q(disposition=Disposition.DISPATCH)
-
-
-def _late_or_overdue(as_of: dt.datetime) -> Q:
-    replied_late = Q(replied_at__isnull=False, handle_deadline__isnull=False, replied_at__gt=F("handle_deadline"))
-    still_open = Q(replied_at__isnull=True, handle_deadline__lt=as_of, status__in=[s.value for s in UNIT_HOLDS])
-    return _dispatched() & (replied_late | still_open)
-
-
-def _answered() -> Q:
-    """Orders the citizen can be called back about: answered by the center or a unit."""
-    return (Q(status=Status.AWAITING_CALLBACK)
-            | Q(status=Status.CLOSED, disposition__in=[Disposition.DIRECT_ANSWER, Disposition.COORDINATE,
-                                                     Disposition.DISPATCH])
-            | Q(callback_at__isnull=False))
-
-
-def _reached_earlier_by_unit(orders: QuerySet) -> dict[int | None, int]:
-    """Answered orders with no satisfaction (their latest callback did not get through) but an
-    earlier callback that did: still called back. Counted per lead unit.
-
-    The candidates are read first (``callback_at`` is implied: a reached callback sets a
-    satisfaction, every callback sets ``callback_at`` and nothing clears it; spelled out, it keeps
-    the candidates to orders that had a callback), then their callbacks are looked up by key. As
-    one joined query PostgreSQL misjudged the candidates (an empty satisfaction and a callback
-    time are each common, together rare: it expects 440k of a month's orders, finds 123k, of
-    which 1.3k match). With the month's covering index it still probed callbacks order by order
-    (0.43 s at 10M); without it (an index being rebuilt, a table not yet analyzed) it turned the
-    join around and unique-sorted every reached callback ever made, 7 s at 3M orders and growing
-    with the history. The materialized candidates cannot be turned around (0.41 s at 10M).
-    """
-    candidates = (orders.filter(_answered(), satisfaction="", callback_at__isnull=False).order_by()
-                  .values_list("id", "lead_unit"))
-    sql, params = candidates.query.sql_with_params()
-    callbacks = Callback._meta.db_table
-    order_id, reached = (Callback._meta.get_field(f).column for f in ("order", "reached"))
-    statement = f"""
-        WITH candidate (id, lead_unit) AS MATERIALIZED ({sql})
-        SELECT lead_unit, COUNT(*) FROM candidate
-         WHERE EXISTS (SELECT 1 FROM {callbacks} c WHERE c.{order_id} = candidate.id AND c.{reached})
-         GROUP BY lead_unit"""
-    with joins_by_key(orders.db), connections[orders.db].cursor() as cursor:
-        cursor.execute(statement, params)
-        return dict(cursor.fetchall())
-
-
-def _order_aggregates(as_of: dt.datetime) -> dict:
-    """Conditional counts over orders, the same for the whole period and per lead unit.
-
-    ``called_back`` leaves out the orders ``_reached_earlier_by_unit`` counts (a lookup of callbacks):
-    ``_one_pass`` adds them from a query of their own.
-    """
-    replied = Q(replied_at__isnull=False)
-    on_time = replied & (Q(handle_deadline__isnull=True) | Q(replied_at__lte=F("handle_deadline")))
-    due = replied | Q(handle_deadline__lt=as_of)
-    # A non-empty satisfaction means the latest callback reached the citizen.
-    reached_last = ~Q(satisfaction="")
-    answered = _answered()
-    upstream = Q(source=Source.UPSTREAM)
-    return {
-        "orders": Count("id", filter=_dispatched()),
-        "due": Count("id", filter=_dispatched() & due),
-        "on_time": Count("id", filter=_dispatched() & on_time),
-        "answered": Count("id", filter=answered),
-        "called_back": Count("id", filter=answered & reached_last),
-        "reached": Count("id", filter=reached_last),
-        "satisfied": Count("id", filter=Q(satisfaction__in=SATISFIED_LEVELS)),
-        "solved": Count("id", filter=reached_last & Q(callback_solved=True)),
-        "reworked": Count("id", filter=_dispatched() & Q(rework_count__gt=0)),
-        "overdue": Count("id", filter=_late_or_overdue(as_of)),
-        "upstream_callbacks": Count("id", filter=upstream & reached_last),
-        "upstream_satisfied": Count("id", filter=upstream & Q(satisfaction__in=SATISFIED_LEVELS)),
-        "replies": Count("id", filter=_dispatched() & replied),
-        "excluded": Count("id", filter=_dispatched() & Q(excluded_from_assessment=True)),
-    }
-
-
-def _assignment_aggregates() -> dict:
-    on_time = Q(signed_at__isnull=False) & (Q(sign_deadline__isnull=True) | Q(signed_at__lte=F("sign_deadline")))
-    return {"assignments": Count("id"), "signed_on_time": Count("id", filter=on_time)}
-
-
-def _return_aggregates() -> dict:
-    return {
-        "requested": Count("id"),
-        "approved": Count("id", filter=Q(state=Request.State.APPROVED)),
-        "rejected": Count("id", filter=Q(state=Request.State.REJECTED)),
-    }
-
-
-def _rates(o: dict, a: dict, r: dict) -> Rates:
-    return Rates(
-        sign=Rate(a.get("signed_on_time", 0), a.get("assignments", 0)),
-        on_time=Rate(o.get("on_time", 0), o.get("due", 0)),
-        callback=Rate(o.get("called_back", 0), o.get("answered", 0)),
-        satisfaction=Rate(o.get("satisfied", 0), o.get("reached", 0)),
-        solved=Rate(o.get("solved", 0), o.get("reached", 0)),
-        returns=Rate(r.get("approved", 0), a.get("assignments", 0)),
-        return_requests=Rate(r.get("requested", 0), a.get("assignments", 0)),
-        rework=Rate(o.get("reworked", 0), o.get("orders", 0)),
-    )
-
-
-@dataclass(frozen=True)
-class _Grouped:
-    """The period's order, assignment and return counts per unit, each read once."""
-
-    by_order: dict  # lead unit id (None: no lead unit) -> order aggregates
-    by_assignment: dict  # unit id -> assignment aggregates
-    by_return: dict  # unit id -> return aggregates
-
-    def overall(self) -> tuple[dict, dict, dict]:
-        """Whole-period totals: every aggregate is a count, so the sum of the groups."""
-        return tuple(_sum_rows(d.values()) for d in (self.by_order, self.by_assignment, self.by_return))
-
-
-def _sum_rows(rows) -> dict:
-    total: dict[str, int] = {}
-    for row in rows:
-        for key, value in row.items():
-            total[key] = total.get(key, 0) + (value or 0)
-    return total
-
-
-def _grouped(orders: QuerySet, since: dt.datetime, by_order: dict) -> _Grouped:
-    """The assignment and return counts per unit beside ``by_order`` (from ``_one_pass``)."""
-    db = orders.db
-    # An order is dispatched after it is registered: bounding the assignments by the period's
-    # start lets the scan use the dispatch-time index instead of reading every assignment ever.
-    assignments = Assignment.objects.using(db).filter(order__in=orders.values("pk"), role=Assignment.Role.LEAD,
-                                                      dispatched_at__gte=since)
-    by_assignment = {row.pop("unit"): row for row in
-                     assignments.order_by().values("unit").annotate(**_assignment_aggregates())}
-    returns = Request.objects.using(db).filter(order__in=orders.values("pk"), kind=Request.Kind.RETURN)
-    by_return = {row.pop("assignment__unit"): row for row in
-                 returns.order_by().values("assignment__unit").annotate(**_return_aggregates())}
-    return _Grouped(by_order, by_assignment, by_return)
-
-
-def unit_figures(orders: QuerySet, grouped: _Grouped) -> tuple[UnitRates, ...]:
-    """Per-unit counts and rates over ``orders`` (the supervision GROUP BY and one unit lookup)."""
-    db = orders.db
-    by_order = {k: v for k, v in grouped.by_order.items() if k is not None}
-    by_assignment, by_return = grouped.by_assignment, grouped.by_return
-    failed = dict(Reminder.objects.using(db).filter(order__in=orders.values("pk"), kind=Reminder.Kind.SUPERVISION,
-                                                    failed=True, unit__isnull=False)
-                  .order_by().values("unit").annotate(n=Count("id")).values_list("unit", "n"))
-    ids = set(by_order) | set(by_assignment) | set(by_return) | set(failed)
-    units = Unit.objects.using(db).filter(pk__in=ids).select_related("group").order_by("position", "code")
-    result = []
-    for u in units:
-        o, a, r = by_order.get(u.pk, {}), by_assignment.get(u.pk, {}), by_return.get(u.pk, {})
-        result.append(UnitRates(
-            unit_id=u.pk, short_name=u.short_name, name=u.name, group=u.group.key if u.group else "",
-            parent_id=u.parent_id, assignments=a.get("assignments", 0), orders=o.get("orders", 0),
-            overdue=o.get("overdue", 0), returns_rejected=r.get("rejected", 0),
-            supervision_failed=failed.get(u.pk, 0), upstream_callbacks=o.get("upstream_callbacks", 0),
-            upstream_satisfied=o.get("upstream_satisfied", 0), replies=o.get("replies", 0),
-            excluded=o.get("excluded", 0), rates=_rates(o, a, r),
-        ))
-    return tuple(result)
 
 
 @dataclass(frozen=True)
@@ -484,13 +202,12 @@ class _Pass:
     platforms: dict  # upstream platform id -> upstream orders
     categories: dict  # category id -> orders (categorized orders only)
     category_leads: dict  # (category id, lead unit id) -> orders (categorized orders with a lead unit)
-    by_order: dict  # lead unit id (None: no lead unit) -> order aggregates
 
 
 GROUP_KEYS = ("appeal_type", "upstream_platform", "category", "lead_unit")
 
 
-def _one_pass(orders: QuerySet, as_of: dt.datetime) -> _Pass:
+def _one_pass(orders: QuerySet) -> _Pass:
     """Group the period by (appeal type, platform, category, lead unit) with every count at once.
 
     Each table is a sum over these groups (all the aggregates are counts), so the period is read
@@ -498,19 +215,14 @@ def _one_pass(orders: QuerySet, as_of: dt.datetime) -> _Pass:
     the month in the covering index. The groups are few (categories follow units), some ten
     thousand at most, and summing them in Python costs milliseconds.
     """
-    main_aggs, order_aggs = _main_aggregates(), _order_aggregates(as_of)
-    main_keys, order_keys = tuple(main_aggs), tuple(order_aggs)
-    # Without the callbacks EXISTS: a correlated subquery makes the pass parallel-unsafe, and
-    # PostgreSQL answered it by hashing every reached callback ever made. The few answered orders
-    # whose latest callback failed are counted apart, per lead unit, and added.
-    rows = orders.order_by().values(*GROUP_KEYS).annotate(**main_aggs, **order_aggs)
-    earlier = _reached_earlier_by_unit(orders)
+    main_aggs = main_aggregates()
+    main_keys = tuple(main_aggs)
+    rows = orders.order_by().values(*GROUP_KEYS).annotate(**main_aggs)
     main = dict.fromkeys(main_keys, 0)
     types: dict[int, int] = {}
     platforms: dict[int, int] = {}
     categories: dict[int, int] = {}
     category_leads: dict[tuple[int, int], int] = {}
-    by_order: dict[int | None, dict] = {}
     for r in rows:
         for key in main_keys:
             main[key] += r[key] or 0
@@ -522,12 +234,7 @@ def _one_pass(orders: QuerySet, as_of: dt.datetime) -> _Pass:
             if r["lead_unit"] is not None:
                 pair = (r["category"], r["lead_unit"])
                 category_leads[pair] = category_leads.get(pair, 0) + r["grand_total"]
-        unit = by_order.setdefault(r["lead_unit"], dict.fromkeys(order_keys, 0))
-        for key in order_keys:
-            unit[key] += r[key] or 0
-    for lead_unit, n in earlier.items():
-        by_order.setdefault(lead_unit, dict.fromkeys(order_keys, 0))["called_back"] += n
-    return _Pass(main, types, platforms, categories, category_leads, by_order)
+    return _Pass(main, types, platforms, categories, category_leads)
 
 
 def appeal_type_rows(db: str, counts: dict) -> tuple[CountRow, ...]:
@@ -569,16 +276,13 @@ def category_counts_between(lo: dt.datetime, hi: dt.datetime, db: str) -> dict[i
     return dict(rows)
 
 
-def overdue_orders(orders: QuerySet, as_of: dt.datetime, limit: int = OVERDUE_LIST_LIMIT,
-                   total: int | None = None) -> tuple[tuple[OverdueOrder, ...], int]:
-    qs = orders.filter(_late_or_overdue(as_of))
-    total = qs.count() if total is None else total
-    # The ids first (every column the condition needs is in the month's covering index), then the
-    # page of rows: the wide rows of the whole period are never read.
-    ids = list(qs.order_by("handle_deadline", "id").values_list("id", flat=True)[:limit])
-    rows = (WorkOrder.objects.using(orders.db).filter(pk__in=ids).order_by("handle_deadline", "id")
+def overdue_orders(lo: dt.datetime, hi: dt.datetime, as_of: dt.datetime, *, using: str, orders: Q | None = None,
+                   unit=None, limit: int = OVERDUE_LIST_LIMIT) -> tuple[OverdueOrder, ...]:
+    """The first ``limit`` overdue orders of the units' population, by handling deadline."""
+    ids = unit_queries.overdue_order_ids(lo, hi, as_of=as_of, using=using, orders=orders, unit=unit, limit=limit)
+    rows = (WorkOrder.objects.using(using).filter(pk__in=ids).order_by("handle_deadline", "id")
             .values_list("number", "title", "lead_unit__short_name", "handle_deadline", "replied_at"))
-    return tuple(OverdueOrder(n, t, u or "", d, r) for n, t, u, d, r in rows), total
+    return tuple(OverdueOrder(n, t, u or "", d, r) for n, t, u, d, r in rows)
 
 
 def noncompliant_stationing(start: dt.date, end: dt.date) -> tuple[str, ...]:
@@ -603,11 +307,11 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
     db = using or settings.ANALYTICS_DATABASE
     as_of = as_of or clock.now()
     orders = period_orders(start, end, unit=unit, town=town, using=db)
-    # Each pass over the period's orders costs the same at any history size; these are kept few:
-    # one for every count of the orders (types, platforms, categories, per-unit figures; the overall
-    # rates are the sum of the units'), assignments, returns, the overdue list — and the two
-    # comparison periods' main counts.
-    one = _one_pass(orders, as_of)
+    # Each pass over the period costs the same at any history size; these are kept few: one over
+    # the orders for every count of the center (types, platforms, categories), one over the
+    # period's lead assignments for every unit indicator (hotline.metrics.units: the overall rates
+    # are the sum of the units'), returns, the overdue list — and the comparison periods' counts.
+    one = _one_pass(orders)
     main, type_counts, platform_counts = one.main, one.types, one.platforms
     with_calls = unit is None and town is None
     calls = _call_volume(start, end, db) if with_calls else None
@@ -623,8 +327,11 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
     changes = tuple(ChangeRow(key, label, Change(current[key], prev_main[key]), Change(current[key], ly_main[key]))
                     for key, label in CHANGE_LABELS if current.get(key) is not None)
 
-    grouped = _grouped(orders, local_bounds(start, end)[0], one.by_order)
-    overdue, overdue_total = overdue_orders(orders, as_of, total=grouped.overall()[0].get("overdue", 0))
+    lo, hi = local_bounds(start, end)
+    narrow = Q(order__town=town) if town is not None else None
+    per_unit = unit_queries.unit_metrics(lo, hi, as_of=as_of, using=db, orders=narrow, unit=unit)
+    totals = total_counts(per_unit.values())
+    overdue = overdue_orders(lo, hi, as_of, using=db, orders=narrow, unit=unit)
     hotspots, categorized = _top_categories(db, one.categories, top)
     return PeriodStats(
         start=start, end=end, as_of=as_of,
@@ -632,8 +339,9 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
         call_volume=calls, upstream_by_platform=platform_rows(db, platform_counts),
         appeal_types=appeal_type_rows(db, type_counts),
         hotspots=hotspots, categorized=categorized,
-        changes=changes, rates=_rates(*grouped.overall()), unit_rates=unit_figures(orders, grouped),
-        overdue=overdue, overdue_total=overdue_total,
+        changes=changes, rates=Rates(totals), unit_rates=tuple(per_unit.values()),
+        direct_answer=direct_answer_rate(main),
+        overdue=overdue, overdue_total=totals["overdue"],
         stationing_noncompliant=noncompliant_stationing(start, end) if with_calls else (),
         category_counts=dict(one.categories), category_leads=dict(one.category_leads),
         **main,

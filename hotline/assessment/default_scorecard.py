@@ -162,6 +162,8 @@ DEFAULT_SCORECARDS: dict[str, dict[str, Any]] = {
         "name": "乡镇街道月度考核评分表（默认）",
         "base": "100",
         "min_orders": 6,
+        "best": 1,
+        "worst": 1,
         "bonus_cap": "3",
         "indicators": copy.deepcopy([*_RATES, *_DEDUCTIONS, *_BONUSES]),
     },
@@ -171,13 +173,15 @@ DEFAULT_SCORECARDS: dict[str, dict[str, Any]] = {
         "name": "市直单位月度考核评分表（默认）",
         "base": "100",
         "min_orders": 6,
+        "best": 1,
+        "worst": 1,
         "bonus_cap": "3",
         "indicators": copy.deepcopy([*_RATES, *_DEDUCTIONS, _STATIONING, *_BONUSES]),
     },
 }
 
 _TOP_REQUIRED = ("group", "label", "indicators")
-_TOP_OPTIONAL = ("name", "base", "min_orders", "bonus_cap")
+_TOP_OPTIONAL = ("name", "base", "min_orders", "bonus_cap", "best", "worst")
 _KIND_LABELS = {"rate": "比率指标", "count": "计件扣分", "bonus": "加分项"}
 _REQUIRED = {
     "rate": ("code", "label", "numerator", "denominator", "full_points"),
@@ -247,6 +251,12 @@ def load_scorecard(data: Mapping[str, Any]) -> Scorecard:
     if isinstance(min_orders, bool) or not isinstance(min_orders, int):
         raise ScorecardError("参加排名的最少工单量（min_orders）必须是整数")
     bonus_cap = data.get("bonus_cap")
+    named = {}
+    for key, what in (("best", "办理较好单位的名次数（best）"), ("worst", "办理较差单位的名次数（worst）")):
+        value = data.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScorecardError(f"{what}必须是整数")
+        named[key] = value
     return Scorecard(
         group=data["group"],
         label=data["label"],
@@ -257,6 +267,7 @@ def load_scorecard(data: Mapping[str, Any]) -> Scorecard:
         deductions=tuple(deductions),
         bonuses=tuple(bonuses),
         bonus_cap=None if bonus_cap is None else to_decimal(bonus_cap, "加分总上限（bonus_cap）"),
+        **named,
     )
 
 
@@ -361,6 +372,8 @@ def scorecard_to_data(scorecard: Scorecard) -> dict[str, Any]:
         "name": scorecard.name,
         "base": fmt_number(scorecard.base),
         "min_orders": scorecard.min_orders,
+        "best": scorecard.best,
+        "worst": scorecard.worst,
         "indicators": indicators,
     }
     if scorecard.bonus_cap is not None:

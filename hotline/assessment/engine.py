@@ -270,6 +270,10 @@ class Scorecard:
     bonuses: tuple[BonusRule, ...] = ()
     bonus_cap: Decimal | None = None
     name: str = ""
+    # Who the briefing names (办理较好 / 办理较差): the first ``best`` and the last ``worst`` ranked
+    # units of the group, ties with the boundary unit included. The seed's rule is 1 and 1.
+    best: int = 1
+    worst: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.group, str) or not self.group.strip():
@@ -283,6 +287,9 @@ class Scorecard:
             raise ScorecardError("参加排名的最少工单量必须是不小于 0 的整数")
         if self.bonus_cap is not None:
             _check_non_negative(self.bonus_cap, "加分总上限")
+        for value, what in ((self.best, "办理较好单位的名次数（best）"), (self.worst, "办理较差单位的名次数（worst）")):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ScorecardError(f"{what}必须是不小于 0 的整数")
         seen: set[str] = set()
         for item in (*self.rates, *self.deductions, *self.bonuses):
             if item.code in seen:
@@ -781,6 +788,13 @@ class RankedResult:
         bottom_up = sorted(self.ranked, key=lambda r: (r.score.score, _tie_key(r.score)))
         boundary = bottom_up[min(n, len(bottom_up)) - 1].score.score
         return tuple(r for r in bottom_up if r.score.score <= boundary)
+
+    def named(self, best: int, worst: int) -> tuple[tuple[RankedUnit, ...], tuple[RankedUnit, ...]]:
+        """The better units (first ``best``, ties included) and the worse ones (last ``worst``,
+        ties included); a unit named better is never also named worse (a group where everyone ties)."""
+        better = self.best(best)
+        ids = {r.unit_id for r in better}
+        return better, tuple(r for r in self.worst(worst) if r.unit_id not in ids)
 
     def rank_of(self, unit_id: str | int) -> int | None:
         """The unit's rank, or None when it is unranked or absent."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from hotline.assessment.annex import AnnexRow, AnnexTable
 from hotline.assessment.default_scorecard import scorecard_to_data
 from hotline.assessment.engine import (
     Adjustment,
@@ -137,32 +138,39 @@ def latest_published(year: int, month: int) -> MonthlyResult | None:
     return latest_result(year, month, published_only=True)
 
 
-def annex_rows(year: int, month: int) -> list:
-    """The briefing's assessment annexes (附件): one ``AnnexTable`` per group, ranked units only."""
-    from hotline.briefing.data import AnnexRow, AnnexTable
-
-    result = latest_result(year, month)
-    if result is None:
-        return []
+def annex_tables(result: MonthlyResult) -> list[AnnexTable]:
+    """The briefing's assessment annexes (附件) of one version: one table per group, ranked units only."""
     tables = []
     for g in group_results(result):
         rows = tuple(AnnexRow(unit=r.unit_name, score=r.score.score, rank=r.rank) for r in g.result.ranked)
-        tables.append(AnnexTable(title=f"{CHINESE_MONTHS[month - 1]}月份{g.name}考核表", rows=rows,
+        tables.append(AnnexTable(title=f"{CHINESE_MONTHS[result.month - 1]}月份{g.name}考核表", rows=rows,
                                  note=f"注：工单量小于{g.min_orders}件的单位不计入考核"))
     return tables
 
 
-def best_and_worst(year: int, month: int, n: int = 1) -> tuple[list[str], list[str]] | None:
-    """Full names of the best and the worst ``n`` units of each group (ties included), or None."""
-    result = latest_result(year, month)
-    if result is None:
-        return None
+def annex_rows(year: int, month: int) -> list[AnnexTable]:
+    """The annexes of the month's latest *published* version ([] when nothing is published)."""
+    result = latest_published(year, month)
+    return annex_tables(result) if result is not None else []
+
+
+def named_units(result: MonthlyResult) -> tuple[list[str], list[str]]:
+    """Full names of the better and the worse units of a version (办理较好 / 办理较差), by each
+    group's scorecard rule (``best``/``worst``: first and last N of the group, ties included)."""
     best_ids, worst_ids = [], []
     for g in group_results(result):
-        best_ids.extend(r.unit_id for r in g.result.best(n))
-        worst_ids.extend(r.unit_id for r in g.result.worst(n))
+        card = g.scorecard or {}
+        better, worse = g.result.named(int(card.get("best", 1)), int(card.get("worst", 1)))
+        best_ids.extend(r.unit_id for r in better)
+        worst_ids.extend(r.unit_id for r in worse)
     names = dict(Unit.objects.filter(pk__in=[*best_ids, *worst_ids]).values_list("pk", "name"))
     return [names.get(i, str(i)) for i in best_ids], [names.get(i, str(i)) for i in worst_ids]
+
+
+def best_and_worst(year: int, month: int) -> tuple[list[str], list[str]] | None:
+    """The better and worse units of the month's latest published version, or None."""
+    result = latest_published(year, month)
+    return named_units(result) if result is not None else None
 
 
 @dataclass(frozen=True)

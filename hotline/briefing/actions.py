@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hotline.accounts.access import role_of
-from hotline.briefing import drafting
+from hotline.briefing import assessment_bridge, drafting
 from hotline.briefing.build import build_briefing_data, month_statistics, warnings_for
 from hotline.briefing.models import Briefing, BriefingVersion
 from hotline.lib import clock
@@ -82,7 +82,7 @@ def rebuild(briefing: Briefing | int, *, acting_user=None, redraft: bool = False
         b = Briefing.objects.select_for_update().get(pk=pk)
         snapshot = data.to_dict()
         fields = ["data", "warnings", "build_state", "build_error", "built_at", "updated_at"]
-        b.data, b.warnings = snapshot, warnings_for(stats)
+        b.data, b.warnings = snapshot, warnings_for(stats, data)
         b.build_state, b.build_error, b.built_at = Briefing.BuildState.DONE, "", timezone.now()
         if first or redraft:
             b.hot_problems, b.typical_cases, b.business_work = (
@@ -157,8 +157,12 @@ def publish(briefing: Briefing | int, *, acting_user, note: str = "") -> Briefin
         raise BriefingError("简报尚未生成统计数据，请先生成再发布")
     if b.build_state in (Briefing.BuildState.QUEUED, Briefing.BuildState.RUNNING):
         raise BriefingError("简报正在生成中，请稍后再发布")
+    state = assessment_bridge.currency(b.year, b.month, data.assessment_version)
+    if state.outdated:
+        raise BriefingError(state.message)
     version = BriefingVersion(briefing=b, number=b.version + 1, data=data.to_dict(), docx=render_docx(data),
-                              published_at=timezone.now(), published_by=acting_user, note=(note or "").strip()[:200])
+                              published_at=timezone.now(), published_by=acting_user, note=(note or "").strip()[:200],
+                              assessment_version=data.assessment_version)
     version.save(force_insert=True)
     b.version, b.state, b.updated_by = version.number, Briefing.State.PUBLISHED, acting_user
     b.save(update_fields=["version", "state", "updated_by", "updated_at"])

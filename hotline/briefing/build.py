@@ -1,8 +1,8 @@
 """Build a month's ``BriefingData`` from the database: statistics, assessment, stationing, drafts.
 
 The statistics are ``hotline.analytics.stats.period_statistics`` of the calendar month; the
-annexes and the best/worst units come from the published assessment when there is one (see
-``assessment_bridge``); the narrative sections are first drafts (``drafting``) unless the caller
+annexes and the better/worse units come from the month's latest published assessment version,
+whose number the briefing records (``assessment_bridge``); the narrative sections are first drafts (``drafting``) unless the caller
 passes the supervisor's edited texts.
 """
 
@@ -37,14 +37,13 @@ def default_issue_date(year: int, month: int) -> dt.date:
 
 def build_briefing_data(year: int, month: int, *, issue_date: dt.date | None = None,
                         stats: PeriodStats | None = None, hot_problems=_UNSET, typical_cases=_UNSET,
-                        business_work=_UNSET, min_orders: int | None = None,
-                        using: str | None = None, charts: bool = True) -> BriefingData:
+                        business_work=_UNSET, using: str | None = None, charts: bool = True) -> BriefingData:
     """The month's briefing. Narrative sections not passed in are drafted from the data.
 
     ``charts``: draw the three charts (``hotline.briefing.charts``) when matplotlib and a CJK font
     are available; without them, or with ``charts=False``, the briefing simply has none."""
     stats = stats or month_statistics(year, month, using=using)
-    assessment = assessment_bridge.month_assessment(year, month, stats, min_orders=min_orders)
+    assessment = assessment_bridge.month_assessment(year, month)
     if hot_problems is _UNSET:
         hot_problems = drafting.hot_problems(
             year, month, using=using, category_counts=stats.category_counts or None,
@@ -77,6 +76,7 @@ def build_briefing_data(year: int, month: int, *, issue_date: dt.date | None = N
         business_work=tuple(_titled(t) for t in business_work),
         annexes=assessment.annexes,
         disclosure_note=DISCLOSURE_NOTE,
+        assessment_version=assessment.version,
     )
     if charts:
         from hotline.briefing import charts as charting
@@ -91,9 +91,11 @@ def _titled(item) -> TitledText:
     return item if isinstance(item, TitledText) else TitledText(*item)
 
 
-def warnings_for(stats: PeriodStats) -> list[str]:
+def warnings_for(stats: PeriodStats, data: BriefingData | None = None) -> list[str]:
     """Things a supervisor should know before publishing the month."""
     out = []
+    if data is not None and data.assessment_version is None:
+        out.append("本月考核结果尚未发布：简报暂无考核附件，也不列办理较好、较差的单位。发布考核结果后请重新生成。")
     if stats.undecided:
         out.append(f"有 {stats.undecided} 件本级登记事项尚未确定处置方式，未计入协调办理或交办处理。")
     if stats.call_volume == 0:

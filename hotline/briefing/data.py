@@ -19,6 +19,10 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from hotline.assessment.annex import AnnexRow, AnnexTable
+
+__all__ = ["AnnexRow", "AnnexTable", "BriefingData", "CountRow", "HotspotRow", "PlatformCount", "TitledText"]
+
 CHART_KEYS = ("daily", "appeal_types", "hotspots")
 
 
@@ -60,28 +64,6 @@ class TitledText:
 
 
 @dataclass(frozen=True)
-class AnnexRow:
-    """A unit's monthly assessment result: total score (may exceed 100) and shared rank."""
-
-    unit: str
-    score: Decimal
-    rank: int
-
-
-@dataclass(frozen=True)
-class AnnexTable:
-    """An assessment annex (附件), e.g. 七月份乡镇街道考核表, with its footnote."""
-
-    title: str
-    rows: tuple[AnnexRow, ...]
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.rows, tuple):
-            object.__setattr__(self, "rows", tuple(self.rows))
-
-
-@dataclass(frozen=True)
 class BriefingData:
     """One month's briefing. ``grand_total`` is the denominator of every share (normally
     local_total + upstream_total). ``call_volume`` is printed as 约N; None leaves the call
@@ -110,6 +92,9 @@ class BriefingData:
     business_work: tuple[TitledText, ...] = ()
     annexes: tuple[AnnexTable, ...] = ()
     disclosure_note: str = ""
+    # The published assessment version (MonthlyResult.version) the annexes and the better/worse
+    # units were read from; None: nothing was published for the month when the briefing was built.
+    assessment_version: int | None = None
     # PNG bytes keyed by CHART_KEYS; excluded from equality so a snapshot compares by content.
     charts: Mapping[str, bytes] = field(default_factory=dict, compare=False)
 
@@ -170,6 +155,7 @@ class BriefingData:
                 for a in self.annexes
             ],
             "disclosure_note": self.disclosure_note,
+            "assessment_version": self.assessment_version,
             "charts": {k: base64.b64encode(v).decode("ascii") for k, v in self.charts.items()},
         }
 
@@ -206,5 +192,6 @@ class BriefingData:
                 for a in d.get("annexes", ())
             ),
             disclosure_note=d.get("disclosure_note", ""),
+            assessment_version=None if d.get("assessment_version") is None else int(d["assessment_version"]),
             charts={k: base64.b64decode(v) for k, v in (d.get("charts") or {}).items()},
         )

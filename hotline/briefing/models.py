@@ -70,6 +70,11 @@ class Briefing(models.Model):
     def is_built(self) -> bool:
         return bool(self.data)
 
+    @property
+    def assessment_version(self) -> int | None:
+        """The published assessment version the working copy's annexes were read from."""
+        return (self.data or {}).get("assessment_version")
+
     def briefing_data(self):
         """The working copy as ``BriefingData``: the last build's figures + the edited narrative."""
         from hotline.briefing.data import BriefingData
@@ -95,6 +100,9 @@ class BriefingVersion(models.Model):
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+",
                                      verbose_name="发布人")
     note = models.CharField("发布说明", max_length=200, blank=True)
+    assessment_version = models.PositiveIntegerField(
+        "依据的考核结果版本", null=True, blank=True,
+        help_text="附件和办理较好、较差单位取自该月考核结果的这一发布版本；为空表示发布时该月考核结果尚未发布")
 
     class Meta:
         verbose_name = verbose_name_plural = "简报发布版本"

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from hotline.briefing import actions, drafting
+from hotline.briefing import actions, assessment_bridge, drafting
 from hotline.briefing.models import Briefing, BriefingVersion
 from hotline.lib import clock
 
@@ -144,8 +144,18 @@ def edit(request, year: int, month: int):
         chart_data, charts_note = _chart_context(data)
         # The console draws the charts with ECharts (below); the preview leaves the PNGs out.
         data = dataclasses.replace(data, charts={})
+    latest_assessment = assessment_bridge.latest_published_version(year, month)
+    outdated = []
+    if briefing.version:
+        cited = briefing.versions.order_by("-number").values_list("assessment_version", flat=True).first()
+        if cited != latest_assessment:
+            outdated.append(f"已发布的第 {briefing.version} 版：" + assessment_bridge.Currency(cited, latest_assessment).message)
+    if briefing.is_built and briefing.assessment_version != latest_assessment:
+        outdated.append("当前草稿：" + assessment_bridge.Currency(briefing.assessment_version, latest_assessment).message)
     return render(request, "briefing/edit.html", {
         "briefing": briefing,
+        "outdated": outdated,
+        "latest_assessment": latest_assessment,
         "preview": render_html(data) if data else "",
         "chart_data": chart_data,
         "charts_note": charts_note,

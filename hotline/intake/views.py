@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from hotline.accounts.access import audit
+from hotline.accounts.access import audit, require_role
 from hotline.intake import importers, upstream
-from hotline.web.views.common import client_ip, render_page, require_role
+from hotline.lib.pages import client_ip, render_page
 from hotline.workorders.workflow import Role
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024

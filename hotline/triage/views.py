@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from hotline.accounts import access
 from hotline.triage import services
 from hotline.triage.models import Kind, TriageModel
+from hotline.workorders import visibility
 from hotline.workorders.workflow import Role
 
 SUGGEST_ROLES = {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
@@ -23,7 +24,7 @@ def suggest(request):
         raise Http404("页面不存在")
     number = (request.GET.get("order") or "").strip()
     if number:
-        order = access.access_work_order_by_id(request.user, number)
+        order = visibility.access_work_order_by_id(request.user, number)
         kind = Kind.UNIT
         chips = services.suggest_and_record_units(order)
     else:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from hotline.accounts.access import restrict_work_orders, role_of
+from hotline.accounts.access import role_of
 from hotline.catalog.models import Source, Urgency
 from hotline.directory.models import Unit
 from hotline.lib import clock
@@ -45,6 +45,7 @@ from hotline.workorders.models import (
     Truth,
     WorkOrder,
 )
+from hotline.workorders.visibility import restrict_work_orders
 from hotline.workorders.workflow import (
     CANCEL_REQUEST,
     UNIT_HOLDS,

@@ -11,12 +11,12 @@ import json
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from hotline.accounts.access import access_work_order_by_id, shield_text
+from hotline.accounts.access import shield_text
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
-from hotline.intake import lookups
 from hotline.lib import clock
-from hotline.workorders import actions
+from hotline.workorders import actions, lookups
+from hotline.workorders.visibility import access_work_order_by_id
 from hotline.workorders.workflow import WorkflowError
 
 TEXT_FIELDS = ("title", "content", "urgency", "source", "caller_name", "caller_phone", "address", "note")

@@ -49,8 +49,8 @@ class Truth(models.TextChoices):
 
 class WorkOrderQuerySet(models.QuerySet):
     def visible_to(self, user) -> WorkOrderQuerySet:
-        """The one row-level door: what ``user`` may see (see hotline.accounts.access)."""
-        from hotline.accounts.access import restrict_work_orders
+        """The one row-level door: what ``user`` may see (hotline.accounts.access decides)."""
+        from hotline.workorders.visibility import restrict_work_orders
 
         return restrict_work_orders(self, user)
 

@@ -13,6 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+# Roles belong to the accounts (who a user is); the table below names them.
+from hotline.accounts.roles import ROLE_LABELS, Role
+
 
 class Status(StrEnum):
     RECEIVED = "received"
@@ -44,27 +47,6 @@ TERMINAL = frozenset({Status.CLOSED, Status.MERGED})
 # States in which a unit holds the order and its handling clock runs (overdue is counted here).
 UNIT_HOLDS = frozenset({Status.DISPATCHED, Status.HANDLING, Status.RETURN_REQUESTED, Status.REPLIED})
 OPEN = frozenset(set(Status) - TERMINAL)
-
-
-class Role(StrEnum):
-    OPERATOR = "operator"
-    DISPATCHER = "dispatcher"
-    HANDLER = "handler"
-    SUPERVISOR = "supervisor"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-    SYSTEM = "system"  # imports, upstream sync, sweeps, the demo generator's clock
-
-
-ROLE_LABELS = {
-    Role.OPERATOR: "话务员",
-    Role.DISPATCHER: "派单员",
-    Role.HANDLER: "承办人",
-    Role.SUPERVISOR: "督办",
-    Role.AUDITOR: "审计",
-    Role.ADMIN: "管理员",
-    Role.SYSTEM: "系统",
-}
 
 
 class RequestKind(StrEnum):

@@ -24,7 +24,7 @@ from hotline.directory.models import Unit
 from hotline.lib import clock, xlsx
 from hotline.web.forms import ACTION_FORMS
 from hotline.web.views.common import client_ip, console_actions, is_htmx, render_page, role
-from hotline.workorders import queries
+from hotline.workorders import queries, visibility
 from hotline.workorders.models import STATUS_CHOICES, Assignment, Callback, Reminder
 from hotline.workorders.workflow import STATUS_LABELS, Role, WorkflowError
 
@@ -55,7 +55,7 @@ def _safe_next(request, fallback: str) -> str:
 
 @login_required
 def order_detail(request, key):
-    order = access.access_work_order_by_id(request.user, key)
+    order = visibility.access_work_order_by_id(request.user, key)
     context = queries.order_page(request.user, order)
     context["actions"] = console_actions(request.user, order, context["assignments"])
     for e in context["events"]:
@@ -100,7 +100,7 @@ def order_action(request, key, action):
     Only actions the workflow table offers this user now are served; a refused action shows the
     action function's message and changes nothing.
     """
-    order = access.access_work_order_by_id(request.user, key)
+    order = visibility.access_work_order_by_id(request.user, key)
     entry = ACTION_FORMS.get(action)
     assignments = list(Assignment.objects.filter(order=order))
     offered = {t.action: t for t in console_actions(request.user, order, assignments)}
@@ -137,7 +137,7 @@ def order_action(request, key, action):
 @login_required
 @require_POST
 def reveal_contact(request, key):
-    order = access.access_work_order_by_id(request.user, key)
+    order = visibility.access_work_order_by_id(request.user, key)
     name, phone = access.reveal_contact(request.user, order, ip=client_ip(request))
     return HttpResponse(format_html('<span class="revealed" id="caller">{} <a href="tel:{}">{}</a></span>',
                                     name, phone, phone))

@@ -21,11 +21,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         from hotline.analytics.stats import period_statistics
-        from hotline.briefing.management.commands.briefing import parse_month
         from hotline.directory.models import Unit, month_bounds
+        from hotline.lib.months import parse_month
 
         if o.get("month"):
-            start, end = month_bounds(*parse_month(o["month"]))
+            try:
+                start, end = month_bounds(*parse_month(o["month"]))
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
         elif o.get("start") and o.get("end"):
             try:
                 start, end = dt.date.fromisoformat(o["start"]), dt.date.fromisoformat(o["end"])

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from hotline.lib import months
+
 FORMATS = ("docx", "pdf", "html")
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d{4})-?(\d{1,2})", (text or "").strip())
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise CommandError(f"月份格式应为 YYYY-MM，例如 2023-07（收到 {text!r}）")
-    return int(m.group(1)), int(m.group(2))
+    try:
+        return months.parse_month(text)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 class Command(BaseCommand):

@@ -81,7 +81,7 @@ def _changed(sender, **_kwargs):
 
 
 for _model in FIELDS:
-    post_save.connect(_changed, sender=_model, dispatch_uid=f"intake-lookups-save-{_model.__name__}")
-    post_delete.connect(_changed, sender=_model, dispatch_uid=f"intake-lookups-delete-{_model.__name__}")
+    post_save.connect(_changed, sender=_model, dispatch_uid=f"workorders-lookups-save-{_model.__name__}")
+    post_delete.connect(_changed, sender=_model, dispatch_uid=f"workorders-lookups-delete-{_model.__name__}")
 # ``flush`` (tests, ``hotline demo --reset``) empties the tables without a delete signal per row.
-post_migrate.connect(lambda **_kwargs: forget(), dispatch_uid="intake-lookups-migrate", weak=False)
+post_migrate.connect(lambda **_kwargs: forget(), dispatch_uid="workorders-lookups-migrate", weak=False)

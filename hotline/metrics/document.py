@@ -1,0 +1,73 @@
+"""docs/metrics.md written from the definitions: ``python -m hotline.metrics.document > docs/metrics.md``.
+
+A test compares the file with ``render()``, so a definition changed in code and not in the
+document (or the other way round) fails the suite.
+"""
+
+from __future__ import annotations
+
+from hotline.metrics.definitions import CENTER_COUNTS, RATES, UNIT_COUNTS, Definition
+
+INTRO = """\
+# Indicator definitions (指标口径)
+
+Every figure the platform prints — `hotline stats`, the statistics page, the dashboard, the
+assessment score sheets and their Excel export, the briefing and the JSON API
+(`/api/metrics/<year>-<month>/`) — is one of the definitions below. They live in
+`hotline/metrics/definitions.py`; the queries that count them are `hotline/metrics/units.py`
+(every unit indicator) and `hotline/metrics/center.py` (the center's counts). No other module
+computes a rate. This file is generated from the code (`python -m hotline.metrics.document >
+docs/metrics.md`) and `tests/test_metrics.py` fails when the two differ.
+
+Two time bases (统计口径), never mixed within one figure:
+
+- **按登记时间** — the center's counts: orders registered (受理) in the period. This is what the
+  hotline received: 受理总量, 本级登记事项, 协调办理, 交办处理, 上级交办事项, 诉求类型, 热点问题.
+- **按派单时间** — every unit indicator: the lead assignments (主办派单) a unit was given in the
+  period, whatever month the order was registered in. A sub-unit (车管所) counts for its parent
+  (公安局). The center-wide value (全部单位) of a unit indicator is the sum of every unit's counts;
+  orders the center answered itself have no unit and are not in it.
+
+"As of" (统计时点): a limit that has not passed at the cut-off is not a failure yet. A published
+assessment is frozen with its cut-off; the statistics page uses the moment it is opened.
+
+Why this matters (issue 11): before these definitions the briefing ranked units from the
+statistics (orders *registered* in the month, by their *current* lead unit, returned assignments
+and excluded orders counted, every reply taken as well-formed), while the assessment ranked them
+from the lead assignments *dispatched* in the month without approved returns and excluded orders.
+The same July gave two rankings, and a score sheet's 及时签收率 disagreed with `hotline stats`.
+"""
+
+
+def _row(d: Definition) -> str:
+    formula = f"{d.numerator_text} ÷ {d.denominator_text}" if d.is_rate else d.numerator_text
+    cells = [d.name, f"`{d.key}`", formula, d.basis_text, d.exclusions or "—", d.note or ""]
+    return "| " + " | ".join(c.replace("|", "／") for c in cells) + " |"
+
+
+def _table(title: str, rows, *, rate: bool) -> list[str]:
+    head = "计算公式（分子 ÷ 分母）" if rate else "计数内容"
+    return [f"## {title}", "", f"| 指标名称 | 代码 | {head} | 统计口径（时间基准） | 排除情形 | 说明 |",
+            "|---|---|---|---|---|---|", *(_row(d) for d in rows), ""]
+
+
+def render() -> str:
+    lines = [INTRO]
+    lines += _table("比率指标（率）", RATES, rate=True)
+    lines += _table("单位计数", UNIT_COUNTS, rate=False)
+    lines += _table("中心计数（简报工作概况、数据分析各表）", CENTER_COUNTS, rate=False)
+    lines += [
+        "## Rounding (四舍五入)",
+        "",
+        "A rate is numerator ÷ denominator × 100, rounded to two decimals half-up and printed as",
+        "`47/50 = 94.00%`; with a zero denominator it prints `—` (nothing to measure). Shares of a",
+        "table (占比) are counts ÷ 受理总量 with the same rule (`hotline/lib/shares.py`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - the command line
+    import sys
+
+    sys.stdout.write(render())

@@ -1,0 +1,319 @@
+"""Every unit indicator of a period, set-based: the one query statistics and assessment both read.
+
+The population of a unit's period is its **lead assignments (主办) dispatched in the period**
+(``Assignment.dispatched_at`` in [lo, hi)), sub-units rolled into their parent (车管所 counts for
+公安局), except assignments that ended with an *approved* return (the order was not the unit's to
+handle: the unit it was redispatched to answers for it). Orders judged unreasonable or malicious
+on review (``WorkOrder.excluded_from_assessment``) are listed apart and counted in nothing.
+``hotline.metrics.definitions`` says what each count is; this module is the only place that
+counts them.
+
+Per assignment (each dispatch round): ``dispatched``, ``signed_on_time``, ``replies``,
+``replies_compliant``. Per order (one order handled twice by a unit in a period is one order):
+everything else — so ``overdue`` is exactly ``due − closed_on_time``, and a late reply is always
+an overdue order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connections
+from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
+from django.db.models.functions import Coalesce, Length
+
+from hotline.catalog.models import Source
+from hotline.directory.models import Unit
+from hotline.lib.planner import joins_by_key
+from hotline.metrics.definitions import UNIT_COUNT_KEYS
+from hotline.metrics.values import Rate, Rates
+from hotline.workorders.models import SATISFIED_LEVELS, Assignment, Reminder, Request
+from hotline.workorders.workflow import Status
+
+REPLY_MIN_CHARS = 15
+
+# The evidence lists (order numbers behind a shortfall) and the condition behind each.
+EVIDENCE_KEYS = ("signed_late", "closed_late", "dissatisfied", "unsolved", "upstream_dissatisfied",
+                 "replies_noncompliant", "overdue", "reworks")
+
+
+@dataclass
+class UnitMetrics:
+    """One unit's counts for a period (sub-units included), the order numbers behind each
+    shortfall, and the orders taken out."""
+
+    unit_id: int
+    short_name: str
+    name: str
+    group: str  # UnitGroup.key; "" for a unit assessed with its parent or not at all
+    parent_id: int | None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(UNIT_COUNT_KEYS, 0))
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    excluded_orders: list[str] = field(default_factory=list)
+
+    def rate(self, key: str) -> Rate:
+        from hotline.metrics.definitions import unit_rate
+
+        return unit_rate(key, self.counts)
+
+    @property
+    def rates(self) -> Rates:
+        return Rates(self.counts)
+
+    def __getattr__(self, key: str) -> int:
+        # ``u.overdue``, ``u.assignments``…: the counts read as attributes.
+        counts = self.__dict__.get("counts")
+        if counts is not None and key in counts:
+            return counts[key]
+        if key == "excluded":
+            return len(self.__dict__.get("excluded_orders", ()))
+        raise AttributeError(key)
+
+
+def total_counts(metrics) -> dict[str, int]:
+    """Center-wide counts (全部单位): the sum of every unit's."""
+    total = dict.fromkeys(UNIT_COUNT_KEYS, 0)
+    for m in metrics:
+        for key, value in m.counts.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def _conditions(cutoff: dt.datetime) -> dict[str, Q]:
+    """The Q of every counted condition on a lead assignment row (order fields via ``order__``)."""
+    satisfied_levels = [s.value for s in SATISFIED_LEVELS]
+    replied = Q(replied_at__isnull=False)
+    # A non-empty satisfaction: the latest callback reached the citizen (a failed one clears it).
+    callback = Q(order__callback_at__isnull=False) & ~Q(order__satisfaction="")
+    upstream = Q(order__source=Source.UPSTREAM)
+    unreplied_past = (Q(replied_at__isnull=True) & Q(order__handle_deadline__isnull=False)
+                      & Q(order__handle_deadline__lt=cutoff) & ~Q(order__status=Status.SUSPENDED))
+    replied_on_time = replied & (Q(order__handle_deadline__isnull=True)
+                                 | Q(replied_at__lte=F("order__handle_deadline")))
+    replied_late = replied & Q(order__handle_deadline__isnull=False) & Q(replied_at__gt=F("order__handle_deadline"))
+    compliant = replied & ~Q(reply_is_true="") & Q(reply_len__gte=REPLY_MIN_CHARS)
+    dissatisfied = callback & ~Q(order__satisfaction__in=satisfied_levels)
+    unsolved = callback & ~Q(order__callback_solved=True)
+    answered = (Q(order__status__in=[Status.AWAITING_CALLBACK, Status.CLOSED])
+                | Q(order__callback_at__isnull=False))
+    return {
+        "signed_late": ((Q(signed_at__isnull=False) & Q(sign_deadline__isnull=False)
+                         & Q(signed_at__gt=F("sign_deadline")))
+                        | (Q(signed_at__isnull=True) & Q(sign_deadline__isnull=False)
+                           & Q(sign_deadline__lt=cutoff))),
+        "closed_on_time": replied_on_time,
+        "closed_late": replied_late | unreplied_past,
+        "answered": answered,
+        "callbacks": callback,
+        "satisfied": callback & Q(order__satisfaction__in=satisfied_levels),
+        "dissatisfied": dissatisfied,
+        "solved": callback & Q(order__callback_solved=True),
+        "unsolved": unsolved,
+        "upstream_callbacks": callback & upstream,
+        "upstream_satisfied": callback & upstream & Q(order__satisfaction__in=satisfied_levels),
+        "upstream_dissatisfied": dissatisfied & upstream,
+        "upstream_solved": callback & upstream & Q(order__callback_solved=True),
+        "replies": replied,
+        "replies_compliant": compliant,
+        "replies_noncompliant": replied & (Q(reply_is_true="") | Q(reply_len__lt=REPLY_MIN_CHARS)),
+        "reworks": Q(order__rework_count__gt=0),
+    }
+
+
+PER_ROW = ("dispatched", "signed_late", "replies", "replies_compliant")
+PER_ORDER = ("closed_on_time", "closed_late", "answered", "callbacks", "satisfied", "solved",
+             "upstream_callbacks", "upstream_satisfied", "upstream_solved")
+# Evidence flags read from the per-order row; "overdue" is the late flag itself.
+_EVIDENCE_FLAGS = {key: key for key in EVIDENCE_KEYS if key != "overdue"} | {"overdue": "closed_late"}
+
+
+@dataclass
+class _Rows:
+    counts: dict[int, dict[str, int]]  # assessed unit id -> counts
+    evidence: list[tuple[int, str, int]]  # (assessed, order number, bit i set: EVIDENCE_KEYS[i]), by number
+    excluded: list[tuple[int, str]]  # (assessed, order number) of orders taken out, by number
+
+
+def _rows(population, cond: dict[str, Q]) -> _Rows:
+    """The period's counts, evidence and excluded orders from one pass over the population.
+
+    Inside, one row per (assessed unit, order) with every count and flag (counting distinct
+    orders under several filters directly, ``COUNT(DISTINCT …) FILTER``, sorted a busy month's rows
+    once per filter). Outside, three readings of that one result (PostgreSQL materialises a CTE
+    read more than once): the sums per unit over the counted orders, the orders that fall short of
+    something with a flag per evidence list, and the excluded orders.
+    """
+    def flag(q: Q):
+        return Max(Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField()))
+
+    inner = population.order_by().values("assessed", "order_id").annotate(
+        number=Max("order__number"),
+        excluded=flag(Q(order__excluded_from_assessment=True)),
+        dispatched=Count("id"),
+        signed_late=Count("id", filter=cond["signed_late"]),
+        replies=Count("id", filter=cond["replies"]),
+        replies_compliant=Count("id", filter=cond["replies_compliant"]),
+        rework_times=Max("order__rework_count"),
+        **{key: flag(cond[key]) for key in PER_ORDER},
+        **{f"e_{key}": flag(cond[_EVIDENCE_FLAGS[key]]) for key in EVIDENCE_KEYS},
+    )
+    sql, params = inner.query.sql_with_params()
+    # An order replied once on time and once late (a rework) in the period is late: on time only
+    # when nothing about it was late, so due = on time + late exactly.
+    sums = {
+        **{key: f"SUM({key})" for key in PER_ROW},
+        **{key: f"SUM({key})" for key in PER_ORDER if key not in ("closed_on_time",)},
+        "closed_on_time": "SUM(CASE WHEN closed_late = 0 THEN closed_on_time ELSE 0 END)",
+        "reworks": "SUM(rework_times)",
+        "reworked": "SUM(CASE WHEN rework_times > 0 THEN 1 ELSE 0 END)",
+    }
+    summed = tuple(sums)
+    nulls = ", ".join("NULL" for _ in summed)
+    mask = " + ".join(f"e_{key} * {1 << i}" for i, key in enumerate(EVIDENCE_KEYS))
+    # Evidence rows carry their flags as one bit mask (bit i: EVIDENCE_KEYS[i]) and come sorted by
+    # order number; a busy month has hundreds of thousands of them, so they are kept small.
+    statement = f"""
+        WITH per_order AS ({sql})
+        SELECT 0, assessed, '', 0, COUNT(*), {", ".join(sums.values())}
+          FROM per_order WHERE excluded = 0 GROUP BY assessed
+        UNION ALL
+        SELECT 1, assessed, number, {mask}, NULL, {nulls}
+          FROM per_order WHERE excluded = 0 AND {mask} > 0
+        UNION ALL
+        SELECT 2, assessed, number, 0, NULL, {nulls} FROM per_order WHERE excluded = 1
+        ORDER BY 1, 3"""
+    result = _Rows({}, [], [])
+    for kind, assessed, number, flags, orders, *values in _stream(inner.db, statement, params):
+        if kind == 0:
+            result.counts[assessed] = {"orders": orders, **{k: int(v or 0) for k, v in zip(summed, values, strict=True)}}
+        elif kind == 1:
+            result.evidence.append((assessed, number, flags))
+        else:
+            result.excluded.append((assessed, number))
+    return result
+
+
+def _stream(db: str, statement: str, params):
+    """Rows of ``statement``, turned into Python a few thousand at a time.
+
+    Not a server-side cursor: PostgreSQL plans a cursor without parallel workers (twice as slow
+    here); the client holds the raw result, compact since most columns of most rows are NULL."""
+    with connections[db].cursor() as cursor:
+        cursor.execute(statement, params)
+        while batch := cursor.fetchmany(5000):
+            yield from batch
+
+
+def lead_assignments(lo: dt.datetime, hi: dt.datetime, *, using: str | None = None, orders: Q | None = None,
+                     unit: Unit | None = None):
+    """Lead assignments dispatched in [lo, hi), each with the unit it counts for (``assessed``)."""
+    qs = (Assignment.objects.using(using or settings.ANALYTICS_DATABASE)
+          .filter(role=Assignment.Role.LEAD, dispatched_at__gte=lo, dispatched_at__lt=hi)
+          .annotate(assessed=Coalesce("unit__parent_id", "unit_id")))
+    if orders is not None:
+        qs = qs.filter(orders)
+    if unit is not None:
+        qs = qs.filter(Q(unit=unit) | Q(unit__parent=unit))
+    return qs
+
+
+def unit_metrics(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using: str | None = None,
+                 orders: Q | None = None, unit: Unit | None = None,
+                 units: list[Unit] | None = None) -> dict[int, UnitMetrics]:
+    """Every unit indicator of [lo, hi) per unit, keyed by unit id (the unit it counts for).
+
+    ``as_of`` is the cut-off: a limit that had not passed by then is not (yet) a failure.
+    ``orders`` (a Q over ``order__``) and ``unit`` narrow the population (the statistics page's
+    filters). ``units``: the units to report, with zeros when they had nothing (default: the
+    units that had something).
+    """
+    db = using or settings.ANALYTICS_DATABASE
+    every = lead_assignments(lo, hi, using=db, orders=orders, unit=unit)
+    population = every.exclude(end_reason="returned").alias(reply_len=Length("reply_public"))
+    with joins_by_key(db):
+        rows = _rows(population, _conditions(as_of))
+
+    # Assignments with the returned ones, and the returns asked for on them (excluded orders out).
+    counted = every.filter(order__excluded_from_assessment=False)
+    assignments = dict(counted.order_by().values("assessed").annotate(n=Count("id")).values_list("assessed", "n"))
+    returns: dict[int, dict[str, int]] = {}
+    rejected: list[tuple[int, str]] = []
+    for assessed, state, number in (Request.objects.using(db)
+                                    .filter(kind=Request.Kind.RETURN, assignment__in=counted.values("pk"))
+                                    .annotate(assessed=Coalesce("assignment__unit__parent_id", "assignment__unit_id"))
+                                    .values_list("assessed", "state", "order__number").order_by("order__number")):
+        r = returns.setdefault(assessed, {"return_requests": 0, "returns_approved": 0, "unjustified_returns": 0})
+        r["return_requests"] += 1
+        if state == Request.State.APPROVED:
+            r["returns_approved"] += 1
+        elif state == Request.State.REJECTED:
+            r["unjustified_returns"] += 1
+            rejected.append((assessed, number))
+    # Formal supervisions (督办) of the unit on the period's orders, marked not carried out.
+    supervised = (Reminder.objects.using(db)
+                  .filter(kind=Reminder.Kind.SUPERVISION, failed=True, unit__isnull=False,
+                          order__in=population.filter(order__excluded_from_assessment=False).values("order_id"))
+                  .annotate(assessed=Coalesce("unit__parent_id", "unit_id"))
+                  .values_list("assessed", "order__number").order_by("order__number"))
+    supervised = list(supervised)
+
+    ids = set(rows.counts) | set(assignments) | set(returns) | {a for a, _ in supervised} | {a for a, _ in rows.excluded}
+    if units is None:
+        units = list(Unit.objects.using(db).filter(pk__in=ids).select_related("group").order_by("position", "code"))
+    result = {u.pk: UnitMetrics(unit_id=u.pk, short_name=u.short_name, name=u.name,
+                                group=u.group.key if u.group_id else "", parent_id=u.parent_id)
+              for u in units}
+    for assessed, row in rows.counts.items():
+        m = result.get(assessed)
+        if m is None:
+            continue
+        c = m.counts
+        for key in ("orders", "dispatched", "closed_on_time", "answered", "callbacks", "satisfied", "solved",
+                    "upstream_callbacks", "upstream_satisfied", "upstream_solved", "replies",
+                    "replies_compliant", "reworks", "reworked"):
+            c[key] = row[key]
+        c["signed_on_time"] = row["dispatched"] - row["signed_late"]
+        c["due"] = row["closed_on_time"] + row["closed_late"]
+        c["overdue"] = row["closed_late"]
+    for assessed, n in assignments.items():
+        if assessed in result:
+            result[assessed].counts["assignments"] = n
+    for assessed, r in returns.items():
+        if assessed in result:
+            result[assessed].counts.update(r)
+
+    bits = tuple((1 << i, key) for i, key in enumerate(EVIDENCE_KEYS))
+    for assessed, number, flags in rows.evidence:
+        m = result.get(assessed)
+        if m is None:
+            continue
+        for bit, key in bits:
+            if flags & bit:
+                m.evidence.setdefault(key, []).append(number)
+    for assessed, number in rows.excluded:
+        if assessed in result:
+            result[assessed].excluded_orders.append(number)
+    for assessed, number in rejected:
+        if assessed in result:
+            result[assessed].evidence.setdefault("unjustified_returns", []).append(number)
+    for assessed, number in supervised:
+        if assessed in result:
+            result[assessed].counts["supervision_failed"] += 1
+            result[assessed].evidence.setdefault("supervision_failed", []).append(number)
+    return result
+
+
+def overdue_order_ids(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using: str | None = None,
+                      orders: Q | None = None, unit: Unit | None = None, limit: int = 200) -> list[int]:
+    """Ids of the first ``limit`` overdue orders of [lo, hi) by handling deadline (the same
+    condition as the ``overdue`` count: late in the population, excluded orders out)."""
+    late = (lead_assignments(lo, hi, using=using, orders=orders, unit=unit).exclude(end_reason="returned")
+            .filter(order__excluded_from_assessment=False).filter(_conditions(as_of)["closed_late"]))
+    ids: list[int] = []
+    for order_id in (late.order_by("order__handle_deadline", "order_id")
+                     .values_list("order_id", flat=True)[:limit * 2]):
+        if order_id not in ids:
+            ids.append(order_id)
+    return ids[:limit]
