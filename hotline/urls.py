@@ -20,6 +20,7 @@ urlpatterns += [
     path("assessment/", include("hotline.assessment.urls")),
     path("api/", include("hotline.open311.openapi_urls")),  # /api/openapi.json
     path("api/", include("hotline.workorders.api_urls")),
+    path("api/", include("hotline.analytics.urls")),  # /api/metrics/2023-07/
     path("portal/", include("hotline.portal.urls")),
     path("triage/", include("hotline.triage.urls")),
     path("open311/v2/", include("hotline.open311.urls")),

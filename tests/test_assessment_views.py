@@ -155,14 +155,14 @@ def test_demo_month_annexes_and_explain_pages(client, db):
     generate = pytest.importorskip("hotline.demo.generate")
     from hotline.accounts.models import User
     from hotline.assessment.figures import build_unit_months
-    from hotline.assessment.results import annex_rows, unit_sheet
+    from hotline.assessment.results import annex_tables, unit_sheet
 
     generate.generate_month(2023, 7, seed=2023)
     supervisor = User.objects.get(username="supervisor_zhou")
     result = assess.compute_month(2023, 7, acting_user=supervisor, at=at(2023, 8, 1, 9))
     months = build_unit_months(2023, 7, as_of=at(2023, 8, 1, 9))
     eligible = {m.unit.short_name for m in months.values() if m.order_count >= 6}
-    tables = annex_rows(2023, 7)
+    tables = annex_tables(result)
     assert [t.title for t in tables] == ["七月份乡镇街道考核表", "七月份市直单位考核表"]
     assert {r.unit for t in tables for r in t.rows} == eligible
     assert len(eligible) == len(months) == 45

@@ -252,3 +252,116 @@ def test_the_built_docx_carries_the_seeds_figures(assessed, tmp_path):
 
     assert rows(townships) == _by_rank(_seed_rows("assessment_townships"))
     assert rows(departments) == _by_rank(_seed_rows("assessment_departments"))
+
+
+# ---------------------------------------------------------------------------------------------
+# One definition, every path: the demo month's indicators for all 45 units read through the
+# statistics command, the dashboard, the assessment sheets, the briefing, the Excel exports and
+# the JSON API all equal hotline.metrics' (docs/metrics.md).
+
+
+def _pair(text: str) -> tuple[int, int]:
+    """'14/15 = 93.33%' (or the engine's '0/0') as (14, 15)."""
+    num, den = text.split("=")[0].strip().split("/")
+    return int(num), int(den)
+
+
+def test_every_indicator_agrees_on_every_path(assessed, client, tmp_path):
+    import re
+
+    from openpyxl import load_workbook
+
+    from hotline.accounts.models import User
+    from hotline.assessment.models import MonthlyResult
+    from hotline.assessment.results import annex_tables
+    from hotline.briefing.build import build_briefing_data
+    from hotline.directory.models import Unit
+    from hotline.metrics.definitions import UNIT_RATES
+    from hotline.metrics.units import month_unit_metrics
+    from hotline.workorders.workflow import Role
+
+    truth = {m.short_name: m for m in month_unit_metrics(2023, 7, as_of=dt_now()).values()}
+    assert len(truth) == Unit.objects.filter(active=True, group__isnull=False).count() == 45
+    expected = {name: {d.key: (m.rate(d.key).numerator, m.rate(d.key).denominator) for d in UNIT_RATES}
+                | {"overdue": m.counts["overdue"]} for name, m in truth.items()}
+    assert all(m.counts["orders"] >= 6 for m in truth.values())
+
+    # 1. hotline stats --month 2023-07 --units
+    out = io.StringIO()
+    call_command("stats", "--month", "2023-07", "--units", stdout=out)
+    printed = {}
+    for line in out.getvalue().splitlines():
+        m = re.fullmatch(r"  (\S+)：(.+)；超期工单 (\d+) 件", line)
+        if m and m.group(1) in truth:
+            parts = dict(re.findall(r"(\S+?) (\d+/\d+) = ", m.group(2)))
+            printed[m.group(1)] = {d.key: _pair(parts[d.name]) for d in UNIT_RATES} | {"overdue": int(m.group(3))}
+    assert printed == expected
+
+    zhou = User.objects.create_user("metrics_check", password="x", role=Role.SUPERVISOR, display_name="周")
+    client.force_login(zhou)
+
+    # 2. The dashboard's table of the month.
+    page = client.get("/dashboard/", {"date": "2023-07-31"})
+    assert page.status_code == 200
+    shown = {m.short_name: {d.key: (m.rate(d.key).numerator, m.rate(d.key).denominator) for d in UNIT_RATES}
+             | {"overdue": m.overdue} for m in page.context["unit_metrics"]}
+    assert shown == expected
+    assert page.content.decode().count('<tr data-unit="') == 45
+
+    # 3. Every unit's assessment sheet: each rate line and the overdue line.
+    result = MonthlyResult.objects.get(year=2023, month=7, state=MonthlyResult.State.PUBLISHED)
+    by_pair = {(d.numerator, d.denominator): d.key for d in UNIT_RATES}
+    for name, m in truth.items():
+        sheet = client.get(f"/assessment/2023-7/units/{m.unit_id}/").context["sheet"]
+        card = {r["code"]: r for r in sheet.group.scorecard["indicators"]}
+        for line in sheet.score.lines:
+            if line.kind == "rate":
+                key = by_pair[(card[line.code]["numerator"], card[line.code]["denominator"])]
+                assert _pair(line.figures) == expected[name][key], (name, line.label)
+            elif line.code == "overdue":
+                assert line.figures == f"{expected[name]['overdue']} 件", name
+        assert sheet.score.order_count == m.counts["orders"]
+
+    # 4. The briefing: the statistics page it is built beside, and its annexes are the published version's.
+    stats = client.get("/briefing/stats/", {"month": "2023-07"}).context["stats"]
+    assert {u.short_name: {d.key: (u.rates[d.key].numerator, u.rates[d.key].denominator) for d in UNIT_RATES}
+            | {"overdue": u.overdue} for u in stats.unit_rates} == expected
+    data = build_briefing_data(2023, 7, charts=False)
+    assert data.assessment_version == result.version and list(data.annexes) == annex_tables(result)
+
+    # 5. The Excel exports: the statistics workbook and the assessment's line-by-line sheet.
+    response = client.get("/briefing/stats/", {"month": "2023-07", "format": "xlsx"})
+    path = tmp_path / "stats.xlsx"
+    path.write_bytes(response.content)
+    rows = list(load_workbook(path).active.iter_rows(values_only=True))
+    header = rows[1]
+    col = {h: i for i, h in enumerate(header)}
+    exported = {}
+    for row in rows[2:]:
+        if row[0] in truth:
+            exported[row[0]] = {d.key: (row[col[f"{d.name}（分子）"]], row[col[f"{d.name}（分母）"]]) for d in UNIT_RATES} \
+                | {"overdue": row[col["超期工单"]]}
+    assert exported == expected
+    response = client.get("/assessment/2023-7/export.xlsx")
+    path = tmp_path / "assessment.xlsx"
+    path.write_bytes(response.content)
+    detail = load_workbook(path)["得分明细"]
+    checked = 0
+    for _group, unit_name, label, figures, *_ in detail.iter_rows(min_row=2, values_only=True):
+        key = next((d.key for d in UNIT_RATES if d.name == label), None)
+        if key is not None and "/" in (figures or ""):
+            assert _pair(figures) == expected[unit_name][key], (unit_name, label)
+            checked += 1
+    assert checked >= 45 * 4
+
+    # 6. The JSON API.
+    body = client.get("/api/metrics/2023-07/").json()
+    api = {u["short_name"]: {k: (v["numerator"], v["denominator"]) for k, v in u["rates"].items()}
+           | {"overdue": u["counts"]["overdue"]} for u in body["units"]}
+    assert api == expected
+
+
+def dt_now():
+    from django.utils import timezone
+
+    return timezone.now()

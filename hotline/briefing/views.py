@@ -109,6 +109,8 @@ def statistics(request):
     stats = None
     if not errors:
         stats = period_statistics(start, end, unit=unit, town=town)
+        if request.GET.get("format") == "xlsx":
+            return _statistics_workbook(stats)
     return render(request, "briefing/statistics.html", {
         "stats": stats, "errors": errors, "start": start, "end": end, "units": units,
         "towns": [u for u in units if u.is_locality], "unit": unit, "town": town,
@@ -117,6 +119,39 @@ def statistics(request):
         "appeal_total_share": stats.share_text(stats.appeal_type_total) if stats else "",
         "hotspot_total_share": stats.share_text(stats.hotspot_total) if stats else "",
     })
+
+
+def _statistics_workbook(stats):
+    """The statistics page's unit table as Excel: every count and rate of every unit, as read."""
+    import io
+
+    from openpyxl import Workbook
+
+    from hotline.lib import xlsx
+    from hotline.metrics.definitions import UNIT_COUNTS, UNIT_RATES
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "各单位指标"
+    counts = [d for d in UNIT_COUNTS if d.key != "excluded"]
+    xlsx.append(ws, [f"{stats.start:%Y-%m-%d} 至 {stats.end:%Y-%m-%d} 各单位指标（口径见 docs/metrics.md）"])
+    header = ["单位", "单位全称", *(d.name for d in counts)]
+    for d in UNIT_RATES:
+        header += [f"{d.name}（分子）", f"{d.name}（分母）", d.name]
+    xlsx.append(ws, header)
+    rows = [("全部单位", "", stats.rates, None), *((u.short_name, u.name, u.rates, u) for u in stats.unit_rates)]
+    total = {d.key: sum(u.counts[d.key] for u in stats.unit_rates) for d in counts}
+    for short, name, rates, u in rows:
+        row = [short, name, *((u.counts[d.key] if u is not None else total[d.key]) for d in counts)]
+        for d in UNIT_RATES:
+            r = rates[d.key]
+            row += [r.numerator, r.denominator, r.text]
+        xlsx.append(ws, row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="statistics-{stats.start:%Y%m%d}-{stats.end:%Y%m%d}.xlsx"'
+    return response
 
 
 @supervisor_only

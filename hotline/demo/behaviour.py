@@ -31,8 +31,9 @@ from hotline.assessment.engine import BonusClaim, Scorecard, UnitFigures, score_
 
 # Share of callbacks that do not reach the caller, as in the center's ordinary month.
 UNREACHED_SHARE = 0.07
-# Whether a reply after the handling deadline is also an overdue order (超期) in the figures.
-LATE_REPLY_IS_OVERDUE = False
+# A reply after the handling deadline is an overdue order (超期): hotline.metrics defines 超期 as
+# the due orders not closed on time (docs/metrics.md), so the two can never disagree.
+LATE_REPLY_IS_OVERDUE = True
 BONUS_KINDS = ("praise", "typical_case", "proactive_governance")
 
 

@@ -25,7 +25,23 @@ def dashboard(request):
                   "overdue": [r["overdue"] for r in data["by_unit"]]},
         "categories": [{"name": r["category__full_name"], "value": r["n"]} for r in data["by_category"]],
     }
-    return render_page(request, "web/dashboard.html", {**data, "chart": chart, "as_of": as_of})
+    return render_page(request, "web/dashboard.html", {**data, "chart": chart, "as_of": as_of,
+                                                       **_unit_metrics(request.user, as_of or clock.today())})
+
+
+def _unit_metrics(user, day: dt.date) -> dict:
+    """The month's indicators per unit (hotline.metrics: the figures the assessment scores), for
+    the people who may see them: every unit for the center, a handler's own unit for a handler."""
+    from hotline.accounts.access import order_scope
+    from hotline.metrics.definitions import UNIT_RATES
+    from hotline.metrics.units import month_unit_metrics
+
+    scope = order_scope(user)
+    if not scope.everything and scope.unit_id is None:
+        return {}
+    metrics = month_unit_metrics(day.year, day.month, as_of=clock.now())
+    rows = [m for m in metrics.values() if scope.everything or m.unit_id == scope.unit_id]
+    return {"unit_metrics": rows, "metric_labels": [d.name for d in UNIT_RATES], "metric_month": day}
 
 
 EARLIEST = dt.date(2000, 1, 1)

@@ -67,14 +67,16 @@ class Command(BaseCommand):
             w(f"  {c.label}：{c.month_on_month.current}；上期 {c.month_on_month.previous}（{c.month_on_month.text}）；"
               f"去年同期 {c.year_on_year.previous}（{c.year_on_year.text}）")
         w("")
-        w("各项比率（全市）")
+        w("各项比率（全部单位合计，按派单时间；口径见 docs/metrics.md）")
         for _key, label, rate in s.rates.items():
             w(f"  {label}：{rate}")
+        w(f"  直接答复率（按登记时间）：{s.direct_answer}")
         if o.get("units"):
             w("")
             w("各单位比率")
             for u in s.unit_rates:
-                w(f"  {u.short_name}：" + "；".join(f"{label} {rate.text}" for _k, label, rate in u.rates.items()))
+                w(f"  {u.short_name}：" + "；".join(f"{label} {rate}" for _k, label, rate in u.rates.items())
+                  + f"；超期工单 {u.overdue} 件")
         w("")
         w(f"超期工单：{s.overdue_total} 件")
         for item in s.overdue[:20]:
