@@ -15,9 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1:8000", help="监听地址，默认 127.0.0.1:8000")
         parser.add_argument("--password", default=DEMO_PASSWORD, help="演示账号的密码")
         parser.add_argument("--no-serve", action="store_true", help="只准备数据，不启动服务")
+        parser.add_argument("--no-worker", action="store_true", help="只启动网页服务，不启动任务进程和定时调度")
         parser.add_argument("--reset", action="store_true", help="删除已有的演示数据库后重新生成（仅限 SQLite）")
 
-    def handle(self, *args, addr, password, no_serve, reset, **options):
+    def handle(self, *args, addr, password, no_serve, no_worker, reset, **options):
         db = settings.DATABASES["default"]
         if reset:
             if db["ENGINE"] != "django.db.backends.sqlite3":
@@ -48,4 +49,4 @@ class Command(BaseCommand):
         if no_serve:
             return
         self.stdout.write(f"打开浏览器访问 http://{addr}/")
-        call_command("serve", addr=addr)
+        call_command("serve", addr=addr, no_worker=no_worker)
