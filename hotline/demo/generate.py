@@ -7,8 +7,9 @@ requests, reminders and callbacks are exactly what the platform would have recor
 
 The seed shape is reproduced exactly: 4707 local orders (3285 handled by the center, 1422
 dispatched), 336 upstream (287 + 49), appeal types 2049/831/1019/30/1114, the ten hotspot
-categories with the seed's counts and every other category below them, about 9000 calls. Other
-sizes scale the same shape (``hotline generate --orders N``).
+categories with the seed's counts and every other category below them, about 9000 calls, and
+each unit's behaviour such that the published assessment is the seed's two annexes. Other sizes
+scale the same shape (``hotline generate --orders N``).
 """
 
 from __future__ import annotations
@@ -94,9 +95,9 @@ class MonthShape:
 
 SEED_SHAPE = MonthShape()
 
-# Seed annex scores set each unit's behaviour: a unit the briefing ranks high signs promptly,
-# replies on time and satisfies callers; a low one is late, returns orders and gets reworked.
-# The rates are calibrated so that the default scorecard gives scores in the seed's range (77–101).
+# The seed's annex scores are what each unit's month is planned to earn (``plan_behaviours``): the
+# demo plants the late sign-fors, late replies, dissatisfied callers, refused returns and bonuses
+# that the group's scorecard scores at exactly this figure. The assessment never reads this table.
 SEED_SCORES = {name: score for name, score, _ in [
     ("杨楼镇", 99.5, 1), ("临汝镇", 99.5, 1), ("蟒川镇", 98, 3), ("焦村镇", 98, 3), ("陵头镇", 97.5, 5),
     ("洗耳河街道", 95.75, 6), ("夏店镇", 94.5, 7), ("大峪镇", 94, 8), ("煤山街道", 93, 9), ("风穴路街道", 92.5, 10),
