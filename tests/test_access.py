@@ -117,9 +117,9 @@ def test_confidential_callers_are_never_shown_to_units(people, unit, new_order):
 
 
 def test_masking_rules():
-    from hotline.lib.masking import mask_name, mask_phone, mask_text_phones
+    from hotline.lib.masking import mask_identities, mask_name, mask_phone
 
     assert mask_phone("13812341234") == "138****1234"
     assert mask_phone("0375-6012345") == "037*******45"
     assert mask_name("欧阳明月") == "欧阳**" and mask_name("李") == "李*"
-    assert mask_text_phones("回电13812341234即可") == "回电138****1234即可"
+    assert mask_identities("回电13812341234即可") == "回电138****1234即可"

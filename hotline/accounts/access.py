@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 
 from hotline.accounts.roles import Role
-from hotline.lib.masking import mask_name, mask_phone, mask_text_phones
+from hotline.lib.masking import HIDDEN, mask_identities, mask_name, mask_phone
 
 ALL_ORDERS_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 # Roles whose work needs the caller's contact details (on request, audited).
@@ -88,7 +88,7 @@ def may_reveal_contact(user, order) -> bool:
 def caller_for(user, order, *, revealed: bool = False) -> tuple[str, str]:
     """(name, phone) as this user may see them: masked unless revealed by an audited action."""
     if hides_caller(user, order):
-        return "（保密）", "（保密）"
+        return HIDDEN, HIDDEN
     if revealed and may_reveal_contact(user, order):
         return order.caller_name, order.caller_phone
     return mask_name(order.caller_name), mask_phone(order.caller_phone)
@@ -99,16 +99,41 @@ def hides_caller(user, order) -> bool:
     return bool(order.confidential) and role_of(user) == Role.HANDLER
 
 
+# Roles that read an order's free text as it was written, identities included: the center's staff,
+# who take the calls and call the citizens back. Everyone else — a unit, and anyone outside — reads
+# every title, content, note and reply through ``mask_identities``.
+TEXT_ROLES = {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+
+
+def sees_identities(user) -> bool:
+    """Whether ``user`` reads free text unmasked (and searches it as written)."""
+    return role_of(user) in TEXT_ROLES
+
+
+def outside_text(order, text: str) -> str:
+    """``text`` of ``order`` as anyone outside the center reads it — a unit, and the public (Open311,
+    the portal, the briefing): phones, landlines and ID numbers in any spelling and the caller's
+    name masked (138****8888, 司马**); on a confidential order all of them hidden (（保密）)."""
+    return mask_identities(text, name=order.caller_name, phone=order.caller_phone, hide=bool(order.confidential))
+
+
 def shield_text(user, order, text: str) -> str:
-    """``text`` as this user may read it: for a unit on a confidential order, the caller's name and
-    phone (and any mobile number) written inside contents, notes and replies are hidden."""
-    if not text or not hides_caller(user, order):
+    """``text`` as this user may read it: as written for the center's staff, ``outside_text`` for
+    everyone else (the one function every page, export and API answer calls)."""
+    if not text or sees_identities(user):
         return text
-    for secret in (order.caller_phone, order.caller_name):
-        secret = (secret or "").strip()
-        if len(secret) >= 2:
-            text = text.replace(secret, "（保密）")
-    return mask_text_phones(text)
+    return outside_text(order, text)
+
+
+def unit_search_text(order) -> str:
+    """What a unit's text search reads for ``order``: its title and content as the unit reads them,
+    one line break apart — or "" when masking changes neither, and the search reads the title and
+    content columns themselves (most orders name nobody in their text). Stored on the order by the
+    actions that write title, content, caller or confidentiality (``WorkOrder.masked_text``)."""
+    title, content = outside_text(order, order.title or ""), outside_text(order, order.content or "")
+    if title == (order.title or "") and content == (order.content or ""):
+        return ""
+    return f"{title}\n{content}"
 
 
 def audit(actor, action: str, *, obj=None, object_type: str = "", object_id: str = "", ip=None, **detail):

@@ -22,12 +22,13 @@ import re
 from django.conf import settings
 from django.db.models import Count, F, Min, Q
 
+from hotline.accounts.access import outside_text
 from hotline.analytics.stats import category_counts_between, local_bounds
 from hotline.briefing.data import TitledText
 from hotline.catalog.models import Category
 from hotline.directory.models import Unit, month_bounds
 from hotline.lib import clock
-from hotline.lib.masking import mask_text_phones
+from hotline.lib.masking import mask_identities
 from hotline.workorders.models import Assignment, Disposition, Satisfaction, WorkOrder
 
 MIN_COUNT = 5
@@ -168,7 +169,7 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
             text += f"，主要反映{'、'.join(words)}等问题"
         if cat_id in leaders:
             text += f"，承办较多的单位为{leaders[cat_id][0]}"
-        items.append(TitledText(f"{row['category__name']}问题", mask_text_phones(text) + "。"))
+        items.append(TitledText(f"{row['category__name']}问题", mask_identities(text, hide=True) + "。"))
     return tuple(items)
 
 
@@ -222,7 +223,7 @@ def typical_cases(year: int, month: int, *, using: str | None = None, limit: int
             answer += "。"
         text = (f"{order.lead_unit.short_name}接到“{title}”的事项工单后，迅速响应，{sign}，"
                 f"{_day(order.replied_at)}答复：{answer}经回访，群众对办理结果非常满意。")
-        cases.append(mask_text_phones(text))
+        cases.append(outside_text(order, text))  # a published document: identities masked
     return tuple(cases)
 
 

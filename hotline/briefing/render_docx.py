@@ -24,6 +24,7 @@ from docx.shared import Cm, Pt, RGBColor
 from hotline.briefing import narrative
 from hotline.briefing.data import BriefingData
 from hotline.briefing.narrative import Annex, Chart, Heading, Paragraph, Table
+from hotline.lib.text import scrub
 
 TITLE_FONT = "方正小标宋简体"
 HEADING_FONT = "黑体"
@@ -106,12 +107,12 @@ def _setup_document(doc, data: BriefingData) -> None:
     pf.widow_control = False
 
     props = doc.core_properties
-    props.title = f"{data.hotline_name}{data.title}"
-    props.author = data.issuer
+    props.title = scrub(f"{data.hotline_name}{data.title}")
+    props.author = scrub(data.issuer)
     props.subject = f"{data.year}年{data.month}月工作简报"
     props.language = "zh-CN"
     props.comments = ""
-    props.last_modified_by = data.issuer
+    props.last_modified_by = scrub(data.issuer)
 
     _page_number_footer(section)
 
@@ -266,7 +267,7 @@ def _para(doc, *, indent: bool = False, align=None):
 
 
 def _run(p, text: str, east_asia: str, size, *, bold: bool = False, color=None, latin: str = LATIN_FONT):
-    run = p.add_run(text)
+    run = p.add_run(scrub(text))  # python-docx refuses control characters: one must not stop a briefing
     run.font.size = size
     run.font.bold = bold
     if color is not None:

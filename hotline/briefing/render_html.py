@@ -8,11 +8,17 @@ goes through ``html.escape``: unit names and case texts come from user input.
 from __future__ import annotations
 
 import base64
-from html import escape
+from html import escape as _escape
 
 from hotline.briefing import narrative
 from hotline.briefing.data import BriefingData
 from hotline.briefing.narrative import Annex, Chart, Heading, Paragraph, Table
+from hotline.lib.text import scrub
+
+
+def escape(text) -> str:
+    """HTML-escaped and scrubbed: the preview shows what the DOCX will hold."""
+    return _escape(scrub(str(text)))
 
 _STYLE = """
 .hl-briefing{max-width:46em;margin:0 auto;padding:2em 2.5em;background:#fff;color:#111;

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from hotline.briefing import actions, assessment_bridge, drafting
 from hotline.briefing.models import Briefing, BriefingVersion
 from hotline.lib import clock
+from hotline.lib.text import TextError, clean_text
 
 # Statistics are asked for within these days; outside them the period arithmetic leaves the calendar.
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
@@ -167,10 +168,13 @@ def edit(request, year: int, month: int):
             except ValueError:
                 messages.error(request, "印发日期格式应为 YYYY-MM-DD")
                 return redirect("briefing:edit", year=year, month=month)
-        actions.update_narrative(briefing, acting_user=request.user,
-                                 hot_problems=request.POST.get("hot_problems", ""),
-                                 typical_cases=request.POST.get("typical_cases", ""),
-                                 business_work=request.POST.get("business_work", ""), issue_date=issue_date)
+        try:  # the one text boundary: controls removed, NUL refused and nothing saved
+            texts = {key: clean_text(request.POST.get(key, ""))
+                     for key in ("hot_problems", "typical_cases", "business_work")}
+        except TextError as exc:
+            messages.error(request, f"简报文字{exc}，未保存")
+            return redirect("briefing:edit", year=year, month=month)
+        actions.update_narrative(briefing, acting_user=request.user, issue_date=issue_date, **texts)
         messages.success(request, "已保存")
         return redirect("briefing:edit", year=year, month=month)
     data = briefing.briefing_data()
@@ -240,7 +244,12 @@ def build_status(request, year: int, month: int):
 def publish(request, year: int, month: int):
     briefing = _briefing(year, month)
     try:
-        version = actions.publish(briefing, acting_user=request.user, note=request.POST.get("note", ""))
+        note = clean_text(request.POST.get("note", ""), single_line=True)
+    except TextError as exc:
+        messages.error(request, f"发布说明{exc}")
+        return redirect("briefing:edit", year=year, month=month)
+    try:
+        version = actions.publish(briefing, acting_user=request.user, note=note)
         messages.success(request, f"已发布第 {version.number} 版")
     except (actions.BriefingError, PermissionDenied) as exc:
         messages.error(request, str(exc))

@@ -38,6 +38,7 @@ from hotline.catalog.models import AppealType, Category, Source, Urgency
 from hotline.directory.models import Unit, UpstreamPlatform
 from hotline.intake.models import ReportBackAttempt, UpstreamCredential
 from hotline.lib import clock
+from hotline.lib.text import TextError, clean_text, scrub_data
 from hotline.workorders import actions
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.workflow import Status, WorkflowError
@@ -202,7 +203,7 @@ def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | Non
         label = names.get(key, key)
         errors.append((label, f"字段“{label}”{message}"))
 
-    def text(key: str, *, required: bool = False, max_length: int | None = None) -> str:
+    def text(key: str, *, required: bool = False, max_length: int | None = None, single_line: bool = True) -> str:
         value = data.get(key)
         if value is None:
             value = ""
@@ -211,7 +212,11 @@ def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | Non
         if isinstance(value, bool) or not isinstance(value, str | int):
             bad(key, "须为文本")
             return ""
-        value = str(value).strip()
+        try:  # the one text boundary (hotline.lib.text): NUL refused, controls removed
+            value = clean_text(str(value), single_line=single_line).strip()
+        except TextError as e:
+            bad(key, str(e))
+            return ""
         if required and not value:
             bad(key, "不能为空")
         if max_length and len(value) > max_length:
@@ -221,7 +226,7 @@ def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | Non
     fields = {
         "upstream_number": text("upstream_number", required=True, max_length=40),
         "title": text("title", required=True, max_length=120),
-        "content": text("content", required=True),
+        "content": text("content", required=True, single_line=False),
         "address": text("address", max_length=200),
         "caller_name": text("caller_name", max_length=40),
         "caller_phone": text("caller_phone", max_length=30),
@@ -398,7 +403,7 @@ def report_back_upstream(order_id: int) -> str:
             raise ReportBackFailed(f"{platform.name}未配置回复接口地址")
         if credential is None:
             raise ReportBackFailed(f"{platform.name}未配置接口密钥，无法签名")
-        body = json.dumps(report_payload(order), ensure_ascii=False).encode()
+        body = json.dumps(scrub_data(report_payload(order)), ensure_ascii=False).encode()
         try:
             status, text = _post(url, body, signed_headers(credential.secret, body))
         except (OSError, ValueError) as e:  # refused, timed out, DNS, bad URL

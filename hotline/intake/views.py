@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from hotline.accounts.access import audit, require_role
 from hotline.intake import importers, upstream
 from hotline.lib.pages import client_ip, render_page
+from hotline.lib.text import scrub_data
 from hotline.workorders.workflow import Role
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -32,7 +33,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def push_order(request, platform_code: str):
     """``POST /intake/upstream/<platform code>/orders``: an upstream platform pushes one order."""
     status, payload = upstream.receive_push(platform_code, request.body, request.headers)
-    return JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(scrub_data(payload), status=status, json_dumps_params={"ensure_ascii": False})
 
 
 def _run(kind: str, source, *, dry_run: bool, user, name: str) -> importers.ImportResult:

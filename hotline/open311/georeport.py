@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+from hotline.lib.text import scrub, scrub_data
+
 XML_ITEM = {"services": "service", "service_requests": "request", "errors": "error", "values": "value",
             "attributes": "attribute"}
 
@@ -19,7 +21,7 @@ def error_list(code: int, description: str) -> list[dict]:
 
 
 def to_json(data) -> bytes:
-    return json.dumps(data, ensure_ascii=False).encode()
+    return json.dumps(scrub_data(data), ensure_ascii=False).encode()
 
 
 def _text(value) -> str:
@@ -27,13 +29,14 @@ def _text(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    # XML 1.0 cannot hold control characters at all: one stored in a title must not break the feed.
+    return scrub(str(value))
 
 
 def _fill(element: ET.Element, value) -> None:
     if isinstance(value, dict):
         for key, inner in value.items():
-            _fill(ET.SubElement(element, key), inner)
+            _fill(ET.SubElement(element, scrub(key)), inner)
     elif isinstance(value, list):
         item = XML_ITEM.get(element.tag, "item")
         for inner in value:

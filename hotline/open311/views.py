@@ -15,9 +15,10 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from hotline.accounts.access import outside_text
 from hotline.catalog.models import AppealType, Category, Source
 from hotline.lib import clock
-from hotline.lib.masking import mask_name, mask_text_phones
+from hotline.lib.text import TextError, clean_text
 from hotline.open311.georeport import error_list, to_json, to_xml
 from hotline.open311.models import Open311Client
 from hotline.workorders import actions
@@ -115,12 +116,9 @@ def _coordinate(value) -> float | None:
 
 
 def public_summary(order: WorkOrder) -> str:
-    """The order's title, not its content: contents quote callers by name and address. The
-    caller's own name and any mobile number are masked even in the title."""
-    text = mask_text_phones(order.title)
-    name = (order.caller_name or "").strip()
-    if len(name) >= 2:
-        text = text.replace(name, mask_name(name))
+    """The order's title, not its content: contents quote callers by name and address. Every
+    identity in the title is masked, as in every public output (hotline.accounts.access.outside_text)."""
+    text = outside_text(order, order.title)
     return text[:DESCRIPTION_CHARS] + ("…" if len(text) > DESCRIPTION_CHARS else "")
 
 
@@ -228,8 +226,18 @@ def _decimal(value: str, name: str, low: int, high: int) -> Decimal | None:
     return number.quantize(Decimal("0.000001"))
 
 
+def _text(data, name: str, *, single_line: bool = True) -> str:
+    """A posted text through the one text boundary (hotline.lib.text): NUL is a 400 naming it."""
+    try:
+        return clean_text(data.get(name, ""), single_line=single_line).strip()
+    except TextError as exc:
+        raise Open311Error(400, f"{name} {exc}") from None
+
+
 def _create(request, fmt: str) -> HttpResponse:
-    data = request.POST
+    data = {name: _text(request.POST, name, single_line=name != "description")
+            for name in ("api_key", "service_code", "description", "lat", "long", "address_string",
+                         "attribute[appeal_type]", "last_name", "first_name", "phone")}
     client = _client(data.get("api_key", "").strip())
     code = data.get("service_code", "").strip()
     if not code:

@@ -8,6 +8,7 @@ from django import forms
 
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
+from hotline.lib.forms import CleanTextForm
 from hotline.workorders.models import SATISFIED_LEVELS, Satisfaction
 
 PHONE_RE = re.compile(r"^\d{7,20}$")
@@ -32,7 +33,7 @@ def category_choices(group_id=None):
     return [("", "请选择具体分类")] + list(grouped.items())
 
 
-class SubmitForm(forms.Form):
+class SubmitForm(CleanTextForm):
     caller_name = forms.CharField(label="姓名", max_length=40,
                                   error_messages={"required": "请填写姓名"})
     caller_phone = forms.CharField(label="联系电话", max_length=30,
@@ -84,7 +85,7 @@ class SubmitForm(forms.Form):
         return data
 
 
-class TrackForm(forms.Form):
+class TrackForm(CleanTextForm):
     number = forms.CharField(label="工单编号", max_length=24, error_messages={"required": "请填写工单编号"})
     phone = forms.CharField(label="登记时的联系电话", max_length=30, error_messages={"required": "请填写联系电话"})
 
@@ -92,7 +93,7 @@ class TrackForm(forms.Form):
         return self.cleaned_data["number"].strip().upper()
 
 
-class RateForm(forms.Form):
+class RateForm(CleanTextForm):
     satisfaction = forms.ChoiceField(label="满意度", choices=Satisfaction.choices, widget=forms.RadioSelect,
                                      error_messages={"required": "请选择满意度", "invalid_choice": "满意度取值无效"})
     solved = forms.TypedChoiceField(label="问题是否解决", choices=[("yes", "已解决"), ("no", "未解决")],

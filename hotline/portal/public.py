@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hotline.accounts.access import outside_text
 from hotline.lib import clock
-from hotline.lib.masking import mask_text_phones
 from hotline.workorders.models import Disposition, WorkOrder
 from hotline.workorders.workflow import Status
 
@@ -76,13 +76,18 @@ def public_steps(order: WorkOrder) -> list[Step]:
     return steps
 
 
+def public_title(order: WorkOrder) -> str:
+    """The title as anyone holding the number and phone may read it: identities hidden."""
+    return outside_text(order, order.title)
+
+
 def public_answer(order: WorkOrder) -> str:
     """The answer the citizen is told, once approved (never the unit's draft or internal note)."""
     if order.status not in (Status.AWAITING_CALLBACK, Status.CLOSED):
         return ""
     if order.disposition in (Disposition.MERGE, Disposition.TRANSFER):
         return ""
-    return mask_text_phones(order.answer or "")
+    return outside_text(order, order.answer or "")
 
 
 def may_rate(order: WorkOrder) -> bool:

@@ -120,6 +120,7 @@ def _detail_context(order: WorkOrder, rate_form=None) -> dict:
     rating = CitizenRating.objects.filter(order=order).first()
     return {
         "order": order,
+        "title": public.public_title(order),
         "status_label": public.PUBLIC_STATUS[Status(order.status)],
         "steps": public.public_steps(order),
         "answer": public.public_answer(order),

@@ -10,6 +10,7 @@ from django import forms
 
 from hotline.catalog.models import AppealType, Category, KnowledgeArticle, Source, Urgency
 from hotline.directory.models import Unit, UpstreamPlatform
+from hotline.lib.forms import CleanTextForm, CleanTextModelForm
 from hotline.workorders import actions
 from hotline.workorders.models import Satisfaction, TransferTarget, Truth
 from hotline.workorders.workflow import BY_ACTION, Status, WorkflowError, allowed
@@ -73,7 +74,7 @@ def disposition_choices(role) -> list[tuple[str, str]]:
     return [(a, BY_ACTION[a].label) for a in INTAKE_DISPOSITIONS if a in permitted]
 
 
-class IntakeForm(forms.Form):
+class IntakeForm(CleanTextForm):
     caller_phone = forms.CharField(label="来电号码", max_length=30, required=False)
     caller_name = forms.CharField(label="来电人", max_length=40, required=False)
     confidential = forms.BooleanField(label="保密", required=False)
@@ -113,7 +114,7 @@ class IntakeForm(forms.Form):
 # Action forms: one per workflow action, each with the call that performs it.
 
 
-class NoteForm(forms.Form):
+class NoteForm(CleanTextForm):
     note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, transition=None, order=None, **kwargs):
@@ -162,7 +163,7 @@ class DispatchForm(NoteForm):
             self.suggested = []
 
 
-class ReasonBasisForm(forms.Form):
+class ReasonBasisForm(CleanTextForm):
     reason = forms.CharField(label="理由", widget=forms.Textarea(attrs={"rows": 3}))
     basis = forms.CharField(label="依据（职责文件或法规条款）", max_length=200, required=False)
 
@@ -186,7 +187,7 @@ class ApproveExtensionForm(NoteForm):
     deadline = datetime_field("批准延至（默认为申请日期）")
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(CleanTextForm):
     public_reply = forms.CharField(label="答复内容（向来电人公开）", widget=forms.Textarea(attrs={"rows": 4}))
     internal_note = forms.CharField(label="内部说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     is_true = forms.ChoiceField(label="是否属实", choices=[("", "—"), *Truth.choices], required=False)
@@ -198,7 +199,7 @@ class ReplyForm(forms.Form):
         self.order = order
 
 
-class CoReplyForm(forms.Form):
+class CoReplyForm(CleanTextForm):
     public_reply = forms.CharField(label="协办意见", widget=forms.Textarea(attrs={"rows": 4}))
     internal_note = forms.CharField(label="内部说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -207,7 +208,7 @@ class CoReplyForm(forms.Form):
         self.order = order
 
 
-class CallbackForm(forms.Form):
+class CallbackForm(CleanTextForm):
     reached = yes_no("是否接通")
     satisfaction = forms.ChoiceField(label="满意度", choices=[("", "—"), *Satisfaction.choices], required=False)
     solved = yes_no("是否解决", required=False)
@@ -223,7 +224,7 @@ class CallbackForm(forms.Form):
             self.fields["note"].required = True
 
 
-class SuperviseForm(forms.Form):
+class SuperviseForm(CleanTextForm):
     notice = forms.CharField(label="督办通知", widget=forms.Textarea(attrs={"rows": 3}))
     respond_within_days = forms.IntegerField(label="限期反馈（工作日）", min_value=1, max_value=15, initial=2)
 
@@ -232,7 +233,7 @@ class SuperviseForm(forms.Form):
         self.order = order
 
 
-class RemindForm(forms.Form):
+class RemindForm(CleanTextForm):
     notice = forms.CharField(label="催办内容", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, transition=None, order=None, **kwargs):
@@ -240,7 +241,7 @@ class RemindForm(forms.Form):
         self.order = order
 
 
-class ExclusionForm(forms.Form):
+class ExclusionForm(CleanTextForm):
     excluded = forms.TypedChoiceField(label="考核", choices=[("1", "不计入考核"), ("0", "恢复计入考核")],
                                       coerce=lambda v: v == "1")
     reason = forms.CharField(label="理由（经审核认定诉求不合理或恶意）", widget=forms.Textarea(attrs={"rows": 3}))
@@ -322,7 +323,7 @@ ACTION_FORMS = {
 }
 
 
-class KnowledgeForm(forms.ModelForm):
+class KnowledgeForm(CleanTextModelForm):
     category = CategoryField(label="分类", required=False)
 
     class Meta:

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from hotline.accounts.access import role_of
+from hotline.accounts.access import role_of, unit_search_text
 from hotline.catalog.models import Source, Urgency
 from hotline.directory.models import Unit
 from hotline.lib import clock
+from hotline.lib.text import scrub
 from hotline.lib.workcalendar import WORKING_DAYS, compute_deadline, earliest
 from hotline.workorders import sla
 from hotline.workorders.models import (
@@ -278,11 +279,15 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
     if actor.role not in {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.SYSTEM}:
         raise WorkflowError("只有话务员、派单员或督办人员可以登记工单")
     at = _now(at)
-    title, content = (title or "").strip(), (content or "").strip()
-    if not title or not content:
-        raise WorkflowError("工单标题和诉求内容不能为空")
     if any("\x00" in (v or "") for v in (title, content, caller_name, caller_phone, address, upstream_number)):
         raise WorkflowError("工单内容含有非法字符（NUL）")
+    # Entry points clean text at the boundary (hotline.lib.text); the writer cleans again so that no
+    # path can store a control character that would break an export later.
+    title, content = scrub(title, single_line=True).strip(), scrub(content).strip()
+    caller_name, caller_phone = scrub(caller_name, single_line=True), scrub(caller_phone, single_line=True)
+    address, upstream_number = scrub(address, single_line=True), scrub(upstream_number, single_line=True)
+    if not title or not content:
+        raise WorkflowError("工单标题和诉求内容不能为空")
     if urgency not in Urgency.values:
         raise WorkflowError(f"未知的紧急程度：{urgency}")
     if source not in Source.values:
@@ -309,6 +314,7 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
         upstream_deadline=upstream_deadline, registered_by=actor.user, received_at=at,
         status=Status.RECEIVED,
     )
+    order.masked_text = unit_search_text(order)
     _handle_deadline(order, at)
 
     def write_dependents():

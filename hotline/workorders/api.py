@@ -15,15 +15,37 @@ from hotline.accounts.access import shield_text
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
 from hotline.lib import clock
+from hotline.lib.text import TextError, clean_text, scrub_data
 from hotline.workorders import actions, lookups
 from hotline.workorders.visibility import access_work_order_by_id
 from hotline.workorders.workflow import WorkflowError
 
 TEXT_FIELDS = ("title", "content", "urgency", "source", "caller_name", "caller_phone", "address", "note")
+MULTILINE_FIELDS = {"content", "note"}
+FIELD_LABELS = {"title": "标题", "content": "诉求内容", "caller_name": "来电人", "caller_phone": "联系电话",
+                "address": "详细地址", "note": "说明", "urgency": "紧急程度", "source": "来源"}
+
+
+def text_fields(data: dict) -> dict:
+    """The order's text fields through the one text boundary (hotline.lib.text); NUL is refused
+    with the field named (``WorkflowError``, a 400)."""
+    fields = {}
+    for name in TEXT_FIELDS:
+        if data.get(name) in (None, ""):
+            continue
+        try:
+            fields[name] = clean_text(str(data[name]), single_line=name not in MULTILINE_FIELDS)
+        except TextError as exc:
+            raise WorkflowError(f"{FIELD_LABELS[name]}{exc}") from None
+    return fields
 
 
 def _error(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status, json_dumps_params={"ensure_ascii": False})
+    return _json({"error": message}, status)
+
+
+def _json(data: dict, status: int = 200) -> JsonResponse:
+    return JsonResponse(scrub_data(data), status=status, json_dumps_params={"ensure_ascii": False})
 
 
 def _lookup(model, value, what: str):
@@ -60,7 +82,7 @@ def orders(request):
     if not isinstance(data, dict):
         return _error("请求体应为 JSON 对象", 400)
     try:
-        fields = {name: str(data[name]) for name in TEXT_FIELDS if data.get(name) not in (None, "")}
+        fields = text_fields(data)
         fields["appeal_type"] = _lookup(AppealType, data.get("appeal_type") or "problem", "诉求类型")
         fields["category"] = _lookup(Category, data.get("category"), "热点分类")
         fields["town"] = _lookup(Unit, data.get("town"), "乡镇街道")
@@ -71,7 +93,7 @@ def orders(request):
         order = actions.register_order(acting_user=request.user, receipt=True, **fields)
     except WorkflowError as exc:
         return _error(str(exc), 400)
-    return JsonResponse(order_json(order), status=201, json_dumps_params={"ensure_ascii": False})
+    return _json(order_json(order), 201)
 
 
 @require_GET
@@ -85,4 +107,4 @@ def order_detail(request, key: str):
         return _error("工单不存在或无权查看", 404)
     data = order_json(order)
     data["title"] = shield_text(request.user, order, order.title)
-    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+    return _json(data)

@@ -95,6 +95,10 @@ class WorkOrder(models.Model):
 
     title = models.CharField("标题", max_length=120)
     content = models.TextField("诉求内容")
+    # What a unit's text search reads: title and content with identities masked (hidden on a
+    # confidential order), "" when masking changes neither (hotline.accounts.access.unit_search_text).
+    # Written by the actions with the fields it is made of; db_default for rows loaded in bulk.
+    masked_text = models.TextField("单位检索文本", blank=True, default="", db_default="", editable=False)
     appeal_type = models.ForeignKey("catalog.AppealType", models.PROTECT, verbose_name="诉求类型")
     category = models.ForeignKey("catalog.Category", models.PROTECT, null=True, blank=True, verbose_name="热点分类",
                                  db_index=False)

@@ -21,7 +21,9 @@ from django.db.models import (
 
 from hotline.accounts import access
 from hotline.lib import clock
+from hotline.lib.masking import phone_digits
 from hotline.lib.planner import planner_without
+from hotline.lib.text import scrub
 from hotline.workorders.models import Assignment, Event, Request, WorkOrder
 from hotline.workorders.workflow import (
     OPEN,
@@ -123,19 +125,19 @@ def _cursor(order: WorkOrder) -> str:
 def filter_orders(user, params):
     """Visible orders narrowed by the search form's fields (shared by the list and its Excel export)."""
     qs = WorkOrder.objects.visible_to(user).select_related("appeal_type", "category", "lead_unit", "town")
-    number = (params.get("number") or "").strip()
+    number = scrub(params.get("number"), single_line=True).strip()
     if number:
         qs = qs.filter(number__startswith=number)
-    phone = (params.get("phone") or "").strip()
+    phone = scrub(params.get("phone"), single_line=True).strip()
     if phone:
-        qs = qs.filter(caller_phone=phone)
-    text = (params.get("q") or "").strip()
+        qs = qs.filter(caller_phone__in=sorted({phone, phone_digits(phone)} - {""}))
+    text = search_phrase(params.get("q"))
     if text:
-        qs = qs.filter(Q(title__contains=text) | Q(content__contains=text))
-    if (phone or text) and access.role_of(user) == Role.HANDLER:
-        # A unit must not learn a confidential caller by searching for a name or number it guesses.
-        probe = Q(caller_phone=phone) if phone else Q(caller_phone__contains=text) | Q(caller_name__contains=text)
-        qs = qs.exclude(Q(confidential=True) & probe)
+        qs = qs.filter(text_match(user, text))
+    if phone and not access.sees_identities(user):
+        # A unit never finds a confidential order by its caller's number, whatever it guesses; and
+        # it is left out of every phone search, so its absence tells nothing either.
+        qs = qs.exclude(confidential=True)
     for field in ("status", "source", "urgency"):
         value = params.get(field)
         if value:
@@ -157,6 +159,27 @@ def filter_orders(user, params):
                 continue
             qs = qs.filter(**{lookup: edge})
     return qs
+
+
+def search_phrase(value) -> str:
+    """The search box's phrase: one line, controls (NUL included) removed — a phrase is never refused."""
+    return scrub(value, single_line=True).strip()
+
+
+def text_match(user, text: str) -> Q:
+    """Orders whose text holds ``text``, as ``user`` may read it.
+
+    The center's staff read and search title and content as written. Everyone else reads them with
+    identities masked (``access.shield_text``), so they search what they read: an order whose text
+    names someone is matched on its ``masked_text`` alone, where the name and the numbers are
+    masked (a confidential caller's hidden), and the others on their title and content (their
+    ``masked_text`` is ""). A substring of a hidden name or number, or a phrase that runs into one
+    (人司马, 话137), matches nothing. Each arm is one trigram index on PostgreSQL (0002, 0012).
+    """
+    if access.sees_identities(user):
+        return Q(title__contains=text) | Q(content__contains=text)
+    return ((Q(masked_text="") & (Q(title__contains=text) | Q(content__contains=text)))
+            | (~Q(masked_text="") & Q(masked_text__contains=text)))
 
 
 # sort key -> (field, descending)
@@ -191,7 +214,7 @@ def search_orders(user, params, *, page_size: int = PAGE_SIZE) -> Page:
         except ValueError:
             cursor = None
     order_by = [f"-{field}", "-id"] if desc else [field, "id"]
-    text = (params.get("q") or "").strip()
+    text = search_phrase(params.get("q"))
     if text and (field, desc) == ("received_at", True):
         unit_id = user.unit_id if access.role_of(user) == Role.HANDLER else None
         rows = _text_newest_first(qs, after, page_size + 1, text=text, unit_id=unit_id)
@@ -265,7 +288,8 @@ def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_i
 
 def _unit_matches(db: str, unit_id: int, text: str, before: tuple) -> list[tuple[int, dt.datetime]]:
     """(id, received_at) of the newest ``UNIT_BATCH`` orders the unit was ever assigned whose title
-    or content holds ``text``, registered before ``before`` (received_at, id), newest first.
+    or content holds ``text`` as the unit reads them (``text_match``), registered before ``before``
+    (received_at, id), newest first.
 
     Read from the unit's assignments (a large bureau: some 300 thousand orders in 10M) and each
     order by key; the CTE keeps PostgreSQL from walking every order by time instead, probing the
@@ -279,10 +303,11 @@ def _unit_matches(db: str, unit_id: int, text: str, before: tuple) -> list[tuple
             f"""WITH mine AS MATERIALIZED (
                     SELECT DISTINCT order_id FROM {Assignment._meta.db_table} WHERE unit_id = %s)
                 SELECT w.id, w.received_at FROM mine JOIN {WorkOrder._meta.db_table} w ON w.id = mine.order_id
-                 WHERE (w.title LIKE %s OR w.content LIKE %s)
+                 WHERE ((w.masked_text = '' AND (w.title LIKE %s OR w.content LIKE %s))
+                        OR (w.masked_text <> '' AND w.masked_text LIKE %s))
                    AND w.received_at <= %s AND (w.received_at < %s OR w.id < %s)
                  ORDER BY w.received_at DESC, w.id DESC LIMIT %s""",
-            [unit_id, pattern, pattern, at, at, pk, UNIT_BATCH])
+            [unit_id, pattern, pattern, pattern, at, at, pk, UNIT_BATCH])
         return cursor.fetchall()
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 
 from hotline.accounts.models import AuditLog
 from hotline.lib import clock
-from hotline.lib.masking import mask_text_phones
+from hotline.lib.masking import mask_identities
 from hotline.web.views.common import render_page, require_role
 from hotline.workorders.workflow import Role
 
@@ -42,7 +42,7 @@ def audit_log(request):
     rows = list(qs[:LIMIT])
     for row in rows:
         # The trail says who looked, not what they saw: a phone searched for stays masked here.
-        row.detail_text = mask_text_phones(", ".join(f"{k}={v}" for k, v in (row.detail or {}).items()))
+        row.detail_text = mask_identities(", ".join(f"{k}={v}" for k, v in (row.detail or {}).items()))
     return render_page(request, "web/audit_log.html", {
         "rows": rows, "limit": LIMIT, "actions": AuditLog.Action.choices, "errors": errors,
         "params": {"action": action, "actor": actor, "object": obj, "date": day},

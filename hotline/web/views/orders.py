@@ -71,9 +71,10 @@ def order_detail(request, key):
 
 
 def _shield(user, order, context) -> None:
-    """Hide a confidential caller from a unit in every free text of the page (contents, notes and
-    replies often repeat the caller's number); the objects are only displayed, never saved."""
-    if not access.hides_caller(user, order):
+    """Mask identities for a unit in every free text of the page and its print sheet (contents,
+    notes and replies often repeat the caller's name and number; on a confidential order they are
+    hidden); the objects are only displayed, never saved."""
+    if access.sees_identities(user):
         return
 
     def hide(obj, *fields):
@@ -233,8 +234,7 @@ def order_export(request):
             name, phone = o.caller_name, o.caller_phone
         else:
             name, phone = access.caller_for(user, o)
-        if access.hides_caller(user, o):
-            o.title, o.content, o.answer = (access.shield_text(user, o, t) for t in (o.title, o.content, o.answer))
+        o.title, o.content, o.answer = (access.shield_text(user, o, t) for t in (o.title, o.content, o.answer))
         xlsx.append(ws, [o.number, clock.local(o.received_at).strftime("%Y-%m-%d %H:%M"), o.get_source_display(),
                    name, phone, str(o.town or ""), o.title, o.content, str(o.appeal_type), str(o.category or ""),
                    o.get_urgency_display(), o.get_status_display(), str(o.lead_unit or ""),
