@@ -29,6 +29,7 @@ from hotline.catalog.models import Category
 from hotline.directory.models import Unit, month_bounds
 from hotline.lib import clock
 from hotline.lib.masking import mask_identities
+from hotline.lib.text import scrub
 from hotline.workorders.models import Assignment, Disposition, Satisfaction, WorkOrder
 
 MIN_COUNT = 5
@@ -223,7 +224,9 @@ def typical_cases(year: int, month: int, *, using: str | None = None, limit: int
             answer += "。"
         text = (f"{order.lead_unit.short_name}接到“{title}”的事项工单后，迅速响应，{sign}，"
                 f"{_day(order.replied_at)}答复：{answer}经回访，群众对办理结果非常满意。")
-        cases.append(outside_text(order, text))  # a published document: identities masked
+        # A published document: identities masked, and no control character stored before the text
+        # boundary existed carried into the draft.
+        cases.append(scrub(outside_text(order, text)))
     return tuple(cases)
 
 
