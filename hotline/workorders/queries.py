@@ -368,10 +368,11 @@ def action_label(action: str) -> str:
 
 def _caller_scope(user):
     """Caller history (来电弹屏) spans every order of the center for center staff (DESIGN §2:
-    operators see caller history); a unit handler sees only what ``visible_to`` allows."""
+    operators see caller history); a unit handler sees only what ``visible_to`` allows, and never
+    a confidential order by its caller's number."""
     if access.role_of(user) in CENTER_ROLES:
         return WorkOrder.objects.all()
-    return WorkOrder.objects.visible_to(user)
+    return WorkOrder.objects.visible_to(user).exclude(confidential=True)
 
 
 def caller_history(user, phone: str, *, limit: int = 10) -> list[WorkOrder]:
