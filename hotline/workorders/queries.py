@@ -174,7 +174,7 @@ def text_match(user, text: str) -> Q:
     names someone is matched on its ``masked_text`` alone, where the name and the numbers are
     masked (a confidential caller's hidden), and the others on their title and content (their
     ``masked_text`` is ""). A substring of a hidden name or number, or a phrase that runs into one
-    (人司马, 话137), matches nothing. Each arm is one trigram index on PostgreSQL (0002, 0012).
+    (人司马, 话137), matches nothing. Each arm is one trigram index on PostgreSQL (0002, 0013).
     """
     if access.sees_identities(user):
         return Q(title__contains=text) | Q(content__contains=text)

@@ -24,7 +24,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("workorders", "0011_fewer_indexes"),
+        ("workorders", "0012_requests_end_with_assignment"),
     ]
 
     operations = [
