@@ -156,6 +156,16 @@ def test_the_console_refuses_a_chain_in_chinese_without_a_500(client, li, fresh)
     assert WorkOrder.objects.get(pk=b.pk).status == "received"
 
 
+def test_an_operator_merges_into_another_operators_order(people, li, fresh):
+    """The target comes from the caller's history (any operator's order), the repeat is li's own."""
+    first = fresh(acting_user=people["supervisor_zhou"])
+    repeat = fresh()
+    actions.merge(repeat, acting_user=li, into=first.pk)
+    assert WorkOrder.objects.get(pk=repeat.pk).merged_into_id == first.pk
+    with pytest.raises(WorkflowError, match="工单不存在或无权操作"):  # but not someone else's repeat
+        actions.merge(fresh(acting_user=people["supervisor_zhou"]), acting_user=li, into=first.pk)
+
+
 def test_merge_locks_both_orders_in_key_order(li, fresh, monkeypatch):
     """Whichever way round the merge goes, the lower key is locked first (no A→B / B→A deadlock)."""
     a, b = fresh(), fresh()

@@ -142,15 +142,6 @@ def _lock(order: WorkOrder | int, actor: Actor) -> WorkOrder:
         raise WorkflowError("工单不存在或无权操作") from None
 
 
-def _lock_all(orders: Iterable[WorkOrder | int], actor: Actor) -> dict[int, WorkOrder]:
-    """Lock several orders, always in primary-key order.
-
-    Two actions that need the same orders then queue on the lowest one first, so neither can hold
-    one order while waiting for the other (the deadlock a merge A→B racing B→A would otherwise be).
-    """
-    return {pk: _lock(pk, actor) for pk in sorted({_pk(o) for o in orders})}
-
-
 def _active_assignment(order: WorkOrder, unit_id: int | None, role: str | None = None) -> Assignment | None:
     qs = Assignment.objects.filter(order=order, active=True)
     if unit_id is not None:
@@ -410,7 +401,8 @@ def _close_at_intake(order, action, disposition, acting_user, note, at):
 def merge(order, *, acting_user, into: WorkOrder | int | None, note: str = "", at=None) -> WorkOrder:
     """Merge a repeat appeal into an existing order (并单); the repeat ends here.
 
-    Both orders are locked (in primary-key order) before anything is checked, so concurrent merges
+    Both orders are locked in primary-key order before anything is checked — two merges of the same
+    pair queue on the lower one first, so A→B racing B→A cannot deadlock — and concurrent merges
     see each other: a merge target is never itself merged (no chains), an order that others were
     merged into is never merged away (A→B then B→C is refused), and no merge closes a cycle. Three
     racing merges A→B, B→C, C→A therefore leave at least two orders open, never none.
@@ -421,7 +413,10 @@ def merge(order, *, acting_user, into: WorkOrder | int | None, note: str = "", a
         raise WorkflowError("请指定要并入的工单")
     if target_id == source_id:
         raise WorkflowError("不能将工单并入其自身")
-    locked = _lock_all([source_id, target_id], actor)
+    # The target is what the caller looked up (the intake's caller history: any order of the same
+    # caller), not necessarily one this operator works, and it is only noted (merged_in): it is
+    # locked without the visibility door, the repeat through it.
+    locked = {pk: _lock(pk, actor if pk == source_id else SYSTEM) for pk in sorted((source_id, target_id))}
     order, target = locked[source_id], locked[target_id]
     _authorize(order, "merge", actor, note)
     at = _now(at)
