@@ -213,7 +213,8 @@ PORTAL_PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 
 # Jobs the scheduler runs once per sweep period besides the SLA sweep (each must be idempotent and
 # return what it queued).
-HOTLINE_PERIODIC_JOBS = ["hotline.intake.upstream.schedule_reports", "hotline.triage.tasks.schedule_settle"]
+HOTLINE_PERIODIC_JOBS = ["hotline.intake.upstream.schedule_reports", "hotline.triage.tasks.schedule_settle",
+                         "hotline.catalog.history.apply_due_versions"]
 
 # Business settings a center changes without code.
 HOTLINE = {

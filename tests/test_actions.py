@@ -209,7 +209,7 @@ def test_intake_dispositions(people, new_order):
 def test_registration_validates_input(people, unit, new_order):
     with pytest.raises(WorkflowError, match="不能为空"):
         new_order(title="  ")
-    with pytest.raises(WorkflowError, match="二级热点分类"):
+    with pytest.raises(WorkflowError, match="二级或三级热点分类"):
         new_order(category=Category.objects.get(code="01"))
     with pytest.raises(WorkflowError, match="乡镇或街道"):
         new_order(town=unit("住房和城乡建设局"))

@@ -371,7 +371,7 @@ def test_intake_shows_field_errors(as_user, unit):
     c = as_user("operator_li")
     r = c.post(reverse("intake"), intake_data(unit, category="不存在的分类", title=""))
     body = r.content.decode()
-    assert "请从列表中选择一个二级热点分类" in body and "标题" in body
+    assert "请从列表中选择一个二级或三级热点分类" in body and "标题" in body
     assert not WorkOrder.objects.exists()
 
 

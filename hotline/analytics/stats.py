@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from hotline.catalog.models import AppealType, Category
+from hotline.catalog.history import roll_up
+from hotline.catalog.models import AppealType
 from hotline.directory.models import UpstreamPlatform, month_bounds, stationing_compliance
 from hotline.intake.models import Call
 from hotline.lib import clock
@@ -35,6 +36,7 @@ from hotline.workorders.models import Assignment, WorkOrder
 __all__ = ["COORDINATED_DISPOSITIONS", "Change", "PeriodStats", "Rate", "Rates", "UnitMetrics", "period_statistics"]
 UnitRates = UnitMetrics  # the name the statistics used before the metrics package
 DEFAULT_TOP = 10
+HOTSPOT_LEVEL = 2  # the hotspot table names 政务服务—网点服务; level-3 orders count under their level-2 ancestor
 OVERDUE_LIST_LIMIT = 200
 
 
@@ -249,15 +251,17 @@ def platform_rows(db: str, counts: dict) -> tuple[CountRow, ...]:
     return tuple(CountRow(p.name, counts.get(p.pk, 0)) for p in platforms if p.active or counts.get(p.pk))
 
 
-def _top_categories(db: str, counts: dict[int, int], top: int) -> tuple[tuple[HotspotRow, ...], int]:
-    """The ``top`` level-2 categories by count (ties by code) and the number of categorized orders.
+def _top_categories(db: str, counts: dict[int, int], top: int, orders: QuerySet, start: dt.date, end: dt.date,
+                    as_of: dt.datetime) -> tuple[tuple[HotspotRow, ...], int]:
+    """The ``top`` hotspot rows by count (ties by code) and the number of categorized orders.
 
-    The counts are by the order's own ``category_id``; the ~130 categories are named afterwards.
+    A row is a level-2 category; a level-3 order counts under its level-2 ancestor as the tree stood
+    on the day the order was registered (tree.py), so editing the tree later changes no past month.
+    The counts are by the order's own ``category_id`` from the one pass and are rolled up by
+    ``history.roll_up`` (no extra query unless a category moved inside the period).
     """
-    cats = {c.pk: c for c in Category.objects.using(db).filter(pk__in=counts).select_related("parent")}
-    ranked = sorted(counts, key=lambda pk: (-counts[pk], cats[pk].code))[:top]
-    rows = tuple(HotspotRow(cats[pk].code, cats[pk].parent.name if cats[pk].parent else "", cats[pk].name, counts[pk])
-                 for pk in ranked)
+    rolled = roll_up(counts, orders, start, end, HOTSPOT_LEVEL, as_of=as_of, using=db)
+    rows = tuple(HotspotRow(node.code, node.path[0] if node.level > 1 else "", node.name, n) for node, n in rolled[:top])
     return rows, sum(counts.values())
 
 
@@ -332,7 +336,7 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
     per_unit = unit_queries.unit_metrics(lo, hi, as_of=as_of, using=db, orders=narrow, unit=unit)
     totals = total_counts(per_unit.values())
     overdue = overdue_orders(lo, hi, as_of, using=db, orders=narrow, unit=unit)
-    hotspots, categorized = _top_categories(db, one.categories, top)
+    hotspots, categorized = _top_categories(db, one.categories, top, orders, start, end, as_of)
     return PeriodStats(
         start=start, end=end, as_of=as_of,
         unit=unit.short_name if unit is not None else "", town=town.short_name if town is not None else "",

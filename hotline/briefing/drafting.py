@@ -25,7 +25,7 @@ from django.db.models import Count, F, Min, Q
 from hotline.accounts.access import outside_text
 from hotline.analytics.stats import category_counts_between, local_bounds
 from hotline.briefing.data import TitledText
-from hotline.catalog.models import Category
+from hotline.catalog.history import load_history
 from hotline.directory.models import Unit, month_bounds
 from hotline.lib import clock
 from hotline.lib.masking import mask_identities
@@ -116,7 +116,11 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
     if category_counts is None:
         category_counts = dict(orders.order_by().values("category").annotate(n=Count("id"))
                                .values_list("category", "n"))
-    names = {c.pk: c for c in Category.objects.using(db).filter(pk__in=category_counts)}
+    # Named as the tree stood at the end of the month (today, for the month still running): a
+    # rename or move dated later leaves the month's draft as it was.
+    first, last = month_bounds(year, month)
+    tree, day = load_history(db), max(first, min(last, clock.today()))
+    names = {pk: tree.node(pk, day) for pk in category_counts}
     current = {pk: {"category": pk, "category__name": names[pk].name, "category__full_name": names[pk].full_name,
                     "n": n} for pk, n in category_counts.items() if n}
     lo, hi = local_bounds(*_history_bounds(year, month))

@@ -1,7 +1,8 @@
 """What an order is about (appeal type, category), how urgent, how long units have, and answers."""
 
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from hotline.lib.workcalendar import HOURS, WORKING_DAYS
 
@@ -22,8 +23,20 @@ class AppealType(models.Model):
         return self.name
 
 
+class CategoryQuerySet(models.QuerySet):
+    def classifiable(self):
+        """Categories an order may be classified under today: active, below level 1."""
+        return self.filter(level__gte=2, active=True)
+
+
 class Category(models.Model):
-    """A node of the two-level hotspot tree (政务服务 → 网点服务). Deactivated, never deleted."""
+    """A category of the hotspot tree (up to three levels: 政务服务 → 网点服务 → …).
+
+    The row is the category's identity (its code, what orders point at) and a copy of the version
+    in effect today (name, parent, level, full name) for forms and lookups. Renaming or moving it
+    is a new ``CategoryVersion`` with a valid-from day (``history.add_version``); orders, statistics
+    and briefings read the version of their own day. Deactivated, never deleted.
+    """
 
     code = models.CharField("编码", max_length=8, unique=True)
     name = models.CharField("名称", max_length=40)
@@ -31,27 +44,75 @@ class Category(models.Model):
                                verbose_name="上级分类")
     level = models.PositiveSmallIntegerField("层级", default=1)
     active = models.BooleanField("启用", default=True)
-    full_name = models.CharField("完整名称", max_length=90, editable=False)
+    full_name = models.CharField("完整名称", max_length=130, editable=False)
+
+    objects = CategoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
         verbose_name = verbose_name_plural = "热点分类"
         constraints = [
-            models.UniqueConstraint(fields=["parent", "name"], name="category_unique_name_in_parent"),
-            models.CheckConstraint(condition=Q(level=1, parent__isnull=True) | Q(level=2, parent__isnull=False),
-                                   name="category_two_levels"),
+            # Sibling names are unique on every day of the tree's history (``tree.check``), which a
+            # constraint on today's copy could not say (and would trip while a swap is applied).
+            models.CheckConstraint(condition=Q(level=1, parent__isnull=True)
+                                   | Q(level__gte=2, level__lte=3, parent__isnull=False),
+                                   name="category_up_to_three_levels"),
         ]
 
     def __str__(self):
         return self.full_name
 
     def save(self, *args, **kwargs):
-        self.level = 2 if self.parent_id else 1
-        self.full_name = f"{self.parent.name}—{self.name}" if self.parent_id else self.name
+        creating = self.pk is None
+        if not creating and not getattr(self, "_from_history", False):
+            stored = Category.objects.filter(pk=self.pk).values("name", "parent_id").first()
+            if stored and (stored["name"], stored["parent_id"]) != (self.name, self.parent_id):
+                raise ValueError("分类的名称和上级只能以新版本（带生效日期）修改：见 hotline.catalog.history.add_version")
+        if not getattr(self, "_from_history", False):
+            self.level = self.parent.level + 1 if self.parent_id else 1
+            self.full_name = f"{self.parent.full_name}—{self.name}" if self.parent_id else self.name
+        if self.level > 3:
+            raise ValueError("分类最多三级")
         super().save(*args, **kwargs)
+        if creating:
+            CategoryVersion.objects.using(self._state.db).get_or_create(
+                category=self, valid_from=None, defaults={"name": self.name, "parent_id": self.parent_id})
 
     def delete(self, *args, **kwargs):
         raise models.ProtectedError("分类只能停用，不能删除：历史工单仍引用它", {self})
+
+
+class CategoryVersion(models.Model):
+    """A category's name and parent from ``valid_from`` on (until the next version's day).
+
+    ``valid_to`` is that next day (exclusive), kept for reading; the timeline is what the versions'
+    days say. The first version of a category loaded with the defaults has no valid-from: it
+    stands for every day before the next one.
+    """
+
+    category = models.ForeignKey(Category, models.CASCADE, related_name="versions", verbose_name="分类")
+    name = models.CharField("名称", max_length=40)
+    parent = models.ForeignKey(Category, models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name="上级分类")
+    valid_from = models.DateField("生效日期", null=True, blank=True, help_text="空 = 自始")
+    valid_to = models.DateField("失效日期", null=True, blank=True, editable=False,
+                                help_text="下一版本的生效日期（不含）；空 = 现行")
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name="录入人")
+
+    class Meta:
+        ordering = ["category", F("valid_from").asc(nulls_first=True)]  # the first version first on every database
+        verbose_name = verbose_name_plural = "分类版本"
+        constraints = [
+            models.UniqueConstraint(fields=["category", "valid_from"], name="category_version_one_per_day"),
+            models.UniqueConstraint(fields=["category"], condition=Q(valid_from__isnull=True),
+                                    name="category_version_one_initial"),
+        ]
+
+    def __str__(self):
+        since = f"{self.valid_from:%Y-%m-%d}起" if self.valid_from else "自始"
+        return f"{self.name}（{since}）"
 
 
 class Urgency(models.TextChoices):

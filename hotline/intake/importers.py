@@ -423,7 +423,7 @@ def template_workbook(kind: str) -> Workbook:
         _values_sheet(wb, "可用取值", [
             ("上级平台", UpstreamPlatform.objects.filter(active=True).values_list("name", flat=True)),
             ("诉求类型", AppealType.objects.filter(active=True).values_list("name", flat=True)),
-            ("热点分类", Category.objects.filter(level=2, active=True).values_list("full_name", flat=True)),
+            ("热点分类", Category.objects.classifiable().values_list("full_name", flat=True)),
             ("所在乡镇街道", Unit.objects.filter(active=True, kind__in=Unit.LOCALITY_KINDS)
              .values_list("short_name", flat=True)),
             ("紧急程度", Urgency.labels),

@@ -119,7 +119,7 @@ class Lookups:
             appeal_types[a.code] = appeal_types[a.name] = a
             appeal_types[a.name.removesuffix("类")] = a
         categories = {}
-        for c in Category.objects.filter(level=2, active=True).select_related("parent"):
+        for c in Category.objects.classifiable().select_related("parent"):
             categories[c.code] = categories[normalize_category(c.full_name)] = c
         towns = {}
         for u in Unit.objects.filter(active=True, kind__in=Unit.LOCALITY_KINDS):
@@ -242,7 +242,7 @@ def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | Non
     if category:
         fields["category"] = lookups.categories.get(category) or lookups.categories.get(normalize_category(category))
         if fields["category"] is None:
-            bad("category", f"“{category}”不是已启用的二级热点分类（格式：一级—二级，或分类编码）")
+            bad("category", f"“{category}”不是已启用的二级或三级热点分类（格式：一级—二级[—三级]，或分类编码）")
     town = text("town")
     if town:
         fields["town"] = lookups.towns.get(town)

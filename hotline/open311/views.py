@@ -56,7 +56,7 @@ def _w3c(value: dt.datetime | None) -> str | None:
 
 
 def _services():
-    return (Category.objects.filter(level=2, active=True, parent__active=True)
+    return (Category.objects.classifiable().filter(parent__active=True)
             .select_related("parent").order_by("code"))
 
 
@@ -67,8 +67,8 @@ def service_json(category: Category) -> dict:
         "description": category.full_name,
         "metadata": True,
         "type": "realtime",
-        "keywords": f"{category.parent.name},{category.name}",
-        "group": category.parent.name,
+        "keywords": ",".join(category.full_name.split("—")),
+        "group": category.full_name.split("—")[0],  # the level-1 name, for a level-3 category too
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.db.models import Q
 
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
@@ -22,14 +23,18 @@ def clean_phone(value: str) -> str:
 
 
 def category_choices(group_id=None):
-    """Level-2 categories grouped under their level-1 parent (``<optgroup>``): a two-level select
+    """Level-2 and level-3 categories grouped under their level-1 ancestor (``<optgroup>``): a two-level select
     that works without JavaScript; htmx narrows it to one group when the first select changes."""
-    qs = Category.objects.filter(level=2, active=True, parent__active=True).select_related("parent")
+    qs = Category.objects.classifiable().filter(parent__active=True).select_related("parent", "parent__parent")
     if group_id:
-        qs = qs.filter(parent_id=group_id)
+        qs = qs.filter(Q(parent_id=group_id) | Q(parent__parent_id=group_id))
     grouped: dict[str, list] = {}
-    for c in qs.order_by("parent__code", "code"):
-        grouped.setdefault(c.parent.name, []).append((c.pk, c.name))
+    rows = []
+    for c in qs:
+        top = c.parent.parent or c.parent  # a level-3 category shows under its level-1 group
+        rows.append(((top.code, c.code), top.name, c.pk, c.full_name.removeprefix(top.name + "—")))
+    for _, group, pk, label in sorted(rows):
+        grouped.setdefault(group, []).append((pk, label))
     return [("", "请选择具体分类")] + list(grouped.items())
 
 
@@ -72,7 +77,7 @@ class SubmitForm(CleanTextForm):
         pk = self.cleaned_data.get("category")
         if pk in (None, ""):
             return None
-        category = Category.objects.filter(pk=pk, level=2, active=True).select_related("parent").first()
+        category = Category.objects.classifiable().filter(pk=pk).select_related("parent").first()
         if category is None:
             raise forms.ValidationError("所选分类无效")
         return category

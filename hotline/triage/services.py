@@ -74,7 +74,7 @@ def catalog_priors(rows: list[tuple[int | None, int | None, str | None]]) -> lis
 
 
 def training_data(kind: str, *, since: dt.datetime | None = None) -> TrainingData:
-    """Closed orders with a level-2 category (kind ``category``) or with a final lead unit (``unit``).
+    """Closed orders with a level-2 or level-3 category (kind ``category``) or with a final lead unit (``unit``).
 
     One query each: closed orders are the ones whose category and lead unit have been confirmed by
     the whole workflow (a returned or redispatched order's final lead unit is the right answer).
@@ -83,7 +83,7 @@ def training_data(kind: str, *, since: dt.datetime | None = None) -> TrainingDat
     if since is not None:
         orders = orders.filter(received_at__gte=since)
     if kind == Kind.CATEGORY:
-        rows = orders.filter(category__level=2).order_by("pk").values_list(
+        rows = orders.filter(category__level__gte=2).order_by("pk").values_list(
             "title", "content", "category__code", "category__full_name")
         rows = list(rows)
         return TrainingData(kind, [order_text(t, c) for t, c, _, _ in rows], [code for _, _, code, _ in rows],
@@ -168,7 +168,7 @@ def _chip(label: str, name: str, score: float | None, source: str, **extra) -> d
 
 
 def suggest_category(title: str, content: str, *, k: int = 3) -> list[dict]:
-    """Up to ``k`` level-2 categories for the words typed so far (active categories only)."""
+    """Up to ``k`` level-2 or level-3 categories for the words typed so far (active categories only)."""
     from hotline.catalog.models import Category
 
     if not (title or "").strip() and not (content or "").strip():
@@ -178,7 +178,7 @@ def suggest_category(title: str, content: str, *, k: int = 3) -> list[dict]:
         return []
     _, model = loaded
     ranked = engine.predict(model, order_text(title, content), k=k + 3)
-    names = dict(Category.objects.filter(code__in=[label for label, _ in ranked], level=2, active=True)
+    names = dict(Category.objects.filter(code__in=[label for label, _ in ranked], level__gte=2, active=True)
                  .values_list("code", "full_name"))
     return [_chip(label, names[label], p, "model") for label, p in ranked if label in names][:k]
 
@@ -249,7 +249,7 @@ def settle(*, now: dt.datetime | None = None, batch: int = 500) -> SettleReport:
                    .order_by("pk").values_list("pk", "title", "content"))
         from hotline.catalog.models import Category
 
-        names = dict(Category.objects.filter(level=2).values_list("code", "full_name"))
+        names = dict(Category.objects.filter(level__gte=2).values_list("code", "full_name"))
         rows = list(missing)
         for start in range(0, len(rows), batch):
             chunk = rows[start:start + batch]

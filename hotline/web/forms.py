@@ -44,20 +44,20 @@ def towns():
 
 
 class CategoryField(forms.CharField):
-    """A two-level category typed into a searchable list (``<datalist>``): full name or code."""
+    """A level-2 or level-3 category typed into a searchable list (``<datalist>``): full name or code."""
 
     def clean(self, value):
         value = super().clean(value)
         if not value:
             return None
         value = value.strip()
-        found = (Category.objects.filter(level=2, active=True, full_name=value).first()
-                 or Category.objects.filter(level=2, active=True, code=value).first())
+        found = (Category.objects.classifiable().filter(full_name=value).first()
+                 or Category.objects.classifiable().filter(code=value).first())
         if found is None:
-            matches = list(Category.objects.filter(level=2, active=True, full_name__contains=value)[:2])
+            matches = list(Category.objects.classifiable().filter(full_name__contains=value)[:2])
             found = matches[0] if len(matches) == 1 else None
         if found is None:
-            raise forms.ValidationError("请从列表中选择一个二级热点分类")
+            raise forms.ValidationError("请从列表中选择一个二级或三级热点分类")
         return found
 
 

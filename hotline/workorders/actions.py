@@ -283,8 +283,8 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
         raise WorkflowError(f"未知的紧急程度：{urgency}")
     if source not in Source.values:
         raise WorkflowError(f"未知的来源渠道：{source}")
-    if category is not None and (category.level != 2 or not category.active):
-        raise WorkflowError("请选择一个启用的二级热点分类")
+    if category is not None and (category.level < 2 or not category.active):
+        raise WorkflowError("请选择一个启用的二级或三级热点分类")
     if town is not None and not town.is_locality:
         raise WorkflowError("所在地须为乡镇或街道")
     if source == Source.UPSTREAM:

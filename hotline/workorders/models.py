@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from hotline.catalog.history import full_name_on
 from hotline.catalog.models import Source, Urgency
 from hotline.workorders.workflow import OPEN, STATUS_LABELS, UNIT_HOLDS, Status
 
@@ -180,6 +181,12 @@ class WorkOrder(models.Model):
     @property
     def status_enum(self) -> Status:
         return Status(self.status)
+
+    @property
+    def category_name(self) -> str:
+        """The category's full name as the tree stood on the day the order was registered: a later
+        rename or move of the category does not change what the order shows."""
+        return full_name_on(self.category_id, self.received_at, self._state.db) if self.category_id else ""
 
     @property
     def is_upstream(self) -> bool:

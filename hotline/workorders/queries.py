@@ -20,6 +20,7 @@ from django.db.models import (
 )
 
 from hotline.accounts import access
+from hotline.catalog.history import roll_up
 from hotline.lib import clock
 from hotline.lib.masking import phone_digits
 from hotline.lib.planner import planner_without
@@ -847,8 +848,12 @@ def dashboard(user, now: dt.datetime, *, as_of: dt.date | None = None) -> dict:
     by_unit = list(this_month.filter(lead_unit__isnull=False).values("lead_unit__short_name")
                    .annotate(n=Count("id"), overdue=Count("id", filter=Q(status__in=holds, handle_deadline__lt=now)))
                    .order_by("-n", "lead_unit__short_name")[:15])
-    by_category = list(this_month.filter(category__isnull=False).values("category__full_name")
-                       .annotate(n=Count("id")).order_by("-n", "category__full_name")[:10])
+    # The hotspot table's rows (level 2, each order under its ancestor as the tree stood on its day):
+    # counted by the stored category id, rolled up in Python.
+    per_category = dict(this_month.filter(category__isnull=False).order_by().values("category")
+                        .annotate(n=Count("id")).values_list("category", "n"))
+    by_category = [{"category__full_name": node.full_name, "n": n}
+                   for node, n in roll_up(per_category, this_month, day.replace(day=1), day, 2, as_of=day)[:10]]
     by_day = dict(qs.filter(received_at__gte=start_trend, received_at__lt=end)
                   .annotate(day=TruncDate("received_at", tzinfo=clock.tz()))
                   .values("day").annotate(n=Count("id")).values_list("day", "n"))

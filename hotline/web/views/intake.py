@@ -63,7 +63,7 @@ def intake(request):
         form = IntakeForm(role=r, initial={"disposition": "submit_for_dispatch"})
     return render_page(request, "web/intake.html", {
         "form": form, "error": error, "saved": request.GET.get("saved", ""),
-        "categories": Category.objects.filter(level=2, active=True).order_by("code").only("code", "full_name"),
+        "categories": Category.objects.classifiable().order_by("code").only("code", "full_name"),
     })
 
 

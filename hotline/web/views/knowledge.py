@@ -43,4 +43,4 @@ def kb_edit(request, pk=None):
         return redirect("kb_detail", pk=article.pk)
     return render_page(request, "web/kb_form.html", {
         "form": form, "article": article,
-        "categories": Category.objects.filter(level=2, active=True).only("full_name")})
+        "categories": Category.objects.classifiable().only("full_name")})

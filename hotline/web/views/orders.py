@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hotline.accounts import access
+from hotline.catalog import history
 from hotline.catalog.models import AppealType, Category, Source
 from hotline.directory.models import Unit
 from hotline.lib import clock, xlsx
@@ -150,7 +151,7 @@ def _filter_choices():
         "sources": Source.choices,
         "units": Unit.objects.filter(active=True).exclude(kind=Unit.Kind.CENTER).order_by("position", "code"),
         "towns": Unit.objects.filter(active=True, kind__in=Unit.LOCALITY_KINDS).order_by("position", "code"),
-        "categories": Category.objects.filter(level=2, active=True).order_by("code"),
+        "categories": Category.objects.classifiable().order_by("code"),
         "appeal_types": AppealType.objects.filter(active=True),
         "sorts": [("received", "登记时间（新→旧）"), ("received_asc", "登记时间（旧→新）"),
                   ("deadline", "办理时限（近→远）"), ("deadline_desc", "办理时限（远→近）")],
@@ -202,8 +203,10 @@ def order_list(request):
     if dropped:
         messages.error(request, f"以下查询条件格式不正确，已忽略：{'、'.join(dropped)}")
     page = queries.search_orders(request.user, clean)
+    category_names = history.category_names()
     for o in page.orders:
         o.title = access.shield_text(request.user, o, o.title)  # displayed only
+        o.category_label = category_names(o.category_id, o.received_at, leaf=True)  # as registered
     params = clean.copy()
     params.pop("cursor", None)
     return render_page(request, "web/order_list.html", {
@@ -229,6 +232,7 @@ def order_export(request):
     ws.append(EXPORT_COLUMNS)
     count = 0
     user = request.user
+    category_names = history.category_names()  # each order's category as the tree stood on its day
     for o in qs.iterator(chunk_size=1000):
         if access.may_export_contacts(user) and access.may_reveal_contact(user, o):
             name, phone = o.caller_name, o.caller_phone
@@ -236,7 +240,8 @@ def order_export(request):
             name, phone = access.caller_for(user, o)
         o.title, o.content, o.answer = (access.shield_text(user, o, t) for t in (o.title, o.content, o.answer))
         xlsx.append(ws, [o.number, clock.local(o.received_at).strftime("%Y-%m-%d %H:%M"), o.get_source_display(),
-                   name, phone, str(o.town or ""), o.title, o.content, str(o.appeal_type), str(o.category or ""),
+                   name, phone, str(o.town or ""), o.title, o.content, str(o.appeal_type),
+                   category_names(o.category_id, o.received_at),
                    o.get_urgency_display(), o.get_status_display(), str(o.lead_unit or ""),
                    clock.local(o.handle_deadline).strftime("%Y-%m-%d %H:%M") if o.handle_deadline else "",
                    o.answer, o.get_satisfaction_display()])
