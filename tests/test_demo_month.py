@@ -293,7 +293,7 @@ def test_every_indicator_agrees_on_every_path(assessed, client, tmp_path):
     for line in out.getvalue().splitlines():
         m = re.fullmatch(r"  (\S+)：(.+)；超期工单 (\d+) 件", line)
         if m and m.group(1) in truth:
-            parts = dict(re.findall(r"(\S+?) (\d+/\d+) = ", m.group(2)))
+            parts = dict(part.split(" ", 1) for part in m.group(2).split("；"))
             printed[m.group(1)] = {d.key: _pair(parts[d.name]) for d in UNIT_RATES} | {"overdue": int(m.group(3))}
     assert printed == expected
 
@@ -325,7 +325,7 @@ def test_every_indicator_agrees_on_every_path(assessed, client, tmp_path):
     # 4. The briefing: the statistics page it is built beside, and its annexes are the published version's.
     stats = client.get("/briefing/stats/", {"month": "2023-07"}).context["stats"]
     assert {u.short_name: {d.key: (u.rates[d.key].numerator, u.rates[d.key].denominator) for d in UNIT_RATES}
-            | {"overdue": u.overdue} for u in stats.unit_rates} == expected
+            | {"overdue": u.overdue} for u in stats.unit_rates if u.short_name in truth} == expected
     data = build_briefing_data(2023, 7, charts=False)
     assert data.assessment_version == result.version and list(data.annexes) == annex_tables(result)
 
