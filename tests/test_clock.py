@@ -245,7 +245,7 @@ def test_statistics_page_defaults_to_last_local_month(as_user, month_edges):
 def test_a_center_in_another_zone_gets_its_own_months(settings):
     from hotline.analytics.stats import local_bounds
     from hotline.assessment.figures import month_range
-    from hotline.intake.upstream import parse_datetime
+    from hotline.lib.parsing import parse_datetime
     from hotline.triage.management.commands.triage import parse_since
 
     settings.TIME_ZONE = "Asia/Urumqi"
@@ -253,18 +253,18 @@ def test_a_center_in_another_zone_gets_its_own_months(settings):
     # These four were pinned to Asia/Shanghai whatever the settings said.
     assert month_range(2023, 7)[0] == dt.datetime(2023, 7, 1, tzinfo=urumqi)
     assert local_bounds(dt.date(2023, 7, 1), dt.date(2023, 7, 1))[1] == dt.datetime(2023, 7, 2, tzinfo=urumqi)
-    assert parse_datetime("2023/7/3 8:55") == dt.datetime(2023, 7, 3, 8, 55, tzinfo=urumqi)
-    assert parse_datetime(dt.date(2023, 7, 7), end_of_day=True) == dt.datetime(2023, 7, 7, 23, 59, 59,
-                                                                                tzinfo=urumqi)
+    assert parse_datetime("2023/7/3 8:55", "登记时间") == dt.datetime(2023, 7, 3, 8, 55, tzinfo=urumqi)
+    assert parse_datetime(dt.date(2023, 7, 7), "办理时限", end_of_day=True) == \
+        dt.datetime(2023, 7, 7, 23, 59, 59, tzinfo=urumqi)
     assert parse_since("2023-01-01") == dt.datetime(2023, 1, 1, tzinfo=urumqi)
 
 
 def test_imported_naive_times_are_local():
-    from hotline.intake.upstream import parse_datetime
+    from hotline.lib.parsing import parse_datetime
 
-    assert parse_datetime("2023-07-01 00:30") == local(2023, 7, 1, 0, 30)
-    assert parse_datetime("2023年7月1日") == local(2023, 7, 1)
-    assert parse_datetime("2023-07-01T00:30:00Z") == local(2023, 7, 1, 8, 30)
+    assert parse_datetime("2023-07-01 00:30", "登记时间") == local(2023, 7, 1, 0, 30)
+    assert parse_datetime("2023年7月1日", "登记时间") == local(2023, 7, 1)
+    assert parse_datetime("2023-07-01T00:30:00Z", "登记时间") == local(2023, 7, 1, 8, 30)
 
 
 def test_demo_times_fall_in_the_local_month():
@@ -315,7 +315,7 @@ def test_audit_trail_by_local_day(as_user, people):
     assert "early-bird" not in c.get(reverse("audit_log"), {"date": "2023-06-30"}).content.decode()
     for edge in ("9999-12-31", "0001-01-01"):
         r = c.get(reverse("audit_log"), {"date": edge})
-        assert r.status_code == 200 and "日期超出可查询的范围" in r.content.decode()
+        assert r.status_code == 200 and "超出范围（须在 2000–2100 年之间）" in r.content.decode()
 
 
 def test_home_counts_overdue_from_local_midnight(due_tonight, as_user):

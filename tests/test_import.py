@@ -10,11 +10,12 @@ import datetime as dt
 
 import pytest
 from django.core.management import CommandError, call_command
+from django_tasks_db.models import DBTaskResult
 from openpyxl import Workbook, load_workbook
 
 from hotline.accounts.models import AuditLog
 from hotline.intake import importers
-from hotline.intake.models import Call
+from hotline.intake.models import Call, ImportJob
 from hotline.workorders.models import Event, WorkOrder
 from tests.conftest import at
 
@@ -202,7 +203,9 @@ def test_parse_seconds():
 
 
 # ---------------------------------------------------------------------------------------------
-# The console page: upload, preview, confirm
+# The console page: upload, check in the background, confirm, import in the background
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture(autouse=True)
@@ -210,55 +213,78 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture
+def immediate(settings):
+    settings.TASKS = IMMEDIATE
+
+
 def upload(client, path, kind="orders"):
     with open(path, "rb") as f:
         return client.post("/intake/import/", {"kind": kind, "file": f})
 
 
-def test_wang_previews_then_confirms_an_import(client, people, tmp_path):
+def test_wang_checks_then_confirms_an_import(client, people, tmp_path, immediate, django_capture_on_commit_callbacks):
     path = workbook(tmp_path / "平顶山0703.xlsx", ORDER_HEADERS, [order_row("PDS-0001"), order_row("PDS-0002")])
     client.force_login(people["dispatcher_wang"])
 
-    preview = upload(client, path)
-    assert preview.status_code == 200 and "可导入工单 2 条" in preview.content.decode()
-    assert WorkOrder.objects.count() == 0
-    token = preview.context["token"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, path)
+    check = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/intake/import/{check.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "可导入工单 2 条" in page and "确认导入 2 条" in page and "hx-trigger" not in page
+    assert check.task_id and check.state == "done" and check.dry_run and WorkOrder.objects.count() == 0
 
-    done = client.post("/intake/import/", {"kind": "orders", "token": token})
-    assert done.status_code == 200 and "已导入工单 2 条" in done.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = client.post(f"/intake/import/{check.pk}/confirm/")
+    job = ImportJob.objects.get(checked=check)
+    assert confirmed["Location"] == f"/intake/import/{job.pk}/"
+    done = client.get(confirmed["Location"]).content.decode()
+    assert "已导入工单 2 条" in done and "RZ2307-000001" in done
     assert set(WorkOrder.objects.values_list("registered_by__username", flat=True)) == {"dispatcher_wang"}
     log = AuditLog.objects.get(action="import_orders")
     assert log.actor == people["dispatcher_wang"] and log.object_id == "平顶山0703.xlsx"
-
     assert not list((tmp_path / "media" / "imports").iterdir())  # the upload is removed once imported
-    again = client.post("/intake/import/", {"kind": "orders", "token": token})
-    assert again.status_code == 400 and "过期或无效" in again.content.decode()  # the upload was used up
-    assert WorkOrder.objects.count() == 2
+
+    again = client.post(f"/intake/import/{check.pk}/confirm/")  # a second click: the same job, nothing new
+    assert again["Location"] == f"/intake/import/{job.pk}/" and WorkOrder.objects.count() == 2
+    listing = client.get("/intake/import/").content.decode()
+    assert "平顶山0703.xlsx" in listing and "已导入工单 2 条" in listing
 
 
-def test_the_page_shows_every_bad_row_and_offers_no_confirmation(client, people, tmp_path):
+def test_the_page_shows_every_bad_row_and_offers_no_confirmation(client, people, tmp_path, immediate,
+                                                                  django_capture_on_commit_callbacks):
     path = workbook(tmp_path / "bad.xlsx", ORDER_HEADERS, [order_row("PDS-0001"), order_row("PDS-0002", 诉求类型="闲聊类")])
     client.force_login(people["supervisor_zhou"])
 
-    response = upload(client, path)
+    with django_capture_on_commit_callbacks(execute=True):
+        location = upload(client, path)["Location"]
 
-    assert response.status_code == 400 and "token" not in response.context
-    assert "闲聊类" in response.content.decode() and WorkOrder.objects.count() == 0
+    page = client.get(location).content.decode()
+    assert "闲聊类" in page and "<td>3</td>" in page
+    assert "确认导入" not in page and WorkOrder.objects.count() == 0
+    check = ImportJob.objects.get()
+    assert client.post(f"/intake/import/{check.pk}/confirm/").status_code == 400
     junk = tmp_path / "junk.xlsx"
     junk.write_bytes(b"not a workbook")
-    assert "不是有效的 Excel" in upload(client, junk).content.decode()
+    refused = upload(client, junk)
+    assert refused.status_code == 400 and "不是有效的 Excel" in refused.content.decode()
+    assert ImportJob.objects.count() == 1  # a refused file queues nothing
 
 
-def test_someone_elses_preview_cannot_be_confirmed(client, people, tmp_path):
+def test_someone_elses_job_cannot_be_seen_or_confirmed(client, people, tmp_path, immediate,
+                                                         django_capture_on_commit_callbacks):
     path = workbook(tmp_path / "pds.xlsx", ORDER_HEADERS, [order_row("PDS-0001")])
     client.force_login(people["dispatcher_wang"])
-    token = upload(client, path).context["token"]
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, path)
+    check = ImportJob.objects.get()
 
     client.force_login(people["supervisor_zhou"])
-    response = client.post("/intake/import/", {"kind": "orders", "token": token})
-    assert response.status_code == 400 and WorkOrder.objects.count() == 0
-    forged = client.post("/intake/import/", {"kind": "orders", "token": token[:-2] + "xx"})
-    assert forged.status_code == 400
+    for url in (f"/intake/import/{check.pk}/", f"/intake/import/{check.pk}/status/"):
+        assert client.get(url).status_code == 404
+    assert client.post(f"/intake/import/{check.pk}/confirm/").status_code == 404
+    assert WorkOrder.objects.count() == 0 and ImportJob.objects.count() == 1
 
 
 def test_only_dispatchers_and_supervisors_import(client, people, tmp_path):
@@ -268,7 +294,7 @@ def test_only_dispatchers_and_supervisors_import(client, people, tmp_path):
         client.force_login(people[name])
         assert client.get("/intake/import/").status_code == 403
         assert upload(client, path).status_code == 403
-    assert WorkOrder.objects.count() == 0
+    assert WorkOrder.objects.count() == 0 and ImportJob.objects.count() == 0
 
 
 def test_template_download_from_the_page(client, people):
@@ -277,3 +303,48 @@ def test_template_download_from_the_page(client, people):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     wb = load_workbook(__import__("io").BytesIO(response.content))
     assert [c.value for c in wb.worksheets[0][1]] == [c.header for c in importers.CALL_COLUMNS]
+
+
+def test_the_database_worker_runs_the_import_and_the_page_follows_it(client, people, tmp_path,
+                                                                     django_capture_on_commit_callbacks):
+    """The default setup: the job waits in the database queue until ``hotline db_worker`` takes it."""
+    from tests.test_tasks import run_next_task
+
+    path = workbook(tmp_path / "pds.xlsx", ORDER_HEADERS, [order_row("PDS-0001"), order_row("PDS-0002")])
+    client.force_login(people["dispatcher_wang"])
+    with django_capture_on_commit_callbacks(execute=True):
+        job_url = upload(client, path)["Location"]
+    job = ImportJob.objects.get()
+    assert DBTaskResult.objects.get(id=job.task_id).status == "READY"
+
+    waiting = client.get(f"{job_url}status/", headers={"HX-Request": "true"}).content.decode()
+    assert "排队中" in waiting and 'hx-trigger="every 2s"' in waiting and "<progress" in waiting
+
+    run_next_task("worker-1")
+    job.refresh_from_db()
+    assert job.state == "done" and job.result["imported"] == 2 and job.percent == 100
+    assert DBTaskResult.objects.get(id=job.task_id).status == "SUCCESSFUL"
+    finished = client.get(f"{job_url}status/", headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in finished and "可导入工单 2 条" in finished
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"{job_url}confirm/")
+    run_next_task("worker-1")
+    assert WorkOrder.objects.count() == 2
+    assert ImportJob.objects.get(checked=job).state == "done"
+
+
+def test_a_file_gone_from_storage_fails_the_job_with_a_reason(client, people, tmp_path, immediate,
+                                                              django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    path = workbook(tmp_path / "pds.xlsx", ORDER_HEADERS, [order_row("PDS-0001")])
+    client.force_login(people["dispatcher_wang"])
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, path)
+    check = ImportJob.objects.get()
+    default_storage.delete(check.path)
+
+    response = client.post(f"/intake/import/{check.pk}/confirm/")
+    assert response.status_code == 400 and "已过期" in response.content.decode()
+    assert WorkOrder.objects.count() == 0

@@ -86,8 +86,8 @@ def test_creating_needs_a_valid_key(client, app_client):
 @pytest.mark.parametrize("override, message", [
     ({"service_code": ""}, "缺少 service_code"),
     ({"description": " "}, "缺少 description"),
-    ({"lat": "north"}, "lat 不是有效的数字"),
-    ({"lat": "91"}, "lat 超出范围"),
+    ({"lat": "north"}, "lat：“north”不是有效的数字"),
+    ({"lat": "91"}, "lat：超出范围"),
     ({"long": ""}, "lat 和 long 须同时提供"),
     ({"lat": "", "long": "", "address_string": ""}, "须提供位置"),
     ({"attribute[appeal_type]": "nonsense"}, "未知的诉求类型"),

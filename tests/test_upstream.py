@@ -340,16 +340,27 @@ def test_the_scheduler_hook_takes_new_and_old_failures_but_not_fresh_ones(platfo
     ("2023年7月3日", (2023, 7, 3, 23, 59, 59)),
     ("2023-7-3", (2023, 7, 3, 23, 59, 59)),
 ])
-def test_upstream_times_in_the_shapes_platforms_send(text, expected):
+def test_upstream_times_in_the_shapes_platforms_send(client, pds, text, expected):
     from tests.conftest import at
 
-    assert upstream.parse_datetime(text, end_of_day=True) == at(*expected)
+    response = push(client, push_body(upstream_deadline=text))
+
+    assert response.status_code == 201, response.json()
+    assert WorkOrder.objects.get().upstream_deadline == at(*expected)
 
 
-@pytest.mark.parametrize("text", ["下周一", "2023-13-01", "2023/2/30 8:00", "7/3/2023"])
-def test_bad_times_are_refused(text):
-    with pytest.raises(ValueError):
-        upstream.parse_datetime(text)
+@pytest.mark.parametrize("text, words", [
+    ("下周一", "不是有效的时间"), ("2023-13-01", "月份 13 不存在"), ("2023/2/30 8:00", "2023 年 2 月没有 30 日"),
+    ("7/3/2023", "不是有效的时间"), ("2023-07-10T25:00:00+08:00", "小时须为 0–23"),
+    ("2023-07-10T18:00:00+99:00", "时区偏移"), ("0001-01-01T00:00:00+14:00", "年份 1 超出范围"),
+    (12345, "须为日期时间"),
+])
+def test_bad_times_are_a_400_naming_the_field(client, pds, text, words):
+    response = push(client, push_body(upstream_deadline=text))
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "upstream_deadline" and words in response.json()["error"]
+    assert WorkOrder.objects.count() == 0
 
 
 def test_admin_lists_keys_without_showing_them_and_attempts(client, people, pds):

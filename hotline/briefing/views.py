@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from hotline.briefing import actions, assessment_bridge, drafting
 from hotline.briefing.models import Briefing, BriefingVersion
-from hotline.lib import clock
+from hotline.lib import clock, parsing
 from hotline.lib.text import TextError, clean_text
 
 # Statistics are asked for within these days; outside them the period arithmetic leaves the calendar.
@@ -66,15 +66,11 @@ def month_list(request):
 @supervisor_only
 @require_POST
 def create(request):
-    from django.core.management.base import CommandError
-
-    from hotline.briefing.management.commands.briefing import parse_month
-
     try:
-        year, month = parse_month(request.POST.get("month", ""))
+        year, month = parsing.parse_month(request.POST.get("month", ""), "月份", required=True)
         briefing = actions.create_draft(year, month, acting_user=request.user, build=False)
         actions.request_build(briefing, acting_user=request.user)
-    except (CommandError, actions.BriefingError) as exc:
+    except (parsing.ParseError, actions.BriefingError) as exc:
         messages.error(request, str(exc))
         return redirect("briefing:list")
     return redirect("briefing:edit", year=year, month=month)
@@ -83,23 +79,23 @@ def create(request):
 @supervisor_only
 def statistics(request):
     from hotline.analytics.stats import period_statistics
-    from hotline.briefing.management.commands.briefing import parse_month
     from hotline.directory.models import Unit, month_bounds
 
     errors = []
     start = end = None
     if request.GET.get("start") and request.GET.get("end"):
         try:
-            start, end = dt.date.fromisoformat(request.GET["start"]), dt.date.fromisoformat(request.GET["end"])
+            start = parsing.parse_date(request.GET["start"], "开始日期")
+            end = parsing.parse_date(request.GET["end"], "结束日期")
             if end < start:
                 errors.append("结束日期不能早于开始日期")
-        except ValueError:
-            errors.append("日期格式应为 YYYY-MM-DD")
+        except parsing.ParseError as e:
+            errors.append(str(e))
     elif request.GET.get("month"):
         try:
-            start, end = month_bounds(*parse_month(request.GET["month"]))
-        except Exception:
-            errors.append("月份格式应为 YYYY-MM")
+            start, end = month_bounds(*parsing.parse_month(request.GET["month"], "月份"))
+        except parsing.ParseError as e:
+            errors.append(str(e))
     if start is not None and not errors and not (EARLIEST <= start and end <= LATEST):
         errors.append(f"日期须在 {EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d} 之间")
     if start is None and not errors:
@@ -164,9 +160,9 @@ def edit(request, year: int, month: int):
         issue_date = None
         if request.POST.get("issue_date"):
             try:
-                issue_date = dt.date.fromisoformat(request.POST["issue_date"])
-            except ValueError:
-                messages.error(request, "印发日期格式应为 YYYY-MM-DD")
+                issue_date = parsing.parse_date(request.POST["issue_date"], "印发日期")
+            except parsing.ParseError as e:
+                messages.error(request, f"印发日期格式应为 YYYY-MM-DD，且是真实的日期：{e.message}")
                 return redirect("briefing:edit", year=year, month=month)
         try:  # the one text boundary: controls removed, NUL refused and nothing saved
             texts = {key: clean_text(request.POST.get(key, ""))

@@ -77,3 +77,68 @@ class ReportBackAttempt(models.Model):
 
     def __str__(self):
         return f"{self.order_id} {self.at:%Y-%m-%d %H:%M} {'成功' if self.ok else '失败'}"
+
+
+class ImportJob(models.Model):
+    """One Excel import run in the background (``intake.tasks.run_import``): a check that writes
+    nothing (预览), or the import itself once the check came back clean (确认导入). The page polls
+    its progress; the result kept here is a summary (counts and the first errors), never the rows.
+    """
+
+    class Kind(models.TextChoices):
+        ORDERS = "orders", "上级平台工单"
+        CALLS = "calls", "话务记录"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "进行中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    class Phase(models.TextChoices):
+        CHECK = "check", "校验"
+        WRITE = "write", "写入"
+
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
+    name = models.CharField("文件名", max_length=200)
+    path = models.CharField("存储路径", max_length=200, help_text="上传文件在默认存储中的位置，导入成功后删除")
+    dry_run = models.BooleanField("仅校验", default=True)
+    checked = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="imports",
+                                verbose_name="所确认的校验")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="提交人")
+    ip = models.GenericIPAddressField("来源 IP", null=True, blank=True)
+    created_at = models.DateTimeField("提交时间")
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    state = models.CharField("状态", max_length=10, choices=State.choices, default=State.QUEUED)
+    phase = models.CharField("阶段", max_length=10, choices=Phase.choices, blank=True)
+    done = models.PositiveIntegerField("已处理行数", default=0)
+    total = models.PositiveIntegerField("总行数", default=0)
+    result = models.JSONField("结果摘要", default=dict, blank=True)
+    error = models.TextField("失败原因", blank=True)
+    task_id = models.CharField("任务编号", max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = verbose_name_plural = "Excel 导入任务"
+        indexes = [models.Index(fields=["created_by", "created_at"], name="importjob_user_created_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.name}（{self.get_state_display()}）"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def percent(self) -> int:
+        """Progress of the whole run: the check is the first half, the write the second (a check
+        alone, or a write that has nothing to do, fills the bar by itself)."""
+        if self.state == self.State.DONE:
+            return 100
+        if not self.total:
+            return 0
+        part = min(self.done, self.total) / self.total
+        if self.dry_run and self.kind == self.Kind.CALLS:
+            return int(part * 100)
+        return int((part if self.phase == self.Phase.CHECK else 1 + part) * 50)

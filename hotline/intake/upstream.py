@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import time
 import urllib.error
 import urllib.request
@@ -37,7 +36,7 @@ from django_tasks import TaskResultStatus, task
 from hotline.catalog.models import AppealType, Category, Source, Urgency
 from hotline.directory.models import Unit, UpstreamPlatform
 from hotline.intake.models import ReportBackAttempt, UpstreamCredential
-from hotline.lib import clock
+from hotline.lib import clock, parsing
 from hotline.lib.text import TextError, clean_text, scrub_data
 from hotline.workorders import actions
 from hotline.workorders.models import WorkOrder
@@ -142,48 +141,7 @@ def normalize_category(text: str) -> str:
     return text
 
 
-LOOSE_DATETIME = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
-                            r"(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})秒?)?分?)?$")
-
-
-def parse_datetime(value, *, end_of_day: bool = False) -> dt.datetime | None:
-    """An aware datetime from ISO-8601 text, an Excel cell, a date or what spreadsheets show
-    (``2023/7/3 8:55``, ``2023年7月3日``); naive means the center's local time (``hotline.lib.clock``).
-    A date alone is 00:00, or 23:59:59 with ``end_of_day`` (a deadline "by 7 July" means the whole day)."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, dt.date):
-        parsed = dt.datetime.combine(value, dt.time(23, 59, 59) if end_of_day else dt.time())
-    else:
-        text = str(value).strip()
-        loose = LOOSE_DATETIME.match(text)
-        if loose:
-            y, mo, d, h, mi, sec = (int(g) if g else None for g in loose.groups())
-            if h is None:
-                return parse_datetime(dt.date(y, mo, d), end_of_day=end_of_day)
-            parsed = dt.datetime(y, mo, d, h, mi, sec or 0)
-        else:
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return clock.aware(parsed)
-
-
-TRUE_WORDS = {"1", "true", "yes", "y", "是", "保密", "接通", "已接通"}
-FALSE_WORDS = {"0", "false", "no", "n", "否", "不保密", "", "未接通", "none"}
-
-
-def parse_bool(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value is None:
-        return False
-    text = str(value).strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise ValueError(f"“{value}”不是是/否")
+CONFIDENTIAL_WORDS, OPEN_WORDS = {"保密"}, {"不保密", "公开", "none"}
 
 
 URGENCY_WORDS = {**{label: value for value, label in Urgency.choices}, **{v: v for v in Urgency.values}}
@@ -253,14 +211,16 @@ def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | Non
         bad("urgency", f"“{urgency}”不是一般、紧急或特急")
     fields["urgency"] = URGENCY_WORDS.get(urgency, Urgency.NORMAL)
     try:
-        fields["confidential"] = parse_bool(data.get("confidential"))
-    except ValueError as e:
-        bad("confidential", str(e))
+        fields["confidential"] = bool(parsing.parse_bool(
+            data.get("confidential"), names.get("confidential", "confidential"),
+            true_words=CONFIDENTIAL_WORDS, false_words=OPEN_WORDS))
+    except parsing.ParseError as e:
+        bad("confidential", e.message)
     for key, end_of_day in (("upstream_deadline", True), ("received_at", False)):
         try:
-            fields[key] = parse_datetime(data.get(key), end_of_day=end_of_day)
-        except (TypeError, ValueError):
-            bad(key, f"“{data.get(key)}”不是有效的时间（ISO-8601，如 2023-07-10T18:00:00+08:00）")
+            fields[key] = parsing.parse_datetime(data.get(key), names.get(key, key), end_of_day=end_of_day)
+        except parsing.ParseError as e:
+            bad(key, e.message)
     if errors:
         raise UpstreamError(400, errors[0][1], errors[0][0], errors)
     return fields
@@ -327,12 +287,12 @@ def receive_push(platform_code: str, body: bytes, headers, now: dt.datetime | No
             # Unknown platform and disabled interface look the same: no hint what codes exist.
             raise UpstreamError(403, "该上级平台未开通推送接口，或平台代码有误")
         if len(body) > MAX_BODY_BYTES:
-            raise UpstreamError(413, "请求体过大（上限 256 KB）")
+            raise UpstreamError(413, f"请求体过大（上限 {MAX_BODY_BYTES // 1024} KB）")
         verify(credential.secret, headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER), body, now)
         try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise UpstreamError(400, f"请求体不是有效的 UTF-8 JSON：{e}") from None
+            data = parsing.parse_json(body, max_bytes=MAX_BODY_BYTES)
+        except parsing.ParseError as e:
+            raise UpstreamError(e.status, str(e)) from None
         if not isinstance(data, dict):
             raise UpstreamError(400, "请求体须为一个 JSON 对象")
         fields = order_fields(data, Lookups.load())

@@ -14,4 +14,7 @@ app_name = "intake"
 urlpatterns = [
     path("upstream/<slug:platform_code>/orders", views.push_order),
     path("import/", views.import_page, name="import"),
+    path("import/<int:pk>/", views.import_job, name="import_job"),
+    path("import/<int:pk>/status/", views.import_status, name="import_status"),
+    path("import/<int:pk>/confirm/", views.import_confirm, name="import_confirm"),
 ]

@@ -7,17 +7,17 @@ and registers the order through ``actions.register_order`` as the system actor, 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from django.db import transaction
 from django.http import HttpResponse
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hotline.accounts.access import outside_text
 from hotline.catalog.models import AppealType, Category, Source
-from hotline.lib import clock
+from hotline.lib import clock, parsing
 from hotline.lib.text import TextError, clean_text
 from hotline.open311.georeport import error_list, to_json, to_xml
 from hotline.open311.models import Open311Client
@@ -29,6 +29,7 @@ CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; ch
 DESCRIPTION_CHARS = 60
 DEFAULT_DAYS = 90  # GeoReport v2: without dates, the last 90 days
 MAX_REQUESTS = 1000  # GeoReport v2 suggests 1000 as the page ceiling
+MAX_LIST_ITEMS = 200  # comma-separated ids or codes in one filter
 CLOSED_STATUSES = [s.value for s in TERMINAL]
 
 
@@ -98,7 +99,7 @@ def definition_json(category: Category) -> dict:
 def service_definition(request, code: str, fmt: str):
     category = _services().filter(code=code).first()
     if category is None:
-        return _error(fmt, Open311Error(404, f"未知的服务代码：{code}"))
+        return _error(fmt, Open311Error(404, f"未知的服务代码：{parsing.shown(code)}"))
     return _respond(fmt, "service_definition", definition_json(category))
 
 
@@ -149,21 +150,31 @@ def request_json(order: WorkOrder) -> dict:
     }
 
 
+# ``+08:00`` sent unencoded in a query string arrives as `` 08:00``: a space before an offset at
+# the end of a datetime was a plus sign.
+_SPACE_OFFSET = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
 def _parse_date(value: str, name: str) -> dt.datetime:
-    parsed = parse_datetime(value.strip().replace(" ", "+")) if value else None
-    if parsed is None:
-        try:
-            parsed = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise Open311Error(400, f"{name} 不是有效的 W3C 日期时间（如 2023-07-01T00:00:00+08:00）") from None
-    return clock.aware(parsed)
+    value = _SPACE_OFFSET.sub(r"\1+\2", value.strip())
+    try:
+        return parsing.parse_datetime(value, name, required=True)
+    except parsing.ParseError as e:
+        raise Open311Error(400, f"{e}（W3C 日期时间，如 2023-07-01T00:00:00+08:00）") from None
+
+
+def _list(params, name: str) -> list[str]:
+    items = [i.strip() for i in params.get(name, "").split(",") if i.strip()]
+    if len(items) > MAX_LIST_ITEMS:
+        raise Open311Error(400, f"{name}：最多 {MAX_LIST_ITEMS} 个，以逗号分隔")
+    return items
 
 
 def _requests_queryset(params):
     qs = WorkOrder.objects.select_related("category", "lead_unit", "town")
-    ids = [i.strip() for i in params.get("service_request_id", "").split(",") if i.strip()]
+    ids = _list(params, "service_request_id")
     if ids:
-        return qs.filter(number__in=ids[:MAX_REQUESTS])
+        return qs.filter(number__in=ids)
     start = _parse_date(params["start_date"], "start_date") if params.get("start_date") else None
     end = _parse_date(params["end_date"], "end_date") if params.get("end_date") else None
     if start and end and start > end:
@@ -174,14 +185,14 @@ def _requests_queryset(params):
         qs = qs.filter(received_at__gte=start)
     if end:
         qs = qs.filter(received_at__lte=end)
-    statuses = {s.strip() for s in params.get("status", "").split(",") if s.strip()}
+    statuses = set(_list(params, "status"))
     if statuses - {"open", "closed"}:
         raise Open311Error(400, "status 只能是 open 或 closed")
     if statuses == {"open"}:
         qs = qs.exclude(status__in=CLOSED_STATUSES)
     elif statuses == {"closed"}:
         qs = qs.filter(status__in=CLOSED_STATUSES)
-    codes = [c.strip() for c in params.get("service_code", "").split(",") if c.strip()]
+    codes = _list(params, "service_code")
     if codes:
         qs = qs.filter(category__code__in=codes)
     return qs.order_by("-received_at", "-id")[:MAX_REQUESTS]
@@ -203,7 +214,7 @@ def requests(request, fmt: str):
 def request_detail(request, number: str, fmt: str):
     order = WorkOrder.objects.select_related("category", "lead_unit", "town").filter(number=number).first()
     if order is None:
-        return _error(fmt, Open311Error(404, f"未找到服务请求：{number}"))
+        return _error(fmt, Open311Error(404, f"未找到服务请求：{parsing.shown(number)}"))
     return _respond(fmt, "service_requests", [request_json(order)])
 
 
@@ -215,15 +226,10 @@ def _client(key: str) -> Open311Client:
 
 
 def _decimal(value: str, name: str, low: int, high: int) -> Decimal | None:
-    if not value:
-        return None
     try:
-        number = Decimal(value.strip())
-    except InvalidOperation:
-        raise Open311Error(400, f"{name} 不是有效的数字") from None
-    if not number.is_finite() or not low <= number <= high:
-        raise Open311Error(400, f"{name} 超出范围")
-    return number.quantize(Decimal("0.000001"))
+        return parsing.parse_decimal(value, name, minimum=low, maximum=high, places=6)
+    except parsing.ParseError as e:
+        raise Open311Error(400, str(e)) from None
 
 
 def _text(data, name: str, *, single_line: bool = True) -> str:
@@ -244,7 +250,7 @@ def _create(request, fmt: str) -> HttpResponse:
         raise Open311Error(400, "缺少 service_code")
     category = _services().filter(code=code).first()
     if category is None:
-        raise Open311Error(404, f"未知的服务代码：{code}")
+        raise Open311Error(404, f"未知的服务代码：{parsing.shown(code)}")
     description = data.get("description", "").strip()
     if not description:
         raise Open311Error(400, "缺少 description（诉求内容）")
@@ -260,7 +266,7 @@ def _create(request, fmt: str) -> HttpResponse:
     type_code = data.get("attribute[appeal_type]", "").strip() or "problem"
     appeal_type = AppealType.objects.filter(code=type_code, active=True).first()
     if appeal_type is None:
-        raise Open311Error(400, f"未知的诉求类型：{type_code}")
+        raise Open311Error(400, f"未知的诉求类型：{parsing.shown(type_code)}")
     # Chinese order: family name first.
     name = (data.get("last_name", "").strip() + data.get("first_name", "").strip())[:40]
     phone = "".join(ch for ch in data.get("phone", "") if ch.isdigit() or ch == "-")[:30]

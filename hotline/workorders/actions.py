@@ -279,10 +279,15 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
     address, upstream_number = scrub(address, single_line=True), scrub(upstream_number, single_line=True)
     if not title or not content:
         raise WorkflowError("工单标题和诉求内容不能为空")
+    for name, value in (("caller_name", caller_name), ("caller_phone", caller_phone), ("address", address),
+                        ("upstream_number", upstream_number)):
+        model_field = WorkOrder._meta.get_field(name)
+        if len((value or "").strip()) > model_field.max_length:
+            raise WorkflowError(f"{model_field.verbose_name}不能超过 {model_field.max_length} 个字符")
     if urgency not in Urgency.values:
-        raise WorkflowError(f"未知的紧急程度：{urgency}")
+        raise WorkflowError(f"未知的紧急程度：{urgency[:20]}")
     if source not in Source.values:
-        raise WorkflowError(f"未知的来源渠道：{source}")
+        raise WorkflowError(f"未知的来源渠道：{source[:20]}")
     if category is not None and (category.level < 2 or not category.active):
         raise WorkflowError("请选择一个启用的二级或三级热点分类")
     if town is not None and not town.is_locality:

@@ -6,15 +6,13 @@ cookie back as ``X-CSRFToken``), so any app process behind the load balancer ser
 
 from __future__ import annotations
 
-import json
-
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from hotline.accounts.access import shield_text
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
-from hotline.lib import clock
+from hotline.lib import clock, parsing
 from hotline.lib.text import TextError, clean_text, scrub_data
 from hotline.workorders import actions, lookups
 from hotline.workorders.visibility import access_work_order_by_id
@@ -40,12 +38,37 @@ def text_fields(data: dict) -> dict:
     return fields
 
 
-def _error(message: str, status: int) -> JsonResponse:
-    return _json({"error": message}, status)
+MAX_BODY_BYTES = 256 * 1024
+
+
+def _error(message: str, status: int, field: str = "") -> JsonResponse:
+    return _json({"error": message, "field": field} if field else {"error": message}, status)
 
 
 def _json(data: dict, status: int = 200) -> JsonResponse:
     return JsonResponse(scrub_data(data), status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _text(data: dict, name: str) -> str:
+    """A text field of the body; a number is read as its digits, anything else is refused."""
+    value = data.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise parsing.ParseError(name, "须为文本")
+    return str(value)
+
+
+def _ref(data: dict, name: str) -> int | str | None:
+    """A reference row named by its id (a JSON number) or its name or code (text)."""
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return parsing.parse_int(value, name, minimum=1, maximum=2**63 - 1)
+    if not isinstance(value, str):
+        raise parsing.ParseError(name, "须为名称、编码或编号")
+    return value
 
 
 def _lookup(model, value, what: str):
@@ -53,7 +76,7 @@ def _lookup(model, value, what: str):
         return None
     found = lookups.find(model, value)
     if found is None:
-        raise WorkflowError(f"未知的{what}：{value}")
+        raise WorkflowError(f"未知的{what}：{parsing.shown(value)}")
     return found
 
 
@@ -70,27 +93,27 @@ def order_json(order) -> dict:
     }
 
 
+@parsing.reads_raw_body
 @require_POST
 def orders(request):
     """POST /api/orders/ — register an order; 201 with its number, 400 with the reason it was refused."""
     if not request.user.is_authenticated:
         return _error("请先登录", 401)
     try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        return _error("请求体不是有效的 JSON", 400)
-    if not isinstance(data, dict):
-        return _error("请求体应为 JSON 对象", 400)
-    try:
-        fields = text_fields(data)
-        fields["appeal_type"] = _lookup(AppealType, data.get("appeal_type") or "problem", "诉求类型")
-        fields["category"] = _lookup(Category, data.get("category"), "热点分类")
-        fields["town"] = _lookup(Unit, data.get("town"), "乡镇街道")
-        fields["confidential"] = bool(data.get("confidential", False))
+        data = parsing.parse_json(request.body or b"{}", max_bytes=MAX_BODY_BYTES)
+        if not isinstance(data, dict):
+            raise parsing.ParseError("请求体", "应为 JSON 对象")
+        fields = text_fields({name: _text(data, name) for name in TEXT_FIELDS})
+        fields["appeal_type"] = _lookup(AppealType, _ref(data, "appeal_type") or "problem", "诉求类型")
+        fields["category"] = _lookup(Category, _ref(data, "category"), "热点分类")
+        fields["town"] = _lookup(Unit, _ref(data, "town"), "乡镇街道")
+        fields["confidential"] = bool(parsing.parse_bool(data.get("confidential"), "confidential"))
         fields.setdefault("title", "")
         fields.setdefault("content", "")
         # The receipt task commits with the order: an acknowledged order always gets its SMS.
         order = actions.register_order(acting_user=request.user, receipt=True, **fields)
+    except parsing.ParseError as exc:
+        return _error(str(exc), exc.status, field=exc.field)
     except WorkflowError as exc:
         return _error(str(exc), 400)
     return _json(order_json(order), 201)

@@ -21,7 +21,7 @@ from django.db.models import (
 
 from hotline.accounts import access
 from hotline.catalog.history import roll_up
-from hotline.lib import clock
+from hotline.lib import clock, parsing
 from hotline.lib.masking import phone_digits
 from hotline.lib.planner import planner_without
 from hotline.lib.text import scrub
@@ -154,10 +154,9 @@ def filter_orders(user, params):
         value = params.get(field)
         if value:
             try:
-                edge = clock.day_bounds(dt.date.fromisoformat(value))[bound]
-                edge.astimezone(dt.UTC)  # stored in UTC: the edges of year 1 and 9999 cannot be
-            except (ValueError, OverflowError):
-                continue
+                edge = clock.day_bounds(parsing.parse_date(value, field))[bound]
+            except parsing.ParseError:
+                continue  # the console names it (web.views.orders.search_params); here it narrows nothing
             qs = qs.filter(**{lookup: edge})
     return qs
 
@@ -212,7 +211,7 @@ def search_orders(user, params, *, page_size: int = PAGE_SIZE) -> Page:
                 qs = qs.filter(Q(**{f"{field}__lt": at}) | Q(**{field: at}, id__lt=int(pk)))
             else:
                 qs = qs.filter(Q(**{f"{field}__gt": at}) | Q(**{field: at}, id__gt=int(pk)))
-        except ValueError:
+        except (ValueError, OverflowError, OSError):
             cursor = None
     order_by = [f"-{field}", "-id"] if desc else [field, "id"]
     text = search_phrase(params.get("q"))
@@ -483,7 +482,10 @@ def decode_cursor(text: str | None, size: int, *, datetimes: int) -> tuple | Non
         if not (digits.isascii() and digits.isdigit()) or len(digits) > 17:
             return None
         n = int(part)
-        out.append(_EPOCH + dt.timedelta(microseconds=n) if i < datetimes else n)
+        try:
+            out.append(_EPOCH + dt.timedelta(microseconds=n) if i < datetimes else n)
+        except OverflowError:  # before year 1 or after 9999
+            return None
     return tuple(out)
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.auth.decorators import login_required
 
 from hotline.accounts.models import AuditLog
-from hotline.lib import clock
+from hotline.lib import clock, parsing
 from hotline.lib.masking import mask_identities
 from hotline.web.views.common import render_page, require_role
 from hotline.workorders.workflow import Role
@@ -30,15 +28,14 @@ def audit_log(request):
     if obj:
         qs = qs.filter(object_id=obj)
     day = request.GET.get("date", "")
-    if day:
-        try:
-            lo, hi = clock.day_bounds(dt.date.fromisoformat(day))
-            hi.astimezone(dt.UTC), lo.astimezone(dt.UTC)  # stored in UTC: year 1 and 9999 cannot be
-            qs = qs.filter(at__gte=lo, at__lt=hi)
-        except ValueError:
-            errors.append("日期格式应为 YYYY-MM-DD")
-        except OverflowError:
-            errors.append("日期超出可查询的范围")
+    try:
+        parsed = parsing.parse_date(day, "日期")
+    except parsing.ParseError as e:
+        errors.append(str(e))
+    else:
+        if parsed:
+            start, end = clock.day_bounds(parsed)
+            qs = qs.filter(at__gte=start, at__lt=end)
     rows = list(qs[:LIMIT])
     for row in rows:
         # The trail says who looked, not what they saw: a phone searched for stays masked here.

@@ -7,7 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 
-from hotline.lib import clock
+from hotline.lib import clock, parsing
 from hotline.web.views.common import render_page
 from hotline.workorders import queries
 
@@ -50,12 +50,8 @@ EARLIEST = dt.date(2000, 1, 1)
 def _day(value) -> tuple[dt.date | None, str]:
     """The day asked for with ``?date=`` (None: today) and the message when it is unusable: the
     30-day trend before it and the day after it must stay within the calendar."""
-    if not value:
-        return None, ""
     try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        return None, "日期格式应为 YYYY-MM-DD，已显示今天的统计"
-    if not EARLIEST <= day <= clock.today():
-        return None, f"日期须在 {EARLIEST:%Y-%m-%d} 至今天之间，已显示今天的统计"
+        day = parsing.parse_date(value, "日期", earliest=EARLIEST, latest=clock.today())
+    except parsing.ParseError as e:
+        return None, f"{e}，已显示今天的统计"
     return day, ""

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import io
-import math
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +20,7 @@ from hotline.accounts import access
 from hotline.catalog import history
 from hotline.catalog.models import AppealType, Category, Source
 from hotline.directory.models import Unit
-from hotline.lib import clock, xlsx
+from hotline.lib import clock, parsing, xlsx
 from hotline.web.forms import ACTION_FORMS
 from hotline.web.views.common import client_ip, console_actions, is_htmx, render_page, role
 from hotline.workorders import queries, visibility
@@ -158,42 +156,44 @@ def _filter_choices():
     }
 
 
-MAX_ID = 2**31 - 1
+MAX_ID = 2**63 - 1
 ID_FILTERS = {"lead_unit": "承办单位", "town": "乡镇街道", "category": "热点分类", "appeal_type": "诉求类型"}
-
-
-def _is_id(value: str) -> bool:
-    return value.isascii() and value.isdigit() and int(value) <= MAX_ID
+DATE_FILTERS = {"from": "开始日期", "to": "结束日期"}
 
 
 def _valid_cursor(cursor: str) -> bool:
     stamp, _, pk = cursor.partition("_")
     try:
-        seconds = float(stamp)
-    except ValueError:
+        seconds = parsing.parse_decimal(stamp, "翻页位置", minimum=0, maximum=4102444800)  # before 2100
+        parsing.parse_int(pk, "翻页位置", minimum=1, maximum=MAX_ID)
+    except parsing.ParseError:
         return False
-    return math.isfinite(seconds) and 0 <= seconds < 4102444800 and _is_id(pk)  # before 2100
+    return seconds is not None
 
 
 def search_params(request):
-    """The search form's fields with malformed values dropped (and named), so that a hand-edited
-    URL narrows nothing instead of failing: ids are ASCII numbers, dates ISO, the cursor in range."""
+    """The search form's fields with malformed values dropped (and named, with the reason), so that
+    a hand-edited URL narrows nothing instead of failing: ids are whole numbers, dates real days
+    in range (hotline.lib.parsing), the cursor in range."""
     params = request.GET.copy()
     dropped = []
-    for field, label in ID_FILTERS.items():
-        if params.get(field) and not _is_id(params[field]):
-            params.pop(field)
-            dropped.append(label)
-    for field, label in (("from", "开始日期"), ("to", "结束日期")):
-        if params.get(field):
+    for name, label in ID_FILTERS.items():
+        if params.get(name):
             try:
-                dt.date.fromisoformat(params[field])
-            except ValueError:
-                params.pop(field)
-                dropped.append(label)
+                params[name] = str(parsing.parse_int(params[name], label, minimum=1, maximum=MAX_ID))
+            except parsing.ParseError as e:
+                params.pop(name)
+                dropped.append(str(e))
+    for name, label in DATE_FILTERS.items():
+        if params.get(name):
+            try:
+                params[name] = parsing.parse_date(params[name], label).isoformat()
+            except parsing.ParseError as e:
+                params.pop(name)
+                dropped.append(str(e))
     if params.get("cursor") and not _valid_cursor(params["cursor"]):
         params.pop("cursor")
-        dropped.append("翻页位置")
+        dropped.append("翻页位置：无效")
     return params, dropped
 
 
@@ -201,7 +201,7 @@ def search_params(request):
 def order_list(request):
     clean, dropped = search_params(request)
     if dropped:
-        messages.error(request, f"以下查询条件格式不正确，已忽略：{'、'.join(dropped)}")
+        messages.error(request, f"以下查询条件格式不正确，已忽略：{'；'.join(dropped)}")
     page = queries.search_orders(request.user, clean)
     category_names = history.category_names()
     for o in page.orders:

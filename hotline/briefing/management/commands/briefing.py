@@ -10,16 +10,16 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hotline.lib import months
+from hotline.lib import parsing
 
 FORMATS = ("docx", "pdf", "html")
 
 
 def parse_month(text: str) -> tuple[int, int]:
     try:
-        return months.parse_month(text)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+        return parsing.parse_month(text, "月份", required=True)
+    except parsing.ParseError as e:
+        raise CommandError(f"{e}（格式 YYYY-MM，例如 2023-07）") from None
 
 
 class Command(BaseCommand):

@@ -1,5 +1,8 @@
 """``hotline import orders|calls FILE.xlsx`` and ``hotline import template orders|calls -o FILE``.
 
+The same importers, limits and all-or-nothing rule as the console's background import
+(``hotline.intake.importers``: at most 20,000 rows a file), run in the foreground.
+
 (The module is named ``import``: Django finds commands by file name and loads them with
 importlib, so a Python keyword is fine here even though ``import import`` is not.)
 """
@@ -40,6 +43,9 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         for error in result.errors:
             self.stderr.write(str(error))
+        if result.unlisted_errors:
+            self.stderr.write(f"……另有 {result.unlisted_errors} 个错误未列出（共 {result.error_count} 个，"
+                              f"涉及 {result.bad_row_count} 行）")
         if result.errors and options["skip_bad"]:
             errors_path = options["errors"] or str(Path(options["file"]).with_suffix("")) + ".errors.xlsx"
             importers.write_error_workbook(result, errors_path)
@@ -49,5 +55,5 @@ class Command(BaseCommand):
         if not result.dry_run and result.imported:
             audit(None, f"import_{what}", object_type="intake.import", object_id=Path(options["file"]).name,
                   rows=result.rows, imported=len(result.imported), skipped=len(result.skipped),
-                  errors=len(result.errors))
+                  errors=result.error_count)
         self.stdout.write(("（试运行，未写入）" if result.dry_run else "") + result.summary())
