@@ -194,21 +194,21 @@ def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | Non
     appeal = text("appeal_type", required=True)
     if appeal and appeal not in lookups.appeal_types:
         known = "、".join(sorted({a.name for a in lookups.appeal_types.values()}))
-        bad("appeal_type", f"“{appeal}”不是已启用的诉求类型（{known}）")
+        bad("appeal_type", f"“{parsing.shown(appeal)}”不是已启用的诉求类型（{known}）")
     fields["appeal_type"] = lookups.appeal_types.get(appeal)
     category = text("category")
     if category:
         fields["category"] = lookups.categories.get(category) or lookups.categories.get(normalize_category(category))
         if fields["category"] is None:
-            bad("category", f"“{category}”不是已启用的二级或三级热点分类（格式：一级—二级[—三级]，或分类编码）")
+            bad("category", f"“{parsing.shown(category)}”不是已启用的二级或三级热点分类（格式：一级—二级[—三级]，或分类编码）")
     town = text("town")
     if town:
         fields["town"] = lookups.towns.get(town)
         if fields["town"] is None:
-            bad("town", f"“{town}”不是本市的乡镇街道")
+            bad("town", f"“{parsing.shown(town)}”不是本市的乡镇街道")
     urgency = text("urgency") or Urgency.NORMAL
     if urgency not in URGENCY_WORDS:
-        bad("urgency", f"“{urgency}”不是一般、紧急或特急")
+        bad("urgency", f"“{parsing.shown(urgency)}”不是一般、紧急或特急")
     fields["urgency"] = URGENCY_WORDS.get(urgency, Urgency.NORMAL)
     try:
         fields["confidential"] = bool(parsing.parse_bool(
