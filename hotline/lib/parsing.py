@@ -322,7 +322,7 @@ def parse_seconds(value, field: str, *, maximum: int = 86400) -> int:
             for part in parts:
                 seconds = seconds * 60 + int(part)
         else:
-            seconds = parse_decimal(text, field, minimum=0, maximum=maximum)
+            seconds = parse_decimal(text, field, minimum=0, maximum=maximum, required=True)
     elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         seconds = parse_decimal(value, field, minimum=0, maximum=maximum)
     else:
