@@ -1,11 +1,14 @@
 """Settings for the 12345 hotline platform: one module, driven by the environment.
 
-With no environment at all it boots on an embedded SQLite file under ``var/`` with DEBUG on,
-which is what ``hotline demo`` wants. Production sets ``HOTLINE_ENV=production`` plus
-``DATABASE_URL`` (PostgreSQL), ``SECRET_KEY`` and ``ALLOWED_HOSTS``; the security settings then
-pass ``manage.py check --deploy``.
+With no environment at all it boots on an embedded SQLite file under ``var/``, which is what
+``hotline demo`` wants, with DEBUG off: Django's debug page lists every URL and setting, so it is
+shown only to a developer who asks for it (``HOTLINE_ENV=development`` or ``DEBUG=1``). Production
+sets ``HOTLINE_ENV=production`` plus ``DATABASE_URL`` (PostgreSQL), ``SECRET_KEY`` and
+``ALLOWED_HOSTS``; the security settings then pass ``manage.py check --deploy``. What protects what
+is in docs/security.md.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -56,8 +59,10 @@ def parse_database_url(url: str) -> dict:
     raise ValueError(f"不支持的 DATABASE_URL 协议：{parsed.scheme!r}（可用 sqlite:// 或 postgres://）")
 
 
-PRODUCTION = os.environ.get("HOTLINE_ENV", "development") == "production"
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+HOTLINE_ENV = os.environ.get("HOTLINE_ENV", "").strip().lower()
+PRODUCTION = HOTLINE_ENV == "production"
+# Debug only when a developer asks for it: the demo, ``hotline serve`` and gunicorn run without it.
+DEBUG = env_bool("DEBUG", HOTLINE_ENV == "development")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -75,6 +80,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_tasks",
     "django_tasks_db",
     "hotline.accounts",
@@ -102,8 +110,15 @@ MIDDLEWARE = [
     "hotline.web.middleware.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "hotline.accounts.middleware.IdleTimeoutMiddleware",
+    "hotline.accounts.middleware.SecondFactorMiddleware",
+    "hotline.accounts.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: it answers a locked-out login with the Chinese lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hotline.urls"
@@ -143,9 +158,35 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# django-axes first: a locked-out username+address is refused before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# Login throttling (django-axes, failures in the database so every app process counts them):
+# AXES_FAILURE_LIMIT wrong passwords for one username from one address lock that pair for
+# AXES_COOLOFF_MINUTES; the right password is refused meanwhile (docs/security.md).
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "hotline.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "hotline.lib.clientip.client_ip_or_unknown"
+AXES_VERBOSE = False
+# Logins are audited in the platform's own AuditLog (hotline/accounts/signals.py); axes keeps only
+# the failure counters it locks by.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Rules for every password set through a form (admin, 修改密码): not like the username or name,
+# at least 10 characters of two kinds (letters, digits, others), not a common password (Django's English list and a
+# Chinese one generated in hotline/accounts/passwords.py). The demo's people get theirs directly.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("username", "display_name", "first_name", "last_name", "email", "phone"),
+                 "max_similarity": 0.6}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "hotline.accounts.passwords.ChineseCommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "hotline.accounts.passwords.CharacterClassesValidator"},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -170,11 +211,17 @@ if not PRODUCTION:
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 
+# "shared" holds what every app process must count together (the portal's rate limits): Redis when
+# there is one, otherwise a table in the database (created by the portal's migration 0002), never
+# a per-process memory that would multiply a limit by the number of processes.
 if os.environ.get("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": os.environ["REDIS_URL"]}}
+    CACHES["shared"] = CACHES["default"]
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+              "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                         "LOCATION": "hotline_shared_cache"}}
 # Sessions live in PostgreSQL so any app process can serve any request and losing Redis loses no
 # login. With the shared Redis cache they are also read from it (cached_db): one query less on
 # every request; saves and logouts write both. A per-process cache would keep serving a session
@@ -206,6 +253,32 @@ if PRODUCTION:
     X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
+# A staff session unused this long is logged out (hotline/accounts/middleware.py); 0 turns it off.
+HOTLINE_IDLE_MINUTES = int(os.environ.get("HOTLINE_IDLE_MINUTES", "30"))
+
+# TOTP (django-otp) for the roles that see or change everything: required before any page when
+# HOTLINE_OTP_REQUIRED is on (the default in production); optional in the demo and development,
+# where a person who enrolled a device is still asked for its code.
+HOTLINE_OTP_ROLES = ("admin", "supervisor", "auditor")
+HOTLINE_OTP_REQUIRED = env_bool("HOTLINE_OTP_REQUIRED", PRODUCTION)
+OTP_TOTP_ISSUER = os.environ.get("HOTLINE_NAME", "12345热线平台")
+
+# Content-Security-Policy (django-csp): scripts only from our own static files, never inline; the
+# inline style attributes of a few templates and htmx's indicator style are allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # How many reverse proxies (nginx, a load balancer) stand in front of the app: the portal's rate
 # limit then reads the citizen's address from X-Forwarded-For instead of the proxy's.

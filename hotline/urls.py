@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
+
+from hotline.accounts import views as account_views
 
 admin.site.site_header = "12345热线平台 · 系统管理"
 admin.site.site_title = "12345热线平台"
@@ -10,6 +12,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(
+        success_url=reverse_lazy("password_change_done")), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/otp/", account_views.otp_verify, name="otp_verify"),
+    path("accounts/otp/setup/", account_views.otp_setup, name="otp_setup"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("hotline.web.urls")),
 ]

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from conftest import at
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client
 
 from hotline.catalog.models import AppealType, Category
@@ -24,9 +24,9 @@ NOT_FOUND = "未找到该工单，请核对编号和电话"
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    cache.clear()  # the rate limiter counts in the cache
+    caches["shared"].clear()  # the rate limiter counts in the shared cache
     yield
-    cache.clear()
+    caches["shared"].clear()
 
 
 def submission(unit, **overrides):

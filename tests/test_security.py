@@ -416,7 +416,7 @@ def test_csrf_is_enforced_on_forms_htmx_and_the_api(people, world, unit):
     payload = {"title": "接口登记", "content": "接口登记的工单", "caller_phone": "13900000000"}
     assert c.post(reverse("api:orders"), json.dumps(payload), content_type="application/json").status_code == 403
     assert state_of(world) == before
-    assert not AuditLog.objects.exists()
+    assert not AuditLog.objects.exclude(action="login").exists()  # nothing revealed (the login is audited)
     # With the token (as htmx sends it from the page's cookie) the same request goes through.
     c.get(reverse("order_detail", args=[y.number]))
     token = c.cookies["csrftoken"].value
@@ -599,3 +599,401 @@ def test_register_refuses_nul_in_text(people, new_order):
     with pytest.raises(WorkflowError, match="非法字符"):
         new_order(content="正常内容\x00")
     assert not WorkOrder.objects.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Web security (issue 12, class 9): login throttling and audit, password rules, idle timeout,
+# Content-Security-Policy, no-store, TOTP, order views and exports audited, DEBUG and error pages.
+
+RIGHT = "hotline12345"  # the demo people's password (ensure_people sets it directly)
+
+
+def login_post(c, username, password, **extra):
+    return c.post(reverse("login"), {"username": username, "password": password}, **extra)
+
+
+def logged_in(c) -> bool:
+    return c.get(reverse("home")).status_code == 200
+
+
+def test_thirty_wrong_passwords_lock_out_the_right_one(people, settings):
+    import time_machine
+
+    c = Client()
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False) as clock:
+        statuses = [login_post(c, "dispatcher_wang", f"wrong-{i}").status_code for i in range(30)]
+        assert statuses[:settings.AXES_FAILURE_LIMIT - 1] == [200] * (settings.AXES_FAILURE_LIMIT - 1)
+        assert set(statuses[settings.AXES_FAILURE_LIMIT:]) == {429}
+        refused = login_post(c, "dispatcher_wang", RIGHT)
+        assert refused.status_code == 429 and "登录已暂时锁定" in refused.content.decode()
+        assert "30 分钟" in refused.content.decode()
+        assert not logged_in(c)
+        # Every attempt is in the audit log, the refused right password as a locked attempt.
+        rows = AuditLog.objects.filter(action="login", object_id="dispatcher_wang")
+        assert rows.count() == 31
+        # The failure that reaches the limit already answers with the lockout page.
+        assert rows.filter(detail__result="已锁定，拒绝登录").count() == 31 - (settings.AXES_FAILURE_LIMIT - 1)
+        assert all(r.ip == "127.0.0.1" and r.actor_id == people["dispatcher_wang"].pk for r in rows)
+        # The lock is per username and address: another person here, or 王 elsewhere, still logs in.
+        assert login_post(Client(), "operator_li", RIGHT).status_code == 302
+        assert login_post(Client(REMOTE_ADDR="10.1.2.3"), "dispatcher_wang", RIGHT).status_code == 302
+        clock.shift(dt.timedelta(minutes=29))
+        assert login_post(c, "dispatcher_wang", RIGHT).status_code == 429
+        clock.shift(dt.timedelta(minutes=29))  # each attempt while locked restarts the 30 minutes
+        assert login_post(c, "dispatcher_wang", RIGHT).status_code == 429
+        clock.shift(dt.timedelta(minutes=31))
+        assert login_post(c, "dispatcher_wang", RIGHT).status_code == 302
+        assert logged_in(c)
+
+
+def test_logins_failures_and_logouts_are_audited_and_shown_to_the_auditor(people):
+    c = Client(REMOTE_ADDR="10.9.8.7")
+    assert login_post(c, "nobody_here", "x").status_code == 200
+    assert login_post(c, "operator_li", RIGHT).status_code == 302
+    assert c.post(reverse("logout")).status_code == 302
+    rows = list(AuditLog.objects.order_by("id").values_list("action", "actor__username", "object_id",
+                                                            "detail__result", "ip"))
+    assert rows == [("login", None, "nobody_here", "失败", "10.9.8.7"),
+                    ("login", "operator_li", "operator_li", "成功", "10.9.8.7"),
+                    ("logout", "operator_li", "operator_li", "主动退出", "10.9.8.7")]
+    auditor = Client()
+    auditor.force_login(people["auditor_wu"])
+    page = auditor.get(reverse("audit_log"), {"action": "login"}).content.decode()
+    assert "nobody_here" in page and "result=失败" in page and "10.9.8.7" in page
+    assert "退出登录" in auditor.get(reverse("audit_log"), {"action": "logout"}).content.decode()
+
+
+@pytest.mark.parametrize("password", ["hotline12345", "Hotline12345", "woaini1314", "a1b2c3d4e5", "1qaz2wsx3edc",
+                                      "zhangwei2023", "88888888888", "12345678901", "dispatcher_wang1",
+                                      "wang-dispatcher", "short1!", "onlylettershere"])
+def test_password_rules_refuse_weak_passwords(people, password):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        validate_password(password, people["dispatcher_wang"])
+
+
+def test_password_rules_accept_a_good_one_and_the_list_is_generated_here(people):
+    from django.contrib.auth.password_validation import validate_password
+
+    from hotline.accounts.passwords import common_passwords
+
+    validate_password("Lamp-post 47 east", people["dispatcher_wang"])
+    listed = common_passwords()
+    assert {"hotline12345", "woaini1314", "a1b2c3", "123456", "5201314", "zhangwei888"} <= listed
+    assert 2000 < len(listed) < 20000
+
+
+def test_password_form_refuses_the_demo_password_and_takes_a_good_one(client, people):
+    wang = people["dispatcher_wang"]
+    client.force_login(wang)
+    url = reverse("password_change")
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"old_password": RIGHT, "new_password1": "hotline12345", "new_password2": "hotline12345"})
+    assert response.status_code == 200 and "过于常见" in response.content.decode()
+    wang.refresh_from_db()
+    assert wang.check_password(RIGHT)
+    response = client.post(url, {"old_password": RIGHT, "new_password1": "Lamp-post 47 east",
+                                 "new_password2": "Lamp-post 47 east"})
+    assert response.status_code == 302
+    assert login_post(Client(), "dispatcher_wang", "Lamp-post 47 east").status_code == 302
+    assert login_post(Client(), "dispatcher_wang", RIGHT).status_code == 200  # the old one no longer works
+
+
+def test_production_gives_demo_people_no_common_password(ruzhou, settings):
+    from django.core.management import CommandError, call_command
+
+    from hotline.accounts.models import User
+    from hotline.demo.people import WeakDemoPassword, _hashed, ensure_people
+
+    settings.PRODUCTION = True
+    _hashed.cache_clear()
+    try:
+        with pytest.raises(WeakDemoPassword):
+            ensure_people("hotline12345")
+        with pytest.raises(CommandError, match="生产环境"):
+            call_command("demo", "--no-serve", "--password", "hotline12345")
+        with pytest.raises(CommandError, match="生产环境"):
+            call_command("generate", "--orders", "50", "--password", "12345678901")
+        assert not User.objects.exists() and not WorkOrder.objects.exists()
+        ensure_people("Lamp-post 47 east")  # `hotline demo --password …` with a password the rules accept
+        assert login_post(Client(), "supervisor_zhou", "Lamp-post 47 east").status_code == 302
+    finally:
+        _hashed.cache_clear()
+    settings.PRODUCTION = False
+    ensure_people("hotline12345")  # the demo itself keeps its documented password
+    assert login_post(Client(), "supervisor_zhou", "hotline12345").status_code == 302
+
+
+def test_idle_staff_sessions_are_logged_out(people, settings):
+    import time_machine
+
+    settings.HOTLINE_IDLE_MINUTES = 30
+    c = Client()
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False) as clock:
+        assert login_post(c, "dispatcher_wang", RIGHT).status_code == 302
+        clock.shift(dt.timedelta(minutes=29))
+        assert logged_in(c)  # activity restarts the clock
+        clock.shift(dt.timedelta(minutes=29))
+        assert logged_in(c)
+        clock.shift(dt.timedelta(minutes=31))
+        response = c.get(reverse("dispatch"))
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+        assert AuditLog.objects.filter(action="logout", detail__result="长时间未操作自动退出").count() == 1
+        assert not logged_in(c)
+        # An htmx request sends the whole window to the login page instead of swapping it into a panel.
+        assert login_post(c, "dispatcher_wang", RIGHT).status_code == 302
+        clock.shift(dt.timedelta(minutes=31))
+        response = c.get(reverse("dispatch"), HTTP_HX_REQUEST="true")
+        assert response["HX-Redirect"] == reverse("login")
+        # The API answers 401 to an idle session.
+        assert login_post(c, "dispatcher_wang", RIGHT).status_code == 302
+        clock.shift(dt.timedelta(minutes=31))
+        assert c.get(reverse("api:order_detail", args=["RZ2307-000001"])).status_code == 401
+
+
+def _template_files():
+    from pathlib import Path
+
+    import hotline
+
+    return sorted(Path(hotline.__file__).parent.rglob("templates/**/*.html"))
+
+
+def test_no_template_has_inline_script_or_handlers():
+    import re
+
+    inline = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/(ld\+)?json)[^>]*>", re.I)
+    handler = re.compile(r"\son[a-z]+\s*=", re.I)
+    files = _template_files()
+    assert len(files) > 40
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not inline.search(text), f"{path}: inline <script>"
+        assert not handler.search(text), f"{path}: on…= handler attribute"
+        assert "javascript:" not in text, path
+
+
+def test_pages_carry_the_csp_and_no_store(client, people, world):
+    client.force_login(people["supervisor_zhou"])
+    y = world["y"]
+    for url in (reverse("home"), reverse("dashboard"), reverse("order_detail", args=[y.number]),
+                reverse("order_list"), reverse("order_export"), reverse("api:order_detail", args=[y.number]),
+                reverse("assessment:export", args=[2023, 7]), reverse("briefing:edit", args=[2023, 7])):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response["Cache-Control"], url
+        csp = response["Content-Security-Policy"]
+        script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
+        assert script_src.split() == ["script-src", "'self'"], url
+        assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+        if response["Content-Type"].startswith("text/html"):
+            import re
+
+            scripts = re.findall(r"<script[^>]*>", response.content.decode())
+            assert all("src=" in s or 'type="application/json"' in s for s in scripts), (url, scripts)
+    anonymous = Client().get(reverse("portal:index"))
+    assert "Content-Security-Policy" in anonymous
+    assert "no-store" not in anonymous.get("Cache-Control", "")  # a page without personal data may be cached
+
+
+def test_portal_tracking_pages_are_no_store(client, people, world):
+    y = world["y"]
+    response = client.post(reverse("portal:track"), {"number": y.number, "phone": CALLER_PHONE})
+    assert response.status_code == 302
+    detail = client.get(response["Location"])
+    assert detail.status_code == 200 and y.number in detail.content.decode()
+    assert "no-store" in detail["Cache-Control"]
+    assert "no-store" in client.get(reverse("portal:track"))["Cache-Control"]
+
+
+def _totp(device) -> str:
+    from django_otp.oath import totp
+
+    return str(totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)).zfill(device.digits)
+
+
+SUPERVISOR_PAGES = ["supervision", "dashboard", "briefing:list", "assessment:appeals", "order_list"]
+
+
+def test_supervisor_without_a_verified_device_reaches_nothing_when_totp_is_required(people, world, settings):
+    import time_machine
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.HOTLINE_OTP_REQUIRED = True
+    c = Client()
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False) as clock:
+        assert login_post(c, "supervisor_zhou", RIGHT).status_code == 302
+        for name in SUPERVISOR_PAGES:
+            response = c.get(reverse(name))
+            assert response.status_code == 302 and response["Location"].startswith(reverse("otp_setup")), name
+        assert c.get(reverse("api:order_detail", args=[world["y"].number])).status_code == 403
+        # Enrolment: the secret and its otpauth address are shown; a wrong code confirms nothing.
+        page = c.get(reverse("otp_setup"), {"next": reverse("supervision")}).content.decode()
+        assert "otpauth://totp/" in page and "<svg" in page
+        device = TOTPDevice.objects.get(user=people["supervisor_zhou"])
+        assert not device.confirmed
+        wrong = str((int(_totp(device)) + 1) % 1_000_000).zfill(6)
+        assert "验证码不正确" in c.post(reverse("otp_setup"), {"token": wrong}).content.decode()
+        assert c.get(reverse("supervision")).status_code == 302
+        clock.shift(dt.timedelta(seconds=5))  # django-otp throttles: a second try waits after a failure
+        response = c.post(reverse("otp_setup"), {"token": _totp(device), "next": reverse("supervision")})
+        assert response.status_code == 302 and response["Location"] == reverse("supervision")
+        for name in SUPERVISOR_PAGES:
+            assert c.get(reverse(name)).status_code == 200, name
+        # A new session asks for the code after the password; the password alone reaches nothing.
+        other = Client()
+        assert login_post(other, "supervisor_zhou", RIGHT).status_code == 302
+        response = other.get(reverse("supervision"))
+        assert response.status_code == 302 and response["Location"].startswith(reverse("otp_verify"))
+        # Enrolling a second device is no way around the first.
+        assert other.get(reverse("otp_setup"))["Location"].startswith(reverse("otp_verify"))
+        assert "验证码不正确" in other.post(reverse("otp_verify"), {"token": "000000x"}).content.decode()
+        clock.shift(dt.timedelta(seconds=60))
+        device.refresh_from_db()
+        assert other.post(reverse("otp_verify"), {"token": _totp(device)}).status_code == 302
+        assert other.get(reverse("supervision")).status_code == 200
+    results = list(AuditLog.objects.filter(actor=people["supervisor_zhou"], action="login")
+                   .order_by("id").values_list("detail__result", flat=True))
+    assert results == ["成功", "启用两步验证", "成功", "两步验证码错误", "两步验证通过"]
+
+
+def test_totp_roles_only_and_optional_in_the_demo(people, settings):
+    settings.HOTLINE_OTP_REQUIRED = True
+    for username in ("operator_li", "dispatcher_wang", "handler_zhao"):
+        c = Client()
+        c.force_login(people[username])
+        assert c.get(reverse("home")).status_code == 200, username
+    for username in ("auditor_wu", "admin"):
+        c = Client()
+        c.force_login(people[username])
+        assert c.get(reverse("home"))["Location"].startswith(reverse("otp_setup")), username
+    settings.HOTLINE_OTP_REQUIRED = False
+    c = Client()
+    c.force_login(people["supervisor_zhou"])
+    assert c.get(reverse("supervision")).status_code == 200  # the demo: optional until enrolled
+
+
+def test_unit_order_views_and_exports_are_audited(client, people, world):
+    y = world["y"]
+    client.force_login(people["handler_zhao"])
+    assert client.get(reverse("order_detail", args=[y.number])).status_code == 200
+    assert client.get(reverse("order_detail", args=[y.number]), {"print": "1"}).status_code == 200
+    assert client.get(reverse("api:order_detail", args=[y.number])).status_code == 200
+    assert client.get(reverse("order_export")).status_code == 200
+    views = AuditLog.objects.filter(action="view_order", actor=people["handler_zhao"], object_id=y.number)
+    assert sorted(views.values_list("detail__via", flat=True)) == ["api", "page", "print"]
+    assert AuditLog.objects.filter(action="export", actor=people["handler_zhao"]).count() == 1
+    # 钱 asking for 杨楼镇's order sees nothing, and opened nothing.
+    client.force_login(people["handler_qian"])
+    assert client.get(reverse("order_detail", args=[y.number])).status_code == 404
+    assert not AuditLog.objects.filter(action="view_order", actor=people["handler_qian"]).exists()
+    # Center staff are audited where data leaves: reveals and exports, not every page.
+    client.force_login(people["dispatcher_wang"])
+    client.get(reverse("order_detail", args=[y.number]))
+    assert not AuditLog.objects.filter(action="view_order", actor=people["dispatcher_wang"]).exists()
+    client.force_login(people["supervisor_zhou"])
+    assert client.get(reverse("assessment:export", args=[2023, 7])).status_code == 200
+    assert AuditLog.objects.filter(action="export", actor=people["supervisor_zhou"],
+                                   object_type="assessment.monthlyresult").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backup_is_audited_as_an_export(people, tmp_path):
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        import shutil
+
+        assert shutil.which("pg_dump"), "pg_dump is needed for a PostgreSQL backup"
+    out = tmp_path / "hotline.backup"
+    call_command("backup", "-o", str(out))
+    row = AuditLog.objects.get(action="export", object_type="backup")
+    assert row.object_id == out.name and row.detail["bytes"] == out.stat().st_size and row.actor is None
+
+
+@pytest.mark.parametrize("username", ["operator_li", "auditor_wu"])
+def test_assessment_does_not_loop_for_roles_without_it(client, people, username):
+    client.force_login(people[username])
+    response = client.get(reverse("assessment:index"), follow=True)
+    assert len(response.redirect_chain) <= 1
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "无权访问" in text and "考核结果只对" in text
+
+
+def test_assessment_landing_for_roles_with_it(client, people):
+    client.force_login(people["handler_zhao"])
+    assert client.get(reverse("assessment:index"), follow=True).status_code == 200
+    client.force_login(people["dispatcher_wang"])
+    response = client.get(reverse("assessment:mine"), follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == reverse("assessment:index")
+
+
+def test_error_pages_are_chinese_and_list_no_urls(client, people, rf):
+    from django.views.defaults import server_error
+
+    for c in (Client(), client):
+        response = c.get("/no-such-page/")
+        text = response.content.decode()
+        assert response.status_code == 404 and "页面不存在" in text
+        assert "URLconf" not in text and "urlpatterns" not in text.lower() and "/no-such-page/" not in text
+        client.force_login(people["operator_li"])
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500 and "系统暂时出错" in response.content.decode()
+
+
+def _settings_in_subprocess(env: dict, expr: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HOTLINE_ENV", "REDIS_URL"}}
+    code = f"import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'hotline.settings'); django.setup(); from django.conf import settings; print({expr})"
+    return subprocess.run([sys.executable, "-c", code], env={**base, "DATABASE_URL": "sqlite:///:memory:", **env},
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_debug_only_when_a_developer_asks():
+    assert _settings_in_subprocess({}, "settings.DEBUG") == "False"  # the demo and a plain serve
+    assert _settings_in_subprocess({"HOTLINE_ENV": "development"}, "settings.DEBUG") == "True"
+    assert _settings_in_subprocess({"HOTLINE_ENV": "production", "SECRET_KEY": "x" * 60,
+                                    "ALLOWED_HOSTS": "h.example"}, "settings.DEBUG") == "False"
+
+
+def test_serve_with_workers_never_runs_debug(monkeypatch):
+    import os
+
+    from django.core.management import call_command
+
+    seen = []
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(os, "execve", lambda path, cmd, env: seen.append((cmd, env)))
+    for env, debug in (({"DEBUG": "1"}, "0"), ({"HOTLINE_ENV": "production"}, "0"), ({}, "0"),
+                       ({"HOTLINE_ENV": "development", "DEBUG": "1"}, "1")):
+        monkeypatch.delenv("DEBUG", raising=False)
+        monkeypatch.delenv("HOTLINE_ENV", raising=False)
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        call_command("serve", "--no-worker", "--workers", "2", "--addr", "127.0.0.1:9999")
+        cmd, child_env = seen.pop()
+        assert cmd[1:] == ["hotline.wsgi:application", "--bind", "127.0.0.1:9999", "--workers", "2"]
+        assert child_env.get("DEBUG") == debug, env
+
+
+def test_rate_limits_count_in_the_shared_cache(client, people, world):
+    from django.core.cache import caches
+    from django.db import connection
+
+    assert _settings_in_subprocess({}, "settings.CACHES['shared']['BACKEND']").endswith("DatabaseCache")
+    assert _settings_in_subprocess({"REDIS_URL": "redis://127.0.0.1:6379/0"},
+                                   "settings.CACHES['shared']['BACKEND']").endswith("RedisCache")
+    caches["shared"].clear()
+    for _ in range(3):
+        client.post(reverse("portal:track"), {"number": "RZ0000-000000", "phone": "13000000000"})
+    with connection.cursor() as cursor:  # the counter is a row every app process reads, not process memory
+        cursor.execute("SELECT cache_key FROM hotline_shared_cache")
+        keys = [row[0] for row in cursor.fetchall()]
+    assert any("portal:rl:lookup:127.0.0.1" in key for key in keys), keys

@@ -152,3 +152,12 @@ def reveal_contact(user, order, *, ip=None) -> tuple[str, str]:
         raise PermissionDenied("无权查看该工单的联系方式")
     audit(user, "reveal_contact", obj=order, ip=ip)
     return order.caller_name, order.caller_phone
+
+
+def audit_order_view(user, order, *, ip=None, via: str = "page"):
+    """A unit's handler opening an order (page, print sheet or API) leaves a row: a unit reads only
+    its own orders, each one a citizen's appeal, so a leak is traced back to who opened what. The
+    center's staff read orders all day as their work and are audited where they take data out
+    (reveals and exports)."""
+    if role_of(user) == Role.HANDLER:
+        audit(user, "view_order", obj=order, ip=ip, via=via)

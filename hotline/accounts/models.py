@@ -48,7 +48,8 @@ class User(AbstractUser):
 
 
 class AuditLog(models.Model):
-    """Who revealed or exported personal data, or changed configuration, and when."""
+    """Who logged in (or failed to), opened a unit's order, revealed or exported personal data, or
+    changed configuration, and when."""
 
     class Action(models.TextChoices):
         REVEAL_CONTACT = "reveal_contact", "查看联系方式"
@@ -57,6 +58,7 @@ class AuditLog(models.Model):
         IMPORT_CALLS = "import_calls", "导入话务记录"
         VIEW_ORDER = "view_order", "查看工单"
         LOGIN = "login", "登录"
+        LOGOUT = "logout", "退出登录"
         CONFIG = "config", "修改配置"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)

@@ -11,6 +11,7 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -83,9 +84,15 @@ def index(request):
 @login_required
 def mine(request):
     """A handler's list of their unit's published months."""
-    unit = actions.assessed_unit_of(getattr(request.user, "unit", None))
-    if role_of(request.user) != Role.HANDLER or unit is None:
+    if _sees_all(request.user):
         return redirect("assessment:index")
+    unit = actions.assessed_unit_of(getattr(request.user, "unit", None))
+    if role_of(request.user) != Role.HANDLER:
+        # Operators and auditors have no assessment pages: a plain 403 (the index sends them here,
+        # so sending them back would loop).
+        raise PermissionDenied("考核结果只对派单员、督办和参加考核单位的承办人开放。")
+    if unit is None:
+        raise PermissionDenied("本单位不参加考核，没有考核结果可看。")
     months = (MonthlyResult.objects.filter(state=MonthlyResult.State.PUBLISHED).values("year", "month")
               .distinct().order_by("-year", "-month"))
     return render(request, "assessment/mine.html", {"unit": unit, "months": months})

@@ -270,6 +270,16 @@ def draft_download(request, year: int, month: int, fmt: str):
     return _document(request, data, None, fmt, f"{year}年{month}月工作简报-草稿")
 
 
+def _audit_export(request, data, fmt: str, stem: str) -> None:
+    """A briefing file leaves the platform (its typical cases quote citizens' appeals): audited like
+    every export."""
+    from hotline.accounts.access import audit
+    from hotline.lib.clientip import client_ip
+
+    audit(request.user, "export", object_type="briefing.briefing", object_id=f"{data.year}-{data.month:02d}",
+          ip=client_ip(request), format=fmt, file=stem)
+
+
 def _document(request, data, docx_bytes, fmt, stem):
     from hotline.briefing.render_docx import render_docx
 
@@ -279,6 +289,7 @@ def _document(request, data, docx_bytes, fmt, stem):
         return render(request, "briefing/document.html", {"title": data.title, "body": render_html(data)})
     docx_bytes = docx_bytes or render_docx(data)
     if fmt == "docx":
+        _audit_export(request, data, fmt, stem)
         return _attachment(docx_bytes, DOCX_TYPE, f"{stem}.docx")
     if fmt == "pdf":
         from hotline.briefing.render_pdf import PdfUnavailable, docx_to_pdf
@@ -288,5 +299,6 @@ def _document(request, data, docx_bytes, fmt, stem):
         except PdfUnavailable as exc:
             return render(request, "briefing/pdf_unavailable.html", {
                 "message": str(exc), "back": reverse("briefing:edit", args=[data.year, data.month])}, status=503)
+        _audit_export(request, data, fmt, stem)
         return _attachment(pdf, "application/pdf", f"{stem}.pdf")
     raise Http404("不支持的格式")

@@ -443,9 +443,10 @@ def _working_hour(rng: random.Random, at: dt.datetime, hours: float) -> dt.datet
 class Walker:
     """Walks planned orders through the action functions as the people who act on them."""
 
-    def __init__(self, rng: random.Random, people: dict, units: dict[str, Unit]):
+    def __init__(self, rng: random.Random, people: dict, units: dict[str, Unit], password: str = DEMO_PASSWORD):
         self.rng = rng
         self.people = people
+        self.password = password
         self.units = units
         self.operators = [people["operator_li"], *self._extra("operator", ["operator_chen", "operator_liu",
                                                                              "operator_yang", "operator_huang"])]
@@ -464,14 +465,14 @@ class Walker:
             user = User.objects.filter(username=username).first()
             if user is None:
                 user = User(username=username, role=role, display_name=surnames[username.split("_")[1]],
-                            password=_hashed(DEMO_PASSWORD))
+                            password=_hashed(self.password))
                 user.save()
             out.append(user)
         return out
 
     def handler(self, unit: Unit):
         if unit.id not in self.handlers:
-            self.handlers[unit.id] = unit_handler(unit)
+            self.handlers[unit.id] = unit_handler(unit, self.password)
         return self.handlers[unit.id]
 
     def operator(self):
@@ -736,7 +737,7 @@ def generate_month(year: int = 2023, month: int = 7, *, seed: int = 2023, orders
     types = {t.code: t for t in AppealType.objects.all()}
     categories = {c.code: c for c in Category.objects.filter(level=2)}
     platforms = {p.code: p for p in UpstreamPlatform.objects.all()}
-    walker = Walker(rng, people, units)
+    walker = Walker(rng, people, units, password)
     report = Report()
     with transaction.atomic():
         _stationing(year, month)
@@ -812,15 +813,16 @@ def _bonuses(created: list[tuple[WorkOrder, PlannedOrder]], units: dict[str, Uni
                         note=notes[plan.bonus], at=when)
 
 
-def generate_live(*, seed: int = 7, count: int = 120, now: dt.datetime | None = None) -> int:
+def generate_live(*, seed: int = 7, count: int = 120, now: dt.datetime | None = None,
+                  password: str = DEMO_PASSWORD) -> int:
     """Orders of the last days at every stage, so inboxes, queues and overdue lists have work in them."""
     from django.utils import timezone
 
     now = now or timezone.now()
     rng = random.Random(seed)
-    people = ensure_people_if_missing()
+    people = ensure_people_if_missing(password)
     units = {u.short_name: u for u in Unit.objects.select_related("parent")}
-    walker = Walker(rng, people, units)
+    walker = Walker(rng, people, units, password)
     types = {t.code: t for t in AppealType.objects.all()}
     categories = {c.code: c for c in Category.objects.filter(level=2)}
     route = catalog_router()
@@ -870,11 +872,11 @@ def generate_live(*, seed: int = 7, count: int = 120, now: dt.datetime | None = 
     return made
 
 
-def ensure_people_if_missing() -> dict:
+def ensure_people_if_missing(password: str = DEMO_PASSWORD) -> dict:
     from hotline.accounts.models import User
     from hotline.demo.people import PEOPLE
 
     existing = {u.username: u for u in User.objects.filter(username__in=[p[0] for p in PEOPLE])}
     if len(existing) == len(PEOPLE):
         return existing
-    return ensure_people()
+    return ensure_people(password)

@@ -12,6 +12,7 @@ import hmac
 from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hotline.catalog.models import Source
@@ -82,6 +83,7 @@ def submit(request):
     return render(request, "portal/submit.html", {"form": form, "error": error})
 
 
+@never_cache  # a citizen's order and phone must not stay in a shared computer's cache
 @require_GET
 def submitted(request):
     number = request.session.get("portal_submitted")
@@ -98,6 +100,7 @@ def category_options(request):
     return render(request, "portal/_category_options.html", {"choices": choices})
 
 
+@never_cache  # a citizen's order and phone must not stay in a shared computer's cache
 @require_http_methods(["GET", "POST"])
 def track(request):
     form = TrackForm(request.POST or None)
@@ -130,6 +133,7 @@ def _detail_context(order: WorkOrder, rate_form=None) -> dict:
     }
 
 
+@never_cache  # a citizen's order and phone must not stay in a shared computer's cache
 @require_GET
 def track_detail(request, number: str):
     order = _proved(request, number)
@@ -138,6 +142,7 @@ def track_detail(request, number: str):
     return render(request, "portal/track_detail.html", _detail_context(order))
 
 
+@never_cache
 @require_POST
 def rate(request, number: str):
     """The citizen's rating: a satisfied one closes the order as a callback would; a dissatisfied

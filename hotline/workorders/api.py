@@ -9,10 +9,11 @@ from __future__ import annotations
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from hotline.accounts.access import shield_text
+from hotline.accounts.access import audit_order_view, shield_text
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
 from hotline.lib import clock, parsing
+from hotline.lib.clientip import client_ip
 from hotline.lib.text import TextError, clean_text, scrub_data
 from hotline.workorders import actions, lookups
 from hotline.workorders.visibility import access_work_order_by_id
@@ -128,6 +129,7 @@ def order_detail(request, key: str):
         order = access_work_order_by_id(request.user, key)
     except Http404:
         return _error("工单不存在或无权查看", 404)
+    audit_order_view(request.user, order, ip=client_ip(request), via="api")
     data = order_json(order)
     data["title"] = shield_text(request.user, order, order.title)
     return _json(data)

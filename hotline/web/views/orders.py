@@ -63,6 +63,7 @@ def order_detail(request, key):
     context["reminders"] = list(Reminder.objects.filter(order=order).select_related("unit", "by").order_by("at"))
     context["callbacks"] = list(Callback.objects.filter(order=order).select_related("by").order_by("at"))
     context["print"] = request.GET.get("print") == "1"
+    access.audit_order_view(request.user, order, ip=client_ip(request), via="print" if context["print"] else "page")
     _shield(request.user, order, context)
     if order.merged_into_id:
         context["merged_into_number"] = order.merged_into.number

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from hotline.demo.people import DEMO_PASSWORD, PEOPLE
+from hotline.demo.people import DEMO_PASSWORD, PEOPLE, WeakDemoPassword, _hashed
 from hotline.lib import clock
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.workflow import ROLE_LABELS, Role
@@ -28,6 +28,10 @@ class Command(BaseCommand):
 
             for suffix in ("", "-wal", "-shm"):
                 Path(str(db["NAME"]) + suffix).unlink(missing_ok=True)
+        try:
+            _hashed(password)  # a production setup refuses a password the rules refuse, before any work
+        except WeakDemoPassword as exc:
+            raise CommandError(str(exc)) from None
         call_command("setup", stdout=self.stdout)
         july = clock.month_bounds(2023, 7)
         if WorkOrder.objects.filter(received_at__gte=july[0], received_at__lt=july[1]).exists():

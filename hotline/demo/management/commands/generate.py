@@ -4,7 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from hotline.demo.generate import SEED_SHAPE, generate_live, generate_month
-from hotline.demo.people import DEMO_PASSWORD
+from hotline.demo.people import DEMO_PASSWORD, WeakDemoPassword, _hashed
 
 
 def parse_month(value: str) -> tuple[int, int]:
@@ -44,6 +44,10 @@ class Command(BaseCommand):
             elif done % 1000 == 0:
                 self.stdout.write(f"  已办理 {done}/{total} 件")
 
+        try:
+            _hashed(password)  # refused up front on a production setup when the rules refuse it
+        except WeakDemoPassword as exc:
+            raise CommandError(str(exc)) from None
         report = generate_month(year, month_no, seed=seed, orders=orders, themes=not no_themes, password=password,
                                 progress=progress)
         self.stdout.write("")
@@ -54,5 +58,5 @@ class Command(BaseCommand):
             for line in report.refused[:20]:
                 self.stderr.write("  " + line)
         if live:
-            made = generate_live(count=live, seed=seed)
+            made = generate_live(count=live, seed=seed, password=password)
             self.stdout.write(f"最近几天的在办工单 {made} 件")

@@ -9,6 +9,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", verbosity=0, interactive=False)
+        # The shared cache's table, should REDIS_URL have been dropped since the migration ran.
+        call_command("createcachetable", verbosity=0)
         created = load_defaults()
         self.stdout.write(f"默认配置已就绪：新增单位 {created['units']}，分类 {created['categories']}，"
                           f"知识库 {created['articles']}，派单目录 {created['rules']}")

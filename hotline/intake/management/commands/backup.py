@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from hotline.accounts.access import audit
 from hotline.intake.backup import BackupError, backup
 
 
@@ -19,4 +20,8 @@ class Command(BaseCommand):
         except BackupError as e:
             raise CommandError(str(e)) from None
         vendor = connections[database].vendor
+        # A backup is every citizen's data in one file: audited like any export (written after the
+        # dump, so the row is in the audit log, not in the file).
+        audit(None, "export", object_type="backup", object_id=path.name[:60], database=database,
+              bytes=path.stat().st_size)
         self.stdout.write(f"已备份 {vendor} 数据库到 {path}（{path.stat().st_size / 1024:.0f} KB）")

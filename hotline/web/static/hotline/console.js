@@ -42,7 +42,15 @@
       document.getElementById("intake-form").requestSubmit();
     }
     if (ev.target.closest("[data-close-panel]")) { closePanel(); }
-    if (ev.target.closest("[data-print]")) { window.print(); }
+    if (ev.target.closest("[data-print]")) { ev.preventDefault(); window.print(); }
+    var f = ev.target.closest("[data-fill]");
+    if (f) {  // a suggestion chip fills its field (no inline handlers: the CSP allows no inline script)
+      var field = document.getElementById(f.getAttribute("data-fill"));
+      if (field) {
+        field.value = f.getAttribute("data-value");
+        if (f.hasAttribute("data-fill-change")) { field.dispatchEvent(new Event("change", {bubbles: true})); }
+      }
+    }
   });
   // Show only the disposition fields that matter.
   function syncDisposition() {
@@ -56,6 +64,7 @@
   }
   document.addEventListener("change", function (ev) {
     if (ev.target.id === "id_disposition" || ev.target.id === "id_source") { syncDisposition(); }
+    if (ev.target.matches("select[data-autosubmit]")) { ev.target.form.submit(); }  // the language switch
   });
   document.addEventListener("DOMContentLoaded", syncDisposition);
 })();
