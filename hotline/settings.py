@@ -169,7 +169,7 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTE
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "hotline.accounts.views.locked_out"
-AXES_CLIENT_IP_CALLABLE = "hotline.lib.clientip.client_ip_or_unknown"
+AXES_CLIENT_IP_CALLABLE = "hotline.lib.clientip.client_ip"  # None, never a non-address: the column is inet on PostgreSQL
 AXES_VERBOSE = False
 # Logins are audited in the platform's own AuditLog (hotline/accounts/signals.py); axes keeps only
 # the failure counters it locks by.
