@@ -121,7 +121,8 @@ def all_patterns():
 
 # Pages 钱 may open at all (with nothing of 杨楼镇's in them); every other URL must answer 403/404/405.
 OPEN_TO_HANDLERS = {"home", "inbox", "dashboard", "kb_list", "kb_detail", "kb_search", "order_list",
-                    "order_export", "healthz", "assessment:index", "assessment:mine", "api:orders"}
+                    "order_export", "healthz", "assessment:index", "assessment:mine", "api:orders",
+                    "api:month_metrics"}
 
 
 def substitutions(world, param: str) -> list:
@@ -174,6 +175,9 @@ def test_every_url_keeps_yanglou_from_jiliao(client, people, world):
                     assert response.status_code in (403, 404, 405), f"{method.upper()} {url}: {response.status_code}"
     assert OPEN_TO_HANDLERS <= seen
     assert state_of(world) == before
+    # The month's indicators are open to a unit, but only its own row: no other unit's figures.
+    metrics = client.get(reverse("api:month_metrics", args=[2023, 7])).json()
+    assert [u["short_name"] for u in metrics["units"]] == ["寄料镇"] and "center" not in metrics
 
 
 def test_searches_lists_and_exports_never_show_yanglou_to_jiliao(client, people, world):

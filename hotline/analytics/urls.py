@@ -2,7 +2,6 @@ from django.urls import path
 
 from hotline.analytics import api
 
-app_name = "analytics"
 urlpatterns = [
     path("metrics/<int:year>-<int:month>/", api.month_metrics, name="month_metrics"),
 ]
