@@ -45,17 +45,19 @@ class Command(BaseCommand):
         sys.exit(group.run())
 
     def _serve_web(self, addr, workers):
-        if workers:
-            gunicorn = shutil.which("gunicorn")
-            if not gunicorn:
-                self.stderr.write("未安装 gunicorn：pip install '.[deploy]'")
-                sys.exit(2)
-            env = gunicorn_env()
-            if env.get("DEBUG") == "0" and settings.DEBUG:
-                self.stderr.write("已关闭 DEBUG（多进程服务只在 HOTLINE_ENV=development 时开启 DEBUG）")
-            sys.stdout.flush()
-            # Replace this process: a signal meant for the web server reaches gunicorn itself and
-            # no gunicorn is left behind when the supervisor stops this child.
-            os.execve(gunicorn, [gunicorn, "hotline.wsgi:application", "--bind", addr, "--workers", str(workers)], env)
-        # The demo's server: DEBUG as settings have it (off unless asked); whitenoise serves the static files.
-        call_command("runserver", addr, use_reloader=False, use_threading=True)
+        if not workers:
+            # The demo's server: DEBUG as settings have it (off unless asked); whitenoise serves the static files.
+            call_command("runserver", addr, use_reloader=False, use_threading=True)
+            return
+        gunicorn = shutil.which("gunicorn")
+        if not gunicorn:
+            self.stderr.write("未安装 gunicorn：pip install '.[deploy]'")
+            sys.exit(2)
+        env = gunicorn_env()
+        if env.get("DEBUG") == "0" and settings.DEBUG:
+            self.stderr.write("已关闭 DEBUG（多进程服务只在 HOTLINE_ENV=development 时开启 DEBUG）")
+        sys.stdout.flush()
+        # Replace this process: a signal meant for the web server reaches gunicorn itself and
+        # no gunicorn is left behind when the supervisor stops this child. Nothing may follow it:
+        # a test that stands in for execve must not fall through into a second server.
+        os.execve(gunicorn, [gunicorn, "hotline.wsgi:application", "--bind", addr, "--workers", str(workers)], env)
