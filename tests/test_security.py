@@ -21,6 +21,7 @@ from hotline.assessment import actions as assess
 from hotline.assessment.models import Appeal, ManualAdjustment
 from hotline.briefing.models import Briefing
 from hotline.catalog.models import KnowledgeArticle
+from hotline.lib.text import NUL_MESSAGE
 from hotline.web.forms import ACTION_FORMS
 from hotline.workorders import actions
 from hotline.workorders.models import Event, Request, WorkOrder
@@ -593,14 +594,14 @@ def test_nul_characters_are_refused_before_any_view(client, people):
     client.force_login(people["dispatcher_wang"])
     for url in (reverse("order_list") + "?q=%00", reverse("kb_search") + "?kb=a%00b"):
         response = client.get(url)
-        assert response.status_code == 400 and "非法字符" in response.content.decode()
+        assert response.status_code == 400 and NUL_MESSAGE in response.content.decode()
 
 
 def test_register_refuses_nul_in_text(people, new_order):
     from hotline.workorders.models import WorkOrder
     from hotline.workorders.workflow import WorkflowError
 
-    with pytest.raises(WorkflowError, match="非法字符"):
+    with pytest.raises(WorkflowError, match=NUL_MESSAGE):
         new_order(content="正常内容\x00")
     assert not WorkOrder.objects.exists()
 

@@ -88,7 +88,7 @@ def test_the_api_open311_and_upstream_clean_and_refuse_nul(client, people, unit)
     assert api.status_code == 201
     assert WorkOrder.objects.get(number=api.json()["number"]).title == "路灯不亮"
     refused = client.post("/api/orders/", {"title": "路灯不亮", "content": "门口\x00路灯"}, content_type="application/json")
-    assert refused.status_code == 400 and refused.json()["error"] == f"诉求内容{NUL_MESSAGE}"
+    assert refused.status_code == 400 and NUL_MESSAGE in refused.json()["error"]  # refused as the body is read
 
     key = Open311Client.objects.create(name="汝州通").key
     code = Category.objects.get(full_name="政务服务—网点服务").code

@@ -41,6 +41,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from hotline.lib import clock
+from hotline.lib.text import NUL_MESSAGE
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_OFFSET = dt.timedelta(hours=14)
@@ -387,7 +388,7 @@ def _refuse_constant(name: str):
 
 def _bad_string(text: str) -> str:
     if "\x00" in text:
-        return "含有非法字符（NUL）"
+        return NUL_MESSAGE
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -402,7 +403,7 @@ def parse_json(body: bytes, field: str = "请求体", *, max_bytes: int, max_dep
     if len(body) > max_bytes:
         raise ParseError(field, f"过大（上限 {max_bytes // 1024} KB）", status=413)
     if b"\x00" in body:
-        raise ParseError(field, "含有非法字符（NUL）")
+        raise ParseError(field, NUL_MESSAGE)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

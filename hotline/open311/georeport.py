@@ -16,6 +16,9 @@ XML_ITEM = {"services": "service", "service_requests": "request", "errors": "err
             "attributes": "attribute"}
 
 
+CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+
+
 def error_list(code: int, description: str) -> list[dict]:
     return [{"code": code, "description": description}]
 

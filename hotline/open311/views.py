@@ -19,13 +19,12 @@ from hotline.accounts.access import outside_text
 from hotline.catalog.models import AppealType, Category, Source
 from hotline.lib import clock, parsing
 from hotline.lib.text import TextError, clean_text
-from hotline.open311.georeport import error_list, to_json, to_xml
+from hotline.open311.georeport import CONTENT_TYPES, error_list, to_json, to_xml
 from hotline.open311.models import Open311Client
 from hotline.workorders import actions
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.workflow import TERMINAL, WorkflowError
 
-CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 DESCRIPTION_CHARS = 60
 DEFAULT_DAYS = 90  # GeoReport v2: without dates, the last 90 days
 MAX_REQUESTS = 1000  # GeoReport v2 suggests 1000 as the page ceiling

@@ -11,12 +11,16 @@ marked ``@parsing.reads_raw_body`` so their multipart bodies stay unparsed for t
 unprintable characters from uploaded file names itself.)
 """
 
+import json
+
 from django.http import HttpResponseBadRequest
 from django.http.multipartparser import MultiPartParserError
 
 from hotline.lib.parsing import READS_RAW_BODY
+from hotline.lib.text import NUL_MESSAGE as _NUL
+from hotline.open311.georeport import CONTENT_TYPES, error_list, to_json, to_xml
 
-NUL_MESSAGE = "请求中含有非法字符（NUL），已拒绝。"
+NUL_MESSAGE = f"请求{_NUL}，已拒绝。"  # the text boundary's words, one message for NUL everywhere
 URLENCODED, MULTIPART = "application/x-www-form-urlencoded", "multipart/form-data"
 
 
@@ -27,9 +31,9 @@ class RejectNulMiddleware:
     def __call__(self, request):
         if "\x00" in request.path or _has_nul(request.GET) or any(
                 "\x00" in k or "\x00" in v for k, v in request.COOKIES.items()):
-            return _bad(NUL_MESSAGE)
+            return _bad(NUL_MESSAGE, request)
         if request.method == "POST" and request.content_type == URLENCODED and _has_nul(request.POST):
-            return _bad(NUL_MESSAGE)  # Django keeps the raw body of these, so reading is harmless
+            return _bad(NUL_MESSAGE, request)  # Django keeps the raw body of these, so reading is harmless
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
@@ -38,13 +42,23 @@ class RejectNulMiddleware:
         try:
             fields, files = request.POST, request.FILES
         except MultiPartParserError:
-            return _bad("表单数据格式错误，无法读取，已拒绝。")
+            return _bad("表单数据格式错误，无法读取，已拒绝。", request)
         if _has_nul(fields) or any("\x00" in key for key in files):
-            return _bad(NUL_MESSAGE)
+            return _bad(NUL_MESSAGE, request)
         return None
 
 
-def _bad(message: str):
+def _bad(message: str, request=None):
+    """A 400 in the form the caller reads: Open311's error list in XML or JSON, the JSON API's
+    ``{"error": …}``, plain text for pages."""
+    path = request.path if request is not None and "\x00" not in request.path else ""
+    if path.startswith("/open311/") and path.endswith((".xml", ".json")):
+        fmt = "xml" if path.endswith(".xml") else "json"
+        body = to_xml("errors", error_list(400, message)) if fmt == "xml" else to_json(error_list(400, message))
+        return HttpResponseBadRequest(body, content_type=CONTENT_TYPES[fmt])
+    if path.startswith("/api/"):
+        return HttpResponseBadRequest(json.dumps({"error": message}, ensure_ascii=False).encode(),
+                                      content_type="application/json")
     return HttpResponseBadRequest(message.encode(), content_type="text/plain; charset=utf-8")
 
 

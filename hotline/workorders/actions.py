@@ -29,7 +29,7 @@ from hotline.accounts.access import role_of, unit_search_text
 from hotline.catalog.models import Source, Urgency
 from hotline.directory.models import Unit
 from hotline.lib import clock
-from hotline.lib.text import scrub
+from hotline.lib.text import NUL_MESSAGE, scrub
 from hotline.lib.workcalendar import WORKING_DAYS, compute_deadline, earliest
 from hotline.workorders import sla
 from hotline.workorders.models import (
@@ -271,7 +271,7 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
         raise WorkflowError("只有话务员、派单员或督办人员可以登记工单")
     at = _now(at)
     if any("\x00" in (v or "") for v in (title, content, caller_name, caller_phone, address, upstream_number)):
-        raise WorkflowError("工单内容含有非法字符（NUL）")
+        raise WorkflowError(f"工单内容{NUL_MESSAGE}")
     # Entry points clean text at the boundary (hotline.lib.text); the writer cleans again so that no
     # path can store a control character that would break an export later.
     title, content = scrub(title, single_line=True).strip(), scrub(content).strip()
