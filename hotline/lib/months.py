@@ -1,13 +1,15 @@
-"""A month as people type it: '2023-07', '202307', '2023-7'."""
+"""A month given on the command line (``--month 2023-07``): the one parser's reading
+(``hotline.lib.parsing.parse_month``), refused as a ``CommandError`` every command prints alike."""
 
 from __future__ import annotations
 
-import re
+from django.core.management.base import CommandError
+
+from hotline.lib import parsing
 
 
-def parse_month(text: str) -> tuple[int, int]:
-    """(year, month), or ValueError with the message to show."""
-    m = re.fullmatch(r"(\d{4})-?(\d{1,2})", (text or "").strip())
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValueError(f"月份格式应为 YYYY-MM，例如 2023-07（收到 {text!r}）")
-    return int(m.group(1)), int(m.group(2))
+def month_argument(text: str) -> tuple[int, int]:
+    try:
+        return parsing.parse_month(text, "月份", required=True)
+    except parsing.ParseError as e:
+        raise CommandError(f"{e}（格式 YYYY-MM，例如 2023-07）") from None

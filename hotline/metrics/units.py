@@ -320,15 +320,10 @@ def overdue_order_ids(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, u
     return ids[:limit]
 
 
-def month_range(year: int, month: int) -> tuple[dt.datetime, dt.datetime]:
-    """[first instant, first instant of next month) on the center's clock."""
-    return clock.month_bounds(year, month)
-
-
 def month_unit_metrics(year: int, month: int, *, as_of: dt.datetime, using: str | None = None) -> dict[int, UnitMetrics]:
     """Every unit with an assessment group (active), zeros included, for a calendar month —
     the units the assessment ranks, in the directory's order."""
     db = using or settings.ANALYTICS_DATABASE
     units = list(Unit.objects.using(db).filter(active=True, group__isnull=False).select_related("group")
                  .order_by("group__position", "position", "code"))
-    return unit_metrics(*month_range(year, month), as_of=as_of, using=db, units=units)
+    return unit_metrics(*clock.month_bounds(year, month), as_of=as_of, using=db, units=units)

@@ -22,13 +22,10 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         from hotline.analytics.stats import period_statistics
         from hotline.directory.models import Unit, month_bounds
-        from hotline.lib.months import parse_month
+        from hotline.lib.months import month_argument
 
         if o.get("month"):
-            try:
-                start, end = month_bounds(*parse_month(o["month"]))
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
+            start, end = month_bounds(*month_argument(o["month"]))
         elif o.get("start") and o.get("end"):
             try:
                 start, end = dt.date.fromisoformat(o["start"]), dt.date.fromisoformat(o["end"])

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from hotline.assessment.engine import format_score
 from hotline.assessment.results import AssessmentError, group_results
+from hotline.lib.months import month_argument
 
 
 class Command(BaseCommand):
@@ -20,10 +21,7 @@ class Command(BaseCommand):
         from hotline.accounts.models import User
         from hotline.assessment import actions
 
-        try:
-            year, mon = (int(x) for x in month.split("-"))
-        except ValueError:
-            raise CommandError("月份格式应为 2023-07") from None
+        year, mon = month_argument(month)
         if user:
             acting = User.objects.filter(username=user).first()
             if acting is None:

@@ -10,16 +10,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hotline.lib import parsing
+from hotline.lib.months import month_argument
 
 FORMATS = ("docx", "pdf", "html")
-
-
-def parse_month(text: str) -> tuple[int, int]:
-    try:
-        return parsing.parse_month(text, "月份", required=True)
-    except parsing.ParseError as e:
-        raise CommandError(f"{e}（格式 YYYY-MM，例如 2023-07）") from None
 
 
 class Command(BaseCommand):
@@ -53,7 +46,7 @@ class Command(BaseCommand):
         from hotline.briefing.build import build_briefing_data
         from hotline.briefing.models import Briefing, BriefingVersion
 
-        year, month = parse_month(options["month"])
+        year, month = month_argument(options["month"])
         output = Path(options["output"]) if options.get("output") else None
         fmt = options.get("format") or (output.suffix.lstrip(".").lower() if output and output.suffix else "docx")
         if fmt not in FORMATS:

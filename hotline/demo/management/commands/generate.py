@@ -1,18 +1,10 @@
-import datetime as dt
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from hotline.demo.generate import SEED_SHAPE, generate_live, generate_month
 from hotline.demo.people import DEMO_PASSWORD, WeakDemoPassword, _hashed
-
-
-def parse_month(value: str) -> tuple[int, int]:
-    try:
-        parsed = dt.datetime.strptime(value, "%Y-%m")
-    except ValueError:
-        raise CommandError(f"月份格式应为 YYYY-MM，例如 2023-07（收到 {value!r}）") from None
-    return parsed.year, parsed.month
+from hotline.lib.months import month_argument
 
 
 class Command(BaseCommand):
@@ -29,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=DEMO_PASSWORD, help="演示账号的密码")
 
     def handle(self, *args, month, seed, orders, no_themes, live, password, **options):
-        year, month_no = parse_month(month)
+        year, month_no = month_argument(month)
         if orders < 50:
             raise CommandError("工单总数至少为 50")
         started = time.monotonic()
