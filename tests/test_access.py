@@ -86,11 +86,18 @@ def test_every_lead_unit_has_the_assignment_visibility_relies_on(people, unit, n
         assert order.number in visible(handler)
 
 
-def test_operators_see_their_own_registrations_and_the_callback_queue(people, new_order):
+def test_operators_see_their_own_registrations_and_the_callback_and_intake_queues(people, new_order):
     mine = new_order()
     theirs = new_order(acting_user=people["dispatcher_wang"])
+    # 已登记 and not taken in: the intake queue, whoever registered it (the portal, the API…).
+    assert {mine.number, theirs.number} <= visible(people["operator_li"])
+    actions.submit_for_dispatch(mine, acting_user=people["operator_li"])
+    actions.submit_for_dispatch(theirs, acting_user=people["dispatcher_wang"])
     assert mine.number in visible(people["operator_li"]) and theirs.number not in visible(people["operator_li"])
-    actions.coordinate(theirs, acting_user=people["dispatcher_wang"], answer="已协调")
+    actions.dispatch(theirs, acting_user=people["dispatcher_wang"], lead_unit=theirs.town)
+    actions.sign(theirs, acting_user=people["handler_zhao"])
+    actions.reply(theirs, acting_user=people["handler_zhao"], public_reply="已修复", solved=True)
+    actions.approve_reply(theirs, acting_user=people["dispatcher_wang"])
     assert theirs.number in visible(people["operator_li"])
 
 

@@ -189,3 +189,69 @@ def as_user(client, people):
         client.force_login(people[username])
         return client
     return login
+
+
+@pytest.fixture
+def submissions(people, unit):
+    """``submissions(n)``: n orders as the portal and Open311 register them — by nobody (the
+    system), in 已登记, waiting for an operator to take them in."""
+    from hotline.catalog.models import Source
+
+    cat = Category.objects.get(full_name="农村管理—人居环境")
+    kind = AppealType.objects.get(code="problem")
+
+    def make(n, *, source=Source.WEB):
+        return [actions.register_order(acting_user=None, source=source, title=f"网站诉求{i}", content="路灯不亮",
+                                       appeal_type=kind, category=cat, town=unit("杨楼镇"),
+                                       caller_phone="13900001111", receipt=False) for i in range(n)]
+    return make
+
+
+def test_operator_sees_and_takes_in_portal_submissions(as_user, people, submissions):
+    """李 sees what the portal registered (no longer a 404), takes one in with 转派单 from the
+    queue, and it leaves the queue for the dispatch board."""
+    from hotline.catalog.models import Source
+
+    web, app = submissions(1)[0], submissions(1, source=Source.APP)[0]
+    li = as_user("operator_li")
+    r = li.get(reverse("intake_queue"))
+    body = r.content.decode()
+    assert r.status_code == 200 and "待受理（共 2 件）" in body
+    assert web.number in body and app.number in body and "网站" in body and "移动端" in body
+    assert body.count('data-action="submit_for_dispatch"') == 2 and body.count('data-action="direct_answer"') == 2
+    assert li.get(reverse("order_detail", args=[web.number])).status_code == 200
+    url = reverse("order_action", args=[web.number, "submit_for_dispatch"])
+    r = li.post(url + "?next=" + reverse("intake_queue"), {"note": "需镇政府处理"})
+    assert r.status_code == 302 and r["Location"] == reverse("intake_queue")
+    web.refresh_from_db()
+    assert web.status == "awaiting_dispatch"
+    r = li.get(reverse("intake_queue"))
+    assert "待受理（共 1 件）" in r.content.decode() and "转派单成功" in r.content.decode()
+    assert [row["number"] for row in r.context["queue"].rows] == [app.number]
+    # Taken in, it is the dispatcher's now: the operator's door closes again on another's order.
+    assert li.get(reverse("order_detail", args=[web.number])).status_code == 404
+    assert web.number in as_user("dispatcher_wang").get(reverse("dispatch")).content.decode()
+
+
+def test_intake_queue_pages_and_keeps_its_query_count(as_user, people, submissions):
+    submissions(3)
+    li = as_user("operator_li")
+    li.get(reverse("intake_queue"))
+    with CaptureQueriesContext(connection) as ctx:
+        li.get(reverse("intake_queue"))
+    few = len(ctx.captured_queries)
+    submissions(55)
+    with CaptureQueriesContext(connection) as ctx:
+        r = li.get(reverse("intake_queue"))
+    assert len(ctx.captured_queries) == few
+    page = r.context["queue"]
+    assert len(page.rows) == 50 and page.count_label == "58" and page.next_cursor
+    rows, pages = _walk(lambda c: queries.intake_queue(people["operator_li"], cursor=c, size=20))
+    assert pages == 3 and len({row["id"] for row in rows}) == 58
+
+
+def test_units_have_no_intake_queue(as_user, submissions):
+    made = submissions(1)[0]
+    zhao = as_user("handler_zhao")
+    assert zhao.get(reverse("intake_queue")).status_code == 403
+    assert zhao.get(reverse("order_detail", args=[made.number])).status_code == 404

@@ -111,8 +111,8 @@ def counts(summary):
     ("dispatcher_wang", {"open": 10, "overdue": 1, "near_due": 1, "awaiting_dispatch": 1, "awaiting_callback": 1}),
     ("supervisor_zhou", {"open": 10, "overdue": 1, "near_due": 1, "awaiting_dispatch": 1, "awaiting_callback": 1}),
     ("admin", {"open": 10, "overdue": 1, "near_due": 1, "awaiting_dispatch": 1, "awaiting_callback": 1}),
-    # Hers, and the callback queue (王's answered order); not 王's order waiting at intake.
-    ("operator_li", {"open": 9, "overdue": 1, "near_due": 1, "awaiting_dispatch": 1, "awaiting_callback": 1}),
+    # Hers, the callback queue (王's answered order) and the intake queue (王's order left 已登记).
+    ("operator_li", {"open": 10, "overdue": 1, "near_due": 1, "awaiting_dispatch": 1, "awaiting_callback": 1}),
     # Led by 杨楼镇 (the co-handled one too), and the order it returned, now 寄料镇's.
     ("handler_zhao", {"open": 5, "overdue": 1, "near_due": 1, "awaiting_dispatch": 0, "awaiting_callback": 0}),
     ("handler_qian", {"open": 2, "overdue": 0, "near_due": 0, "awaiting_dispatch": 0, "awaiting_callback": 0}),
@@ -162,8 +162,9 @@ def test_counts_are_kept_a_minute_per_visibility_scope(people, world, unit, cloc
     assert queries.summary_for(people["handler_qian"], later)["open"] == 2
     # An operator's entry is her own.
     zhang = User.objects.create(username="operator_zhang", role="operator")
-    assert queries.summary_for(people["operator_li"], later)["open"] == 10
-    assert queries.summary_for(zhang, later)["open"] == 1  # the callback queue only
+    assert queries.summary_for(people["operator_li"], later)["open"] == 11
+    # The callback queue and the intake queue (李's two and 王's one left 已登记), nothing else.
+    assert queries.summary_for(zhang, later)["open"] == 4
 
     clock(2)  # past the minute: counted again
     fresh = queries.summary_for(wang, later + dt.timedelta(seconds=2))

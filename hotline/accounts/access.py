@@ -39,6 +39,7 @@ class OrderScope:
     everything: bool = False
     registered_by_id: int | None = None  # the orders this user registered
     callback_queue: bool = False  # the orders awaiting a callback
+    intake_queue: bool = False  # the orders registered and not yet taken in (已登记), whoever registered them
     unit_id: int | None = None  # the orders ever assigned to this unit (lead or co-handler, any round)
 
 
@@ -50,8 +51,10 @@ def order_scope(user) -> OrderScope:
     if role in ALL_ORDERS_ROLES:
         return OrderScope(everything=True)
     if role == Role.OPERATOR:
-        # An operator works the orders they registered and the callback queue.
-        return OrderScope(registered_by_id=user.pk, callback_queue=True)
+        # An operator works the orders they registered, the callback queue, and the intake queue:
+        # orders the portal, Open311 or the API registered with no operator (or another account)
+        # wait in 已登记 until one of the center's operators takes them in.
+        return OrderScope(registered_by_id=user.pk, callback_queue=True, intake_queue=True)
     if role == Role.HANDLER and user.unit_id:
         # A unit sees every order it has been assigned, now or in an earlier round (a unit whose
         # return was approved still sees what it handled).

@@ -7,6 +7,7 @@ urlpatterns = [
     path("intake/", intake.intake, name="intake"),
     path("intake/lookup/", intake.intake_lookup, name="intake_lookup"),
     path("intake/kb/", intake.kb_search, name="kb_search"),
+    path("intake/queue/", queues.intake_queue, name="intake_queue"),
     path("dispatch/", queues.dispatch_board, name="dispatch"),
     path("inbox/", queues.inbox, name="inbox"),
     path("callbacks/", queues.callbacks, name="callbacks"),

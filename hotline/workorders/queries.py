@@ -575,6 +575,20 @@ def dispatch_queue(user, *, cursor: str | None = None, size: int = QUEUE_PAGE) -
     return _page(_order_rows(rows), fields, size, total)
 
 
+def intake_queue(user, *, cursor: str | None = None, size: int = QUEUE_PAGE) -> QueuePage:
+    """Orders registered and not yet taken in (已登记): what the portal, Open311 and the API
+    registered, and anything else left without a disposition. The earliest deadline first, then
+    the earliest registered (partial index ``wo_received_idx``); rows carry their channel."""
+    qs = WorkOrder.objects.visible_to(user).filter(status=Status.RECEIVED)
+    fields = ("handle_deadline", "received_at", "id")
+    rows, total = _read([_Part(qs, (True, False, False))], fields, ORDER_ROW_COLUMNS + ("id", "source"), cursor,
+                        datetimes=2, size=size)
+    sources = dict(WorkOrder._meta.get_field("source").choices)
+    for r in rows:
+        r["source_label"] = sources.get(r["source"], r["source"])
+    return _page(_order_rows(rows), fields, size, total)
+
+
 def replies_awaiting_review(user, *, cursor: str | None = None, size: int = QUEUE_PAGE) -> QueuePage:
     """Replies the center must review, the longest waiting first (partial index ``wo_replied_idx``)."""
     qs = WorkOrder.objects.visible_to(user).filter(status=Status.REPLIED)

@@ -34,6 +34,8 @@ def restrict_work_orders(queryset, user):
         condition |= Q(registered_by_id=scope.registered_by_id)
     if scope.callback_queue:
         condition |= Q(status=Status.AWAITING_CALLBACK)
+    if scope.intake_queue:
+        condition |= Q(status=Status.RECEIVED)
     return queryset.filter(condition) if condition else queryset.none()
 
 

@@ -81,6 +81,28 @@ def dispatch_board(request):
     return render_page(request, "web/dispatch.html", {**pages, "now": timezone.now()})
 
 
+# The dispositions an operator takes an order in with, in the order the buttons show.
+INTAKE_ACTIONS = ("submit_for_dispatch", "direct_answer", "coordinate", "transfer", "inform", "not_accept", "merge")
+
+
+@login_required
+def intake_queue(request):
+    """待受理: orders registered by the portal, Open311, the API (or left without a disposition)
+    that an operator must take in, each with the dispositions the workflow table allows."""
+    r = require_role(request, Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR)
+    page = queries.intake_queue(request.user, cursor=request.GET.get("queue"))
+    links, tz = _links(request), clock.tz()
+    can = _can(r, Status.RECEIVED, *INTAKE_ACTIONS)
+    for row in page.rows:
+        number = quote(row["number"], safe="")
+        row["url"] = links["detail"].format(n=number)
+        row.update({f"{c}_hm": _hm(row[c], tz) for c in TIME_COLUMNS if c in row})
+        row["buttons"] = [(a, label, links["action"].format(n=number, a=a) + links["next"])
+                          for a, label in can.items()]
+    page.urls = _section_urls(request, "queue", page)
+    return render_page(request, "web/intake_queue.html", {"queue": page})
+
+
 GROUP_LABELS = [("to_sign", "待签收"), ("sent_back", "被退回重办"), ("overdue", "已超期"), ("near_due", "临期"),
                 ("handling", "办理中")]
 # Which of the workflow table's unit actions each part of an order offers in the inbox.
