@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "hotline.bench",
     "hotline.portal",
     "hotline.open311",
+    "hotline.notify",
 ]
 
 MIDDLEWARE = [
@@ -288,6 +289,9 @@ PORTAL_PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 # return what it queued).
 HOTLINE_PERIODIC_JOBS = ["hotline.intake.upstream.schedule_reports", "hotline.triage.tasks.schedule_settle",
                          "hotline.catalog.history.apply_due_versions"]
+# Jobs the scheduler runs at every tick (each cheap when there is nothing to do): the outbox's
+# retries fall due and messages of a dead worker are resolved without waiting for a sweep period.
+HOTLINE_TICK_JOBS = ["hotline.notify.tasks.schedule_due"]
 
 # Business settings a center changes without code.
 HOTLINE = {
@@ -296,6 +300,40 @@ HOTLINE = {
     "NUMBER_PREFIX": os.environ.get("HOTLINE_NUMBER_PREFIX", "RZ"),
     # An order is near-due when less than this share of its handling time is left.
     "NEAR_DUE_HOURS": int(os.environ.get("HOTLINE_NEAR_DUE_HOURS", "24")),
+}
+
+# Notifications and the outbox (docs/notifications.md). SMS goes through Kannel's smsbox
+# (sendsms); with no KANNEL_SENDSMS_URL no SMS is queued at all. E-mail goes through Django's SMTP
+# backend when EMAIL_HOST is set. Robots (企业微信/钉钉) need only a unit's webhook.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "hotline@localhost")
+HOTLINE_NOTIFY = {
+    # Where links in messages point (the tracking page for citizens, order pages for staff).
+    "PUBLIC_URL": os.environ.get("HOTLINE_PUBLIC_URL", "http://127.0.0.1:8000"),
+    # An event older than this when recorded is history replayed (imports, the demo month): no messages.
+    "MAX_AGE_MINUTES": int(os.environ.get("NOTIFY_MAX_AGE_MINUTES", "60")),
+    "KANNEL_SENDSMS_URL": os.environ.get("KANNEL_SENDSMS_URL", ""),
+    "KANNEL_USERNAME": os.environ.get("KANNEL_USERNAME", ""),
+    "KANNEL_PASSWORD": os.environ.get("KANNEL_PASSWORD", ""),
+    "KANNEL_SMSC": os.environ.get("KANNEL_SMSC", ""),
+    "SMS_FROM": os.environ.get("SMS_FROM", "12345"),
+    # Kannel's admin interface: a message it still holds in its store is not sent again.
+    "KANNEL_ADMIN_URL": os.environ.get("KANNEL_ADMIN_URL", ""),
+    "KANNEL_ADMIN_PASSWORD": os.environ.get("KANNEL_ADMIN_PASSWORD", ""),
+    # Secret in the delivery-report URL Kannel calls back; derived from SECRET_KEY unless set.
+    "DLR_TOKEN": os.environ.get("NOTIFY_DLR_TOKEN", ""),
+    "EMAIL_ENABLED": bool(os.environ.get("EMAIL_HOST")),
+    "MAX_ATTEMPTS": int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "5")),
+    "BACKOFF_SECONDS": int(os.environ.get("NOTIFY_BACKOFF_SECONDS", "30")),
+    # How long a worker may hold a message it claimed; past it the worker is taken for dead.
+    "LEASE_SECONDS": int(os.environ.get("NOTIFY_LEASE_SECONDS", "120")),
+    "TIMEOUT_SECONDS": int(os.environ.get("NOTIFY_TIMEOUT_SECONDS", "10")),
 }
 
 LOGGING = {

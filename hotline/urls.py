@@ -35,4 +35,5 @@ urlpatterns += [
     path("triage/", include("hotline.triage.urls")),
     path("open311/v2/", include("hotline.open311.urls")),
     path("intake/", include("hotline.intake.urls")),  # upstream push API, Excel import page
+    path("notify/", include("hotline.notify.urls")),  # Kannel's delivery reports, failed messages
 ]

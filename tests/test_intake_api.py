@@ -2,7 +2,8 @@
 
 The story: operator 李 registers orders from 杨楼镇 on Monday 2023-07-03, one after another or
 several at once from different desks. Every order gets the month's next number (RZ2307-000001,
--000002 … no gaps, none twice), its register event and its receipt task in one transaction; the
+-000002 … no gaps, none twice), its register event and its receipt SMS in the outbox (with the task
+that sends it) in one transaction; the
 appeal type, category and town it names come from a per-process copy of those small tables.
 Runs on SQLite and PostgreSQL (DATABASE_URL=postgres://…); the concurrency test needs PostgreSQL.
 """
@@ -14,7 +15,9 @@ from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
 from hotline.catalog.models import Category
-from hotline.workorders import lookups, tasks
+from hotline.notify.models import Delivery
+from hotline.notify.tasks import deliver_due
+from hotline.workorders import lookups
 from hotline.workorders.models import Event, NumberSequence, WorkOrder
 from hotline.workorders.workflow import WorkflowError
 from tests.conftest import at
@@ -35,18 +38,19 @@ def post(client, **overrides):
     return client.post("/api/orders/", {**ROAD, **overrides}, content_type="application/json")
 
 
-def test_an_api_registration_costs_a_fixed_handful_of_queries(li, django_assert_max_num_queries):
+def test_an_api_registration_costs_a_fixed_handful_of_queries(li, settings, django_assert_max_num_queries):
+    settings.HOTLINE_NOTIFY = {**settings.HOTLINE_NOTIFY, "KANNEL_SENDSMS_URL": "http://127.0.0.1:9/sendsms"}
     assert post(li).status_code == 201  # loads the reference rows of this process once
-    # session, user, (order id), event, receipt task, number, order — plus BEGIN and COMMIT
-    with django_assert_max_num_queries(9):
+    # session, user, (order id), event, receipt SMS, its task, number, order — plus BEGIN and COMMIT
+    with django_assert_max_num_queries(10):
         response = post(li)
 
     assert response.status_code == 201, response.content
     order = WorkOrder.objects.get(pk=response.json()["id"])
     assert order.town.short_name == "杨楼镇" and order.category.full_name == "农村管理—人居环境"
     assert Event.objects.filter(order=order, action="register").count() == 1
-    assert DBTaskResult.objects.filter(task_path=tasks.send_receipt.module_path,
-                                       args_kwargs__args=[order.pk]).count() == 1
+    assert Delivery.objects.filter(order=order, kind="receipt").count() == 1
+    assert DBTaskResult.objects.filter(task_path=deliver_due.module_path).count() == 2
 
 
 def test_numbers_run_on_without_gaps_and_a_refused_order_takes_none(li, new_order):

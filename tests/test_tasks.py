@@ -1,4 +1,4 @@
-"""Background tasks: the SLA sweep, near-due notices, receipts and the scheduler's lock.
+"""Background tasks: the SLA sweep, near-due notices and the scheduler's lock (receipts: test_notify*.py).
 
 The story: operator 李 registers road complaints from 杨楼镇 on Monday 2023-07-03; dispatcher 王
 sends them to 杨楼镇 with a deadline of Wednesday 18:00. The sweep runs every few minutes, on one
@@ -130,28 +130,6 @@ def test_a_task_retried_after_its_worker_died_does_not_stamp_twice(dispatched):
     assert events(order, "overdue") == 1
 
 
-def test_receipt_is_sent_once(new_order):
-    order = new_order()
-
-    assert tasks.send_receipt.call(order.pk) is True
-    assert tasks.send_receipt.call(order.pk) is False
-    receipt = Event.objects.get(order=order, action="receipt_sent")
-    assert order.number in receipt.note and receipt.data["phone"] == "138****1234"
-
-
-def test_receipt_task_commits_with_its_order(new_order):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        order = new_order()
-        tasks.enqueue_after_commit(tasks.send_receipt, order.pk)
-        raise RuntimeError("the registration failed after the enqueue")
-    assert not DBTaskResult.objects.exists()
-
-    with transaction.atomic():
-        order = new_order()
-        tasks.enqueue_after_commit(tasks.send_receipt, order.pk)
-    assert DBTaskResult.objects.get().args_kwargs == {"args": [order.pk], "kwargs": {}}
-
-
 def test_scheduler_enqueues_each_period_once(db):
     every = dt.timedelta(minutes=5)
 
@@ -219,23 +197,7 @@ def test_concurrent_sweeps_stamp_and_notice_once(dispatched):
 
 
 # ---------------------------------------------------------------------------------------------
-# The JSON API enqueues the receipt with the order; the router keeps migrations off the replica
-
-
-def test_operator_registers_through_the_api_and_the_receipt_follows(client, people):
-    client.force_login(people["operator_li"])
-    response = client.post("/api/orders/", {"title": "路灯不亮", "content": "杨楼镇某村路灯损坏多日。",
-                                            "town": "杨楼镇", "caller_phone": "13812341234"},
-                           content_type="application/json")
-
-    assert response.status_code == 201, response.content
-    body = response.json()
-    assert body["number"].startswith("RZ") and body["status"] == "received"
-    task = DBTaskResult.objects.get()
-    assert task.task_path == tasks.send_receipt.module_path and task.args_kwargs["args"] == [body["id"]]
-    run_next_task("worker-1")
-    assert Event.objects.filter(order_id=body["id"], action="receipt_sent").count() == 1
-    assert client.get(f"/api/orders/{body['number']}/").json()["id"] == body["id"]
+# The JSON API's refusals; the router keeps migrations off the replica
 
 
 def test_api_refuses_strangers_and_bad_orders(client, people):

@@ -275,7 +275,7 @@ def _create(request, fmt: str) -> HttpResponse:
             order = actions.register_order(
                 acting_user=None, source=Source.APP, title=title, content=description, appeal_type=appeal_type,
                 category=category, caller_name=name, caller_phone=phone, address=address, latitude=lat,
-                longitude=long, note=f"Open311 客户端：{client.name}", receipt=bool(phone))
+                longitude=long, note=f"Open311 客户端：{client.name}")
     except WorkflowError as exc:
         raise Open311Error(400, str(exc)) from None
     body = [{"service_request_id": order.number, "service_notice": "已受理，可凭编号查询进度", "account_id": None}]

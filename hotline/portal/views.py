@@ -73,7 +73,7 @@ def submit(request):
                         appeal_type=data["appeal_type"], category=data["category"], town=data["town"],
                         address=data["address"], caller_name=data["caller_name"],
                         caller_phone=data["caller_phone"], confidential=data["confidential"],
-                        note="市民通过网站提交", receipt=True)
+                        note="市民通过网站提交")
             except WorkflowError as exc:
                 error = str(exc)
             else:

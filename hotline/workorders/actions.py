@@ -46,6 +46,7 @@ from hotline.workorders.models import (
     Truth,
     WorkOrder,
 )
+from hotline.workorders.signals import event_recorded
 from hotline.workorders.visibility import restrict_work_orders
 from hotline.workorders.workflow import (
     CANCEL_REQUEST,
@@ -182,11 +183,13 @@ def _record(order: WorkOrder, action: str, actor: Actor, at: dt.datetime, *, fro
         fields.add("status")
     if fields:
         order.save(update_fields=sorted(fields | {"updated_at"}))
-    return Event.objects.create(
+    event = Event.objects.create(
         order=order, at=at, action=action, actor=actor.user, actor_role=actor.role.value,
         actor_unit_id=actor.unit_id, from_status=from_status, to_status=order.status,
         note=note or "", data={k: v for k, v in data.items() if v not in (None, "", [], {})},
     )
+    event_recorded.send(sender=Event, events=[event])
+    return event
 
 
 def _move(order: WorkOrder, action: str) -> str:
@@ -256,12 +259,12 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
                    caller_name: str = "", caller_phone: str = "", confidential: bool = False,
                    town: Unit | None = None, address: str = "", latitude=None, longitude=None,
                    upstream_platform=None, upstream_number: str = "",
-                   upstream_deadline: dt.datetime | None = None, note: str = "",
-                   receipt: bool = False) -> WorkOrder:
+                   upstream_deadline: dt.datetime | None = None, note: str = "") -> WorkOrder:
     """Register (登记) a new order in state ``received`` with its deadlines.
 
-    ``receipt`` queues the caller's SMS receipt in the same transaction (channels where the
-    citizen registers the order themselves). Everything is checked before the transaction starts,
+    Its ``register`` event reaches ``workorders.signals.event_recorded`` in the transaction, after
+    the insert: notify queues the caller's SMS receipt and the operators' notice with it (the
+    outbox). Everything is checked before the transaction starts,
     so a refused registration has written nothing and leaves the caller's transaction usable; the
     writes then join the caller's transaction without a savepoint (a failure there rolls the
     caller back too).
@@ -313,14 +316,13 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
     order.masked_text = unit_search_text(order)
     _handle_deadline(order, at)
 
-    def write_dependents():
-        Event.objects.create(order=order, at=at, action="register", actor=actor.user, actor_role=actor.role.value,
-                             actor_unit_id=actor.unit_id, from_status="", to_status=order.status, note=note,
-                             data={"handle_deadline": _iso(order.handle_deadline), "source": source})
-        if receipt:
-            from hotline.workorders.tasks import enqueue_after_commit, send_receipt
+    events = []
 
-            enqueue_after_commit(send_receipt, order.pk)
+    def write_dependents():
+        events.append(Event.objects.create(
+            order=order, at=at, action="register", actor=actor.user, actor_role=actor.role.value,
+            actor_unit_id=actor.unit_id, from_status="", to_status=order.status, note=note,
+            data={"handle_deadline": _iso(order.handle_deadline), "source": source}))
 
     with transaction.atomic(savepoint=False):
         # Registrations queue on the month's number until each commits (see _next_number), so on
@@ -335,6 +337,8 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
         order.save(force_insert=True)
         if reserved is None:
             write_dependents()
+        # After the insert: the receipt SMS and the operators' notice need the order's number.
+        event_recorded.send(sender=Event, events=events)
     return order
 
 
@@ -990,6 +994,7 @@ def notify_near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) 
                             from_status=status, to_status=status, note=f"距办理时限还剩 {hours_left} 小时",
                             data={k: v for k, v in data.items() if v is not None}))
     Event.objects.bulk_create(events, batch_size=1000)
+    event_recorded.send(sender=Event, events=events)
     return len(events)
 
 
@@ -1006,9 +1011,10 @@ def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     if not rows:
         return 0
     WorkOrder.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(overdue_at=at, updated_at=at)
-    Event.objects.bulk_create([
+    events = Event.objects.bulk_create([
         Event(order_id=pk, at=at, action="overdue", actor=None, actor_role=Role.SYSTEM.value, from_status=status,
               to_status=status, data={"handle_deadline": _iso(deadline)})
         for pk, status, deadline in rows
     ], batch_size=1000)
+    event_recorded.send(sender=Event, events=events)
     return len(rows)

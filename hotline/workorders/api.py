@@ -111,8 +111,8 @@ def orders(request):
         fields["confidential"] = bool(parsing.parse_bool(data.get("confidential"), "confidential"))
         fields.setdefault("title", "")
         fields.setdefault("content", "")
-        # The receipt task commits with the order: an acknowledged order always gets its SMS.
-        order = actions.register_order(acting_user=request.user, receipt=True, **fields)
+        # The receipt SMS is queued in the outbox with the order: an acknowledged order always gets it.
+        order = actions.register_order(acting_user=request.user, **fields)
     except parsing.ParseError as exc:
         return _error(str(exc), exc.status, field=exc.field)
     except WorkflowError as exc:

@@ -1,4 +1,4 @@
-"""Background work on orders: the SLA sweep, near-due notices and the citizen's SMS receipt.
+"""Background work on orders: the SLA sweep and near-due notices, and the scheduler's lock.
 
 Every task here is idempotent, because a task can run twice: the database worker leaves a task
 ``RUNNING`` when its process is killed, and ``requeue_stale`` puts it back in the queue after a
@@ -29,7 +29,6 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from hotline.lib import clock
-from hotline.lib.masking import mask_phone
 from hotline.workorders import actions
 from hotline.workorders.models import Event, WorkOrder
 from hotline.workorders.workflow import UNIT_HOLDS
@@ -145,30 +144,7 @@ def sla_sweep(at: str | None = None, slot: str | None = None) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# Per-order notification: the SMS receipt (回执短信) a caller gets with the order number
-
-
-def receipt_text(order: WorkOrder) -> str:
-    return (f"您反映的“{order.title}”已受理，工单编号 {order.number}，"
-            f"请留意办理结果。【{settings.HOTLINE['NAME']}】")
-
-
-@task()
-def send_receipt(order_id: int) -> bool:
-    """Send the caller the receipt SMS once; True if this run sent it.
-
-    No SMS gateway is wired yet: the message is recorded as the order's ``receipt_sent`` event,
-    which is what a gateway adapter will read (and what makes the task idempotent).
-    """
-    with transaction.atomic():
-        order = WorkOrder.objects.select_for_update().filter(pk=order_id).first()
-        if order is None or not order.caller_phone:
-            return False
-        if Event.objects.filter(order=order, action="receipt_sent").exists():
-            return False
-        actions.record_system_fact(order, "receipt_sent", at=timezone.now(), note=receipt_text(order),
-                                   phone=mask_phone(order.caller_phone))
-    return True
+# Enqueueing with the order's transaction
 
 
 def enqueue_after_commit(task_obj, *args, **kwargs) -> None:

@@ -1,0 +1,114 @@
+"""Who hears about which work-order event: the rules table, in one place.
+
+``RULES`` maps an ``Event.action`` to the notifications it causes. Each ``Rule`` names the kind
+(which template, which preference), the audiences and, optionally, a condition on the event and
+its order. Adding a notification is one line here, e.g. for the 督办未落实 event::
+
+    "supervision_failed": (Rule(Kind.SUPERVISION_FAILED, (SUPERVISORS,)),),
+
+Audiences:
+
+- ``LEAD_UNIT`` — the unit holding the order (its handlers in-app, the unit's channels);
+- ``ASSIGNED_UNITS`` — the lead and co-handling units of the current dispatch;
+- ``REQUESTING_UNIT`` — the unit whose return/extension/suspension request was just decided;
+- ``EVENT_UNIT`` — the unit named by the event's ``data["unit_id"]`` (events about a unit that
+  need not hold the order any more);
+- ``DISPATCHERS``, ``OPERATORS``, ``SUPERVISORS`` — every active person with that role, in-app
+  (and their own preferences' channels);
+- ``CITIZEN`` — the caller, by SMS, when ``citizen_may_get_sms`` allows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hotline.catalog.models import Source
+from hotline.lib.masking import phone_digits
+from hotline.notify.models import Channel, Kind
+
+LEAD_UNIT = "lead_unit"
+ASSIGNED_UNITS = "assigned_units"
+REQUESTING_UNIT = "requesting_unit"
+EVENT_UNIT = "event_unit"
+DISPATCHERS = "dispatcher"
+OPERATORS = "operator"
+SUPERVISORS = "supervisor"
+CITIZEN = "citizen"
+ROLE_AUDIENCES = (DISPATCHERS, OPERATORS, SUPERVISORS)
+
+# Orders that reach the centre without an operator having talked to the citizen: someone must
+# take them in (受理) from the 已登记 queue.
+TAKE_IN_SOURCES = frozenset({Source.WEB, Source.WECHAT, Source.APP, Source.UPSTREAM})
+
+
+def is_mobile(phone: str) -> bool:
+    digits = phone_digits(phone or "")
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return len(digits) == 11 and digits.startswith("1")
+
+
+def citizen_may_get_sms(event, order) -> bool:
+    """A receipt or answer SMS goes to the caller's mobile unless the order is confidential (保密:
+    an SMS on a shared phone would tell others that this person reported something) or came from
+    an upstream platform (that platform acknowledges its own citizens)."""
+    return bool(is_mobile(order.caller_phone) and not order.confidential and order.source != Source.UPSTREAM)
+
+
+def arrived_to_take_in(event, order) -> bool:
+    """Registered by the portal, an app, Open311, the API's clients or an upstream platform — not by
+    an operator who is on the phone with the caller and takes it in at once."""
+    return event.actor_role == "system" or order.source in TAKE_IN_SOURCES
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    audiences: tuple[str, ...]
+    when: Callable | None = None
+
+
+RULES: dict[str, tuple[Rule, ...]] = {
+    # Units
+    "dispatch": (Rule(Kind.DISPATCHED, (ASSIGNED_UNITS,)),),
+    "near_due": (Rule(Kind.NEAR_DUE, (LEAD_UNIT,)),),
+    "overdue": (Rule(Kind.OVERDUE, (LEAD_UNIT,)),),
+    "remind": (Rule(Kind.REMINDER, (LEAD_UNIT,)),),
+    "supervise": (Rule(Kind.SUPERVISION, (LEAD_UNIT,)),),
+    "send_back": (Rule(Kind.SENT_BACK, (LEAD_UNIT,)),),
+    "callback_rework": (Rule(Kind.REWORK, (LEAD_UNIT,)),),
+    "approve_return": (Rule(Kind.REQUEST_DECIDED, (REQUESTING_UNIT,)),),
+    "reject_return": (Rule(Kind.REQUEST_DECIDED, (REQUESTING_UNIT,)),),
+    "approve_extension": (Rule(Kind.REQUEST_DECIDED, (REQUESTING_UNIT,)),),
+    "reject_extension": (Rule(Kind.REQUEST_DECIDED, (REQUESTING_UNIT,)),),
+    "approve_suspension": (Rule(Kind.REQUEST_DECIDED, (REQUESTING_UNIT,)),),
+    "reject_suspension": (Rule(Kind.REQUEST_DECIDED, (REQUESTING_UNIT,)),),
+    # Dispatchers: what waits for their review
+    "request_return": (Rule(Kind.TO_REVIEW, (DISPATCHERS,)),),
+    "request_extension": (Rule(Kind.TO_REVIEW, (DISPATCHERS,)),),
+    "request_suspension": (Rule(Kind.TO_REVIEW, (DISPATCHERS,)),),
+    "reply": (Rule(Kind.TO_REVIEW, (DISPATCHERS,)),),
+    # Operators and citizens at registration
+    "register": (Rule(Kind.TO_TAKE_IN, (OPERATORS,), arrived_to_take_in),
+                 Rule(Kind.RECEIPT, (CITIZEN,), citizen_may_get_sms)),
+    # Citizens: the answer is final and waits for their rating
+    "approve_reply": (Rule(Kind.ANSWERED, (CITIZEN,), citizen_may_get_sms),),
+    "coordinate": (Rule(Kind.ANSWERED, (CITIZEN,), citizen_may_get_sms),),
+    "direct_answer": (Rule(Kind.ANSWERED, (CITIZEN,), citizen_may_get_sms),),
+    # Supervisors
+    "supervision_failed": (Rule(Kind.SUPERVISION_FAILED, (SUPERVISORS, EVENT_UNIT)),),
+}
+
+# Which outbound channels a unit gets for a kind when it has no Preference row. In-app always.
+# E-mail and robots go only where the unit has an address (UnitContact), so offering them for
+# every kind costs nothing for units without one; SMS is for what must not wait for a login.
+UNIT_KINDS = frozenset({Kind.DISPATCHED, Kind.NEAR_DUE, Kind.OVERDUE, Kind.REMINDER, Kind.SUPERVISION,
+                        Kind.SENT_BACK, Kind.REWORK, Kind.REQUEST_DECIDED, Kind.SUPERVISION_FAILED})
+DEFAULT_UNIT_CHANNELS: dict[str, frozenset[str]] = {
+    kind: frozenset({Channel.EMAIL, Channel.WECOM, Channel.DINGTALK}
+                    | ({Channel.SMS} if kind in {Kind.DISPATCHED, Kind.REMINDER, Kind.SUPERVISION} else set()))
+    for kind in UNIT_KINDS
+}
+# Kinds that are not held back by quiet hours.
+URGENT_KINDS = frozenset({Kind.SUPERVISION, Kind.OVERDUE})
