@@ -255,3 +255,35 @@ def test_units_have_no_intake_queue(as_user, submissions):
     zhao = as_user("handler_zhao")
     assert zhao.get(reverse("intake_queue")).status_code == 403
     assert zhao.get(reverse("order_detail", args=[made.number])).status_code == 404
+
+
+def test_supervisor_sees_failed_supervision_and_upstream_deadlines(as_user, people, unit, orders):
+    """周's 督办 page: 督办 left unanswered past respond_by (the chase sweep sets ``failed``), and
+    upstream orders not yet reported back whose upstream deadline is past or within the window."""
+    from hotline.directory.models import UpstreamPlatform
+    from hotline.workorders.models import Reminder
+
+    zhou, now = people["supervisor_zhou"], timezone.now()
+    chased, answered = orders(2)
+    for o in (chased, answered):
+        actions.supervise(o, acting_user=zhou, notice="请于两日内书面反馈")
+    Reminder.objects.filter(order=chased).update(failed=True)  # what the sweep writes past respond_by
+    platform = UpstreamPlatform.objects.first()
+    kind, town = AppealType.objects.get(code="problem"), unit("杨楼镇")
+
+    def upstream(number, hours):
+        return actions.register_order(acting_user=None, source="upstream", upstream_platform=platform,
+                                      upstream_number=number, upstream_deadline=now + dt.timedelta(hours=hours),
+                                      title=f"上级交办{number}", content="内容", appeal_type=kind, town=town)
+    late, soon, far = upstream("SJ-1", -2), upstream("SJ-2", 3), upstream("SJ-3", 24 * 10)
+    failed = queries.failed_supervisions(zhou)
+    assert [r["order__number"] for r in failed] == [chased.number] and failed[0]["unit__short_name"] == "杨楼镇"
+    due = queries.upstream_deadlines(zhou, now)
+    assert [o.number for o in due["upstream_overdue"]] == [late.number]
+    assert [o.number for o in due["upstream_near"]] == [soon.number]
+    body = as_user("supervisor_zhou").get(reverse("supervision")).content.decode()
+    assert "督办未落实（1）" in body and chased.number in body and answered.number not in body.split("督办未落实")[1]
+    assert "上级交办时限（已超 1，临近 1）" in body and "SJ-2" in body and far.number not in body
+    # Units have no such page, and 钱 of 寄料镇 sees no row of 杨楼镇's in these lists.
+    assert as_user("handler_qian").get(reverse("supervision")).status_code == 403
+    assert not queries.failed_supervisions(people["handler_qian"])

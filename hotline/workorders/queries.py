@@ -25,7 +25,7 @@ from hotline.lib import clock, parsing
 from hotline.lib.masking import phone_digits
 from hotline.lib.planner import planner_without
 from hotline.lib.text import scrub
-from hotline.workorders.models import Assignment, Event, Request, WorkOrder
+from hotline.workorders.models import Assignment, Event, Reminder, Request, WorkOrder
 from hotline.workorders.workflow import (
     OPEN,
     STATUS_LABELS,
@@ -836,6 +836,37 @@ def supervision_lists(user, now: dt.datetime, *, limit: int = 200) -> dict:
         "near_due": list(rel.near_due(now, soon).order_by("handle_deadline")[:limit]),
         "per_unit": per_unit,
     }
+
+
+FAILED_SUPERVISION_COLUMNS = ("id", "at", "respond_by", "notice", "order__number", "order__title", "order__status",
+                              "unit__short_name")
+
+
+def failed_supervisions(user, *, limit: int = 200) -> list[dict]:
+    """督办 the unit did not answer by its ``respond_by`` (``Reminder.failed``, set by the sweep), the
+    latest first: each is a 督办未落实 deduction on the unit's assessment sheet."""
+    visible = WorkOrder.objects.visible_to(user).values("pk")
+    rows = list(Reminder.objects.filter(kind=Reminder.Kind.SUPERVISION, failed=True, order__in=visible)
+                .order_by("-respond_by", "-id").values(*FAILED_SUPERVISION_COLUMNS)[:limit])
+    for r in rows:
+        r["status_label"] = STATUS_LABELS[Status(r["order__status"])]
+    return rows
+
+
+def upstream_deadlines(user, now: dt.datetime, *, limit: int = 200) -> dict:
+    """Upstream orders not yet reported back whose upstream deadline has passed or falls within the
+    near-due window, the earliest first: what the center owes its upstream platforms."""
+    qs = (WorkOrder.objects.visible_to(user)
+          .filter(upstream_platform__isnull=False, reported_back_at__isnull=True,
+                  upstream_deadline__lt=near_due_window(now))
+          .exclude(status=Status.MERGED)
+          .select_related("upstream_platform", "lead_unit")
+          .only("number", "title", "status", "upstream_number", "upstream_deadline", "upstream_platform__name",
+                "upstream_platform__short_name", "lead_unit__short_name")
+          .order_by("upstream_deadline", "id"))
+    rows = list(qs[:limit])
+    return {"upstream_overdue": [o for o in rows if o.upstream_deadline < now],
+            "upstream_near": [o for o in rows if o.upstream_deadline >= now]}
 
 
 def dashboard(user, now: dt.datetime, *, as_of: dt.date | None = None) -> dict:

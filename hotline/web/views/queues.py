@@ -158,6 +158,8 @@ def supervision(request):
     now = timezone.now()
     return render_page(request, "web/supervision.html", {
         **queries.supervision_lists(request.user, now),
+        **queries.upstream_deadlines(request.user, now),
+        "failed": queries.failed_supervisions(request.user),
         "can": _can(r, Status.HANDLING, "remind", "supervise"),
         "now": now, "here": request.get_full_path(),
     })
