@@ -212,6 +212,34 @@ if not PRODUCTION:
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 
+# Attachments of work orders (docs/attachments.md): files under var/attachments by default — not
+# under MEDIA_ROOT and never served by a static route: every download goes through the order's
+# visibility door. Several machines share an S3-compatible bucket (MinIO, Ceph, OSS, COS) through
+# django-storages (pip install ".[s3]"): ATTACHMENTS_S3_BUCKET plus ATTACHMENTS_S3_ENDPOINT (and
+# the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the environment).
+if os.environ.get("ATTACHMENTS_S3_BUCKET"):
+    STORAGES["attachments"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": os.environ["ATTACHMENTS_S3_BUCKET"],
+        "endpoint_url": os.environ.get("ATTACHMENTS_S3_ENDPOINT") or None,
+        "region_name": os.environ.get("ATTACHMENTS_S3_REGION") or None,
+        "location": os.environ.get("ATTACHMENTS_S3_PREFIX", "attachments"),
+        "default_acl": "private", "querystring_auth": True, "file_overwrite": False,
+    }}
+else:
+    STORAGES["attachments"] = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {
+        "location": str(Path(os.environ.get("ATTACHMENTS_ROOT", VAR_DIR / "attachments"))),
+        "base_url": None, "file_permissions_mode": 0o640, "directory_permissions_mode": 0o750,
+    }}
+HOTLINE_ATTACHMENTS = {
+    "MAX_MB": int(os.environ.get("ATTACHMENT_MAX_MB", "10")),  # one file; nginx allows 20 MB per request
+    "MAX_PER_UPLOAD": int(os.environ.get("ATTACHMENT_MAX_PER_UPLOAD", "9")),
+    "MAX_PER_ORDER": int(os.environ.get("ATTACHMENT_MAX_PER_ORDER", "30")),
+    "MAX_MEGAPIXELS": int(os.environ.get("ATTACHMENT_MAX_MEGAPIXELS", "60")),
+    "MAX_SIDE": int(os.environ.get("ATTACHMENT_MAX_SIDE", "12000")),
+    # Optional virus scan by a running clamd (INSTREAM): a unix socket path, or host:port.
+    "CLAMD": os.environ.get("CLAMD_SOCKET") or os.environ.get("CLAMD_HOST", ""),
+}
+
 # "shared" holds what every app process must count together (the portal's rate limits): Redis when
 # there is one, otherwise a table in the database (created by the portal's migration 0002), never
 # a per-process memory that would multiply a limit by the number of processes.

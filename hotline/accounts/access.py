@@ -79,6 +79,15 @@ def may_export_contacts(user) -> bool:
     return role_of(user) in EXPORT_CONTACT_ROLES
 
 
+def may_see_attachment(user, order, uploader_unit_id: int | None) -> bool:
+    """Whether ``user``, who may see ``order``, may see one of its files added by ``uploader_unit_id``
+    (None: the center or the citizen). A confidential order's files reach a unit only when its own
+    staff added them: a citizen's photo or the center's material may show who the caller is."""
+    if order.confidential and role_of(user) == Role.HANDLER:
+        return uploader_unit_id is not None and uploader_unit_id == user.unit_id
+    return role_of(user) is not None
+
+
 def may_reveal_contact(user, order) -> bool:
     role = role_of(user)
     if role not in REVEAL_ROLES:

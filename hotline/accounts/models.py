@@ -60,6 +60,7 @@ class AuditLog(models.Model):
         LOGIN = "login", "登录"
         LOGOUT = "logout", "退出登录"
         CONFIG = "config", "修改配置"
+        DOWNLOAD_ATTACHMENT = "download_attachment", "下载附件"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(User, models.PROTECT, null=True, related_name="audit_entries", verbose_name="操作人")

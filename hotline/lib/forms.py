@@ -58,3 +58,73 @@ class CleanTextForm(CleanTextMixin, forms.Form):
 
 class CleanTextModelForm(CleanTextMixin, forms.ModelForm):
     pass
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+def upload_limits():
+    """``hotline.lib.files.Limits`` from ``settings.HOTLINE_ATTACHMENTS`` (docs/attachments.md)."""
+    from django.conf import settings
+
+    from hotline.lib.files import Limits
+
+    conf = settings.HOTLINE_ATTACHMENTS
+    return Limits(max_bytes=conf["MAX_MB"] * 1024 * 1024, max_pixels=conf["MAX_MEGAPIXELS"] * 1_000_000,
+                  max_side=conf["MAX_SIDE"])
+
+
+class AttachmentsField(forms.FileField):
+    """Several files in one ``<input type=file multiple>``, each checked by ``hotline.lib.files.inspect``
+    (and clamd, when configured) while the form is cleaned: ``cleaned_data`` holds ``CleanFile``s, and
+    a refused file fails the form with the reason, before anything is stored."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, *args, images_only: bool = False, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+        self.images_only = images_only
+        accept = "image/jpeg,image/png,image/webp" if images_only else (
+            "image/jpeg,image/png,image/webp,application/pdf,.docx,.xlsx,.pptx")
+        self.widget.attrs.update({"accept": accept, "multiple": True})
+
+    def clean(self, data, initial=None):
+        from django.conf import settings
+
+        from hotline.lib import clamd, files
+
+        uploads = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
+        if not uploads:
+            if self.required:
+                raise forms.ValidationError("请选择要上传的文件")
+            return []
+        conf = settings.HOTLINE_ATTACHMENTS
+        limits = upload_limits()
+        try:
+            files.check_count(len(uploads), 0, per_upload=conf["MAX_PER_UPLOAD"], per_order=conf["MAX_PER_ORDER"])
+        except files.FileRejected as exc:
+            raise forms.ValidationError(str(exc)) from None
+        cleaned, errors = [], []
+        for upload in uploads:
+            name = getattr(upload, "name", "") or ""
+            if (getattr(upload, "size", 0) or 0) > limits.max_bytes:  # not read into memory at all
+                errors.append(f"“{name[:60]}”超过 {conf['MAX_MB']} MB，请压缩后再上传")
+                continue
+            upload.seek(0)
+            try:
+                clean = files.inspect(upload.read(), name, limits=limits, images_only=self.images_only)
+                if conf["CLAMD"]:
+                    found = clamd.scan(clean.data, conf["CLAMD"])
+                    if found:
+                        raise files.FileRejected(f"“{clean.name}”含有病毒（{found}），已拒绝")
+            except files.FileRejected as exc:
+                errors.append(str(exc))
+            except clamd.ScanUnavailable:
+                errors.append("病毒扫描服务暂不可用，附件未能上传，请稍后再试")
+            else:
+                cleaned.append(clean)
+        if errors:
+            raise forms.ValidationError(errors)
+        return cleaned

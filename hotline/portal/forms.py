@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
-from hotline.lib.forms import CleanTextForm
+from hotline.lib.forms import AttachmentsField, CleanTextForm
 from hotline.workorders.models import SATISFIED_LEVELS, Satisfaction
 
 PHONE_RE = re.compile(r"^\d{7,20}$")
@@ -60,6 +60,7 @@ class SubmitForm(CleanTextForm):
     content = forms.CharField(label="诉求内容", max_length=2000, widget=forms.Textarea(attrs={"rows": 6}),
                               error_messages={"required": "请填写诉求内容", "max_length": "诉求内容不能超过2000字"})
     confidential = forms.BooleanField(label="请为我保密（承办单位看不到我的姓名和电话）", required=False)
+    photos = AttachmentsField(label="现场照片（可选）", images_only=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

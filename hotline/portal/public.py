@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from hotline.accounts.access import outside_text
 from hotline.lib import clock
-from hotline.workorders.models import Disposition, WorkOrder
+from hotline.workorders.models import Attachment, Disposition, WorkOrder
 from hotline.workorders.workflow import Status
 
 PUBLIC_STEPS = {
@@ -88,6 +88,33 @@ def public_answer(order: WorkOrder) -> str:
     if order.disposition in (Disposition.MERGE, Disposition.TRANSFER):
         return ""
     return outside_text(order, order.answer or "")
+
+
+def public_evidence(order: WorkOrder) -> dict[str, Attachment]:
+    """The files the citizen may see, by id: the evidence the unit marked public on the reply the
+    center approved — shown with the approved answer (``public_answer``), from the callback on. A
+    confidential order shows none (its files stay inside the center and the unit that added them),
+    and neither does a reply that was sent back or an answer reopened for rework."""
+    if order.confidential or order.status not in (Status.AWAITING_CALLBACK, Status.CLOSED):
+        return {}
+    approved = order.events.filter(action="approve_reply").order_by("-at", "-id").first()
+    if approved is None:
+        return {}
+    reply = (order.events.filter(action="reply", at__lte=approved.at).exclude(pk__gt=approved.pk)
+             .order_by("-at", "-id").first())
+    if reply is None:
+        return {}
+    files = Attachment.objects.filter(order=order, event=reply, kind=Attachment.Kind.EVIDENCE, public=True)
+    return {str(a.pk): a for a in files.order_by("uploaded_at", "id")}
+
+
+def public_file_name(order: WorkOrder, attachment: Attachment) -> str:
+    return outside_text(order, attachment.name)
+
+
+def photos_sent(order: WorkOrder) -> int:
+    """How many photos the citizen sent with the order (only the count is shown back)."""
+    return Attachment.objects.filter(order=order, kind=Attachment.Kind.PHOTO).count()
 
 
 def may_rate(order: WorkOrder) -> bool:

@@ -11,4 +11,6 @@ urlpatterns = [
     path("track/", views.track, name="track"),
     path("track/<str:number>/", views.track_detail, name="track_detail"),
     path("track/<str:number>/rate/", views.rate, name="rate"),
+    path("track/<str:number>/files/<str:pk>/", views.evidence_file, name="evidence_file"),
+    path("track/<str:number>/files/<str:pk>/thumb/", views.evidence_file, {"thumbnail": True}, name="evidence_thumb"),
 ]

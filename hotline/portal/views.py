@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import hmac
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hotline.accounts import access
 from hotline.catalog.models import Source
+from hotline.lib.clientip import client_ip
 from hotline.portal import public
 from hotline.portal.forms import RateForm, SubmitForm, TrackForm, category_choices
 from hotline.portal.models import CitizenRating
 from hotline.portal.ratelimit import hit
-from hotline.workorders import actions
+from hotline.workorders import actions, attachments
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.workflow import Status, WorkflowError
 
@@ -59,7 +63,7 @@ def index(request):
 
 @require_http_methods(["GET", "POST"])
 def submit(request):
-    form = SubmitForm(request.POST or None)
+    form = SubmitForm(request.POST or None, request.FILES or None)
     error = ""
     if request.method == "POST" and form.is_valid():
         if not hit(request, "submit", SUBMIT_LIMIT, SUBMIT_WINDOW):
@@ -73,14 +77,16 @@ def submit(request):
                         appeal_type=data["appeal_type"], category=data["category"], town=data["town"],
                         address=data["address"], caller_name=data["caller_name"],
                         caller_phone=data["caller_phone"], confidential=data["confidential"],
-                        note="市民通过网站提交")
+                        note="市民通过网站提交", attachments=data["photos"])
             except WorkflowError as exc:
                 error = str(exc)
             else:
                 _remember(request, order.number)
                 request.session["portal_submitted"] = order.number
                 return redirect("portal:submitted")
-    return render(request, "portal/submit.html", {"form": form, "error": error})
+    conf = settings.HOTLINE_ATTACHMENTS
+    return render(request, "portal/submit.html", {"form": form, "error": error, "max_mb": conf["MAX_MB"],
+                                                  "max_files": conf["MAX_PER_UPLOAD"]})
 
 
 @never_cache  # a citizen's order and phone must not stay in a shared computer's cache
@@ -127,6 +133,8 @@ def _detail_context(order: WorkOrder, rate_form=None) -> dict:
         "status_label": public.PUBLIC_STATUS[Status(order.status)],
         "steps": public.public_steps(order),
         "answer": public.public_answer(order),
+        "evidence": public.public_evidence(order),
+        "photos_sent": public.photos_sent(order),
         "rating": rating,
         "may_rate": order.status == Status.AWAITING_CALLBACK and rating is None,
         "rate_form": rate_form or RateForm(),
@@ -140,6 +148,21 @@ def track_detail(request, number: str):
     if order is None:
         return redirect("portal:track")
     return render(request, "portal/track_detail.html", _detail_context(order))
+
+
+@never_cache
+@require_GET
+def evidence_file(request, number: str, pk: str, thumbnail: bool = False):
+    """A file of the unit's approved reply that the unit made public, to the browser that proved
+    the number and phone; any other file, order or browser gets the same 404."""
+    order = _proved(request, number)
+    attachment = public.public_evidence(order).get(pk) if order is not None else None
+    if attachment is None:
+        raise Http404("附件不存在")
+    if not thumbnail:
+        access.audit(None, "download_attachment", obj=order, ip=client_ip(request), attachment=attachment.pk,
+                     name=attachment.name, kind=attachment.kind, via="portal")
+    return attachments.file_response(attachment, thumbnail=thumbnail, name=public.public_file_name(order, attachment))
 
 
 @never_cache

@@ -10,7 +10,7 @@ from django import forms
 
 from hotline.catalog.models import AppealType, Category, KnowledgeArticle, Source, Urgency
 from hotline.directory.models import Unit, UpstreamPlatform
-from hotline.lib.forms import CleanTextForm, CleanTextModelForm
+from hotline.lib.forms import AttachmentsField, CleanTextForm, CleanTextModelForm
 from hotline.workorders import actions
 from hotline.workorders.models import Satisfaction, TransferTarget, Truth
 from hotline.workorders.workflow import BY_ACTION, Status, WorkflowError, allowed
@@ -96,6 +96,7 @@ class IntakeForm(CleanTextForm):
     transfer_target = forms.ChoiceField(label="转接号码", required=False,
                                         choices=[("", "—"), *TransferTarget.choices])
     merge_into = forms.CharField(label="并入工单号", max_length=24, required=False)
+    attachments = AttachmentsField(label="附件（来电人提供的照片、材料）")
 
     def __init__(self, *args, role=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -107,7 +108,7 @@ class IntakeForm(CleanTextForm):
         d = self.cleaned_data
         return {k: d[k] for k in ("caller_phone", "caller_name", "confidential", "source", "upstream_platform",
                                   "upstream_number", "upstream_deadline", "town", "address", "appeal_type",
-                                  "category", "urgency", "title", "content")}
+                                  "category", "urgency", "title", "content", "attachments")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,6 +167,7 @@ class DispatchForm(NoteForm):
 class ReasonBasisForm(CleanTextForm):
     reason = forms.CharField(label="理由", widget=forms.Textarea(attrs={"rows": 3}))
     basis = forms.CharField(label="依据（职责文件或法规条款）", max_length=200, required=False)
+    basis_files = AttachmentsField(label="依据文件（职责文件、批复等）")
 
     def __init__(self, *args, transition=None, order=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -180,7 +182,7 @@ class ReturnForm(ReasonBasisForm):
 
 class ExtensionForm(ReasonBasisForm):
     new_deadline = datetime_field("申请延至", required=True)
-    field_order = ["new_deadline", "reason", "basis"]
+    field_order = ["new_deadline", "reason", "basis", "basis_files"]
 
 
 class ApproveExtensionForm(NoteForm):
@@ -193,6 +195,8 @@ class ReplyForm(CleanTextForm):
     is_true = forms.ChoiceField(label="是否属实", choices=[("", "—"), *Truth.choices], required=False)
     solved = yes_no("是否解决")
     contacted_at = datetime_field("联系来电人时间")
+    evidence = AttachmentsField(label="办理佐证（现场照片、文件）")
+    evidence_public = forms.BooleanField(label="佐证向来电人公开（答复审核通过后在网站查询页显示）", required=False)
 
     def __init__(self, *args, transition=None, order=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -227,6 +231,7 @@ class CallbackForm(CleanTextForm):
 class SuperviseForm(CleanTextForm):
     notice = forms.CharField(label="督办通知", widget=forms.Textarea(attrs={"rows": 3}))
     respond_within_days = forms.IntegerField(label="限期反馈（工作日）", min_value=1, max_value=15, initial=2)
+    documents = AttachmentsField(label="督办材料")
 
     def __init__(self, *args, transition=None, order=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -289,23 +294,25 @@ ACTION_FORMS = {
         handle_deadline=d["handle_deadline"], note=d["note"])),
     "sign": (NoteForm, _note(actions.sign)),
     "co_sign": (NoteForm, _note(actions.co_sign)),
-    "request_return": (ReturnForm, lambda o, u, d: actions.request_return(o, acting_user=u, reason=d["reason"],
-                                                                           basis=d["basis"])),
+    "request_return": (ReturnForm, lambda o, u, d: actions.request_return(
+        o, acting_user=u, reason=d["reason"], basis=d["basis"], basis_files=d["basis_files"])),
     "approve_return": (NoteForm, _note(actions.approve_return)),
     "reject_return": (NoteForm, _note(actions.reject_return)),
     "request_extension": (ExtensionForm, lambda o, u, d: actions.request_extension(
-        o, acting_user=u, new_deadline=d["new_deadline"], reason=d["reason"], basis=d["basis"])),
+        o, acting_user=u, new_deadline=d["new_deadline"], reason=d["reason"], basis=d["basis"],
+        basis_files=d["basis_files"])),
     "approve_extension": (ApproveExtensionForm, lambda o, u, d: actions.approve_extension(
         o, acting_user=u, note=d["note"], deadline=d["deadline"])),
     "reject_extension": (NoteForm, _note(actions.reject_extension)),
     "request_suspension": (ReasonBasisForm, lambda o, u, d: actions.request_suspension(
-        o, acting_user=u, reason=d["reason"], basis=d["basis"])),
+        o, acting_user=u, reason=d["reason"], basis=d["basis"], basis_files=d["basis_files"])),
     "approve_suspension": (NoteForm, _note(actions.approve_suspension)),
     "reject_suspension": (NoteForm, _note(actions.reject_suspension)),
     "resume": (NoteForm, _note(actions.resume)),
     "reply": (ReplyForm, lambda o, u, d: actions.reply(
         o, acting_user=u, public_reply=d["public_reply"], internal_note=d["internal_note"], is_true=d["is_true"],
-        solved=d["solved"], contacted_at=d["contacted_at"])),
+        solved=d["solved"], contacted_at=d["contacted_at"], evidence=d["evidence"],
+        evidence_public=d["evidence_public"])),
     "co_reply": (CoReplyForm, lambda o, u, d: actions.co_reply(o, acting_user=u, public_reply=d["public_reply"],
                                                                 internal_note=d["internal_note"])),
     "approve_reply": (NoteForm, _note(actions.approve_reply)),
@@ -315,7 +322,8 @@ ACTION_FORMS = {
     "callback_redispatch": (CallbackForm, _callback(True)),
     "remind": (RemindForm, lambda o, u, d: actions.remind(o, acting_user=u, notice=d["notice"])),
     "supervise": (SuperviseForm, lambda o, u, d: actions.supervise(
-        o, acting_user=u, notice=d["notice"], respond_within_days=d["respond_within_days"])),
+        o, acting_user=u, notice=d["notice"], respond_within_days=d["respond_within_days"],
+        documents=d["documents"])),
     "annotate": (NoteForm, _note(actions.annotate)),
     "report_back": (NoteForm, _note(actions.report_back)),
     "exclude_from_assessment": (ExclusionForm, lambda o, u, d: actions.set_assessment_exclusion(

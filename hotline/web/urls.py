@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hotline.web.views import audit, dashboard, intake, knowledge, orders, queues
+from hotline.web.views import attachments, audit, dashboard, intake, knowledge, orders, queues
 
 urlpatterns = [
     path("", orders.home, name="home"),
@@ -22,6 +22,8 @@ urlpatterns = [
     path("orders/<str:key>/", orders.order_detail, name="order_detail"),
     path("orders/<str:key>/reveal/", orders.reveal_contact, name="order_reveal"),
     path("orders/<str:key>/act/<str:action>/", orders.order_action, name="order_action"),
+    path("attachments/<str:pk>/", attachments.attachment_file, name="attachment_file"),
+    path("attachments/<str:pk>/thumb/", attachments.attachment_thumbnail, name="attachment_thumb"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("healthz", orders.healthz, name="healthz"),
 ]

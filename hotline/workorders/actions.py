@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
@@ -29,12 +29,15 @@ from hotline.accounts.access import role_of, unit_search_text
 from hotline.catalog.models import Source, Urgency
 from hotline.directory.models import Unit
 from hotline.lib import clock
+from hotline.lib.files import CleanFile
 from hotline.lib.text import NUL_MESSAGE, scrub
 from hotline.lib.workcalendar import WORKING_DAYS, compute_deadline, earliest
 from hotline.workorders import sla
+from hotline.workorders.attachments import attach, check_new_files
 from hotline.workorders.models import (
     SATISFIED_LEVELS,
     Assignment,
+    Attachment,
     Callback,
     Disposition,
     Event,
@@ -259,12 +262,15 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
                    caller_name: str = "", caller_phone: str = "", confidential: bool = False,
                    town: Unit | None = None, address: str = "", latitude=None, longitude=None,
                    upstream_platform=None, upstream_number: str = "",
-                   upstream_deadline: dt.datetime | None = None, note: str = "") -> WorkOrder:
+                   upstream_deadline: dt.datetime | None = None, note: str = "",
+                   attachments: Sequence[CleanFile] = ()) -> WorkOrder:
     """Register (登记) a new order in state ``received`` with its deadlines.
 
     Its ``register`` event reaches ``workorders.signals.event_recorded`` in the transaction, after
     the insert: notify queues the caller's SMS receipt and the operators' notice with it (the
-    outbox). Everything is checked before the transaction starts,
+    outbox). ``attachments`` (checked by ``hotline.lib.files``) are stored with the registration:
+    the citizen's photos in the portal (the system actor), the operator's material at intake.
+    Everything is checked before the transaction starts,
     so a refused registration has written nothing and leaves the caller's transaction usable; the
     writes then join the caller's transaction without a savepoint (a failure there rolls the
     caller back too).
@@ -305,6 +311,7 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
         raise WorkflowError("只有来源为上级平台的工单才能填写上级平台")
     if caller_phone and not caller_phone.replace("-", "").isdigit():
         raise WorkflowError("联系电话只能包含数字和连字符")
+    check_new_files(attachments)
     order = WorkOrder(
         title=title[:120], content=content, appeal_type=appeal_type, category=category,
         urgency=urgency, source=source, caller_name=caller_name.strip(), caller_phone=caller_phone.strip(),
@@ -322,7 +329,10 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
         events.append(Event.objects.create(
             order=order, at=at, action="register", actor=actor.user, actor_role=actor.role.value,
             actor_unit_id=actor.unit_id, from_status="", to_status=order.status, note=note,
-            data={"handle_deadline": _iso(order.handle_deadline), "source": source}))
+            data={"handle_deadline": _iso(order.handle_deadline), "source": source,
+                  **({"attachments": len(attachments)} if attachments else {})}))
+        attach(order, attachments, at=at, actor=actor, event=events[-1],
+               kind=Attachment.Kind.PHOTO if actor.role == Role.SYSTEM else Attachment.Kind.INTAKE)
 
     with transaction.atomic(savepoint=False):
         # Registrations queue on the month's number until each commits (see _next_number), so on
@@ -604,7 +614,8 @@ def _decide(request: Request, actor: Actor, at, approved: bool, note: str) -> No
 
 
 @_action
-def request_return(order, *, acting_user, reason: str, basis: str = "", at=None) -> WorkOrder:
+def request_return(order, *, acting_user, reason: str, basis: str = "", at=None,
+                   basis_files: Sequence[CleanFile] = ()) -> WorkOrder:
     """The lead unit asks to give the order back (退单): not its duty. Reason and basis required."""
     actor = Actor.of(acting_user)
     order, assignment = _begin(order, "request_return", actor, reason)
@@ -613,9 +624,11 @@ def request_return(order, *, acting_user, reason: str, basis: str = "", at=None)
         raise WorkflowError("申请退单须写明依据（职责文件或法规条款）")
     if assignment.round >= MAX_DISPATCH_ROUNDS:
         raise WorkflowError(f"该工单已派单{MAX_DISPATCH_ROUNDS}轮，由热线中心指定承办单位，不能再退单")
-    _new_request(order, assignment, Request.Kind.RETURN, actor, at, reason, basis)
+    request = _new_request(order, assignment, Request.Kind.RETURN, actor, at, reason, basis)
     old = _move(order, "request_return")
-    _record(order, "request_return", actor, at, from_status=old, note=reason, basis=basis)
+    event = _record(order, "request_return", actor, at, from_status=old, note=reason, basis=basis,
+                    attachments=len(basis_files) or None)
+    attach(order, basis_files, kind=Attachment.Kind.BASIS, actor=actor, at=at, event=event, request=request)
     return order
 
 
@@ -655,7 +668,7 @@ def reject_return(order, *, acting_user, note: str, at=None) -> WorkOrder:
 
 @_action
 def request_extension(order, *, acting_user, new_deadline: dt.datetime, reason: str, basis: str = "",
-                      at=None) -> WorkOrder:
+                      at=None, basis_files: Sequence[CleanFile] = ()) -> WorkOrder:
     """Ask for more time (延期) — only before the deadline, with a reason."""
     actor = Actor.of(acting_user)
     order, assignment = _begin(order, "request_extension", actor, reason)
@@ -664,9 +677,10 @@ def request_extension(order, *, acting_user, new_deadline: dt.datetime, reason: 
         raise WorkflowError("已超过办理时限，不能再申请延期")
     if new_deadline is None or (order.handle_deadline and new_deadline <= order.handle_deadline):
         raise WorkflowError("申请延期的日期必须晚于当前办理时限")
-    _new_request(order, assignment, Request.Kind.EXTENSION, actor, at, reason, basis, new_deadline)
-    _record(order, "request_extension", actor, at, from_status=order.status, note=reason,
-            requested_deadline=_iso(new_deadline), basis=basis)
+    request = _new_request(order, assignment, Request.Kind.EXTENSION, actor, at, reason, basis, new_deadline)
+    event = _record(order, "request_extension", actor, at, from_status=order.status, note=reason,
+                    requested_deadline=_iso(new_deadline), basis=basis, attachments=len(basis_files) or None)
+    attach(order, basis_files, kind=Attachment.Kind.BASIS, actor=actor, at=at, event=event, request=request)
     return order
 
 
@@ -702,13 +716,16 @@ def reject_extension(order, *, acting_user, note: str, at=None) -> WorkOrder:
 
 
 @_action
-def request_suspension(order, *, acting_user, reason: str, basis: str = "", at=None) -> WorkOrder:
+def request_suspension(order, *, acting_user, reason: str, basis: str = "", at=None,
+                       basis_files: Sequence[CleanFile] = ()) -> WorkOrder:
     """Ask to handle the order as a long-term commitment (承诺办理), pausing the clock."""
     actor = Actor.of(acting_user)
     order, assignment = _begin(order, "request_suspension", actor, reason)
     at = _now(at)
-    _new_request(order, assignment, Request.Kind.SUSPENSION, actor, at, reason, basis)
-    _record(order, "request_suspension", actor, at, from_status=order.status, note=reason, basis=basis)
+    request = _new_request(order, assignment, Request.Kind.SUSPENSION, actor, at, reason, basis)
+    event = _record(order, "request_suspension", actor, at, from_status=order.status, note=reason, basis=basis,
+                    attachments=len(basis_files) or None)
+    attach(order, basis_files, kind=Attachment.Kind.BASIS, actor=actor, at=at, event=event, request=request)
     return order
 
 
@@ -754,8 +771,12 @@ def resume(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
 
 @_action
 def reply(order, *, acting_user, public_reply: str, internal_note: str = "", is_true: str = "",
-          solved: bool | None = None, contacted_at: dt.datetime | None = None, at=None) -> WorkOrder:
-    """The lead unit's answer (回复): what the citizen hears, what the center should know, and facts."""
+          solved: bool | None = None, contacted_at: dt.datetime | None = None, at=None,
+          evidence: Sequence[CleanFile] = (), evidence_public: bool = False) -> WorkOrder:
+    """The lead unit's answer (回复): what the citizen hears, what the center should know, and facts.
+
+    ``evidence`` — photos or documents proving the work — is stored with the reply's event;
+    ``evidence_public`` lets the citizen see it in the portal once the center approves the reply."""
     actor = Actor.of(acting_user)
     if not (public_reply or "").strip():
         raise WorkflowError("请填写答复内容")
@@ -775,8 +796,10 @@ def reply(order, *, acting_user, public_reply: str, internal_note: str = "", is_
     old = _move(order, "reply")
     order.replied_at = at
     on_time = order.handle_deadline is None or at <= order.handle_deadline
-    _record(order, "reply", actor, at, from_status=old, note=public_reply.strip(), on_time=on_time,
-            solved=solved, is_true=is_true, fields=["replied_at"])
+    event = _record(order, "reply", actor, at, from_status=old, note=public_reply.strip(), on_time=on_time,
+                    solved=solved, is_true=is_true, attachments=len(evidence) or None, fields=["replied_at"])
+    attach(order, evidence, kind=Attachment.Kind.EVIDENCE, actor=actor, at=at, event=event,
+           public=bool(evidence_public))
     return order
 
 
@@ -897,17 +920,21 @@ def remind(order, *, acting_user, notice: str = "", at=None) -> WorkOrder:
 
 
 @_action
-def supervise(order, *, acting_user, notice: str, respond_within_days: int = 2, at=None) -> WorkOrder:
-    """Formal supervision (督办) with a written notice and a date by which the unit must respond."""
+def supervise(order, *, acting_user, notice: str, respond_within_days: int = 2, at=None,
+              documents: Sequence[CleanFile] = ()) -> WorkOrder:
+    """Formal supervision (督办) with a written notice (and its documents, if any) and a date by
+    which the unit must respond."""
     actor = Actor.of(acting_user)
     order, _ = _begin(order, "supervise", actor, notice)
     at = _now(at)
     respond_by = compute_deadline(sla.work_calendar(), at, respond_within_days, WORKING_DAYS).at
-    Reminder.objects.create(order=order, kind=Reminder.Kind.SUPERVISION, unit=order.lead_unit, at=at, by=actor.user,
-                            notice=notice.strip(), respond_by=respond_by)
+    reminder = Reminder.objects.create(order=order, kind=Reminder.Kind.SUPERVISION, unit=order.lead_unit, at=at,
+                                       by=actor.user, notice=notice.strip(), respond_by=respond_by)
     order.supervised = True
-    _record(order, "supervise", actor, at, from_status=order.status, note=notice, respond_by=_iso(respond_by),
-            unit=order.lead_unit.short_name if order.lead_unit else None, fields=["supervised"])
+    event = _record(order, "supervise", actor, at, from_status=order.status, note=notice,
+                    respond_by=_iso(respond_by), unit=order.lead_unit.short_name if order.lead_unit else None,
+                    attachments=len(documents) or None, fields=["supervised"])
+    attach(order, documents, kind=Attachment.Kind.SUPERVISION, actor=actor, at=at, event=event, reminder=reminder)
     return order
 
 

@@ -358,6 +358,63 @@ class Callback(models.Model):
         return f"{self.order_id} {self.get_outcome_display()}"
 
 
+class Attachment(models.Model):
+    """A file added to an order: a citizen's photo, intake material, a unit's evidence with its reply,
+    the basis of a return/extension/suspension request, a supervision notice's document.
+
+    Written only by ``hotline.workorders.attachments.attach`` inside the action it came with (and
+    linked to that action's event, request or reminder); the bytes are what
+    ``hotline.lib.files.inspect`` let through — images re-encoded, without EXIF — kept in the
+    ``attachments`` storage under ``storage_name``. Read through ``attachments.visible`` only."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", "市民上传"
+        INTAKE = "intake", "登记材料"
+        EVIDENCE = "evidence", "办理佐证"
+        BASIS = "basis", "申请依据"
+        SUPERVISION = "supervision", "督办材料"
+
+    order = models.ForeignKey(WorkOrder, models.CASCADE, related_name="attachments", verbose_name="工单")
+    event = models.ForeignKey(Event, models.SET_NULL, null=True, blank=True, related_name="attachments",
+                              verbose_name="随同操作")
+    request = models.ForeignKey(Request, models.SET_NULL, null=True, blank=True, related_name="attachments",
+                                verbose_name="随同申请")
+    reminder = models.ForeignKey(Reminder, models.SET_NULL, null=True, blank=True, related_name="attachments",
+                                 verbose_name="随同督办")
+    kind = models.CharField("类别", max_length=12, choices=Kind.choices)
+    # Reply evidence the unit chose to show the citizen: shown in the portal once the reply is approved.
+    public = models.BooleanField("向市民公开", default=False)
+    uploaded_at = models.DateTimeField("上传时间")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name="上传人")
+    uploader_role = models.CharField("上传人角色", max_length=20)
+    uploader_unit = models.ForeignKey("directory.Unit", models.PROTECT, null=True, blank=True, related_name="+",
+                                      verbose_name="上传单位")
+    name = models.CharField("文件名", max_length=100)
+    content_type = models.CharField("文件类型", max_length=100)  # read from the content (hotline.lib.files)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    width = models.PositiveIntegerField("宽", null=True, blank=True)
+    height = models.PositiveIntegerField("高", null=True, blank=True)
+    storage_name = models.CharField("存储名", max_length=200, unique=True)
+    thumbnail_name = models.CharField("缩略图存储名", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "附件"
+        ordering = ["order", "uploaded_at", "id"]
+        indexes = [models.Index(fields=["order", "uploaded_at"], name="attachment_order_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(public=False) | Q(kind="evidence"), name="attachment_public_evidence"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} {self.get_kind_display()} {self.name}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
 class NumberSequence(models.Model):
     """The last order number issued in a month (RZ2307-000123): locked while a number is drawn."""
 

@@ -47,7 +47,7 @@ def intake(request):
     r = require_role(request, *INTAKE_ROLES)
     error = None
     if request.method == "POST":
-        form = IntakeForm(request.POST, role=r)
+        form = IntakeForm(request.POST, request.FILES, role=r)
         if form.is_valid():
             try:
                 # Registration and disposition are one decision: a refused disposition leaves no order.

@@ -23,7 +23,7 @@ from hotline.directory.models import Unit
 from hotline.lib import clock, parsing, xlsx
 from hotline.web.forms import ACTION_FORMS
 from hotline.web.views.common import client_ip, console_actions, is_htmx, render_page, role
-from hotline.workorders import queries, visibility
+from hotline.workorders import attachments, queries, visibility
 from hotline.workorders.models import STATUS_CHOICES, Assignment, Callback, Reminder
 from hotline.workorders.workflow import STATUS_LABELS, Role, WorkflowError
 
@@ -62,6 +62,7 @@ def order_detail(request, key):
         e.status_label = STATUS_LABELS.get(e.to_status, "") if e.to_status != e.from_status else ""
     context["reminders"] = list(Reminder.objects.filter(order=order).select_related("unit", "by").order_by("at"))
     context["callbacks"] = list(Callback.objects.filter(order=order).select_related("by").order_by("at"))
+    context["attachments"] = attachments.visible(request.user, order)
     context["print"] = request.GET.get("print") == "1"
     access.audit_order_view(request.user, order, ip=client_ip(request), via="print" if context["print"] else "page")
     _shield(request.user, order, context)
@@ -92,6 +93,8 @@ def _shield(user, order, context) -> None:
         hide(r, "notice")
     for c in context["callbacks"]:
         hide(c, "note")
+    for a in context["attachments"]:
+        hide(a, "name")  # "张三丰家门口.jpg"
 
 
 @login_required
@@ -112,7 +115,7 @@ def order_action(request, key, action):
     back = _safe_next(request, reverse("order_detail", args=[order.number]))
     error = None
     if request.method == "POST":
-        form = form_class(request.POST, transition=transition, order=order)
+        form = form_class(request.POST, request.FILES, transition=transition, order=order)
         if form.is_valid():
             try:
                 with transaction.atomic():
