@@ -49,6 +49,7 @@ from hotline.workorders.models import (
     Truth,
     WorkOrder,
 )
+from hotline.workorders.preconditions import refuse_unless_possible
 from hotline.workorders.signals import event_recorded
 from hotline.workorders.visibility import restrict_work_orders
 from hotline.workorders.workflow import (
@@ -61,8 +62,6 @@ from hotline.workorders.workflow import (
     check,
     transition,
 )
-
-MAX_DISPATCH_ROUNDS = 3  # Anhui 2025: after three rounds the hotline designates the unit.
 
 
 @dataclass(frozen=True)
@@ -177,6 +176,12 @@ def _authorize(locked: WorkOrder, action: str, actor: Actor, note: str = "") -> 
         if not Assignment.objects.filter(order=locked, unit_id=actor.unit_id, active=True).exists():
             raise WorkflowError(f"本单位未承办该工单，不能执行“{t.label}”")
     return assignment
+
+
+def _possible(order: WorkOrder, action: str, actor: Actor, at: dt.datetime) -> None:
+    """Refuse what ``workflow.refusal`` refuses (pending requests, an overdue deadline…), the same
+    check that decides whether the console shows the action's button."""
+    refuse_unless_possible(order, transition(action), at=at, unit_id=actor.unit_id)
 
 
 def _record(order: WorkOrder, action: str, actor: Actor, at: dt.datetime, *, from_status: str,
@@ -554,8 +559,7 @@ def co_sign(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     actor = Actor.of(acting_user)
     order, assignment = _begin(order, "co_sign", actor, note)
     at = _now(at)
-    if assignment.signed_at:
-        raise WorkflowError("本单位已签收该协办工单")
+    _possible(order, "co_sign", actor, at)
     assignment.signed_at, assignment.signed_by = at, actor.user
     assignment.save(update_fields=["signed_at", "signed_by"])
     _record(order, "co_sign", actor, at, from_status=order.status, note=note)
@@ -620,10 +624,9 @@ def request_return(order, *, acting_user, reason: str, basis: str = "", at=None,
     actor = Actor.of(acting_user)
     order, assignment = _begin(order, "request_return", actor, reason)
     at = _now(at)
+    _possible(order, "request_return", actor, at)
     if not (basis or "").strip():
         raise WorkflowError("申请退单须写明依据（职责文件或法规条款）")
-    if assignment.round >= MAX_DISPATCH_ROUNDS:
-        raise WorkflowError(f"该工单已派单{MAX_DISPATCH_ROUNDS}轮，由热线中心指定承办单位，不能再退单")
     request = _new_request(order, assignment, Request.Kind.RETURN, actor, at, reason, basis)
     old = _move(order, "request_return")
     event = _record(order, "request_return", actor, at, from_status=old, note=reason, basis=basis,
@@ -638,6 +641,7 @@ def approve_return(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     actor = Actor.of(acting_user)
     order, _ = _begin(order, "approve_return", actor, note)
     at = _now(at)
+    _possible(order, "approve_return", actor, at)
     request = _pending(order, Request.Kind.RETURN)
     _decide(request, actor, at, True, note)
     _end_requests(order, actor, at, order.status, "退单已同意，原承办单位的派单结束")
@@ -655,6 +659,7 @@ def reject_return(order, *, acting_user, note: str, at=None) -> WorkOrder:
     actor = Actor.of(acting_user)
     order, _ = _begin(order, "reject_return", actor, note)
     at = _now(at)
+    _possible(order, "reject_return", actor, at)
     request = _pending(order, Request.Kind.RETURN)
     _decide(request, actor, at, False, note)
     assignment = request.assignment
@@ -673,8 +678,7 @@ def request_extension(order, *, acting_user, new_deadline: dt.datetime, reason: 
     actor = Actor.of(acting_user)
     order, assignment = _begin(order, "request_extension", actor, reason)
     at = _now(at)
-    if order.handle_deadline and at > order.handle_deadline:
-        raise WorkflowError("已超过办理时限，不能再申请延期")
+    _possible(order, "request_extension", actor, at)
     if new_deadline is None or (order.handle_deadline and new_deadline <= order.handle_deadline):
         raise WorkflowError("申请延期的日期必须晚于当前办理时限")
     request = _new_request(order, assignment, Request.Kind.EXTENSION, actor, at, reason, basis, new_deadline)
@@ -691,6 +695,7 @@ def approve_extension(order, *, acting_user, note: str = "", deadline: dt.dateti
     actor = Actor.of(acting_user)
     order, _ = _begin(order, "approve_extension", actor, note)
     at = _now(at)
+    _possible(order, "approve_extension", actor, at)
     request = _pending(order, Request.Kind.EXTENSION)
     new_deadline = deadline or request.requested_deadline
     if order.handle_deadline and new_deadline <= order.handle_deadline:
@@ -710,6 +715,7 @@ def reject_extension(order, *, acting_user, note: str, at=None) -> WorkOrder:
     actor = Actor.of(acting_user)
     order, _ = _begin(order, "reject_extension", actor, note)
     at = _now(at)
+    _possible(order, "reject_extension", actor, at)
     _decide(_pending(order, Request.Kind.EXTENSION), actor, at, False, note)
     _record(order, "reject_extension", actor, at, from_status=order.status, note=note)
     return order
@@ -722,6 +728,7 @@ def request_suspension(order, *, acting_user, reason: str, basis: str = "", at=N
     actor = Actor.of(acting_user)
     order, assignment = _begin(order, "request_suspension", actor, reason)
     at = _now(at)
+    _possible(order, "request_suspension", actor, at)
     request = _new_request(order, assignment, Request.Kind.SUSPENSION, actor, at, reason, basis)
     event = _record(order, "request_suspension", actor, at, from_status=order.status, note=reason, basis=basis,
                     attachments=len(basis_files) or None)
@@ -734,6 +741,7 @@ def approve_suspension(order, *, acting_user, note: str = "", at=None) -> WorkOr
     actor = Actor.of(acting_user)
     order, _ = _begin(order, "approve_suspension", actor, note)
     at = _now(at)
+    _possible(order, "approve_suspension", actor, at)
     _decide(_pending(order, Request.Kind.SUSPENSION), actor, at, True, note)
     old = _move(order, "approve_suspension")
     order.suspended_at = at
@@ -746,6 +754,7 @@ def reject_suspension(order, *, acting_user, note: str, at=None) -> WorkOrder:
     actor = Actor.of(acting_user)
     order, _ = _begin(order, "reject_suspension", actor, note)
     at = _now(at)
+    _possible(order, "reject_suspension", actor, at)
     _decide(_pending(order, Request.Kind.SUSPENSION), actor, at, False, note)
     _record(order, "reject_suspension", actor, at, from_status=order.status, note=note)
     return order
@@ -953,10 +962,7 @@ def report_back(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
     actor = Actor.of(acting_user)
     order, _ = _begin(order, "report_back", actor, note)
     at = _now(at)
-    if not order.is_upstream:
-        raise WorkflowError("只有上级交办工单需要回复上级")
-    if order.reported_back_at:
-        raise WorkflowError("该工单已回复上级")
+    _possible(order, "report_back", actor, at)
     order.reported_back_at = at
     _record(order, "report_back", actor, at, from_status=order.status, note=note,
             platform=order.upstream_platform.name, upstream_number=order.upstream_number,

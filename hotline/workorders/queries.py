@@ -627,7 +627,7 @@ SENT_BACK_ACTIONS = ("send_back", "callback_rework")
 _HOLDS = sorted(s.value for s in UNIT_HOLDS)
 _OTHER_OPEN = sorted(set(INBOX_STATUSES) - set(_HOLDS))
 INBOX_COLUMNS = ("id", "number", "title", "status", "handle_deadline", "confidential", "caller_name", "caller_phone",
-                 "category__name", "a_role", "a_dispatched_at", "a_sign_deadline", "a_signed", "a_replied")
+                 "category__name", "a_role", "a_dispatched_at", "a_sign_deadline", "a_signed", "a_replied", "a_round")
 _INBOX_KEY = ("handle_deadline", "id")
 
 
@@ -649,12 +649,13 @@ class InboxRow:
     sign_deadline: dt.datetime | None
     signed: bool  # the unit has signed for its part
     replied: bool  # the unit's reply stands
+    round: int  # the dispatch round of the unit's assignment
 
     @classmethod
     def of(cls, r: dict) -> InboxRow:
         return cls(r["id"], r["number"], r["title"], r["status"], r["handle_deadline"], r["confidential"],
                    r["caller_name"], r["caller_phone"], r["category__name"] or "", r["a_role"], r["a_dispatched_at"],
-                   r["a_sign_deadline"], r["a_signed"], r["a_replied"])
+                   r["a_sign_deadline"], r["a_signed"], r["a_replied"], r["a_round"])
 
     @property
     def role_label(self) -> str:
@@ -686,7 +687,7 @@ def _inbox_rows(user, ids: list[int]) -> dict[int, dict]:
     active assignment (lead or co-handling); an id that fails either is not shown."""
     qs = _mine(WorkOrder.objects.visible_to(user).filter(pk__in=ids), user.unit_id).annotate(
         a_role=F("mine__role"), a_dispatched_at=F("mine__dispatched_at"), a_sign_deadline=F("mine__sign_deadline"),
-        a_signed=_isset("mine__signed_at"), a_replied=_isset("mine__replied_at"))
+        a_signed=_isset("mine__signed_at"), a_replied=_isset("mine__replied_at"), a_round=F("mine__round"))
     return {r["id"]: r for r in qs.order_by().values(*INBOX_COLUMNS)}
 
 

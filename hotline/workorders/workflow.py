@@ -174,6 +174,49 @@ def allowed(status: Status | str, role: Role | str) -> list[Transition]:
     return [t for t in TRANSITIONS if status in t.sources and role in t.roles]
 
 
+MAX_DISPATCH_ROUNDS = 3  # Anhui 2025: after three rounds the hotline designates the unit.
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What besides the state and the role decides whether an action can succeed now: facts of one
+    order as they stand (built by ``preconditions.situation_of``). ``refusal`` reads them; the
+    action functions refuse with its message and the console offers a button only where it is
+    silent, so a button can never lead to a refusal the page could have foreseen."""
+
+    pending: frozenset[RequestKind] = frozenset()  # requests of the active assignment awaiting a decision
+    overdue: bool = False  # the handling deadline has passed
+    last_round: bool = False  # the lead assignment is the last dispatch round a unit may return
+    has_lead: bool = False  # an active lead assignment exists
+    co_signed: bool = False  # the actor's co-handling part is signed for
+    upstream: bool = False
+    reported_back: bool = False
+
+
+def refusal(t: Transition, situation: Situation) -> str | None:
+    """Why ``t`` cannot succeed now though the table allows it (Chinese, for people), or None."""
+    if t.decides and t.decides not in situation.pending:
+        return f"该工单没有待审核的{REQUEST_LABELS[t.decides]}申请"
+    if t.opens and t.opens in situation.pending:
+        return f"该工单已有待审核的{REQUEST_LABELS[t.opens]}申请"
+    if t.action == "request_extension" and situation.overdue:
+        return "已超过办理时限，不能再申请延期"
+    if t.action == "request_return" and situation.last_round:
+        return f"该工单已派单{MAX_DISPATCH_ROUNDS}轮，由热线中心指定承办单位，不能再退单"
+    if t.action == "co_sign" and situation.co_signed:
+        return "本单位已签收该协办工单"
+    if t.action == "report_back" and not situation.upstream:
+        return "只有上级交办工单需要回复上级"
+    if t.action == "report_back" and situation.reported_back:
+        return "该工单已回复上级"
+    # Rework goes back to the active lead unit; without one the order goes back to dispatch.
+    if t.action == "callback_rework" and not situation.has_lead:
+        return "该工单没有主办单位，请选择回访重新派单"
+    if t.action == "callback_redispatch" and situation.has_lead:
+        return "该工单有主办单位，请选择回访重办"
+    return None
+
+
 # Events that record a fact and never change the order's state. ``cancel_request`` is written by
 # actions that end requests (``ends_requests``), one per cancelled request, its kind in ``data``.
 CANCEL_REQUEST = "cancel_request"

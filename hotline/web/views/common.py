@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from hotline.accounts import access
 from hotline.accounts.access import require_role
-from hotline.lib import pages
+from hotline.lib import clock, pages
 from hotline.lib.pages import client_ip, is_htmx
+from hotline.workorders import preconditions
 from hotline.workorders.models import Assignment
 from hotline.workorders.queries import available_actions
 from hotline.workorders.workflow import UNIT_HOLDS, Role
@@ -23,14 +24,14 @@ def role(request) -> Role | None:
     return access.role_of(request.user)
 
 
-def console_actions(user, order, assignments: list[Assignment]):
-    """The workflow table's actions for this user, with the callback's two reopen paths narrowed to
-    the one that applies (rework goes to an active lead unit, otherwise back to dispatch)."""
-    acts = available_actions(user, order, assignments)
-    has_lead = any(a.active and a.role == Assignment.Role.LEAD for a in assignments)
-    drop = {"callback_redispatch" if has_lead else "callback_rework"}
-    if not order.is_upstream or order.reported_back_at:
-        drop.add("report_back")  # only upstream orders are reported back, once
+def console_actions(user, order, assignments: list[Assignment], *, now=None):
+    """The workflow table's actions for this user that can succeed now: the same ``refusal`` the
+    action functions apply (decided requests, an overdue deadline, the callback's one reopen path,
+    report-back only once and only upstream) hides a button rather than letting it fail."""
     from hotline.web.forms import ACTION_FORMS
 
-    return [t for t in acts if t.action not in drop and t.action in ACTION_FORMS]
+    acts = available_actions(user, order, assignments)
+    situation = preconditions.situation_of(order, at=now or clock.now(), assignments=assignments,
+                                           pending=preconditions.pending_kinds([order.pk])[order.pk],
+                                           unit_id=getattr(user, "unit_id", None))
+    return [t for t in preconditions.possible(acts, situation) if t.action in ACTION_FORMS]

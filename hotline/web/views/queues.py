@@ -13,7 +13,8 @@ from hotline.lib import clock
 from hotline.web.views.common import render_page, require_role
 from hotline.workorders import queries
 from hotline.workorders.models import Request
-from hotline.workorders.workflow import Role, Status, allowed
+from hotline.workorders.preconditions import pending_kinds, possible
+from hotline.workorders.workflow import MAX_DISPATCH_ROUNDS, RequestKind, Role, Situation, Status, allowed
 
 
 def _can(r, status, *names) -> dict[str, str]:
@@ -64,7 +65,7 @@ def dispatch_board(request):
         "extensions": queries.pending_requests(user, Request.Kind.EXTENSION, cursor=g.get("extensions")),
         "suspensions": queries.pending_requests(user, Request.Kind.SUSPENSION, cursor=g.get("suspensions")),
     }
-    links, tz = _links(request), clock.tz()
+    links, tz, now = _links(request), clock.tz(), timezone.now()
     can = {"dispatch": _can(r, Status.AWAITING_DISPATCH, "dispatch", "merge"),
            "returns": _can(r, Status.RETURN_REQUESTED, "approve_return", "reject_return"),
            "extensions": _can(r, Status.HANDLING, "approve_extension", "reject_extension"),
@@ -75,10 +76,12 @@ def dispatch_board(request):
             number = quote(row.get("number") or row["order__number"], safe="")
             row["url"] = links["detail"].format(n=number)
             row.update({f"{c}_hm": _hm(row[c], tz) for c in TIME_COLUMNS if c in row})
+            deadline = row.get("handle_deadline") or row.get("order__handle_deadline")
+            row["late"] = bool(deadline and deadline < now)
             row["buttons"] = [(a, label, links["action"].format(n=number, a=a) + links["next"])
                               for a, label in can[key].items()]
         page.urls = _section_urls(request, key, page)
-    return render_page(request, "web/dispatch.html", {**pages, "now": timezone.now()})
+    return render_page(request, "web/dispatch.html", {**pages, "now": now})
 
 
 # The dispositions an operator takes an order in with, in the order the buttons show.
@@ -110,13 +113,17 @@ SCOPE = {"lead": {"sign", "reply", "request_return", "request_extension", "reque
          "co": {"co_sign", "co_reply"}}
 
 
-def _inbox_actions(row) -> list:
+def _inbox_actions(row, now, pending: set[str]) -> list:
+    """The unit's buttons on one row: the table's actions for its part, without those
+    ``workflow.refusal`` would refuse now (a request already pending, 申请延期 when overdue…)."""
     acts = [t for t in allowed(row.status, Role.HANDLER) if t.action in SCOPE[row.role]]
-    if row.role == "co" and row.signed:
-        acts = [t for t in acts if t.action != "co_sign"]
-    if row.role == "co" and row.replied:
+    if row.role == "co" and row.replied:  # answered already; a second opinion is not asked for here
         acts = [t for t in acts if t.action != "co_reply"]
-    return acts
+    situation = Situation(pending=frozenset(RequestKind(k) for k in pending),
+                          overdue=bool(row.handle_deadline and now > row.handle_deadline),
+                          last_round=row.role == "lead" and row.round >= MAX_DISPATCH_ROUNDS,
+                          has_lead=True, co_signed=row.role == "co" and row.signed)
+    return possible(acts, situation)
 
 
 @login_required
@@ -126,6 +133,7 @@ def inbox(request):
     cursors = {key: request.GET[key] for key, _ in GROUP_LABELS if request.GET.get(key)}
     pages = queries.unit_inbox(request.user, now, cursors=cursors)
     links, tz = _links(request), clock.tz()
+    pending = pending_kinds([row.id for page in pages.values() for row in page.rows])
     sections = []
     for key, label in GROUP_LABELS:
         page = pages[key]
@@ -136,8 +144,10 @@ def inbox(request):
             row.dispatched_hm, row.sign_deadline_hm = _hm(row.dispatched_at, tz), _hm(row.sign_deadline, tz)
             row.handle_deadline_hm = _hm(row.handle_deadline, tz)
             row.late = bool(row.handle_deadline and row.handle_deadline < now)
+            # Not yet signed for after the sign-for limit: late too, though the handling clock still runs.
+            row.sign_late = bool(not row.signed and row.sign_deadline and row.sign_deadline < now)
             row.buttons = [(t.action, t.label, t.needs_note, links["action"].format(n=number, a=t.action)
-                            + links["next"]) for t in _inbox_actions(row)]
+                            + links["next"]) for t in _inbox_actions(row, now, pending[row.id])]
         sections.append({"key": key, "label": label, "page": page, **_section_urls(request, key, page)})
     return render_page(request, "web/inbox.html", {"sections": sections, "now": now})
 
