@@ -84,7 +84,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_tasks",
-    "django_tasks_db",
+    "hotline.web.apps.TasksDatabaseConfig",  # django_tasks_db, named in Chinese
     "hotline.accounts",
     "hotline.directory",
     "hotline.catalog",

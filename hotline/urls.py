@@ -1,16 +1,26 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path, reverse_lazy
 
 from hotline.accounts import views as account_views
 from hotline.analytics import urls as analytics_api_urls
 from hotline.workorders import api_urls as order_api_urls
 
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; it is one of the app's static files
+    (looked up per request: the hashed name exists only once collectstatic has run)."""
+    return HttpResponsePermanentRedirect(static("hotline/favicon.ico"))
+
+
 admin.site.site_header = "12345热线平台 · 系统管理"
 admin.site.site_title = "12345热线平台"
 admin.site.index_title = "配置"
 
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

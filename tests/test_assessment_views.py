@@ -128,6 +128,8 @@ def test_excel_export_is_complete_and_audited(client, july, people, unit, publis
     assert response.status_code == 200
     wb = load_workbook(io.BytesIO(response.content))
     assert wb.sheetnames == ["乡镇街道", "市直单位", "得分明细"]
+    assert wb["乡镇街道"].freeze_panes == "A3" and wb["得分明细"].freeze_panes == "A2"  # the header stays in view
+    assert wb["乡镇街道"].column_dimensions["C"].width == 30
     rows = list(wb["乡镇街道"].iter_rows(values_only=True))
     assert rows[1][:4] == ("排名", "单位", "单位全称", "考核总分")
     assert rows[2][:5] == (1, "杨楼镇", "杨楼镇人民政府", 30, 6)

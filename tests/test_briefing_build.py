@@ -346,3 +346,24 @@ def test_hot_problems_from_the_statistics_pass_read_the_same_as_by_query(new_ord
                                   category_leads=stats.category_leads)
     assert given == queried and "本月受理社会保险—医疗保险方面诉求8件" in given[0].text
     assert "承办较多的单位为杨楼镇" in given[0].text
+
+
+def test_a_past_month_is_dated_early_the_next_month_not_today(ruzhou):
+    """Built in December 2026, July 2023's briefing is dated the first working day of August 2023;
+    October's skips the National Day holiday."""
+    import time_machine
+
+    from hotline.briefing.build import default_issue_date
+
+    with time_machine.travel(dt.datetime(2026, 12, 4, 23, 30, tzinfo=dt.UTC), tick=False):  # 07:30 in Shanghai
+        assert default_issue_date(2023, 7) == dt.date(2023, 8, 1)
+        assert default_issue_date(2023, 9) == dt.date(2023, 10, 7)  # after 国庆 and 中秋 2023: the adjusted Saturday
+        assert build_briefing_data(2023, 7, charts=False).issue_date == dt.date(2023, 8, 1)
+
+
+def test_keywords_never_cut_a_street_name():
+    """洗耳河街道 unknown to jieba came out as the keyword "洗耳"; the towns and streets are place names."""
+    titles = ["洗耳河街道某小区路灯不亮", "洗耳河街道路灯损坏", "洗耳河社区路灯夜间不亮", "路灯不亮影响出行"] * 5
+    words = drafting.keywords(titles, places=["洗耳河街道", "杨楼镇"])
+    assert "洗耳" not in words and not any("洗耳" in w for w in words)
+    assert words  # the problem itself is still named

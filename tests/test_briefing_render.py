@@ -206,7 +206,7 @@ def test_docx_overview_says_what_the_seed_says(seed_docx):
 def test_docx_hot_problems_and_business_work_are_numbered(seed_docx):
     body = "\n".join(texts(seed_docx))
     assert "1、驾驶员考试问题。因车管所考试车辆更换" in body
-    assert "群众反映较多。2、医保报销问题。部分教职工" in body
+    assert "群众反映较多。\n2、医保报销问题。部分教职工" in body  # one paragraph per problem
     assert "1、协助做好营商环境评价考核工作。为切实做好2022年度" in body
     assert "\n3、参加标准化示范项目观摩活动。7月20日" in body
 
@@ -440,3 +440,27 @@ def test_seed_page_is_a4_in_cm():
     from hotline.briefing.render_docx import TEXT_WIDTH
 
     assert round(TEXT_WIDTH / Cm(1), 1) == 15.6
+
+
+def test_docx_page_one_keeps_its_analysis_table_and_the_daily_chart_follows_it():
+    """Page 1 was 40% blank: the type table's last row kept with the chart after it, so heading,
+    title, table and chart had to share a page. The chain now ends at the table, and the month's
+    daily chart comes right after it under 二、数据分析, not at the end of the section."""
+    data = seed_briefing(charts={"daily": tiny_png(), "appeal_types": tiny_png(), "hotspots": tiny_png()})
+    blocks = narrative.compose(data)
+    heading = next(i for i, b in enumerate(blocks) if isinstance(b, narrative.Heading) and "数据分析" in b.text)
+    assert isinstance(blocks[heading + 1], narrative.Table) and blocks[heading + 1].title == "诉求类型统计表"
+    assert blocks[heading + 2] == narrative.Chart("daily", "七月份每日工单量")
+    doc = Document(io.BytesIO(render_docx(data)))
+    first = doc.tables[0]
+    last_row = first.rows[-1].cells[0].paragraphs[0]
+    assert not last_row.paragraph_format.keep_with_next
+    assert all(r.cells[0].paragraphs[0].paragraph_format.keep_with_next for r in first.rows[:-1])
+
+
+def test_hot_problems_are_one_paragraph_each():
+    blocks = narrative.compose(seed_briefing())
+    heading = next(i for i, b in enumerate(blocks) if isinstance(b, narrative.Heading) and "热点问题" in b.text)
+    problems = seed_briefing().hot_problems
+    paragraphs = blocks[heading + 1: heading + 1 + len(problems)]
+    assert [p.text[:2] for p in paragraphs] == [f"{i}、" for i in range(1, len(problems) + 1)]

@@ -55,6 +55,12 @@ def test_statistics_page(july, zhou, unit):
     assert "<td>投诉举报类</td><td>1</td><td>100.00%</td>" in town and "所在地：寄料镇" in town
     bad = zhou.get("/briefing/stats/", {"start": "2023-07-31", "end": "2023-07-01"}).content.decode()
     assert "结束日期不能早于开始日期" in bad
+    import io
+
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(zhou.get("/briefing/stats/", {"month": "2023-07", "format": "xlsx"}).content)).active
+    assert sheet.freeze_panes == "A3" and sheet["A2"].value == "单位" and sheet["A2"].font.b  # title line, then the header
 
 
 @override_settings(TASKS=IMMEDIATE)

@@ -117,3 +117,64 @@ def test_overdue_rows_stand_out_in_the_dispatch_and_sign_for_queues(as_user, peo
     unsigned = _dispatched(new_order, people, unit, at=timezone.now() - dt.timedelta(days=40), sign=False)
     inbox = as_user("handler_zhao").get(reverse("inbox")).content.decode()
     assert f'<tr data-number="{unsigned.number}" class="late">' in inbox
+
+
+def _sheet(content: bytes):
+    import io
+
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(content)).active
+
+
+def test_excel_exports_have_widths_and_a_frozen_header(as_user, people, unit, new_order, tmp_path):
+    from hotline.intake import importers
+
+    new_order()
+    sheet = _sheet(as_user("dispatcher_wang").get(reverse("order_export")).content)
+    assert sheet.freeze_panes == "A2" and sheet["A1"].value == "工单编号" and sheet["A1"].font.b
+    assert sheet.column_dimensions["H"].width == 60  # 诉求内容
+    assert all(sheet.column_dimensions[c].width >= 8 for c in "ABCDEFGHIJKLMNOP")
+    importers.write_template("orders", tmp_path / "t.xlsx")
+    template = _sheet((tmp_path / "t.xlsx").read_bytes())
+    assert template.freeze_panes == "A2" and template.column_dimensions["A"].width >= 12
+
+
+def test_audit_log_reads_in_chinese(as_user, people, unit, new_order):
+    new_order()
+    wang = as_user("dispatcher_wang")
+    wang.get(reverse("order_export"), {"lead_unit": unit("杨楼镇").pk, "status": "handling"})
+    html = as_user("auditor_wu").get(reverse("audit_log")).content.decode()
+    assert "workorders.workorder" not in html and "filters=" not in html and "rows=" not in html
+    assert "工单 查询结果" in html and "主办单位：杨楼镇" in html and "状态：办理中" in html and "行数 0" in html
+
+
+def test_admin_has_no_english_section(client, people):
+    client.force_login(people["admin"])
+    html = client.get("/admin/").content.decode()
+    assert "Tasks Database Backend" not in html and "后台任务" in html
+
+
+def test_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith(".ico")
+
+
+def test_one_intake_save_says_so_once(as_user, unit):
+    from hotline.catalog.models import AppealType
+
+    c = as_user("operator_li")
+    data = {"caller_phone": "13912345678", "caller_name": "刘备", "source": "phone", "urgency": "normal",
+            "town": unit("杨楼镇").pk, "address": "杨楼村", "appeal_type": AppealType.objects.get(code="problem").pk,
+            "category": "农村管理—人居环境", "title": "村口垃圾无人清运", "content": "村口垃圾堆积一周无人清运。",
+            "disposition": "submit_for_dispatch", "answer": ""}
+    page = c.post(reverse("intake"), data, follow=True).content.decode()
+    assert page.count("已保存，工单编号") == 1 and "已登记工单" not in page
+
+
+def test_portal_errors_are_listed_at_the_top(client):
+    html = client.post(reverse("portal:submit"), {"caller_phone": "123"}).content.decode()
+    top = html.index('id="form-errors"')
+    assert top < html.index("<form") and "data-focus" in html and "portal/portal.js" in html
+    assert "联系电话" in html[top:html.index("<form")]

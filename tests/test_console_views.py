@@ -390,3 +390,19 @@ def test_dashboard_of_a_past_day(as_user, new_order):
     assert r.context["totals"]["today_new"] == 1 and r.context["totals"]["month_new"] == 1
     assert r.context["chart"]["trend"]["counts"][-1] == 1
     assert c.get(reverse("dashboard"), {"date": "2023-06-30"}).context["totals"]["month_new"] == 0
+
+
+def test_dashboard_of_a_past_month_counts_that_day_not_today(as_user, people, unit, new_order):
+    """July's page shows July's backlog: an order open today but not yet registered then is not in it,
+    and one overdue at the end of 2023-07-20 counts as overdue there."""
+    old = new_order()  # Mon 2023-07-03 09:00
+    actions.submit_for_dispatch(old, acting_user=people["operator_li"], at=old.received_at)
+    actions.dispatch(old, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"), at=old.received_at)
+    new_order(at=timezone.now() - dt.timedelta(minutes=1))  # open today, not in July
+    c = as_user("supervisor_zhou")
+    today = c.get(reverse("dashboard")).context["totals"]
+    assert today["open"] == 2
+    july = c.get(reverse("dashboard"), {"date": "2023-07-20"}).context["totals"]
+    assert july["open"] == 1 and july["overdue"] == 1
+    early = c.get(reverse("dashboard"), {"date": "2023-07-03"}).context["totals"]
+    assert early["open"] == 1 and early["overdue"] == 0

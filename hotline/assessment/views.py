@@ -251,7 +251,6 @@ def decide_adjustment(request, adjustment_id: int):
 def export(request, year: int, month: int):
     """The full results of a version as an Excel workbook: a summary sheet per group and every line."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     _require_all(request.user)
     result = _version(request, year, month)
@@ -263,11 +262,9 @@ def export(request, year: int, month: int):
     wb.remove(wb.active)
     detail = []
     for g in group_results(result):
-        ws = wb.create_sheet(g.name)
-        append(ws, [f"{year}年{month}月{g.name}考核表（第{result.version}版，{result.get_state_display()}）"])
-        append(ws, ["排名", "单位", "单位全称", "考核总分", "计入工单", "剔除工单", "说明"])
-        for cell in ws[2]:
-            cell.font = Font(bold=True)
+        ws = xlsx.table(wb, g.name, ["排名", "单位", "单位全称", "考核总分", "计入工单", "剔除工单", "说明"],
+                        widths={"单位": 16, "单位全称": 30, "说明": 30},
+                        above=[[f"{year}年{month}月{g.name}考核表（第{result.version}版，{result.get_state_display()}）"]])
         for r in g.result.ranked:
             append(ws, [r.rank, r.unit_name, names.get(r.unit_id, ""), float(r.score.score), r.score.order_count,
                        r.score.excluded_count, ""])
@@ -275,13 +272,12 @@ def export(request, year: int, month: int):
             append(ws, ["不排名", s.unit_name, names.get(s.unit_id, ""), float(s.score), s.order_count,
                        s.excluded_count, s.unranked_reason])
         append(ws, [f"注：工单量小于{g.min_orders}件的单位不计入考核"])
-        ws.column_dimensions["B"].width = ws.column_dimensions["C"].width = 24
         for s in g.result.scores():
             for line in s.lines:
                 detail.append([g.name, s.unit_name, line.label, line.figures, line.rule, line.note,
                                float(line.points), "、".join(line.evidence)])
-    ws = wb.create_sheet("得分明细")
-    append(ws, ["分组", "单位", "项目", "数据", "规则", "说明", "得分", "相关工单"])
+    ws = xlsx.table(wb, "得分明细", ["分组", "单位", "项目", "数据", "规则", "说明", "得分", "相关工单"],
+                    widths={"单位": 16, "项目": 20, "数据": 30, "规则": 40, "说明": 30, "相关工单": 40})
     for row in detail:
         append(ws, row)
     buffer = io.BytesIO()

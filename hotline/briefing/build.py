@@ -17,7 +17,6 @@ from hotline.analytics.stats import PeriodStats, period_statistics
 from hotline.briefing import assessment_bridge, drafting
 from hotline.briefing.data import BriefingData, CountRow, HotspotRow, PlatformCount, TitledText
 from hotline.directory.models import month_bounds
-from hotline.lib import clock
 
 STATIONING_POLICY = "《汝州市人民政府办公室关于进一步加强民呼必应工作的通知》（汝政办〔2022〕37号）"
 DISCLOSURE_NOTE = "（本简报在汝州市人民政府网站予以公开）"
@@ -29,10 +28,17 @@ def month_statistics(year: int, month: int, *, using: str | None = None) -> Peri
 
 
 def default_issue_date(year: int, month: int) -> dt.date:
-    """Today when building for a past month; otherwise the first day after the month."""
-    last = month_bounds(year, month)[1]
-    today = clock.today()
-    return today if today > last else last + dt.timedelta(days=1)
+    """The first working day after the month, whenever the draft is made: a briefing on July 2023
+    is dated early August 2023 (the seed's was 8月22日), never the day someone happens to build or
+    rebuild it years later. The supervisor sets the real date in the editor."""
+    from hotline.workorders.sla import work_calendar
+
+    calendar, day = work_calendar(), month_bounds(year, month)[1] + dt.timedelta(days=1)
+    for _ in range(31):  # a holiday week at most (国庆, 春节); the calendar cannot say "never"
+        if calendar.is_workday(day):
+            return day
+        day += dt.timedelta(days=1)
+    return day
 
 
 def build_briefing_data(year: int, month: int, *, issue_date: dt.date | None = None,

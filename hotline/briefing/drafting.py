@@ -67,7 +67,24 @@ def _months_of_history(history, year: int, month: int) -> int:
     return max(1, min(HISTORY_MONTHS, (year - first.year) * 12 + month - first.month))
 
 
-def keywords(titles: list[str], top: int = 3) -> list[str]:
+_PLACE_SUFFIX = re.compile(r"(街道办事处|街道|镇|乡)$")
+_places_known: set[str] = set()
+
+
+def place_words(names) -> None:
+    """Teach jieba the towns and streets as place names (tag ``ns``, never a keyword): unknown, a
+    name such as 洗耳河街道 is cut into 洗耳 + 河 + 街道, and "洗耳" came out as a hot problem's
+    keyword. The name with and without its 街道/镇/乡 is added, as titles write both."""
+    import jieba
+
+    for name in names:
+        for word in {name, _PLACE_SUFFIX.sub("", name)}:
+            if len(word) >= 2 and word not in _places_known:
+                jieba.add_word(word, tag="ns")
+                _places_known.add(word)
+
+
+def keywords(titles: list[str], top: int = 3, places=()) -> list[str]:
     """The most telling words of a cluster's titles (jieba TF-IDF), generic words left out.
 
     What ``jieba.analyse.extract_tags(…, allowPOS=…)`` computes on the titles joined, but each
@@ -83,6 +100,7 @@ def keywords(titles: list[str], top: int = 3) -> list[str]:
     import jieba.posseg
 
     jieba.setLogLevel(logging.WARNING)
+    place_words(places)
     tfidf = jieba.analyse.default_tfidf
     freq: dict[str, float] = {}
     for title, times in Counter(titles).items():
@@ -159,12 +177,13 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
         best = leaders.get(row["category"])
         if best is None or (row["n"], best[0]) > (best[1], row["lead_unit__short_name"]):
             leaders[row["category"]] = (row["lead_unit__short_name"], row["n"])
+    places = list(Unit.objects.using(db).filter(kind__in=Unit.LOCALITY_KINDS).values_list("short_name", flat=True))
     items = []
     for cat_id in chosen:
         row = current[cat_id]
         titles = list(orders.filter(category=cat_id).order_by("received_at", "id")
                       .values_list("title", flat=True)[:TITLES_PER_CLUSTER])
-        words = keywords(titles)
+        words = keywords(titles, places=places)
         text = f"本月受理{row['category__full_name']}方面诉求{row['n']}件"
         if past:
             average = past.get(cat_id, 0) / months

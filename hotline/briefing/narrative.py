@@ -244,21 +244,24 @@ def compose(data: BriefingData) -> list[Block]:
         ],
     ))
     analysis: list[Block] = []
+    # The seed opens the section with its type table (short: it fits under the heading on page 1);
+    # the month's daily volume follows at once, under 二、数据分析 where a reader looks for it,
+    # then the breakdowns with their charts.
     if data.appeal_type_rows:
         analysis.append(appeal_type_table(data))
-        if "appeal_types" in data.charts:
-            analysis.append(Chart("appeal_types", "诉求类型分布"))
+    if "daily" in data.charts:
+        analysis.append(Chart("daily", f"{data.period_label}每日工单量"))
+    if data.appeal_type_rows and "appeal_types" in data.charts:
+        analysis.append(Chart("appeal_types", "诉求类型分布"))
     if data.hotspot_rows:
         analysis.append(hotspot_table(data))
         if "hotspots" in data.charts:
             analysis.append(Chart("hotspots", "热点问题分布"))
-    # The seed opens the section with its type table; the daily trend closes it.
-    if "daily" in data.charts:
-        analysis.append(Chart("daily", f"{data.period_label}每日工单量"))
     sections.append(("数据分析", analysis))
     if data.hot_problems:
-        # The seed runs the numbered problems together in one paragraph.
-        sections.append(("热点问题", [Paragraph("".join(numbered_items(data.hot_problems)))]))
+        # One paragraph per problem, as the editor takes them (one per line): five problems run
+        # together were hard to read and to cite.
+        sections.append(("热点问题", [Paragraph(t) for t in numbered_items(data.hot_problems)]))
     sections.append(("典型案例", [Paragraph(t) for t in data.typical_cases]))
     sections.append(("业务工作", [Paragraph(t) for t in numbered_items(data.business_work)]))
     sections.append((

@@ -222,7 +222,9 @@ def _table(doc, block: Table, *, cell_size=SIZE_4) -> None:
             pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
             pf.line_spacing = CELL_LINE
             pf.first_line_indent = Pt(0)
-            pf.keep_with_next = keep_together or is_header
+            # The last row keeps with nothing: a chart after the table must not drag the heading,
+            # the title and the table onto the next page with it (page 1 was 40% blank).
+            pf.keep_with_next = (keep_together and r < len(rows) - 1) or is_header
             font = HEADING_FONT if is_header or is_total else BODY_FONT
             _run(p, value, font, cell_size, bold=is_header)
     for c, width in enumerate(widths):

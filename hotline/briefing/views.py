@@ -127,15 +127,13 @@ def _statistics_workbook(stats):
     from hotline.lib import xlsx
     from hotline.metrics.definitions import UNIT_COUNTS, UNIT_RATES
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "各单位指标"
+    wb = Workbook(write_only=True)
     counts = [d for d in UNIT_COUNTS if d.key != "excluded"]
-    xlsx.append(ws, [f"{stats.start:%Y-%m-%d} 至 {stats.end:%Y-%m-%d} 各单位指标（口径见 docs/metrics.md）"])
     header = ["单位", "单位全称", *(d.name for d in counts)]
     for d in UNIT_RATES:
         header += [f"{d.name}（分子）", f"{d.name}（分母）", d.name]
-    xlsx.append(ws, header)
+    ws = xlsx.table(wb, "各单位指标", header, widths={"单位": 16, "单位全称": 30}, above=[
+        [f"{stats.start:%Y-%m-%d} 至 {stats.end:%Y-%m-%d} 各单位指标（口径见 docs/metrics.md）"]])
     rows = [("全部单位", "", stats.rates, None), *((u.short_name, u.name, u.rates, u) for u in stats.unit_rates)]
     total = {d.key: sum(u.counts[d.key] for u in stats.unit_rates) for d in counts}
     for short, name, rates, u in rows:
@@ -187,8 +185,11 @@ def edit(request, year: int, month: int):
             outdated.append(f"已发布的第 {briefing.version} 版：" + assessment_bridge.Currency(cited, latest_assessment).message)
     if briefing.is_built and briefing.assessment_version != latest_assessment:
         outdated.append("当前草稿：" + assessment_bridge.Currency(briefing.assessment_version, latest_assessment).message)
+    from hotline.briefing.build import default_issue_date
+
     return render(request, "briefing/edit.html", {
         "briefing": briefing,
+        "issue_date": briefing.issue_date or default_issue_date(year, month),
         "outdated": outdated,
         "latest_assessment": latest_assessment,
         "preview": render_html(data) if data else "",

@@ -33,7 +33,6 @@ from pathlib import Path
 
 from django.db import transaction
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
 
 from hotline.catalog.models import AppealType, Category, Urgency
 from hotline.directory.models import Unit, UpstreamPlatform
@@ -328,8 +327,7 @@ def check_file(source, kind: str) -> None:
 def write_error_workbook(result: ImportResult, path: str | Path) -> None:
     """The bad rows as they were, with a last column 错误说明, ready to be fixed and imported again."""
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("错误行")
-    xlsx.append(ws, [*result.headers, "错误说明", "原行号"])
+    ws = xlsx.table(wb, "错误行", [*result.headers, "错误说明", "原行号"], widths={"错误说明": 50})
     width = len(result.headers)
     for number, values, messages in sorted(result.bad_rows, key=lambda r: r[0]):
         padded = list(values) + [None] * (width - len(values))
@@ -590,15 +588,11 @@ def template_workbook(kind: str) -> Workbook:
     """An empty import sheet with the right headers, plus a 说明 sheet: columns and allowed values."""
     columns = KINDS[kind]
     wb = Workbook()
-    ws = wb.active
-    ws.title = "工单" if kind == "orders" else "来电记录"
-    ws.append([c.header for c in columns])
-    for i, c in enumerate(columns, start=1):
-        ws.cell(row=1, column=i).font = Font(bold=c.required)
-        ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = max(12, len(c.header) * 3)
-    ws.freeze_panes = "A2"
-    notes = wb.create_sheet("说明")
-    notes.append(["列名", "必填", "说明"])
+    wb.remove(wb.active)
+    # Every header bold and frozen (the 说明 sheet says which are required), at least 12 wide to type in.
+    xlsx.table(wb, "工单" if kind == "orders" else "来电记录", [c.header for c in columns],
+               widths={c.header: max(12, xlsx.text_width(c.header) + 4) for c in columns})
+    notes = xlsx.table(wb, "说明", ["列名", "必填", "说明"], widths={"列名": 16, "说明": 80})
     for c in columns:
         xlsx.append(notes, [c.header, "是" if c.required else "", c.help])
     notes.append([])
@@ -620,9 +614,10 @@ def template_workbook(kind: str) -> Workbook:
 
 
 def _values_sheet(wb: Workbook, title: str, columns: list[tuple[str, Iterable[str]]]) -> None:
-    ws = wb.create_sheet(title)
     lists = [list(values) for _, values in columns]
-    xlsx.append(ws, [name for name, _ in columns])
+    ws = xlsx.table(wb, title, [name for name, _ in columns],
+                    widths={name: max((xlsx.text_width(v) for v in values), default=0) + 2
+                            for (name, _), values in zip(columns, lists, strict=True)})
     for i in range(max((len(v) for v in lists), default=0)):
         xlsx.append(ws, [v[i] if i < len(v) else None for v in lists])
 

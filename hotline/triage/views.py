@@ -20,7 +20,8 @@ SUGGEST_ROLES = {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 @require_GET
 def suggest(request):
     """``?title=&content=`` → top-3 categories; ``?order=<number>`` → top-3 lead units (stored)."""
-    if access.role_of(request.user) not in SUGGEST_ROLES:
+    role = access.role_of(request.user)
+    if role not in SUGGEST_ROLES:
         raise Http404("页面不存在")
     number = (request.GET.get("order") or "").strip()
     if number:
@@ -32,6 +33,8 @@ def suggest(request):
         chips = services.suggest_category(request.GET.get("title", "")[:200], request.GET.get("content", "")[:4000])
     trained = TriageModel.objects.filter(kind=kind, active=True).exists() if not chips else True
     return render(request, "triage/suggest.html", {
-        "kind": kind, "chips": chips, "trained": trained, "hint": services.NO_MODEL_HINT,
+        # Without a model the chips are simply absent: a command line means nothing to an operator or
+        # a dispatcher (the demo trains its models during setup); only an admin is told how to train.
+        "kind": kind, "chips": chips, "trained": trained, "hint": services.NO_MODEL_HINT if role == Role.ADMIN else "",
         "typed": bool((request.GET.get("title") or request.GET.get("content") or "").strip()),
     })

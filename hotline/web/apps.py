@@ -5,3 +5,19 @@ class WebConfig(AppConfig):
     name = "hotline.web"
     label = "web"
     verbose_name = "工作台"
+
+
+class TasksDatabaseConfig(AppConfig):
+    """django-tasks' database queue under a Chinese name: the admin lists it beside the center's own
+    sections, and its English app and model names were the one English heading there."""
+
+    name = "django_tasks_db"
+    label = "django_tasks_database"  # the package's own label: its migrations and table names stay
+    verbose_name = "后台任务"
+
+    def ready(self) -> None:
+        from django_tasks_db import signal_handlers  # noqa: F401  (what the package's own config loads)
+        from django_tasks_db.models import DBTaskResult
+
+        DBTaskResult._meta.verbose_name = "任务记录"
+        DBTaskResult._meta.verbose_name_plural = "任务记录"

@@ -145,10 +145,32 @@ class MergeForm(NoteForm):
     field_order = ["into", "note"]
 
 
+class _UnitSearch:
+    """Options that carry the unit's full name and code for the picker's search box (console.js
+    puts a filter box before every ``select[data-searchable]``; 46 units are too many to scroll)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        unit = getattr(value, "instance", None)
+        if unit is not None:
+            option["attrs"]["data-search"] = f"{unit.short_name} {unit.name} {unit.code}"
+        return option
+
+
+class UnitSelect(_UnitSearch, forms.Select):
+    pass
+
+
+class UnitSelectMultiple(_UnitSearch, forms.SelectMultiple):
+    pass
+
+
 class DispatchForm(NoteForm):
-    lead_unit = forms.ModelChoiceField(label="主办单位", queryset=units())
+    lead_unit = forms.ModelChoiceField(label="主办单位", queryset=units(),
+                                       widget=UnitSelect(attrs={"data-searchable": "输入单位名称筛选主办单位"}))
     co_units = forms.ModelMultipleChoiceField(label="协办单位", queryset=units(), required=False,
-                                              widget=forms.SelectMultiple(attrs={"size": 4}))
+                                              widget=UnitSelectMultiple(attrs={
+                                                  "size": 4, "data-searchable": "输入单位名称筛选协办单位"}))
     handle_deadline = datetime_field("办理时限（可选，默认按时限规则）")
     field_order = ["lead_unit", "co_units", "handle_deadline", "note"]
 

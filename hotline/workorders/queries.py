@@ -872,7 +872,8 @@ def upstream_deadlines(user, now: dt.datetime, *, limit: int = 200) -> dict:
 
 def dashboard(user, now: dt.datetime, *, as_of: dt.date | None = None) -> dict:
     """A day and its month over what the user may see (today unless ``as_of`` picks a past day):
-    aggregate queries only. Open, near-due and overdue are always counted as of ``now``."""
+    aggregate queries only. Open, near-due and overdue are counted as of ``now`` today, and as of
+    the end of a past day for that day (``at``)."""
     from django.db.models.functions import TruncDate
 
     day = as_of or clock.local_date(now)
@@ -882,19 +883,30 @@ def dashboard(user, now: dt.datetime, *, as_of: dt.date | None = None) -> dict:
     start_trend = clock.day_start(first_trend)
     holds = [s.value for s in UNIT_HOLDS]
     qs = WorkOrder.objects.visible_to(user)
+    if as_of is None or end > now:
+        # Today: the states as they stand.
+        is_open = ~Q(status__in=[Status.CLOSED, Status.MERGED])
+        with_unit = Q(status__in=holds)
+        at = now
+    else:
+        # A past day: every card as of that day's end, from the order's own timestamps — a past
+        # month's page never mixes in today's backlog. A unit still held it if it was dispatched
+        # and not yet replied to at that moment.
+        at = end
+        is_open = Q(received_at__lt=at) & (Q(closed_at__isnull=True) | Q(closed_at__gte=at))
+        with_unit = is_open & Q(dispatched_at__lt=at) & (Q(replied_at__isnull=True) | Q(replied_at__gte=at))
     totals = qs.aggregate(
         today_new=Count("id", filter=Q(received_at__gte=today, received_at__lt=end)),
         month_new=Count("id", filter=Q(received_at__gte=month, received_at__lt=end)),
         today_closed=Count("id", filter=Q(closed_at__gte=today, closed_at__lt=end)),
         month_closed=Count("id", filter=Q(closed_at__gte=month, closed_at__lt=end)),
-        open=Count("id", filter=~Q(status__in=[Status.CLOSED, Status.MERGED])),
-        near_due=Count("id", filter=Q(status__in=holds, handle_deadline__gte=now,
-                                      handle_deadline__lt=near_due_window(now))),
-        overdue=Count("id", filter=Q(status__in=holds, handle_deadline__lt=now)),
+        open=Count("id", filter=is_open),
+        near_due=Count("id", filter=with_unit & Q(handle_deadline__gte=at, handle_deadline__lt=near_due_window(at))),
+        overdue=Count("id", filter=with_unit & Q(handle_deadline__lt=at)),
     )
     this_month = qs.filter(received_at__gte=month, received_at__lt=end)
     by_unit = list(this_month.filter(lead_unit__isnull=False).values("lead_unit__short_name")
-                   .annotate(n=Count("id"), overdue=Count("id", filter=Q(status__in=holds, handle_deadline__lt=now)))
+                   .annotate(n=Count("id"), overdue=Count("id", filter=with_unit & Q(handle_deadline__lt=at)))
                    .order_by("-n", "lead_unit__short_name")[:15])
     # The hotspot table's rows (level 2, each order under its ancestor as the tree stood on its day):
     # counted by the stored category id, rolled up in Python.
@@ -906,5 +918,5 @@ def dashboard(user, now: dt.datetime, *, as_of: dt.date | None = None) -> dict:
                   .annotate(day=TruncDate("received_at", tzinfo=clock.tz()))
                   .values("day").annotate(n=Count("id")).values_list("day", "n"))
     days = [first_trend + dt.timedelta(days=i) for i in range(30)]
-    return {"totals": totals, "by_unit": by_unit, "by_category": by_category, "day": day,
+    return {"totals": totals, "by_unit": by_unit, "by_category": by_category, "day": day, "at": at,
             "trend": {"days": [d.strftime("%m-%d") for d in days], "counts": [by_day.get(d, 0) for d in days]}}

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 
 from hotline.accounts.models import AuditLog
 from hotline.lib import clock, parsing
-from hotline.lib.masking import mask_identities
+from hotline.web import audit_display
 from hotline.web.views.common import render_page, require_role
 from hotline.workorders.workflow import Role
 
@@ -37,9 +37,9 @@ def audit_log(request):
             start, end = clock.day_bounds(parsed)
             qs = qs.filter(at__gte=start, at__lt=end)
     rows = list(qs[:LIMIT])
-    for row in rows:
-        # The trail says who looked, not what they saw: a phone searched for stays masked here.
-        row.detail_text = mask_identities(", ".join(f"{k}={v}" for k, v in (row.detail or {}).items()))
+    for row, text in zip(rows, audit_display.detail_texts([row.detail for row in rows]), strict=True):
+        row.object_text = audit_display.object_label(row.object_type, row.object_id)
+        row.detail_text = text
     return render_page(request, "web/audit_log.html", {
         "rows": rows, "limit": LIMIT, "actions": AuditLog.Action.choices, "errors": errors,
         "params": {"action": action, "actor": actor, "object": obj, "date": day},

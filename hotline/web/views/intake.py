@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Q
@@ -57,7 +56,8 @@ def intake(request):
             except WorkflowError as exc:
                 error = str(exc)
             else:
-                messages.success(request, f"已登记工单 {order.number}（{order.get_status_display()}）")
+                # One confirmation: the banner above the empty form names the number (a flash message
+                # besides it said the same thing twice).
                 return redirect(f"{reverse('intake')}?saved={order.number}")
     else:
         form = IntakeForm(role=r, initial={"disposition": "submit_for_dispatch"})

@@ -220,6 +220,9 @@ def order_list(request):
 
 
 EXPORT_LIMIT = 10000
+# Columns whose values run longer than their header (a write-only sheet cannot measure its rows).
+EXPORT_WIDTHS = {"工单编号": 20, "登记时间": 18, "联系电话": 15, "标题": 32, "诉求内容": 60, "热点分类": 30,
+                 "主办单位": 16, "办理时限": 18, "答复内容": 50}
 EXPORT_COLUMNS = ["工单编号", "登记时间", "来源", "来电人", "联系电话", "所在乡镇街道", "标题", "诉求内容", "诉求类型",
                   "热点分类", "紧急程度", "状态", "主办单位", "办理时限", "答复内容", "满意度"]
 
@@ -232,8 +235,7 @@ def order_export(request):
     clean, _dropped = search_params(request)
     qs = queries.filter_orders(request.user, clean).order_by("-received_at", "-id")[:EXPORT_LIMIT]
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("工单")
-    ws.append(EXPORT_COLUMNS)
+    ws = xlsx.table(wb, "工单", EXPORT_COLUMNS, widths=EXPORT_WIDTHS)
     count = 0
     user = request.user
     category_names = history.category_names()  # each order's category as the tree stood on its day

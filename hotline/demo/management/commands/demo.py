@@ -18,6 +18,16 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="只启动网页服务，不启动任务进程和定时调度")
         parser.add_argument("--reset", action="store_true", help="删除已有的演示数据库后重新生成（仅限 SQLite）")
 
+    def _train_triage(self):
+        """Train the category and lead-unit models on the demo's closed orders, unless trained already:
+        the intake form's suggestions work from the first login, with no command to learn."""
+        from hotline.triage.models import Kind, TriageModel
+
+        if TriageModel.objects.filter(active=True).values("kind").distinct().count() >= len(Kind.values):
+            return
+        self.stdout.write("正在用演示数据训练分类与派单建议模型……")
+        call_command("triage", "train", stdout=self.stdout)
+
     def handle(self, *args, addr, password, no_serve, no_worker, reset, **options):
         db = settings.DATABASES["default"]
         if reset:
@@ -45,6 +55,7 @@ class Command(BaseCommand):
             call_command("generate", month="2023-06", orders=2000, seed=2022, no_themes=True, password=password,
                          stdout=self.stdout)
             call_command("generate", month="2023-07", live=120, password=password, stdout=self.stdout)
+        self._train_triage()
         self.stdout.write("")
         self.stdout.write(f"演示账号（密码均为 {password}）：")
         for username, display, role, unit in PEOPLE:

@@ -67,4 +67,38 @@
     if (ev.target.matches("select[data-autosubmit]")) { ev.target.form.submit(); }  // the language switch
   });
   document.addEventListener("DOMContentLoaded", syncDisposition);
+  // Searchable pickers: a filter box before each select[data-searchable] (the dispatch form's units)
+  // keeps the options whose name, full name or code contain what is typed; with one left, it is chosen.
+  function searchable(root) {
+    root.querySelectorAll("select[data-searchable]:not([data-searchable-ready])").forEach(function (sel) {
+      sel.setAttribute("data-searchable-ready", "");
+      var box = document.createElement("input");
+      box.type = "search";
+      box.className = "picker-search";
+      box.placeholder = sel.getAttribute("data-searchable") || "筛选";
+      box.setAttribute("aria-controls", sel.id);
+      box.setAttribute("data-picker-for", sel.id);
+      sel.parentNode.insertBefore(box, sel);
+      if (document.activeElement === sel) { box.focus(); }  // the panel focused the picker: type at once
+      box.addEventListener("input", function () {
+        var q = box.value.trim().toLowerCase();
+        var shown = [];
+        Array.prototype.forEach.call(sel.options, function (opt) {
+          var text = ((opt.getAttribute("data-search") || "") + " " + opt.text).toLowerCase();
+          var keep = !q || text.indexOf(q) >= 0;
+          opt.hidden = !keep;
+          if (keep && opt.value !== "") { shown.push(opt); }
+        });
+        if (!sel.multiple && q && shown.length && (sel.selectedIndex < 0 || sel.options[sel.selectedIndex].hidden)) {
+          sel.value = shown[0].value;
+        }
+        if (!sel.multiple) { sel.size = q ? Math.min(Math.max(shown.length, 2), 8) : 0; }
+      });
+      box.addEventListener("keydown", function (ev) {
+        if (ev.key === "Enter" && !(ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); sel.focus(); }
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { searchable(document); });
+  document.addEventListener("htmx:load", function (ev) { searchable(ev.detail.elt.parentNode || document); });
 })();
