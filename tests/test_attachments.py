@@ -422,3 +422,64 @@ def test_the_citizen_sees_public_evidence_of_the_approved_reply_only(people, uni
     assert citizen.get(f"/portal/track/{order.number}/files/{internal.pk}/").status_code == 404
     assert citizen.get(f"/portal/track/{order.number}/files/{photo.pk}/").status_code == 404
     assert Client().get(f"/portal/track/{order.number}/files/{shown.pk}/").status_code == 404  # not proved
+
+
+# ---------------------------------------------------------------------------------------------
+# The optional virus scan, against a real clamd (Debian's clamav-daemon) with a signature of our own
+
+CLAMD = "/usr/sbin/clamd"
+
+
+@pytest.fixture(scope="module")
+def clamd_socket(tmp_path_factory):
+    """A clamd on a unix socket, its database one MD5 signature for ``infected_pdf()`` (no download
+    of the public signatures needed); stopped after the module."""
+    import hashlib
+    import os
+    import subprocess
+    import time
+
+    root = tmp_path_factory.mktemp("clamd")
+    (root / "db").mkdir()
+    sample = infected_pdf()
+    (root / "db" / "hotline.hdb").write_text(f"{hashlib.md5(sample).hexdigest()}:{len(sample)}:Hotline.Test.Pdf\n")
+    sock = root / "clamd.sock"
+    (root / "clamd.conf").write_text(f"LocalSocket {sock}\nDatabaseDirectory {root / 'db'}\nForeground yes\n"
+                                     f"LogFile {root / 'clamd.log'}\nTemporaryDirectory {root}\n")
+    proc = subprocess.Popen([CLAMD, "-c", str(root / "clamd.conf")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        if os.path.exists(sock) or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert os.path.exists(sock), (root / "clamd.log").read_text() if (root / "clamd.log").exists() else "no log"
+    yield str(sock)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def infected_pdf() -> bytes:
+    return pdf(b"/Title(HOTLINE-CLAMD-TEST)")
+
+
+@pytest.mark.skipif(not __import__("os").path.exists(CLAMD), reason="clamav-daemon not installed")
+def test_clamd_refuses_a_file_it_knows_and_passes_a_clean_one(clamd_socket, settings):
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hotline.lib import clamd
+    from hotline.lib.forms import AttachmentsField
+
+    assert clamd.scan(infected_pdf(), clamd_socket) == "Hotline.Test.Pdf.UNOFFICIAL"
+    assert clamd.scan(pdf() * 1, clamd_socket) is None
+    assert clamd.scan(b"x" * (200 * 1024), clamd_socket) is None  # several INSTREAM chunks
+    settings.HOTLINE_ATTACHMENTS = {**settings.HOTLINE_ATTACHMENTS, "CLAMD": clamd_socket}
+    field = AttachmentsField()
+    with pytest.raises(ValidationError) as refused:
+        field.clean([SimpleUploadedFile("依据.pdf", infected_pdf())])
+    assert "含有病毒（Hotline.Test.Pdf.UNOFFICIAL）" in str(refused.value)
+    assert [f.name for f in field.clean([SimpleUploadedFile("依据.pdf", pdf())])] == ["依据.pdf"]
+    settings.HOTLINE_ATTACHMENTS = {**settings.HOTLINE_ATTACHMENTS, "CLAMD": clamd_socket + ".gone"}
+    with pytest.raises(ValidationError) as down:  # clamd down: refused, never let through unscanned
+        field.clean([SimpleUploadedFile("依据.pdf", pdf())])
+    assert "病毒扫描服务暂不可用" in str(down.value)
