@@ -1,6 +1,6 @@
 """Screenshots of the staff console at 1366×768 for docs/console.md.
 
-    DATABASE_URL=sqlite:////tmp/console-shots.sqlite3 python -m hotline.web.screenshots [out_dir]
+    DATABASE_URL=sqlite:////tmp/console-shots.sqlite3 python -m hotline.web.screenshots [out_dir [name …]]
 
 Uses the configured database (migrated and loaded with the defaults and demo people if needed).
 When it holds fewer than a few dozen orders it generates the demo month (July 2023, scaled to 800
@@ -161,7 +161,83 @@ def ensure_data(min_orders: int = 30) -> None:
         generate_orders(40)
 
 
-def take_screenshots(base_url: str, out_dir: Path) -> list[Path]:
+def _scene(width: int, height: int, seed: int, sign: bool = False) -> bytes:
+    """A drawn street scene standing in for a phone photo (road, a manhole, a warning sign)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    im = Image.new("RGB", (width, height), (150, 175, 205))
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, height // 2, width, height], fill=(105, 105, 100))
+    for _ in range(40):
+        x, y = rng.randrange(width), rng.randrange(height // 2, height)
+        d.ellipse([x, y, x + 12, y + 6], fill=(90, 90, 85))
+    cx, cy = width // 2, height * 3 // 4
+    d.ellipse([cx - 110, cy - 45, cx + 110, cy + 45], fill=(40, 40, 40) if not sign else (70, 70, 75),
+              outline=(200, 200, 200) if sign else (20, 20, 20), width=6)
+    if sign:
+        d.polygon([(cx + 200, cy - 170), (cx + 280, cy - 20), (cx + 120, cy - 20)], fill=(240, 200, 0),
+                  outline=(200, 30, 30))
+        d.rectangle([cx + 195, cy - 20, cx + 205, cy + 60], fill=(80, 80, 80))
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010F] = "DemoPhone"
+    im.save(out, "JPEG", quality=85, exif=exif)
+    return out.getvalue()
+
+
+def attachment_example():
+    """An order of 杨楼镇 with a caller's photo, a unit's reply evidence (marked public) and a
+    document, moved through the real actions (each file through the file boundary); reused when
+    present."""
+    from django.db.models import Count
+
+    from hotline.catalog.models import AppealType, Category
+    from hotline.demo.people import ensure_people
+    from hotline.directory.models import Unit
+    from hotline.lib.files import inspect
+    from hotline.workorders import actions
+    from hotline.workorders.models import WorkOrder
+
+    found = (WorkOrder.objects.annotate(n=Count("attachments")).filter(n__gte=3).order_by("-received_at").first())
+    if found:
+        return found
+    people = ensure_people()
+    yanglou = Unit.objects.get(short_name="杨楼镇")
+    from django.utils import timezone
+
+    t = timezone.now() - dt.timedelta(days=2)
+    order = actions.register_order(
+        acting_user=people["operator_li"], at=t, title="杨楼镇村口井盖丢失",
+        content="来电人反映：杨楼镇某村村口主路井盖丢失，夜间行人和电动车有掉落危险，希望尽快处理。来电人已拍照上传。",
+        appeal_type=AppealType.objects.get(code="problem"),
+        category=Category.objects.filter(full_name="农村管理—人居环境").first(), town=yanglou,
+        caller_name="张先生", caller_phone="13800009999",
+        attachments=[inspect(_scene(1600, 1200, 1), "村口井盖.jpg")])
+    actions.submit_for_dispatch(order, acting_user=people["operator_li"], at=_after(t, 0.1))
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=yanglou, at=_after(t, 1))
+    actions.sign(order, acting_user=people["handler_zhao"], at=_after(t, 2))
+    import io
+
+    from docx import Document
+
+    sheet = io.BytesIO()
+    document = Document()
+    document.add_heading("井盖更换验收单", 1)
+    document.add_paragraph("杨楼镇某村村口主路井盖已于当日更换为防盗井盖，并设置警示标志。")
+    document.save(sheet)
+    actions.reply(order, acting_user=people["handler_zhao"], at=_after(t, 20),
+                  public_reply="经现场核实，已更换防盗井盖并设置警示标志，来电人已确认。", is_true="true", solved=True,
+                  evidence=[inspect(_scene(1600, 1200, 2, sign=True), "新井盖.jpg"),
+                            inspect(_scene(1200, 1600, 3, sign=True), "警示标志.jpg"),
+                            inspect(sheet.getvalue(), "井盖更换验收单.docx")], evidence_public=True)
+    actions.approve_reply(order, acting_user=people["dispatcher_wang"], at=_after(t, 22))
+    return order
+
+
+def take_screenshots(base_url: str, out_dir: Path, only: set[str] | frozenset = frozenset()) -> list[Path]:
     from django.utils import timezone
     from playwright.sync_api import sync_playwright
 
@@ -191,7 +267,12 @@ def take_screenshots(base_url: str, out_dir: Path) -> list[Path]:
             page.wait_for_load_state("networkidle")
             return page
 
+        def want(name):
+            return not only or name in only
+
         def shot(page, name, url=None, full=False):
+            if not want(name):
+                return
             if url:
                 page.goto(f"{base_url}{url}")
                 page.wait_for_load_state("networkidle")
@@ -199,16 +280,18 @@ def take_screenshots(base_url: str, out_dir: Path) -> list[Path]:
             page.screenshot(path=str(path), full_page=full)
             written.append(path)
 
-        li = session("operator_li")
-        li.goto(f"{base_url}/intake/")
-        li.fill("#id_caller_phone", phone or "13800000001")
-        li.wait_for_selector("#lookup ul", timeout=5000)
-        li.fill("#kb-search", "医保")
-        li.wait_for_timeout(800)
-        shot(li, "intake")
+        if want("intake"):
+            li = session("operator_li")
+            li.goto(f"{base_url}/intake/")
+            li.fill("#id_caller_phone", phone or "13800000001")
+            li.wait_for_selector("#lookup ul", timeout=5000)
+            li.fill("#kb-search", "医保")
+            li.wait_for_timeout(800)
+            shot(li, "intake")
         wang = session("dispatcher_wang")
         shot(wang, "dispatch", "/dispatch/")
-        if to_dispatch:
+        if to_dispatch and want("dispatch-form"):
+            wang.goto(f"{base_url}/dispatch/")
             wang.click(f"[data-number='{to_dispatch.number}'] [data-action='dispatch']")
             wang.wait_for_selector("#panel form")
             shot(wang, "dispatch-form")
@@ -218,22 +301,27 @@ def take_screenshots(base_url: str, out_dir: Path) -> list[Path]:
         zhou = session("supervisor_zhou")
         shot(zhou, "callbacks", "/callbacks/")
         shot(zhou, "supervision", "/supervision/")
-        zhou.goto(f"{base_url}/dashboard/")
-        zhou.wait_for_selector("body[data-charts-ready]")
-        shot(zhou, "dashboard")
+        if want("dashboard"):
+            zhou.goto(f"{base_url}/dashboard/")
+            zhou.wait_for_selector("body[data-charts-ready]")
+            shot(zhou, "dashboard")
         month_end = WorkOrder.objects.filter(received_at__lt=WorkOrder.objects.order_by("-received_at")
                                              .values_list("received_at", flat=True).first() - dt.timedelta(days=40)
                                              ).order_by("-received_at").values_list("received_at", flat=True).first()
-        if month_end:  # a past month (the demo's July 2023) seen as of its last day
+        if month_end and want("dashboard-month"):  # a past month (the demo's July 2023) seen as of its last day
             zhou.goto(f"{base_url}/dashboard/?date={timezone.localtime(month_end).date().isoformat()}")
             zhou.wait_for_selector("body[data-charts-ready]")
             shot(zhou, "dashboard-month")
-        if long_order:
+        if long_order and (want("order") or want("order-print")):
             shot(zhou, "order", f"/orders/{long_order.number}/")
             zhou.emulate_media(media="print")
             shot(zhou, "order-print", f"/orders/{long_order.number}/", full=True)
             zhou.emulate_media(media="screen")
         shot(zhou, "knowledge", "/kb/")
+        if not only or "order-attachments" in only:
+            with_files = attachment_example()
+            zhao = session("handler_zhao")
+            shot(zhao, "order-attachments", f"/orders/{with_files.number}/")
         browser.close()
     return written
 
@@ -249,6 +337,7 @@ def main(argv=None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     out_dir = Path(argv[0] if argv else "docs/screenshots")
+    only = set(argv[1:])  # names of the shots to take (console-NAME.png); all when none are given
     ensure_data()
     server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
     server.daemon = True
@@ -257,7 +346,7 @@ def main(argv=None) -> int:
     if server.error:
         raise server.error
     try:
-        for path in take_screenshots(f"http://127.0.0.1:{server.port}", out_dir):
+        for path in take_screenshots(f"http://127.0.0.1:{server.port}", out_dir, only):
             print(path)
     finally:
         server.terminate()
