@@ -483,3 +483,30 @@ def test_clamd_refuses_a_file_it_knows_and_passes_a_clean_one(clamd_socket, sett
     with pytest.raises(ValidationError) as down:  # clamd down: refused, never let through unscanned
         field.clean([SimpleUploadedFile("依据.pdf", pdf())])
     assert "病毒扫描服务暂不可用" in str(down.value)
+
+
+def test_console_forms_take_files_and_refuse_hostile_ones_changing_nothing(people, unit, new_order, store):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hotline.workorders.models import Attachment, WorkOrder
+
+    order = dispatched(people, unit, new_order)
+    zhao, zhou = as_client(people["handler_zhao"]), as_client(people["supervisor_zhou"])
+    url = f"/orders/{order.number}/act/reply/"
+    reply = {"public_reply": "已更换井盖", "solved": "1", "evidence_public": "on"}
+    page = zhao.post(url, {**reply, "evidence": [SimpleUploadedFile("现场.jpg", jpeg() + b"<script>x</script>"),
+                                                 SimpleUploadedFile("logo.svg", SVG)]}).content.decode()
+    assert "夹带了其他内容" in page and "SVG" in page  # each refused file named with its reason
+    assert WorkOrder.objects.get(pk=order.pk).status == "handling" and store() == []
+    response = zhao.post(url, {**reply, "evidence": [SimpleUploadedFile("现场.jpg", jpeg((300, 200)))]})
+    assert response.status_code == 302 and WorkOrder.objects.get(pk=order.pk).status == "replied"
+    evidence = Attachment.objects.get(order=order)
+    assert evidence.kind == "evidence" and evidence.public and evidence.event.action == "reply"
+    response = zhou.post(f"/orders/{order.number}/act/supervise/", {
+        "notice": "请于两日内反馈", "respond_within_days": "2",
+        "documents": [SimpleUploadedFile("督办通知.pdf", pdf())]})
+    assert response.status_code == 302
+    notice = Attachment.objects.get(order=order, kind="supervision")
+    assert notice.reminder.kind == "supervision" and notice.uploaded_by == people["supervisor_zhou"]
+    assert len(store()) == 3  # the photo, its thumbnail, the PDF
+    assert "督办材料" in zhao.get(f"/orders/{order.number}/").content.decode()
