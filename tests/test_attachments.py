@@ -156,6 +156,24 @@ def test_a_phones_own_trailer_is_dropped_but_a_hidden_archive_is_refused():
         inspect(with_thumb.getvalue() + zip_bytes({"x.js": "alert(1)"}), "a.jpg")
 
 
+def test_what_phones_append_is_kept_out_but_not_refused():
+    import random
+
+    noise = random.Random(7).randbytes(300_000)  # stands in for a motion photo's video: any bytes
+    motion = jpeg() + b"\x00\x00\x00\x18ftypmp42" + noise.replace(b"PK\x05\x06", b"")
+    assert inspect(motion, "MVIMG_0001.jpg").data.count(b"ftyp") == 0
+    gain_map = jpeg((64, 48)) + jpeg((32, 24))  # a second JPEG after the first (Ultra HDR gain map)
+    assert inspect(gain_map, "PXL_0001.jpg").width == 64
+    mpo = io.BytesIO()  # a camera's multi-picture file: Pillow reads it as "MPO"
+    Image.new("RGB", (80, 60), "red").save(mpo, "MPO", save_all=True, append_images=[Image.new("RGB", (80, 60))])
+    kept = inspect(mpo.getvalue(), "DSCF0001.JPG")
+    assert Image.open(io.BytesIO(kept.data)).format == "JPEG" and len(kept.data) < len(mpo.getvalue())
+    with pytest.raises(FileRejected, match="夹带了其他内容"):
+        inspect(gain_map + b"<html><script>alert(1)</script>", "PXL_0002.jpg")
+    with pytest.raises(FileRejected, match="夹带了其他内容"):  # a ZIP behind some padding still unzips
+        inspect(jpeg() + b"padding" * 10 + zip_bytes({"a.html": "<script></script>"}), "a.jpg")
+
+
 def test_a_zip_bomb_dressed_as_a_document_is_refused():
     bomb = zip_bytes({"[Content_Types].xml": "<Types/>", "word/document.xml": "0" * (2 * 1024 * 1024)})
     with pytest.raises(FileRejected, match="解压后过大"):

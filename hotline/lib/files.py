@@ -191,23 +191,34 @@ def _image_end(data: bytes, kind: str) -> int | None:
 
 
 # What a second file hidden after an image starts with (a polyglot): archives, programs, documents,
-# markup. Phones do write trailers of their own after a JPEG (Samsung's SEFT block, the video of a
-# "motion photo"); those carry none of these and are simply dropped by the re-encoding.
-_SMUGGLED = (b"PK\x03\x04", b"PK\x05\x06", b"%PDF", b"MZ", b"\x7fELF", b"Rar!", b"7z\xbc\xaf")
-_MARKUP = (b"<script", b"<html", b"<?php", b"<svg", b"<iframe", b"<body", b"<!doctype", b"<?xml", b"<%")
+# markup. Phones write trailers of their own after a JPEG — Samsung's SEFT block, the MP4 of a
+# "motion photo", a second JPEG (MPO, an Ultra HDR gain map) — which carry none of these at their
+# start; they are dropped by the re-encoding like all metadata.
+_SMUGGLED = (b"PK\x03\x04", b"PK\x05\x06", b"%PDF", b"MZ", b"\x7fELF", b"Rar!", b"7z\xbc\xaf", b"#!")
+_MARKUP = (b"<script", b"<html", b"<?php", b"<svg", b"<iframe", b"<body", b"<!doctype", b"<?xml")
+_ZIP_TAIL = 65536 + 22  # a ZIP's end record lies within this much of the end: where unzip looks for it
 
 
 def _smuggles(data: bytes, kind: str) -> bool:
     """Whether another file or markup follows the image's own end."""
     end = _image_end(data, kind)
+    for _ in range(8):  # further JPEGs a phone appended (MPO, gain maps): walk past each
+        if kind != "JPEG" or end is None or data[end:end + 3] != b"\xff\xd8\xff":
+            break
+        more = _jpeg_end(data[end:])
+        if more is None:
+            break
+        end += more
     if end is None or end >= len(data):
         return False
     trailer = data[end:].lstrip(b"\x00\r\n\t ")
     if not trailer:
         return False
-    lowered = trailer.lower()
-    return (trailer.startswith(_SMUGGLED) or any(sig in trailer for sig in _SMUGGLED[:2])
-            or any(tag in lowered for tag in _MARKUP) or trailer.startswith(b"#!"))
+    head = trailer[:1024].lower()
+    if trailer.startswith(_SMUGGLED) or any(tag in head for tag in _MARKUP):
+        return True
+    # A ZIP appended after other bytes still opens, since unzip reads it from its end record.
+    return b"PK\x05\x06" in data[-_ZIP_TAIL:] and b"PK\x03\x04" in trailer
 
 
 def _image(data: bytes, name: str, kind: str, label: str, limits: Limits) -> CleanFile:
@@ -220,7 +231,7 @@ def _image(data: bytes, name: str, kind: str, label: str, limits: Limits) -> Cle
         # the cap here is lower and says so in Chinese. Both are checked before a pixel is decoded.
         with Image.open(io.BytesIO(data)) as probe:
             width, height = probe.size
-            if probe.format != kind:
+            if probe.format != kind and not (kind == "JPEG" and probe.format == "MPO"):
                 raise FileRejected(f"{label}：图片格式与内容不符")
             if width * height > limits.max_pixels or max(width, height) > limits.max_side:
                 raise FileRejected(_too_large(label, f"{width}×{height}", limits))
