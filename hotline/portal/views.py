@@ -161,7 +161,7 @@ def evidence_file(request, number: str, pk: str, thumbnail: bool = False):
         raise Http404("附件不存在")
     if not thumbnail:
         access.audit(None, "download_attachment", obj=order, ip=client_ip(request), attachment=attachment.pk,
-                     name=attachment.name, kind=attachment.kind, via="portal")
+                     name=public.public_file_name(order, attachment), kind=attachment.kind, via="portal")
     return attachments.file_response(attachment, thumbnail=thumbnail, name=public.public_file_name(order, attachment))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.apps import apps
 
 from hotline.lib.masking import mask_identities
+from hotline.workorders.models import Attachment
 
 OBJECT_TYPES = {
     "workorders.workorder": "工单", "accounts.user": "账号", "intake.import": "导入文件", "backup": "数据备份",
@@ -22,8 +23,10 @@ DETAIL_KEYS = {
     "rows": "行数", "filters": "查询条件", "via": "途径", "result": "结果", "reason": "原因", "errors": "错误",
     "imported": "导入", "skipped": "跳过", "file": "文件", "bytes": "字节", "database": "数据库", "format": "格式",
     "year": "年", "month": "月", "version": "版本", "content_type": "类型", "field": "字段",
+    "attachment": "附件编号", "name": "文件名", "kind": "附件类别",
 }
-DETAIL_VALUES = {"via": {"page": "工单页", "print": "打印", "api": "接口"}}
+DETAIL_VALUES = {"via": {"page": "工单页", "print": "打印", "api": "接口", "portal": "市民网站"},
+                 "kind": dict(Attachment.Kind.choices)}
 
 FILTER_KEYS = {
     "number": "工单号", "phone": "电话", "q": "关键词", "status": "状态", "source": "来源", "urgency": "紧急程度",

@@ -15,8 +15,9 @@ from hotline.workorders import attachments
 def attachment_file(request, pk):
     """The file itself: every download leaves an audit row (who took which file of which order)."""
     attachment, order = attachments.access_attachment_by_id(request.user, pk)
+    # The trail names the file as anyone outside the center reads it: a caller's name in it stays masked.
     access.audit(request.user, "download_attachment", obj=order, ip=client_ip(request), attachment=attachment.pk,
-                 name=attachment.name, kind=attachment.kind)
+                 name=access.outside_text(order, attachment.name), kind=attachment.kind)
     return attachments.file_response(attachment, name=access.shield_text(request.user, order, attachment.name))
 
 
