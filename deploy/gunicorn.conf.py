@@ -9,9 +9,14 @@ import os
 
 wsgi_app = "hotline.wsgi:application"
 bind = os.environ.get("HOTLINE_BIND", "127.0.0.1:8000")
-# Synchronous workers: each request is a few queries, CPU-bound in Python; 2 per core plus one.
+# Each request is a few queries, CPU-bound in Python: 2 processes per core plus one. Threads (gunicorn's
+# gthread worker) because every open staff page keeps one live-update stream (Server-Sent Events,
+# docs/notifications.md) that waits on Redis or PostgreSQL and holds its thread for at most
+# HOTLINE_LIVE_STREAM_SECONDS before the browser reconnects: workers × threads bounds the open pages a
+# machine serves at once, and a sync worker would be blocked by one page.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))  # briefing exports are the slowest pages
 graceful_timeout = 30
 keepalive = 5  # nginx keeps upstream connections open

@@ -135,6 +135,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "hotline.web.views.notifications.bell_context",
             ],
         },
     },
@@ -322,6 +323,13 @@ HOTLINE_PERIODIC_JOBS = ["hotline.intake.upstream.schedule_reports", "hotline.tr
 HOTLINE_TICK_JOBS = ["hotline.notify.tasks.schedule_due"]
 
 # Business settings a center changes without code.
+# Live updates to open pages (hotline.live.broker): redis, postgres or poll; empty = Redis when
+# REDIS_URL is set, else PostgreSQL LISTEN/NOTIFY on PostgreSQL, else polling the database (SQLite).
+HOTLINE_LIVE_BACKEND = os.environ.get("HOTLINE_LIVE_BACKEND", "")
+# An open page's event stream ends after this long and the browser reconnects: a stream holds a
+# server thread, and this bounds for how long (docs/notifications.md).
+HOTLINE_LIVE_STREAM_SECONDS = float(os.environ.get("HOTLINE_LIVE_STREAM_SECONDS", "25"))
+
 HOTLINE = {
     "NAME": os.environ.get("HOTLINE_NAME", "汝州市12345民呼必应热线"),
     "ISSUER": os.environ.get("HOTLINE_ISSUER", "汝州市人民政府办公室"),

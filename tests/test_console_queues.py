@@ -203,7 +203,7 @@ def submissions(people, unit):
     def make(n, *, source=Source.WEB):
         return [actions.register_order(acting_user=None, source=source, title=f"网站诉求{i}", content="路灯不亮",
                                        appeal_type=kind, category=cat, town=unit("杨楼镇"),
-                                       caller_phone="13900001111", receipt=False) for i in range(n)]
+                                       caller_phone="13900001111") for i in range(n)]
     return make
 
 

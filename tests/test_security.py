@@ -123,7 +123,9 @@ def all_patterns():
 # Pages 钱 may open at all (with nothing of 杨楼镇's in them); every other URL must answer 403/404/405.
 OPEN_TO_HANDLERS = {"home", "inbox", "dashboard", "kb_list", "kb_detail", "kb_search", "order_list",
                     "order_export", "healthz", "assessment:index", "assessment:mine", "api:orders",
-                    "api:month_metrics"}
+                    "api:month_metrics",
+                    # Her own notifications only (another's id marks nothing), and her own live stream.
+                    "notifications", "notifications_read_all", "notification_read", "live_stream"}
 
 
 def substitutions(world, param: str) -> list:
@@ -156,7 +158,8 @@ def state_of(world):
             WorkOrder.objects.count(), KnowledgeArticle.objects.count(), Briefing.objects.get().build_state)
 
 
-def test_every_url_keeps_yanglou_from_jiliao(client, people, world):
+def test_every_url_keeps_yanglou_from_jiliao(client, people, world, settings):
+    settings.HOTLINE_LIVE_STREAM_SECONDS = 0  # the live stream answers its first event and ends
     client.force_login(people["handler_qian"])
     before = state_of(world)
     secrets = secrets_of(world)
@@ -262,6 +265,8 @@ def test_anonymous_is_sent_to_login_everywhere(world):
         response = anonymous.get(url)
         if name.startswith("api:"):
             assert response.status_code in (401, 405), url
+        elif name == "live_stream":
+            assert response.status_code == 204, url  # an EventSource stops on 204; it cannot follow a login
         else:
             assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
         assert not any(s in body_text(response) for s in secrets_of(world))
@@ -984,7 +989,8 @@ def test_serve_with_workers_never_runs_debug(monkeypatch):
             monkeypatch.setenv(k, v)
         call_command("serve", "--no-worker", "--workers", "2", "--addr", "127.0.0.1:9999")
         cmd, child_env = seen.pop()
-        assert cmd[1:] == ["hotline.wsgi:application", "--bind", "127.0.0.1:9999", "--workers", "2"]
+        assert cmd[1:] == ["hotline.wsgi:application", "--bind", "127.0.0.1:9999", "--workers", "2",
+                           "--worker-class", "gthread", "--threads", "16"]
         assert child_env.get("DEBUG") == debug, env
 
 

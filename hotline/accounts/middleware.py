@@ -24,6 +24,9 @@ LAST_SEEN = "hotline_last_seen"
 # Writing the session on every request would cost a database write per click: the stamp moves
 # at most once a minute, which is all a timeout counted in minutes needs.
 STAMP_EVERY = 60
+# Requests a page makes by itself (the live-update stream reconnects every half minute): they are
+# not the person at work and must not keep an unattended session alive.
+PASSIVE = ("/live/",)
 
 
 def _wants_json(request) -> bool:
@@ -51,7 +54,7 @@ class IdleTimeoutMiddleware:
                     response = HttpResponse(status=200)
                     response["HX-Redirect"] = reverse("login")
                     return response
-            elif last is None or now - int(last) >= STAMP_EVERY:
+            elif (last is None or now - int(last) >= STAMP_EVERY) and not request.path_info.startswith(PASSIVE):
                 request.session[LAST_SEEN] = now
         return self.get_response(request)
 

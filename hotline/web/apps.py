@@ -6,6 +6,12 @@ class WebConfig(AppConfig):
     label = "web"
     verbose_name = "工作台"
 
+    def ready(self):
+        from hotline.notify.signals import notifications_committed
+
+        # New notifications, committed: tell the recipients' open pages (their bell and live tables).
+        notifications_committed.connect(_tell_recipients, dispatch_uid="hotline.web.live")
+
 
 class TasksDatabaseConfig(AppConfig):
     """django-tasks' database queue under a Chinese name: the admin lists it beside the center's own
@@ -21,3 +27,9 @@ class TasksDatabaseConfig(AppConfig):
 
         DBTaskResult._meta.verbose_name = "任务记录"
         DBTaskResult._meta.verbose_name_plural = "任务记录"
+
+
+def _tell_recipients(sender, recipient_ids=(), **kwargs):
+    from hotline.live import broker
+
+    broker.publish(recipient_ids, {"kind": "notification"})

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hotline.web.views import attachments, audit, dashboard, intake, knowledge, orders, queues
+from hotline.web.views import attachments, audit, dashboard, intake, knowledge, notifications, orders, queues
 
 urlpatterns = [
     path("", orders.home, name="home"),
@@ -25,5 +25,9 @@ urlpatterns = [
     path("attachments/<str:pk>/", attachments.attachment_file, name="attachment_file"),
     path("attachments/<str:pk>/thumb/", attachments.attachment_thumbnail, name="attachment_thumb"),
     path("audit/", audit.audit_log, name="audit_log"),
+    path("notifications/", notifications.centre, name="notifications"),
+    path("notifications/read/", notifications.mark_all_read, name="notifications_read_all"),
+    path("notifications/<int:pk>/read/", notifications.mark_read, name="notification_read"),
+    path("live/stream/", notifications.stream, name="live_stream"),
     path("healthz", orders.healthz, name="healthz"),
 ]

@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand
 
 from hotline.demo.processes import ProcessGroup, hotline_command
 
+LIVE_THREADS = 16
+
 
 def gunicorn_env(environ=None) -> dict[str, str]:
     """The environment gunicorn's workers get: DEBUG off unless a developer set HOTLINE_ENV=development.
@@ -60,4 +62,7 @@ class Command(BaseCommand):
         # Replace this process: a signal meant for the web server reaches gunicorn itself and
         # no gunicorn is left behind when the supervisor stops this child. Nothing may follow it:
         # a test that stands in for execve must not fall through into a second server.
-        os.execve(gunicorn, [gunicorn, "hotline.wsgi:application", "--bind", addr, "--workers", str(workers)], env)
+        # Threaded workers: each open page's live-update stream holds a thread for up to
+        # HOTLINE_LIVE_STREAM_SECONDS (docs/notifications.md); a sync worker would be blocked by one.
+        os.execve(gunicorn, [gunicorn, "hotline.wsgi:application", "--bind", addr, "--workers", str(workers),
+                             "--worker-class", "gthread", "--threads", str(LIVE_THREADS)], env)
