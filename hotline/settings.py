@@ -336,6 +336,11 @@ HOTLINE = {
     "NUMBER_PREFIX": os.environ.get("HOTLINE_NUMBER_PREFIX", "RZ"),
     # An order is near-due when less than this share of its handling time is left.
     "NEAR_DUE_HOURS": int(os.environ.get("HOTLINE_NEAR_DUE_HOURS", "24")),
+    # Repeat governance (国办函〔2025〕66号): a new call about an order closed less than this many days
+    # ago is its repeat. "linked": a new 重办 order linked to it goes to dispatch; "reopen": the
+    # closed order itself is reopened for dispatch and the call merged into it. Older: a new order.
+    "REPEAT_WINDOW_DAYS": int(os.environ.get("HOTLINE_REPEAT_WINDOW_DAYS", "30")),
+    "REPEAT_POLICY": os.environ.get("HOTLINE_REPEAT_POLICY", "linked"),
 }
 
 # Notifications and the outbox (docs/notifications.md). SMS goes through Kannel's smsbox

@@ -28,7 +28,7 @@ from hotline.intake.models import Call
 from hotline.lib import clock
 from hotline.lib.shares import format_share, share
 from hotline.metrics import units as unit_queries
-from hotline.metrics.center import COORDINATED_DISPOSITIONS, direct_answer_rate, main_aggregates
+from hotline.metrics.center import COORDINATED_DISPOSITIONS, direct_answer_rate, main_aggregates, repeat_rate
 from hotline.metrics.units import UnitMetrics, total_counts
 from hotline.metrics.values import Change, Rate, Rates
 from hotline.workorders.models import Assignment, WorkOrder
@@ -97,6 +97,8 @@ class PeriodStats:
     upstream_total: int
     direct_answers: int
     direct_answer: Rate  # 直接答复率
+    repeats: int
+    repeat_rate: Rate  # 重复诉求率
     upstream_by_platform: tuple[CountRow, ...]
     appeal_types: tuple[CountRow, ...]
     hotspots: tuple[HotspotRow, ...]
@@ -344,7 +346,7 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
         appeal_types=appeal_type_rows(db, type_counts),
         hotspots=hotspots, categorized=categorized,
         changes=changes, rates=Rates(totals), unit_rates=tuple(per_unit.values()),
-        direct_answer=direct_answer_rate(main),
+        direct_answer=direct_answer_rate(main), repeat_rate=repeat_rate(main),
         overdue=overdue, overdue_total=totals["overdue"],
         stationing_noncompliant=noncompliant_stationing(start, end) if with_calls else (),
         category_counts=dict(one.categories), category_leads=dict(one.category_leads),

@@ -19,7 +19,7 @@ COORDINATED_DISPOSITIONS = (
     Disposition.NOT_ACCEPTED, Disposition.MERGE,
 )
 MAIN_KEYS = ("grand_total", "local_total", "coordinated", "dispatched", "undecided", "upstream_total",
-             "direct_answers")
+             "direct_answers", "repeats")
 
 
 def main_aggregates() -> dict:
@@ -33,6 +33,7 @@ def main_aggregates() -> dict:
         undecided=Count("id", filter=local & Q(disposition="")),
         upstream_total=Count("id", filter=Q(source=Source.UPSTREAM)),
         direct_answers=Count("id", filter=local & Q(disposition=Disposition.DIRECT_ANSWER)),
+        repeats=Count("id", filter=Q(is_repeat=True)),
     )
 
 
@@ -41,3 +42,10 @@ def direct_answer_rate(main: dict):
     from hotline.metrics.values import Rate
 
     return Rate(main.get("direct_answers", 0), main.get("local_total", 0))
+
+
+def repeat_rate(main: dict):
+    """重复诉求率 from the main counts."""
+    from hotline.metrics.values import Rate
+
+    return Rate(main.get("repeats", 0), main.get("grand_total", 0))

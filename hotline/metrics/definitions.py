@@ -101,6 +101,12 @@ RATES: tuple[Definition, ...] = (
     Definition("direct_answer", "直接答复率", "center", REGISTERED, "direct_answers",
                "中心直接答复（不派单）的本级登记事项数", "local_total", "本级登记事项数",
                "合并（重复件并入）的工单、不予受理的工单只在本级登记事项中计数，不算直接答复。"),
+    Definition("repeat", "重复诉求率", "center", REGISTERED, "repeats",
+               "重复诉求数：登记后并入未办结工单（并单）的重复件，加上原工单办结后在重复诉求期限内再次反映、"
+               "作为关联重办件派单的工单", "grand_total", "受理总量",
+               "原工单办结超过重复诉求期限（HOTLINE_REPEAT_WINDOW_DAYS，默认 30 天）后再次反映的，按新诉求计，不算重复；"
+               "按“重新打开原工单”方式处理的，再次来电并入原工单，计为一件重复件，原工单不重复计数。",
+               note="国办函〔2025〕66号：重复诉求原则上并单处理，不得并入已办结的工单。"),
 )
 
 UNIT_COUNTS: tuple[Definition, ...] = (
@@ -134,6 +140,7 @@ CENTER_COUNTS: tuple[Definition, ...] = (
     _center_count("hotspots", "热点问题", "受理总量按二级分类分列，取前 N 项（并列按分类代码）",
                   exclusions="未分类的工单不进入任何热点行"),
     _center_count("direct_answers", "直接答复", "本级登记事项中处置方式为直接答复的工单"),
+    _center_count("repeats", "重复诉求", "受理总量中的重复件：并单的重复件和关联重办件（见重复诉求率）"),
 )
 
 ALL: tuple[Definition, ...] = (*RATES, *UNIT_COUNTS, *CENTER_COUNTS)

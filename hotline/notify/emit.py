@@ -209,6 +209,10 @@ def _emit_rule(batch: _Batch, look: _Lookups, rule: rules.Rule, event, order, no
                          address=order.caller_phone.strip(), subject=title, body=text,
                          recipient_kind=Delivery.RecipientKind.CITIZEN, now=now, release=now)
             continue
+        if audience == rules.MERGED_CALLERS:
+            if Channel.SMS in channels:
+                _merged_callers(batch, rule, event, order, now)
+            continue
         if audience in rules.ROLE_AUDIENCES:
             title, text = render(rule.kind, **_fields(event, order, ""), link=staff_link(order))
             for user_id in look.role(audience):
@@ -230,6 +234,20 @@ def _emit_rule(batch: _Batch, look: _Lookups, rule: rules.Rule, event, order, no
                     _deliver(batch, event=event, order=order, kind=rule.kind, channel=channel,
                              address=addresses[channel], subject=title, body=text,
                              recipient_kind=Delivery.RecipientKind.UNIT, unit_id=unit_id, now=now, release=release)
+
+
+def _merged_callers(batch: _Batch, rule: rules.Rule, event, order, now) -> None:
+    """One SMS per merged repeat whose caller may get one, about the caller's own order number and
+    its tracking page (which shows the main order's outcome); a phone that called twice hears once."""
+    from hotline.workorders.models import WorkOrder
+
+    for merged in WorkOrder.objects.filter(merged_into=order).order_by("pk"):
+        if not rules.citizen_may_get_sms(event, merged):
+            continue
+        title, text = render(rule.kind, **_fields(event, merged, ""), link=citizen_link(merged))
+        _deliver(batch, event=event, order=merged, kind=rule.kind, channel=Channel.SMS,
+                 address=merged.caller_phone.strip(), subject=title, body=text,
+                 recipient_kind=Delivery.RecipientKind.CITIZEN, now=now, release=now)
 
 
 def _person_channels(batch, look, user_id, kind, event, order, title, text, now, channels):

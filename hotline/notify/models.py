@@ -31,6 +31,7 @@ class Kind(models.TextChoices):
     SUPERVISION_FAILED = "supervision_failed", "督办未落实"
     RECEIPT = "receipt", "受理回执"
     ANSWERED = "answered", "办结通知"
+    MERGED_CLOSED = "merged_closed", "并单办结通知"
 
 
 class Channel(models.TextChoices):

@@ -15,7 +15,9 @@ Audiences:
   need not hold the order any more);
 - ``DISPATCHERS``, ``OPERATORS``, ``SUPERVISORS`` — every active person with that role, in-app
   (and their own preferences' channels);
-- ``CITIZEN`` — the caller, by SMS, when ``citizen_may_get_sms`` allows it.
+- ``CITIZEN`` — the caller, by SMS, when ``citizen_may_get_sms`` allows it;
+- ``MERGED_CALLERS`` — the callers of the orders merged into this one (并单), each by SMS about
+  their own order number, when ``citizen_may_get_sms`` allows it for their order.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ DISPATCHERS = "dispatcher"
 OPERATORS = "operator"
 SUPERVISORS = "supervisor"
 CITIZEN = "citizen"
+MERGED_CALLERS = "merged_callers"
 ROLE_AUDIENCES = (DISPATCHERS, OPERATORS, SUPERVISORS)
 
 # Orders that reach the centre without an operator having talked to the citizen: someone must
@@ -96,6 +99,12 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "approve_reply": (Rule(Kind.ANSWERED, (CITIZEN,), citizen_may_get_sms),),
     "coordinate": (Rule(Kind.ANSWERED, (CITIZEN,), citizen_may_get_sms),),
     "direct_answer": (Rule(Kind.ANSWERED, (CITIZEN,), citizen_may_get_sms),),
+    # Callers whose repeat was merged into an order hear when that order closes (their own order
+    # closed at the merge, with nothing to tell them then).
+    "callback_close": (Rule(Kind.MERGED_CLOSED, (MERGED_CALLERS,)),),
+    "transfer": (Rule(Kind.MERGED_CLOSED, (MERGED_CALLERS,)),),
+    "inform": (Rule(Kind.MERGED_CLOSED, (MERGED_CALLERS,)),),
+    "not_accept": (Rule(Kind.MERGED_CLOSED, (MERGED_CALLERS,)),),
     # Supervisors
     "supervision_failed": (Rule(Kind.SUPERVISION_FAILED, (SUPERVISORS, EVENT_UNIT)),),
 }

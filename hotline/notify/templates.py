@@ -52,6 +52,10 @@ TEMPLATES: dict[str, Template] = {
                            "【{hotline}】您反映的诉求已受理，工单编号 {number}。查询办理进度：{link}"),
     Kind.ANSWERED: Template("办结通知",
                             "【{hotline}】您的工单 {number} 已办理完毕，答复及满意度评价请见：{link}"),
+    # To the caller of an order merged into the one that closed: {number} is the caller's own order.
+    Kind.MERGED_CLOSED: Template("并单办结通知",
+                                 "【{hotline}】您反映的诉求（工单 {number}）已与同类诉求合并办理，现已办结，"
+                                 "办理结果请见：{link}"),
 }
 
 

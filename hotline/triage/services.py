@@ -296,17 +296,20 @@ def explain(order: WorkOrder) -> list[Suggestion]:
 
 
 def similar_orders(user, title: str, content: str, *, now: dt.datetime, town_id=None, category_id=None,
-                   days: int = 30, k: int = 5, threshold: float = 0.35, pool: int = 500) -> list[tuple[WorkOrder, float]]:
+                   days: int = 30, k: int = 5, threshold: float = 0.35, pool: int = 500,
+                   scope=None) -> list[tuple[WorkOrder, float]]:
     """Recent orders ``user`` may see whose words are most like these: repeat (并单) candidates.
 
     The pool is the last ``days`` of orders, narrowed to the town and/or category when given, the
-    newest ``pool`` of them; merged orders are left out (their target is the one to merge into).
+    newest ``pool`` of them (the cost is bounded: one query and one small TF-IDF fit); merged
+    orders are left out (their target is the one to merge into). ``scope``: the orders to look
+    in (default: what ``user`` may see; the intake passes the caller history's scope).
     """
     text = order_text(title, content)
     if not text.strip():
         return []
-    qs = WorkOrder.objects.visible_to(user).filter(received_at__gte=now - dt.timedelta(days=days)).exclude(
-        status=Status.MERGED)
+    qs = (scope if scope is not None else WorkOrder.objects.visible_to(user)).filter(
+        received_at__gte=now - dt.timedelta(days=days)).exclude(status=Status.MERGED)
     if town_id:
         qs = qs.filter(town_id=town_id)
     if category_id:

@@ -65,7 +65,7 @@ class CategoryField(forms.CharField):
 # Intake
 
 INTAKE_DISPOSITIONS = ("direct_answer", "coordinate", "submit_for_dispatch", "transfer", "inform", "not_accept",
-                       "merge")
+                       "merge", "repeat_rework")
 
 
 def disposition_choices(role) -> list[tuple[str, str]]:
@@ -96,6 +96,7 @@ class IntakeForm(CleanTextForm):
     transfer_target = forms.ChoiceField(label="转接号码", required=False,
                                         choices=[("", "—"), *TransferTarget.choices])
     merge_into = forms.CharField(label="并入工单号", max_length=24, required=False)
+    repeat_of = forms.CharField(label="原工单号（已办结）", max_length=24, required=False)
     attachments = AttachmentsField(label="附件（来电人提供的照片、材料）")
 
     def __init__(self, *args, role=None, **kwargs):

@@ -444,14 +444,91 @@ def merge(order, *, acting_user, into: WorkOrder | int | None, note: str = "", a
     order, target = locked[source_id], locked[target_id]
     _authorize(order, "merge", actor, note)
     at = _now(at)
+    _merge_into(order, target, actor, at, note)
+    return order
+
+
+def _merge_into(order: WorkOrder, target: WorkOrder, actor: Actor, at: dt.datetime, note: str) -> None:
+    """Merge the locked ``order`` into the locked ``target`` after the rules allow it: the repeat's
+    ``merge`` event and the target's ``merged_in`` fact."""
     _check_merge(order, target, at)
     old = _move(order, "merge")
     order.disposition, order.merged_into, order.is_repeat, order.closed_at = Disposition.MERGE, target, True, at
     _record(order, "merge", actor, at, from_status=old, note=note, into=target.number,
             fields=["disposition", "merged_into", "is_repeat", "closed_at"])
-    Event.objects.create(order=target, at=at, action="merged_in", actor=actor.user, actor_role=actor.role.value,
-                         actor_unit_id=actor.unit_id, from_status=target.status, to_status=target.status,
-                         note=f"并入重复件 {order.number}", data={"from": order.number})
+    _fact(target, "merged_in", actor, at, note=f"并入重复件 {order.number}", data={"from": order.number})
+
+
+def _fact(order: WorkOrder, action: str, actor: Actor, at: dt.datetime, *, note: str, data: dict) -> Event:
+    """A fact noted on another order the action holds locked (its state does not change)."""
+    event = Event.objects.create(order=order, at=at, action=action, actor=actor.user, actor_role=actor.role.value,
+                                 actor_unit_id=actor.unit_id, from_status=order.status, to_status=order.status,
+                                 note=note, data=data)
+    event_recorded.send(sender=Event, events=[event])
+    return event
+
+
+def repeat_window() -> dt.timedelta:
+    from django.conf import settings
+
+    return dt.timedelta(days=settings.HOTLINE["REPEAT_WINDOW_DAYS"])
+
+
+REPEAT_POLICIES = {"linked": "新建关联重办件", "reopen": "重新打开原工单"}
+
+
+@_action
+def repeat_closed(order, *, acting_user, of: WorkOrder | int | None, note: str = "", at=None) -> WorkOrder:
+    """A new call (``order``, just registered) repeats ``of``, an order closed within the repeat
+    window (国办函〔2025〕66号: 重复诉求原则上并单处理 — but never into a closed order, where the
+    repeat would disappear). By ``HOTLINE["REPEAT_POLICY"]``:
+
+    - ``linked``: ``order`` goes to dispatch as a 重办 linked to ``of`` (``repeat_of``, a repeat);
+      ``of`` notes the repeat (``repeat_noted``) and stays closed, its month's figures unchanged;
+    - ``reopen``: ``of`` is reopened for dispatch (``reopen``, its rework count up, its units'
+      assignments ended) and ``order`` is merged into it.
+
+    Both orders are locked in primary-key order, as a merge locks them. Returns ``order``.
+    """
+    from django.conf import settings
+
+    actor = Actor.of(acting_user)
+    policy = settings.HOTLINE["REPEAT_POLICY"]
+    if policy not in REPEAT_POLICIES:
+        raise WorkflowError(f"重复诉求处理方式配置无效：{policy[:20]}（应为 linked 或 reopen）")
+    source_id, target_id = _pk(order), _pk(of)
+    if target_id is None:
+        raise WorkflowError("请指定重复诉求对应的已办结工单")
+    if target_id == source_id:
+        raise WorkflowError("不能将工单作为其自身的重复诉求")
+    locked = {pk: _lock(pk, actor if pk == source_id else SYSTEM) for pk in sorted((source_id, target_id))}
+    order, closed = locked[source_id], locked[target_id]
+    _authorize(order, "repeat_rework" if policy == "linked" else "merge", actor, note)
+    at = _now(at)
+    if closed.status != Status.CLOSED or closed.closed_at is None or closed.closed_at > at:
+        raise WorkflowError(f"工单 {closed.number} 未办结，重复诉求请直接并单")
+    days = settings.HOTLINE["REPEAT_WINDOW_DAYS"]
+    if at - closed.closed_at > repeat_window():
+        raise WorkflowError(f"工单 {closed.number} 办结已超过 {days} 天，请按新诉求登记办理")
+    why = (note or "").strip() or f"重复诉求 {order.number}：原工单办结后 {days} 天内再次反映"
+    if policy == "linked":
+        old = _move(order, "repeat_rework")
+        order.disposition, order.is_repeat, order.repeat_of = Disposition.DISPATCH, True, closed
+        _record(order, "repeat_rework", actor, at, from_status=old, note=why, of=closed.number,
+                fields=["disposition", "is_repeat", "repeat_of"])
+        _fact(closed, "repeat_noted", actor, at, note=f"重复诉求 {order.number} 已作为关联重办件派单",
+              data={"repeat": order.number})
+        return order
+    _authorize(closed, "reopen", actor, why)
+    ended = Assignment.objects.filter(order=closed, active=True).update(active=False, ended_at=at,
+                                                                          end_reason="reopened")
+    old = _move(closed, "reopen")
+    closed_at, closed.closed_at, closed.lead_unit = closed.closed_at, None, None
+    closed.rework_count += 1
+    closed.replied_at = None
+    _record(closed, "reopen", actor, at, from_status=old, note=why, repeat=order.number, closed_at=_iso(closed_at),
+            assignments_ended=ended or None, fields=["closed_at", "lead_unit", "rework_count", "replied_at"])
+    _merge_into(order, closed, actor, at, note or f"重复诉求，原工单 {closed.number} 已重新办理")
     return order
 
 
@@ -471,7 +548,8 @@ def _check_merge(order: WorkOrder, target: WorkOrder, at: dt.datetime) -> None:
     # Closed at ``at`` or before: an import or the demo replaying history may merge into an order
     # that was still open at the time of the merge, though it has been closed since.
     if target.status == Status.CLOSED and (target.closed_at is None or target.closed_at <= at):
-        raise WorkflowError(f"工单 {target.number} 已办结，不能并入已办结的工单")
+        raise WorkflowError(f"工单 {target.number} 已办结，不能并入已办结的工单；"
+                            f"办结 {repeat_window().days} 天内再次反映的，请按“重复诉求重办”处理")
     repeat = WorkOrder.objects.filter(merged_into=order).values_list("number", flat=True).first()
     if repeat is not None:
         raise WorkflowError(f"工单 {order.number} 已有重复件 {repeat} 并入，是主工单，不能再并入其他工单")

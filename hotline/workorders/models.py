@@ -111,6 +111,9 @@ class WorkOrder(models.Model):
     merged_into = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="merged_orders",
                                     verbose_name="并入工单")
     is_repeat = models.BooleanField("重复件", default=False)
+    # The closed order this one repeats (a linked 重办 registered within the repeat window).
+    repeat_of = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="repeat_orders",
+                                  verbose_name="重办原工单")
 
     registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+",
                                       verbose_name="登记人")

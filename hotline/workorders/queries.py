@@ -353,7 +353,8 @@ def order_page(user, order: WorkOrder) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Reads for the staff console (hotline.web). Additive; every list keeps a bounded query count.
 
-EXTRA_ACTION_LABELS = {"register": "登记", "merged_in": "并入", "overdue": "超期", "cancel_request": "申请撤销"}
+EXTRA_ACTION_LABELS = {"register": "登记", "merged_in": "并入", "overdue": "超期", "cancel_request": "申请撤销",
+                       "repeat_noted": "重复诉求"}
 LIST_RELATED = ("appeal_type", "category", "lead_unit", "town")
 CENTER_ROLES = {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 
@@ -373,6 +374,21 @@ def _caller_scope(user):
     if access.role_of(user) in CENTER_ROLES:
         return WorkOrder.objects.all()
     return WorkOrder.objects.visible_to(user).exclude(confidential=True)
+
+
+def repeat_scope(user):
+    """The orders a new call may repeat: the caller history's scope (every order, for the center)."""
+    return _caller_scope(user)
+
+
+def repeat_handling(order: WorkOrder, now: dt.datetime, window: dt.timedelta) -> str:
+    """How a new call repeating ``order`` is taken in: "merge" into an open order, "repeat" (重办)
+    for one closed within the repeat window, "" otherwise (merged away, or closed long ago)."""
+    if order.status == Status.MERGED:
+        return ""
+    if order.status == Status.CLOSED:
+        return "repeat" if order.closed_at and now - order.closed_at <= window else ""
+    return "merge"
 
 
 def caller_history(user, phone: str, *, limit: int = 10) -> list[WorkOrder]:

@@ -111,6 +111,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("not_accept", "不予受理", {R}, Status.CLOSED, CENTER_INTAKE, needs_note=True),
     _t("merge", "并单", {R, AD}, Status.MERGED, CENTER_INTAKE),
     _t("submit_for_dispatch", "转派单", {R}, AD, CENTER_INTAKE),
+    # A repeat of an order closed within the repeat window (国办函〔2025〕66号) is never merged into
+    # it: by policy it becomes a linked 重办 order for dispatch, or the closed order is reopened.
+    _t("repeat_rework", "重复诉求重办", {R}, AD, CENTER_INTAKE),
+    _t("reopen", "重新办理", {Status.CLOSED}, AD, CENTER_INTAKE, needs_note=True),
     # Dispatch and the unit's side.
     _t("dispatch", "派单", {AD}, D, CENTER_DISPATCH, ends_requests=True),
     _t("sign", "签收", {D}, H, UNIT, UnitScope.LEAD),
@@ -220,7 +224,8 @@ def refusal(t: Transition, situation: Situation) -> str | None:
 # Events that record a fact and never change the order's state. ``cancel_request`` is written by
 # actions that end requests (``ends_requests``), one per cancelled request, its kind in ``data``.
 CANCEL_REQUEST = "cancel_request"
-FACTS = frozenset({"merged_in", "overdue", "near_due", "receipt_sent", CANCEL_REQUEST})
+# ``repeat_noted``: a closed order learns that a repeat call came (the linked 重办 or the reopen).
+FACTS = frozenset({"merged_in", "overdue", "near_due", "receipt_sent", "repeat_noted", CANCEL_REQUEST})
 # A pending request lives only while the unit that filed it holds the order and has not answered;
 # a pending return is exactly the state ``return_requested``.
 REQUEST_STATES = frozenset({Status.HANDLING, Status.RETURN_REQUESTED, Status.SUSPENDED})

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hotline.catalog.models import Category, KnowledgeArticle
+from hotline.triage import services
 from hotline.web.forms import IntakeForm
 from hotline.web.views.common import render_page, require_role
 from hotline.workorders import actions, queries
@@ -38,6 +39,11 @@ def _dispose(order, user, disposition: str, d: dict):
         if target is None:
             raise WorkflowError("请填写要并入的工单号（须为已登记的工单）")
         return actions.merge(order, acting_user=user, into=target, note=note)
+    if disposition == "repeat_rework":
+        target = queries.merge_target(user, d.get("repeat_of") or "")
+        if target is None:
+            raise WorkflowError("请填写重复诉求对应的已办结工单号")
+        return actions.repeat_closed(order, acting_user=user, of=target, note=note)
     raise WorkflowError("请选择处置方式")
 
 
@@ -78,11 +84,25 @@ def intake_lookup(request):
         category_obj = category.clean(request.GET.get("category", ""))
     except Exception:  # a half-typed category is not an error while the operator types
         category_obj = None
+    now = timezone.now()
     history = queries.caller_history(request.user, phone)
     repeats = queries.possible_repeats(request.user, phone=phone, town_id=town if str(town).isdigit() else None,
-                                       category_id=category_obj.pk if category_obj else None, now=timezone.now())
+                                       category_id=category_obj.pk if category_obj else None, now=now)
+    window = actions.repeat_window()
+    # Same words, not only the same phone or place: the recent orders whose text is most like what
+    # the operator typed (the triage module's TF-IDF over a bounded pool), closed ones included —
+    # a call about an order closed within the window is its 重办, never a merge into it.
+    shown = {o.pk for o in repeats}
+    similar = [(o, score) for o, score in services.similar_orders(
+        request.user, request.GET.get("title", "")[:200], request.GET.get("content", "")[:4000], now=now,
+        days=window.days + 30, scope=queries.repeat_scope(request.user)) if o.pk not in shown]
+    for o in repeats:
+        o.handling = queries.repeat_handling(o, now, window)
+    for o, score in similar:
+        o.handling, o.score = queries.repeat_handling(o, now, window), score
     return render_page(request, "web/intake_lookup.html", {"history": history, "repeats": repeats,
-                                                             "phone": phone})
+                                                             "similar": [o for o, _ in similar], "phone": phone,
+                                                             "window_days": window.days})
 
 
 def search_knowledge(text: str, *, limit: int = 8):

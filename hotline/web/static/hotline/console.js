@@ -41,6 +41,14 @@
       d.dispatchEvent(new Event("change"));
       document.getElementById("intake-form").requestSubmit();
     }
+    var r = ev.target.closest("[data-repeat-of]");
+    if (r) {  // a repeat of an order closed within the window: a linked 重办, never a merge into it
+      document.getElementById("id_repeat_of").value = r.getAttribute("data-repeat-of");
+      var disp2 = document.getElementById("id_disposition");
+      disp2.value = "repeat_rework";
+      disp2.dispatchEvent(new Event("change"));
+      document.getElementById("intake-form").requestSubmit();
+    }
     if (ev.target.closest("[data-close-panel]")) { closePanel(); }
     if (ev.target.closest("[data-print]")) { ev.preventDefault(); window.print(); }
     var f = ev.target.closest("[data-fill]");
