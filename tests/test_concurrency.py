@@ -74,8 +74,9 @@ UNITS = ("杨楼镇", "寄料镇", "住房和城乡建设局")
 # Facts about an order that no client is acknowledged for (written by the actions themselves).
 UNACKED = {workflow.CANCEL_REQUEST, "near_due", "overdue", "receipt_sent"}
 # Actions the clients leave out: notes and decisions that do not race anything here.
-SKIP = {"annotate", "exclude_from_assessment", "report_back"}
-WEIGHTS = {"remind": 0.15, "supervise": 0.15, "transfer": 0.1, "inform": 0.1, "not_accept": 0.1, "merge": 0.5,
+# ``reopen`` is taken only inside repeat_closed under the "reopen" policy (the default is "linked").
+SKIP = {"annotate", "exclude_from_assessment", "report_back", "reopen"}
+WEIGHTS = {"remind": 0.15, "supervise": 0.15, "transfer": 0.1, "inform": 0.1, "not_accept": 0.1, "merge": 0.5, "repeat_rework": 0.3,
            "direct_answer": 0.5, "coordinate": 0.5, "callback": 2, "dispatch": 2, "reply": 1.5}
 
 
@@ -243,6 +244,10 @@ class Run:
             target = rng.choice(others + [pk] * (len(others) // 8))
             return Job("merge", pk, lambda: actions.merge(pk, acting_user=user, into=target, note="重复来电")
                        and done + [(target, "merged_in")])
+        if action == "repeat_rework":  # a repeat of another order: refused unless that one is closed
+            target = rng.choice(others + [pk])
+            return Job(action, pk, lambda: actions.repeat_closed(pk, acting_user=user, of=target, note="再次来电")
+                       and done + [(target, "repeat_noted")])
         if action == "callback":
             satisfaction = rng.choice(Satisfaction.values)
             happy = satisfaction in SATISFIED_LEVELS
