@@ -10,8 +10,10 @@ What it builds, each piece a separate process as it would be a separate machine:
     task workers w1, w2 (``hotline db_worker``), schedulers s1, s2 (``hotline scheduler``)
 
 Then: operators log in through nginx and register orders through ``POST /api/orders/`` (each order
-enqueues its SMS receipt in the same transaction); the schedulers enqueue SLA sweeps over seeded
-overdue and near-due orders; mid-way app-1 and worker w1 are SIGKILLed. At the end it checks, on
+writes its SMS receipt to the outbox, with the task that sends it, in the same transaction); the
+workers send them to an SMS gateway that answers like Kannel's sendsms and reports back like it
+(through nginx); the schedulers enqueue SLA sweeps over seeded overdue and near-due orders;
+mid-way app-1 and the worker that is in the middle of sending a receipt are SIGKILLed. At the end it checks, on
 the primary and the replica, that every acknowledged order exists exactly once and is visible on
 the replica, that every task ran to success and its effect exists exactly once, that each sweep
 period was enqueued once, and that the clients' sessions kept working through app-2. Exit status
@@ -47,7 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from render_nginx import render  # noqa: E402
 
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-PORTS = {"primary": 55432, "replica": 55433, "nginx": 55480, "app1": 55481, "app2": 55482}
+PORTS = {"primary": 55432, "replica": 55433, "nginx": 55480, "app1": 55481, "app2": 55482, "sms": 55483}
+CRASH_PHONE = "13912345678"
 OPERATORS = ["operator_li", "dispatcher_wang", "supervisor_zhou"]
 PASSWORD = "hotline12345"
 MARK = "集群测试"
@@ -97,6 +100,9 @@ class Cluster:
             "CONN_MAX_AGE": "60",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            "KANNEL_SENDSMS_URL": f"http://127.0.0.1:{PORTS['sms']}/cgi-bin/sendsms",
+            "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{PORTS['nginx']}",
+            "NOTIFY_LEASE_SECONDS": "3",
         })
         self.env.pop("HOTLINE_ENV", None)  # plain HTTP here: production would require TLS cookies
         if _redis_up():
@@ -216,10 +222,77 @@ for kind, deadline, n in (("overdue", now - dt.timedelta(hours=2), {n}), ("near_
         actions.submit_for_dispatch(order, acting_user=people["operator_li"], at=start)
         actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=town, at=start,
                          handle_deadline=deadline)
-# The order whose SMS receipt a worker will be killed in the middle of sending.
-actions.register_order(acting_user=people["operator_li"], title="{mark}-seed-crash", content="集群测试预置工单",
-                       appeal_type=problem, town=town, caller_phone="13912345678")
 """
+
+
+# The order whose SMS receipt a worker will be killed in the middle of sending (the gateway holds it).
+CRASH = """
+from hotline.accounts.models import User
+from hotline.catalog.models import AppealType
+from hotline.directory.models import Unit
+from hotline.workorders import actions
+
+actions.register_order(acting_user=User.objects.get(username="operator_li"), title="{mark}-seed-crash",
+                       content="集群测试预置工单", appeal_type=AppealType.objects.get(code="problem"),
+                       town=Unit.objects.get(short_name="杨楼镇"), caller_phone="{crash_phone}")
+"""
+
+
+class SmsGateway:
+    """An SMS gateway as the workers meet it: Kannel's sendsms interface (202 "0: Accepted for
+    delivery") and its delivery reports (type 8, "accepted by the SMSC", to the message's dlr-url,
+    through nginx, retried while an app process is down). The first message to ``CRASH_PHONE`` is
+    accepted and reported, but its answer is held until ``release``: the worker sending it is then
+    in the middle of a send, and is killed there."""
+
+    def __init__(self, port: int):
+        import http.server
+
+        self.messages: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        gateway = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                to, text, dlr = query["to"][0], query["text"][0], query["dlr-url"][0]
+                with gateway.lock:
+                    hold = to == CRASH_PHONE and not any(m[0] == to for m in gateway.messages)
+                    gateway.messages.append((to, text))
+                gateway.report(dlr)
+                if hold:
+                    gateway.holding.set()
+                    gateway.release.wait(60)
+                    self.close_connection = True
+                    return
+                self.send_response(202)
+                self.end_headers()
+                self.wfile.write(b"0: Accepted for delivery")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def report(dlr_url: str) -> None:
+        url = dlr_url.replace("%d", "8").replace("%A", "ACK").replace("%T", str(int(time.time()))).replace("%F", "")
+        for _ in range(20):
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.3)
+
+    def count(self, fragment: str) -> int:
+        with self.lock:
+            return sum(fragment in text for _, text in self.messages)
 
 
 class Client:
@@ -294,6 +367,7 @@ def main(argv=None) -> int:
 
 def run(cluster: Cluster, args, log, started) -> int:
     c = cluster
+    gateway = SmsGateway(PORTS["sms"])
     c.start_postgres()
     log(f"PostgreSQL 主库 :{PORTS['primary']}，流复制备库 :{PORTS['replica']}")
     c.hotline("migrate", "--noinput", "-v0")
@@ -356,8 +430,8 @@ def run(cluster: Cluster, args, log, started) -> int:
                 with lock:
                     reads[(read_after_kill, rstatus)] += 1
 
-    holder, crash_task, victim = block_a_task(c)
-    log(f"任务进程 {victim} 已领取一个回执任务并停在其中（其工单行被锁住）")
+    crash_task, victim = worker_in_the_middle(c, gateway)
+    log(f"任务进程 {victim} 正在发送一条回执短信（网关已收到并报告，应答被扣住）")
     threads = [threading.Thread(target=work, args=(i, cl)) for i, cl in enumerate(clients)]
     for t in threads:
         t.start()
@@ -368,8 +442,7 @@ def run(cluster: Cluster, args, log, started) -> int:
     c.kill("app1")
     c.kill(victim)
     killed.set()
-    holder.rollback()
-    holder.close()
+    gateway.release.set()
     log(f"已发送 {sent['post']} 个登记请求时 SIGKILL app1（整个进程组）和正在执行回执任务的任务进程 {victim}"
         f"（队列中待办/执行中 {ready_before} 个）")
     for t in threads:
@@ -393,32 +466,27 @@ def run(cluster: Cluster, args, log, started) -> int:
     )[0][0]:
         time.sleep(0.5)
 
-    return check(c, args, log, started, acked, failed, reads, crash_task, victim)
+    return check(c, args, log, started, acked, failed, reads, crash_task, victim, gateway)
 
 
-def block_a_task(c: Cluster):
-    """Make a worker be in the middle of a task: hold the row lock its task needs, then enqueue it.
-
-    Returns the connection holding the lock, the task id and the worker that claimed the task.
-    """
-    import psycopg
-
-    holder = psycopg.connect(host="127.0.0.1", port=PORTS["primary"], user="postgres", dbname="hotline")
-    order_id = holder.execute("SELECT id FROM workorders_workorder WHERE title = %s FOR UPDATE",
-                              (f"{MARK}-seed-crash",)).fetchone()[0]
-    task_id = c.hotline("shell", "-c", "from hotline.workorders.tasks import send_receipt; "
-                                       f"print(send_receipt.enqueue({order_id}).id)").split()[-1]
-    deadline = time.monotonic() + 20
+def worker_in_the_middle(c: Cluster, gateway: SmsGateway):
+    """Register the order whose receipt the gateway holds; wait until a worker is in the middle of
+    sending it; return its task and worker."""
+    c.hotline("shell", "-c", CRASH.format(mark=MARK, crash_phone=CRASH_PHONE))
+    if not gateway.holding.wait(30):
+        raise RuntimeError("没有任务进程发送被扣住的回执短信")
+    deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        status, workers = c.sql("primary", "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult "
-                                           "WHERE id = %s", (task_id,))[0]
-        if status == "RUNNING":
-            return holder, task_id, workers[-1]
-        time.sleep(0.05)
-    raise RuntimeError("没有任务进程领取回执任务")
+        rows = c.sql("primary", "SELECT id, worker_ids FROM django_tasks_database_dbtaskresult "
+                                "WHERE task_path LIKE %s AND status = 'RUNNING'", ("%deliver_due",))
+        if rows:
+            return rows[0][0], rows[0][1][-1]
+        time.sleep(0.1)
+    raise RuntimeError("发送回执的任务不在执行中：" + repr(c.sql(
+        "primary", "SELECT task_path, status, worker_ids FROM django_tasks_database_dbtaskresult")))
 
 
-def check(c: Cluster, args, log, started, acked, failed, reads, crash_task, victim) -> int:
+def check(c: Cluster, args, log, started, acked, failed, reads, crash_task, victim, gateway) -> int:
     results = []
 
     def verdict(ok: bool, text: str):
@@ -457,30 +525,35 @@ def check(c: Cluster, args, log, started, acked, failed, reads, crash_task, vict
     by_status = Counter()
     for path, status, n, _ in tasks:
         by_status[(path.rsplit(".", 1)[-1], status)] += n
-    receipts_enqueued = sum(n for (name, _), n in by_status.items() if name == "send_receipt")
+    deliver_runs = sum(n for (name, _), n in by_status.items() if name == "deliver_due")
     sweeps = sum(n for (name, _), n in by_status.items() if name == "sla_sweep")
     not_done = {k: n for k, n in by_status.items() if k[1] != "SUCCESSFUL"}
-    verdict(not not_done, f"全部 {sum(by_status.values())} 个任务执行成功（回执 {receipts_enqueued} 个，超期扫描 {sweeps} 个）"
+    verdict(not not_done, f"全部 {sum(by_status.values())} 个任务执行成功（发送 {deliver_runs} 个，超期扫描 {sweeps} 个）"
             + (f"；未完成：{not_done}" if not_done else ""))
     rerun = c.sql("primary", "SELECT count(*) FROM django_tasks_database_dbtaskresult "
                              "WHERE jsonb_array_length(worker_ids) > 1")[0][0]
     status, workers = c.sql("primary", "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult "
                                        "WHERE id = %s", (crash_task,))[0]
-    crash_receipts = c.sql("primary", "SELECT count(*) FROM workorders_event e JOIN workorders_workorder o "
-                                      "ON o.id = e.order_id WHERE o.title = %s AND e.action = 'receipt_sent'",
-                           (f"{MARK}-seed-crash",))[0][0]
-    verdict(status == "SUCCESSFUL" and workers[0] == victim and len(workers) == 2 and crash_receipts == 1,
-            f"{victim} 执行中被杀的回执任务：调度进程超时后重新入队，由 {workers[-1]} 完成，回执恰好一条"
-            f"（领取记录 {workers}）；重跑任务共 {rerun} 个")
+    crash_rows = c.sql("primary", "SELECT d.status FROM notify_delivery d JOIN workorders_workorder o "
+                                  "ON o.id = d.order_id WHERE o.title = %s AND d.kind = 'receipt'",
+                       (f"{MARK}-seed-crash",))
+    crash_number = c.sql("primary", "SELECT number FROM workorders_workorder WHERE title = %s",
+                         (f"{MARK}-seed-crash",))[0][0]
+    verdict(status == "SUCCESSFUL" and workers[0] == victim and len(workers) == 2
+            and crash_rows == [("sent",)] and gateway.count(crash_number) == 1,
+            f"{victim} 发送中被杀的任务：调度进程超时后重新入队，由 {workers[-1]} 完成；那条回执网关恰好收到一次，"
+            f"凭网关的状态报告记为已发送（领取记录 {workers}）；重跑任务共 {rerun} 个")
     served = dict(Counter(w for (ids,) in c.sql("primary", "SELECT worker_ids FROM django_tasks_database_dbtaskresult")
                           for w in ids[-1:]))
     print(f"         各任务进程完成数：{served}")
 
-    receipts = c.sql("primary", "SELECT o.title, count(e.id) FROM workorders_workorder o LEFT JOIN workorders_event e "
-                                "ON e.order_id = o.id AND e.action = 'receipt_sent' WHERE o.title LIKE %s "
-                                "GROUP BY o.title", (f"{MARK}-c%",))
-    verdict(receipts_enqueued == len(on_primary) + 1 and all(n == 1 for _, n in receipts),
-            f"每件工单的回执短信任务随工单入队一次、恰好执行一次（{len(receipts)} 件，各 1 条 receipt_sent）")
+    receipts = c.sql("primary", "SELECT o.title, o.number, count(d.id), count(d.id) FILTER (WHERE d.status = 'sent') "
+                                "FROM workorders_workorder o LEFT JOIN notify_delivery d ON d.order_id = o.id "
+                                "AND d.kind = 'receipt' WHERE o.title LIKE %s GROUP BY o.title, o.number",
+                     (f"{MARK}-c%",))
+    once = all(rows == sent_rows == 1 and gateway.count(number) == 1 for _, number, rows, sent_rows in receipts)
+    verdict(once and len(receipts) == len(on_primary),
+            f"每件工单的回执短信随工单写入发件箱一条、网关恰好收到一次（{len(receipts)} 件）")
     slots = c.sql("primary", "SELECT args_kwargs->'kwargs'->>'slot', count(*) FROM django_tasks_database_dbtaskresult "
                              "WHERE task_path LIKE %s GROUP BY 1", ("%sla_sweep",))
     verdict(all(n == 1 for _, n in slots) and len(slots) >= 2,

@@ -199,3 +199,13 @@ def test_no_phone_number_in_the_logs(frozen, new_order, sms_on, caplog):
     caplog.set_level(logging.DEBUG)
     new_order(at=None)
     assert "13812341234" not in caplog.text and "1381234" not in caplog.text
+
+
+def test_the_admin_lists_the_outbox_with_masked_addresses(frozen, new_order, sms_on, client, people):
+    order = new_order(at=None)
+    client.force_login(people["admin"])
+    page = client.get("/admin/notify/delivery/").content.decode()
+    assert "138****1234" in page and "13812341234" not in page
+    row = Delivery.objects.get(order=order)
+    detail = client.get(f"/admin/notify/delivery/{row.pk}/change/").content.decode()
+    assert "13812341234" not in detail

@@ -28,18 +28,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
+from xml.etree import ElementTree
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 
 from hotline.lib import clock
+from hotline.lib.masking import phone_digits
 from hotline.notify import channels
 from hotline.notify.models import Channel, Delivery
 
@@ -104,9 +105,10 @@ def send_one(row: Delivery) -> str:
 
 
 def kannel_holds(row: Delivery) -> bool | None:
-    """Whether Kannel's bearerbox still holds ``row`` in its store (queued, not yet handed to an
-    SMSC): its admin interface lists stored messages with their report URL, which names the row.
-    None when it cannot be asked."""
+    """Whether Kannel's bearerbox still holds ``row`` in its store (accepted, not yet handed to an
+    SMSC). Its admin interface (``store-status.xml``) lists stored messages by receiver and text
+    (UCS-2, URL-escaped); the row's number and text (which holds the order number) identify it.
+    None when Kannel cannot be asked."""
     admin = _conf("KANNEL_ADMIN_URL")
     if not admin:
         return None
@@ -116,10 +118,21 @@ def kannel_holds(row: Delivery) -> bool | None:
         with urllib.request.urlopen(url, timeout=_conf("TIMEOUT_SECONDS")) as response:
             if response.status != 200:
                 return None
-            listing = urllib.parse.unquote_plus(response.read().decode("utf-8", "replace"))
-    except OSError:
+            root = ElementTree.fromstring(response.read())
+    except (OSError, ElementTree.ParseError):
         return None
-    return re.search(rf"[?&]delivery={row.pk}&", listing) is not None
+    wanted = phone_digits(row.address)
+    for message in root.iter("message"):
+        if phone_digits(message.findtext("receiver") or "")[-11:] != wanted[-11:]:
+            continue
+        raw = urllib.parse.unquote_to_bytes(message.findtext("msg-data") or "")
+        for encoding in ("utf-16-be", "utf-8"):
+            try:
+                if raw.decode(encoding) == row.body:
+                    return True
+            except UnicodeDecodeError:
+                continue
+    return False
 
 
 def recover_stale(now: dt.datetime | None = None) -> Counter:

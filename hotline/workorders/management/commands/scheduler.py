@@ -46,6 +46,11 @@ class Command(BaseCommand):
                     queued = import_string(path)()
                     if queued:
                         self.stdout.write(f"{path}: 已入队 {len(queued)} 项")
+            # Cheap jobs of the apps above (the outbox's due retries): every tick, not every period.
+            for path in getattr(settings, "HOTLINE_TICK_JOBS", ()):
+                queued = import_string(path)()
+                if queued:
+                    self.stdout.write(f"{path}: 已入队 {len(queued)} 项")
             self.stdout.flush()
             if once:
                 break
