@@ -533,3 +533,27 @@ def test_console_forms_take_files_and_refuse_hostile_ones_changing_nothing(peopl
     assert notice.reminder.kind == "supervision" and notice.uploaded_by == people["supervisor_zhou"]
     assert len(store()) == 3  # the photo, its thumbnail, the PDF
     assert "督办材料" in zhao.get(f"/orders/{order.number}/").content.decode()
+
+
+def test_the_sweep_deletes_files_no_row_refers_to(people, unit, new_order, store, tmp_path):
+    import io as _io
+    import os
+    import time
+
+    from django.core.management import call_command
+
+    order = new_order(attachments=[clean()])
+    kept = sorted(store())
+    stray = tmp_path / "2023" / "07" / "0123abcd.jpg"
+    stray.write_bytes(jpeg())
+    fresh = tmp_path / "2023" / "07" / "fresh.jpg"
+    fresh.write_bytes(jpeg())
+    old = time.time() - 3 * 86400
+    for path in [stray, *(tmp_path / name for name in kept)]:
+        os.utime(path, (old, old))
+    out = _io.StringIO()
+    call_command("sweep_attachments", "--dry-run", stdout=out)
+    assert "2023/07/0123abcd.jpg" in out.getvalue() and "发现 1 个" in out.getvalue() and stray.exists()
+    call_command("sweep_attachments", stdout=_io.StringIO())
+    assert not stray.exists() and fresh.exists()  # a file younger than a day may belong to a commit in flight
+    assert sorted(set(store()) - {"2023/07/fresh.jpg"}) == kept and order.attachments.count() == 1

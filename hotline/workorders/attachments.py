@@ -159,3 +159,40 @@ def file_response(attachment: Attachment, *, thumbnail: bool = False, name: str 
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     add_never_cache_headers(response)
     return response
+
+
+def sweep_orphans(*, older_than: dt.timedelta = dt.timedelta(hours=24), dry_run: bool = False) -> list[str]:
+    """Delete stored files no row refers to, older than ``older_than`` (so a transaction still in
+    flight keeps its files): what a process killed between writing a file and committing its row
+    leaves behind. Returns the names deleted (or that would be)."""
+    store = storage()
+    cutoff = clock.now() - older_than
+
+    def walk(path: str):
+        dirs, names = store.listdir(path)
+        for name in names:
+            yield f"{path}/{name}" if path else name
+        for d in dirs:
+            yield from walk(f"{path}/{d}" if path else d)
+
+    found = []
+    batch: list[str] = []
+
+    def settle():
+        known = set()
+        for a, b in Attachment.objects.filter(Q(storage_name__in=batch) | Q(thumbnail_name__in=batch)).values_list(
+                "storage_name", "thumbnail_name"):
+            known.update((a, b))
+        for name in batch:
+            if name not in known and store.get_modified_time(name) < cutoff:
+                found.append(name)
+                if not dry_run:
+                    store.delete(name)
+        batch.clear()
+
+    for name in walk(""):
+        batch.append(name)
+        if len(batch) >= 500:
+            settle()
+    settle()
+    return found
