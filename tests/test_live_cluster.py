@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -79,6 +80,11 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"port {port} never opened")
 
 
+class _Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 class Browser:
     """A person's browser as far as the server can tell: a cookie jar, logged in through ``base``."""
 
@@ -86,6 +92,7 @@ class Browser:
         self.base = base
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.no_redirect = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _Stay)
         self.opener.open(base + "/accounts/login/", timeout=10).read()
         self.post(base + "/accounts/login/", {"username": username, "password": PASSWORD})
         assert self.cookie("sessionid"), f"{username} 登录失败"
@@ -93,12 +100,15 @@ class Browser:
     def cookie(self, name: str) -> str:
         return next((c.value for c in self.jar if c.name == name), "")
 
-    def post(self, url: str, fields: dict) -> int:
+    def post(self, url: str, fields: dict) -> tuple[int, str]:
+        """POST a form; (status, body) of the answer itself, a redirect not followed."""
         data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": self.cookie("csrftoken")}).encode()
         req = urllib.request.Request(url, data=data, headers={"Referer": url})
-        with self.opener.open(req, timeout=10) as r:
-            r.read()
-            return r.status
+        try:
+            with self.no_redirect.open(req, timeout=10) as r:
+                return r.status, r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:  # a 302 is raised when it is not followed
+            return e.code, ""
 
 
 class Stream:
@@ -228,9 +238,9 @@ def test_a_dispatch_on_one_app_process_reaches_a_stream_on_the_other_within_5_se
         # 王 works on the other app process, straight to it (not through nginx, which might pick either).
         wang = Browser(f"http://127.0.0.1:{other}", "dispatcher_wang")
         sent = time.monotonic()
-        status = wang.post(f"http://127.0.0.1:{other}/orders/{d['number']}/act/dispatch/",
-                           {"lead_unit": d["yanglou"], "note": ""})
-        assert status == 200
+        status, body = wang.post(f"http://127.0.0.1:{other}/orders/{d['number']}/act/dispatch/",
+                                 {"lead_unit": d["yanglou"], "note": ""})
+        assert status == 302, body[-3000:]
         got = stream.wait(lambda s: s["unread"] == 1, 5)
         assert got is not None, (stream.events, (d["logs"] / f"app{serving}.log").read_text()[-2000:])
         at, state = got

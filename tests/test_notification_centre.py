@@ -183,3 +183,14 @@ def test_a_message_from_another_process_reaches_a_subscriber(carrier, monkeypatc
     finally:
         mine.close()
         theirs.close()
+
+
+def test_new_notifications_are_published_to_their_recipients(people, dispatched, monkeypatch,
+                                                             django_capture_on_commit_callbacks):
+    """The web app's ready() connects notify's after-commit signal to the carrier: 赵 is told, 钱 not."""
+    sent = []
+    monkeypatch.setattr(broker, "publish", lambda ids, message=None: sent.append((sorted(ids), message)))
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatched()
+    assert any(people["handler_zhao"].pk in ids and message == {"kind": "notification"} for ids, message in sent)
+    assert not any(people["handler_qian"].pk in ids for ids, _ in sent)

@@ -5,6 +5,9 @@ class WebConfig(AppConfig):
     name = "hotline.web"
     label = "web"
     verbose_name = "工作台"
+    # This module holds a second AppConfig (django-tasks' renamed one): without this flag Django
+    # would install hotline.web with a bare AppConfig and ``ready`` below would never run.
+    default = True
 
     def ready(self):
         from hotline.notify.signals import notifications_committed
