@@ -341,6 +341,13 @@ HOTLINE = {
     # closed order itself is reopened for dispatch and the call merged into it. Older: a new order.
     "REPEAT_WINDOW_DAYS": int(os.environ.get("HOTLINE_REPEAT_WINDOW_DAYS", "30")),
     "REPEAT_POLICY": os.environ.get("HOTLINE_REPEAT_POLICY", "linked"),
+    # Callbacks that retry (docs/workflow.md): an unreached callback is tried again after
+    # CALLBACK_RETRY_HOURS, up to CALLBACK_ATTEMPTS attempts in all; the last unreached one closes the
+    # order as 无法联系. CALLBACK_SMS_SURVEY: the first unreached attempt also sends the citizen an SMS
+    # with the satisfaction link (an event notify's rules deliver).
+    "CALLBACK_ATTEMPTS": int(os.environ.get("HOTLINE_CALLBACK_ATTEMPTS", "3")),
+    "CALLBACK_RETRY_HOURS": int(os.environ.get("HOTLINE_CALLBACK_RETRY_HOURS", "24")),
+    "CALLBACK_SMS_SURVEY": os.environ.get("HOTLINE_CALLBACK_SMS_SURVEY", "1") not in ("0", "false", "no", ""),
 }
 
 # Notifications and the outbox (docs/notifications.md). SMS goes through Kannel's smsbox

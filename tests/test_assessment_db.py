@@ -129,7 +129,7 @@ def test_figures_counted_by_hand(july, unit, django_assert_max_num_queries):
         "callbacks": 3, "satisfied": 2, "solved": 2,
         "upstream_callbacks": 1, "upstream_satisfied": 1, "upstream_solved": 1,
         "replies": 4, "replies_compliant": 3, "overdue": 2, "unjustified_returns": 1,
-        "reworks": 1, "supervision_failed": 1, "stationing_noncompliant": 0,
+        "reworks": 1, "supervision_failed": 1, "stationing_noncompliant": 0, "unreachable": 0,
         # A B C D F G H (D's approved return included, E excluded); A B F H answered (C is still
         # being handled, G suspended); C's rejected and D's approved return; A reworked once.
         "assignments": 7, "orders": 6, "answered": 4, "return_requests": 2, "returns_approved": 1,

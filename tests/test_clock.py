@@ -192,11 +192,13 @@ def due_tonight(new_order, people, unit):
 def test_sweep_at_local_midnight(due_tonight, settings):
     settings.HOTLINE = {**settings.HOTLINE, "NEAR_DUE_HOURS": 24}
     with frozen(2023, 7, 9, 23, 59, 59):  # 24 h and 1 s left: not yet near due
-        assert tasks.run_sweep() == {"at": "2023-07-09T23:59:59+08:00", "overdue": 0, "near_due": 0}
+        assert tasks.run_sweep() == {"at": "2023-07-09T23:59:59+08:00", "overdue": 0, "near_due": 0,
+                                     "auto_remind": 0, "supervision_failed": 0}
     with frozen(2023, 7, 10, 0, 0):  # the last local day begins: near due
         assert tasks.run_sweep()["near_due"] == 1
     with frozen(2023, 7, 10, 7, 30):  # still 07-09 in UTC
-        assert tasks.run_sweep() == {"at": "2023-07-10T07:30:00+08:00", "overdue": 0, "near_due": 0}
+        assert tasks.run_sweep() == {"at": "2023-07-10T07:30:00+08:00", "overdue": 0, "near_due": 0,
+                                     "auto_remind": 0, "supervision_failed": 0}
     with frozen(2023, 7, 10, 23, 59, 59):
         assert tasks.run_sweep()["overdue"] == 0
     with frozen(2023, 7, 11, 0, 0, 0):

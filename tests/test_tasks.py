@@ -92,7 +92,8 @@ def test_near_due_notice_is_recorded_once(dispatched):
     assert tasks.run_sweep(at(2023, 7, 5, 17, 59))["near_due"] == 0
     result = tasks.run_sweep(at(2023, 7, 5, 18, 1))
 
-    assert result == {"at": at(2023, 7, 5, 18, 1).isoformat(), "overdue": 1, "near_due": 0}
+    assert result == {"at": at(2023, 7, 5, 18, 1).isoformat(), "overdue": 1, "near_due": 0, "auto_remind": 0,
+                      "supervision_failed": 0}
     assert events(order, "near_due") == 1
     notice = Event.objects.get(order=order, action="near_due")
     assert notice.actor_role == "system" and notice.data["hours_left"] == 23.5

@@ -239,6 +239,25 @@ def closed_order(client, pds, people, unit):
     return WorkOrder.objects.get(pk=order.pk)
 
 
+def test_the_report_is_due_when_the_reply_is_approved_not_after_the_callback(client, pds, people, unit,
+                                                                            platform_server):
+    number = push(client, push_body()).json()["number"]
+    order = WorkOrder.objects.get(number=number)
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"))
+    actions.sign(order, acting_user=people["handler_zhao"])
+    actions.reply(order, acting_user=people["handler_zhao"], public_reply="已组织人员修复路面。", solved=True,
+                  is_true="true")
+    assert upstream.report_back_upstream.call(order_id=order.pk) == "not_due"  # replied, not yet approved
+    assert not upstream.due_for_report().filter(pk=order.pk).exists()
+    actions.approve_reply(order, acting_user=people["dispatcher_wang"])
+
+    assert list(upstream.due_for_report().values_list("number", flat=True)) == [number]
+    assert upstream.report_back_upstream.call(order_id=order.pk) == "reported"
+    [payload] = platform_server.received
+    assert payload["status"] == "awaiting_callback" and payload["answer"] == "已组织人员修复路面。"
+    assert WorkOrder.objects.get(pk=order.pk).reported_back_at is not None
+
+
 def test_a_closed_order_is_reported_back_signed(platform_server, closed_order):
     result = upstream.report_back_upstream.call(order_id=closed_order.pk)
 

@@ -96,6 +96,7 @@ class PeriodStats:
     undecided: int
     upstream_total: int
     direct_answers: int
+    callback_unreachable: int  # 回访无法联系 (registered in the period, closed as unreachable)
     direct_answer: Rate  # 直接答复率
     repeats: int
     repeat_rate: Rate  # 重复诉求率
@@ -108,6 +109,7 @@ class PeriodStats:
     unit_rates: tuple[UnitMetrics, ...]
     overdue: tuple[OverdueOrder, ...]
     overdue_total: int
+    unreachable_total: int  # 回访无法联系 over every unit (dispatched basis, like the rates)
     stationing_noncompliant: tuple[str, ...]
     # Orders per category id, every category of the period (the hotspots are its top rows): the
     # briefing's hot-problem draft compares these shares with the months before.
@@ -347,7 +349,7 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
         hotspots=hotspots, categorized=categorized,
         changes=changes, rates=Rates(totals), unit_rates=tuple(per_unit.values()),
         direct_answer=direct_answer_rate(main), repeat_rate=repeat_rate(main),
-        overdue=overdue, overdue_total=totals["overdue"],
+        overdue=overdue, overdue_total=totals["overdue"], unreachable_total=totals["unreachable"],
         stationing_noncompliant=noncompliant_stationing(start, end) if with_calls else (),
         category_counts=dict(one.categories), category_leads=dict(one.category_leads),
         **main,

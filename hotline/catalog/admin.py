@@ -95,7 +95,8 @@ class CategoryAdmin(admin.ModelAdmin):
 
 admin.site.register(AppealType, list_display=["code", "name", "position", "active"])
 admin.site.register(SlaPolicy, list_display=["name", "appeal_type", "urgency", "source", "sign_limit",
-                                             "sign_limit_unit", "handle_limit", "handle_limit_unit", "active"])
+                                             "sign_limit_unit", "handle_limit", "handle_limit_unit", "auto_remind",
+                                             "active"])
 admin.site.register(CalendarOverride, list_display=["date", "is_workday", "note"])
 admin.site.register(CalendarYear, list_display=["year", "note"])
 admin.site.register(KnowledgeArticle, list_display=["title", "category", "owner_unit", "review_date", "active"],

@@ -154,6 +154,9 @@ class SlaPolicy(models.Model):
     handle_limit = models.PositiveIntegerField("办理时限")
     handle_limit_unit = models.CharField("办理时限单位", max_length=20, choices=LimitUnit.choices,
                                          default=LimitUnit.WORKING_DAYS)
+    # The SLA sweep issues one 催办 to the lead unit when an order of this policy enters the
+    # near-due window (HOTLINE_NEAR_DUE_HOURS), once per dispatch (docs/workflow.md, "Chase loops").
+    auto_remind = models.BooleanField("临期自动催办", default=True, db_default=True)
     position = models.PositiveSmallIntegerField("排序", default=100)
     active = models.BooleanField("启用", default=True)
 

@@ -611,18 +611,27 @@ class Walker:
                                                                     solved=plan.callback != "dissatisfied"))
             review_at = _working_hour(rng, again, rng.uniform(0.3, 6))
         order = actions.approve_reply(order, acting_user=self.dispatcher(), at=review_at)
-        order = self.unit_callback(order, plan)
-        if order.is_upstream and order.status == "closed" and not order.reported_back_at:
-            actions.report_back(order, acting_user=self.dispatcher(),
-                                at=order.closed_at + dt.timedelta(hours=rng.uniform(0.2, 4)))
+        reported = None
+        if order.is_upstream:
+            # The upstream platform's report is due once the reply is approved, not after the
+            # local callback (hotline.intake.upstream.due_for_report).
+            reported = review_at + dt.timedelta(minutes=10)
+            order = actions.report_back(order, acting_user=self.dispatcher(), at=reported)
+        order = self.unit_callback(order, plan, not_before=reported)
+        if order.is_upstream and order.status == "closed":
+            # The report's delay used to be drawn here: the draw stays, so the rest of the month's
+            # random stream (and with it the seed's figures) is what it was.
+            rng.uniform(0.2, 4)
 
-    def unit_callback(self, order: WorkOrder, plan: PlannedOrder) -> WorkOrder:
+    def unit_callback(self, order: WorkOrder, plan: PlannedOrder, *,
+                      not_before: dt.datetime | None = None) -> WorkOrder:
         """The callback of a unit's order, as planned: reached or not, satisfied or not; no rework."""
         rng = self.rng
         at = _working_hour(rng, order.replied_at or plan.received_at, rng.uniform(14, 30))
+        if not_before is not None and at <= not_before:
+            at = not_before + dt.timedelta(minutes=5)
         if plan.callback == "unreached":
-            return actions.record_callback(order, acting_user=self.operator(), reached=False, at=at,
-                                           note="多次回访未接通，按规定办结")
+            return self.unreached(order, at)
         satisfied = plan.callback == "satisfied"
         if satisfied:
             level = rng.choices([Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED,
@@ -633,6 +642,16 @@ class Walker:
                                        solved=satisfied, reasonable=True, rework=False,
                                        note=corpus.compose_callback_note(rng, satisfied=satisfied), at=at)
 
+    def unreached(self, order: WorkOrder, at: dt.datetime) -> WorkOrder:
+        """A citizen who never answers: every attempt the retry policy allows, each when it falls
+        due, the last closing the order as 无法联系. Draws nothing from the plan's random stream
+        (the month's other figures stay where they were)."""
+        while order.status == "awaiting_callback":
+            order = actions.record_callback(order, acting_user=self.operator(), reached=False, at=at,
+                                            note="回访未接通")
+            at = order.next_callback_at or at
+        return order
+
     def callback(self, order: WorkOrder, plan: PlannedOrder, *, quality: float, solved: bool = True,
                  rounds: int = 1) -> WorkOrder:
         """The callback of an order the center answered itself (no unit is assessed on it)."""
@@ -640,8 +659,7 @@ class Walker:
         at = _working_hour(rng, order.replied_at or plan.received_at, rng.uniform(14, 30))
         reached = rng.random() < 0.93
         if not reached:
-            return actions.record_callback(order, acting_user=self.operator(), reached=False, at=at,
-                                           note="多次回访未接通，按规定办结")
+            return self.unreached(order, at)
         p_good = (0.92 + 0.07 * quality) if solved else (0.55 + 0.2 * quality)
         if rng.random() < p_good:
             level = rng.choices([Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED,

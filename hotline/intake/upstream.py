@@ -10,8 +10,9 @@ The timestamp is part of what is signed, so a captured request cannot be replaye
 new timestamp; inside the window a replay is harmless because pushes are idempotent on the
 upstream number (the same number returns the order already registered).
 
-Out: ``report_back_upstream(order_id)`` POSTs the result of a closed upstream order, signed the
-same way, to the platform's ``report_back_url``; a 2xx answer is recorded with
+Out: ``report_back_upstream(order_id)`` POSTs the result of an upstream order once its answer is
+approved (not after the local callback), signed the same way, to the platform's
+``report_back_url``; a 2xx answer is recorded with
 ``actions.report_back``. Every attempt is a ``ReportBackAttempt`` row; a failed one raises so the
 task shows as failed, and ``hotline upstream retry`` sends it again.
 """
@@ -326,9 +327,17 @@ def report_payload(order: WorkOrder) -> dict:
     }
 
 
+# The result is due upstream once the center has approved the answer (审核通过), not after the
+# local callback: the upstream platform's deadline runs on the answer, and it calls the citizen
+# back itself. A local callback that reopens the order (重办) is reported again only by hand.
+REPORTABLE = (Status.AWAITING_CALLBACK, Status.CLOSED)
+
+
 def due_for_report():
-    """Closed upstream orders not yet reported back, on platforms with a report-back address."""
-    return (WorkOrder.objects.filter(source=Source.UPSTREAM, status=Status.CLOSED, reported_back_at__isnull=True)
+    """Answered (approved or closed) upstream orders not yet reported back, on platforms with a
+    report-back address."""
+    return (WorkOrder.objects.filter(source=Source.UPSTREAM, status__in=[s.value for s in REPORTABLE],
+                                     reported_back_at__isnull=True)
             .exclude(upstream_platform__report_back_url=""))
 
 
@@ -343,13 +352,13 @@ def _post(url: str, body: bytes, headers: dict) -> tuple[int, str]:
 
 @task()
 def report_back_upstream(order_id: int) -> str:
-    """Report one closed upstream order's result to its platform; idempotent.
+    """Report one answered upstream order's result to its platform; idempotent.
 
     Returns what happened (``reported``, ``already``, ``not_due``); raises ``ReportBackFailed``
     after recording a failed attempt, so the task result shows the failure.
     """
     order = WorkOrder.objects.select_related("upstream_platform").filter(pk=order_id).first()
-    if order is None or not order.is_upstream or order.status != Status.CLOSED:
+    if order is None or not order.is_upstream or order.status not in REPORTABLE:
         return "not_due"
     if order.reported_back_at:
         return "already"

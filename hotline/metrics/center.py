@@ -19,7 +19,7 @@ COORDINATED_DISPOSITIONS = (
     Disposition.NOT_ACCEPTED, Disposition.MERGE,
 )
 MAIN_KEYS = ("grand_total", "local_total", "coordinated", "dispatched", "undecided", "upstream_total",
-             "direct_answers", "repeats")
+             "direct_answers", "repeats", "callback_unreachable")
 
 
 def main_aggregates() -> dict:
@@ -34,6 +34,7 @@ def main_aggregates() -> dict:
         upstream_total=Count("id", filter=Q(source=Source.UPSTREAM)),
         direct_answers=Count("id", filter=local & Q(disposition=Disposition.DIRECT_ANSWER)),
         repeats=Count("id", filter=Q(is_repeat=True)),
+        callback_unreachable=Count("id", filter=Q(callback_unreachable=True)),
     )
 
 

@@ -122,7 +122,12 @@ UNIT_COUNTS: tuple[Definition, ...] = (
                 exclusions="经审核剔除（不计入考核）的工单"),
     _unit_count("unjustified_returns", "不当退单", "派单中经审核不同意（驳回）的退单申请次数"),
     _unit_count("reworks", "重办次数", "回访不满意被退回重办的次数（一件工单重办两次计两次）"),
-    _unit_count("supervision_failed", "督办未落实", "针对该单位的正式督办中被认定未落实的次数"),
+    _unit_count("supervision_failed", "督办未落实", "针对该单位的正式督办中，超过要求反馈时间仍未书面反馈、"
+                "由时限巡检认定未落实的次数",
+                note="督办计入被督办工单的派单所在统计期；单位的派单已结束（同意退单、改派）的督办不再认定。"),
+    _unit_count("unreachable", "回访无法联系", "按回访规则多次回访均未接通、以“无法联系”办结的工单数",
+                note="这些工单不进入满意率、解决率的分母（回访接通并给出评价的工单数），单独计数；"
+                "回访次数和间隔见 docs/workflow.md“回访重试”。"),
     _unit_count("excluded", "剔除工单", "经审核认定为无理诉求、恶意诉求而不计入考核的工单数", exclusions="—"),
 )
 
@@ -141,6 +146,9 @@ CENTER_COUNTS: tuple[Definition, ...] = (
                   exclusions="未分类的工单不进入任何热点行"),
     _center_count("direct_answers", "直接答复", "本级登记事项中处置方式为直接答复的工单"),
     _center_count("repeats", "重复诉求", "受理总量中的重复件：并单的重复件和关联重办件（见重复诉求率）"),
+    _center_count("callback_unreachable", "回访无法联系", "统计期内登记、按回访规则多次回访均未接通而以“无法联系”办结的工单"
+                  "（含中心直接答复、协调办理的工单）",
+                  note="截至统计时点；仍在回访重试中的工单不计。"),
 )
 
 ALL: tuple[Definition, ...] = (*RATES, *UNIT_COUNTS, *CENTER_COUNTS)
@@ -153,7 +161,7 @@ UNIT_COUNT_KEYS = (
     "assignments", "dispatched", "orders", "signed_on_time", "due", "closed_on_time", "overdue",
     "answered", "callbacks", "satisfied", "solved", "upstream_callbacks", "upstream_satisfied",
     "upstream_solved", "replies", "replies_compliant", "reworks", "reworked", "returns_approved",
-    "return_requests", "unjustified_returns", "supervision_failed", "stationing_noncompliant",
+    "return_requests", "unjustified_returns", "supervision_failed", "stationing_noncompliant", "unreachable",
 )
 
 

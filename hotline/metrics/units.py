@@ -120,12 +120,13 @@ def _conditions(cutoff: dt.datetime) -> dict[str, Q]:
         "replies_compliant": compliant,
         "replies_noncompliant": replied & (Q(reply_is_true="") | Q(reply_len__lt=REPLY_MIN_CHARS)),
         "reworks": Q(order__rework_count__gt=0),
+        "unreachable": Q(order__callback_unreachable=True),
     }
 
 
 PER_ROW = ("dispatched", "signed_late", "replies", "replies_compliant")
 PER_ORDER = ("closed_on_time", "closed_late", "answered", "callbacks", "satisfied", "solved",
-             "upstream_callbacks", "upstream_satisfied", "upstream_solved")
+             "upstream_callbacks", "upstream_satisfied", "upstream_solved", "unreachable")
 # Evidence flags read from the per-order row; "overdue" is the late flag itself.
 _EVIDENCE_FLAGS = {key: key for key in EVIDENCE_KEYS if key != "overdue"} | {"overdue": "closed_late"}
 
@@ -273,7 +274,7 @@ def unit_metrics(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using:
         c = m.counts
         for key in ("orders", "dispatched", "closed_on_time", "answered", "callbacks", "satisfied", "solved",
                     "upstream_callbacks", "upstream_satisfied", "upstream_solved", "replies",
-                    "replies_compliant", "reworks", "reworked"):
+                    "replies_compliant", "reworks", "reworked", "unreachable"):
             c[key] = row[key]
         c["signed_on_time"] = row["dispatched"] - row["signed_late"]
         c["due"] = row["closed_on_time"] + row["closed_late"]

@@ -269,6 +269,14 @@ class RemindForm(CleanTextForm):
         self.order = order
 
 
+class SupervisionResponseForm(CleanTextForm):
+    response = forms.CharField(label="督办反馈（书面说明办理进展和措施）", widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, transition=None, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+
+
 class ExclusionForm(CleanTextForm):
     excluded = forms.TypedChoiceField(label="考核", choices=[("1", "不计入考核"), ("0", "恢复计入考核")],
                                       coerce=lambda v: v == "1")
@@ -347,6 +355,9 @@ ACTION_FORMS = {
     "supervise": (SuperviseForm, lambda o, u, d: actions.supervise(
         o, acting_user=u, notice=d["notice"], respond_within_days=d["respond_within_days"],
         documents=d["documents"])),
+    "acknowledge_reminder": (NoteForm, _note(actions.acknowledge_reminders)),
+    "respond_supervision": (SupervisionResponseForm, lambda o, u, d: actions.respond_supervision(
+        o, acting_user=u, response=d["response"])),
     "annotate": (NoteForm, _note(actions.annotate)),
     "report_back": (NoteForm, _note(actions.report_back)),
     "exclude_from_assessment": (ExclusionForm, lambda o, u, d: actions.set_assessment_exclusion(

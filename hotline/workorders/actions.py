@@ -938,6 +938,15 @@ def send_back(order, *, acting_user, note: str, at=None) -> WorkOrder:
 # Callback
 
 
+def callback_policy() -> dict:
+    """The callback retry policy from settings (HOTLINE_CALLBACK_*; docs/workflow.md)."""
+    from django.conf import settings
+
+    return {"attempts": max(1, int(settings.HOTLINE["CALLBACK_ATTEMPTS"])),
+            "retry": dt.timedelta(hours=max(0, int(settings.HOTLINE["CALLBACK_RETRY_HOURS"]))),
+            "sms_survey": bool(settings.HOTLINE["CALLBACK_SMS_SURVEY"])}
+
+
 @_action
 def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool | None = None,
                     reached: bool = True, rework: bool = False, reasonable: bool = True, note: str = "",
@@ -947,6 +956,10 @@ def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool 
     Rework is only for a reasonable dissatisfied caller: an unreasonable one is closed and the
     unit is not held to it. A dispatched order goes back to its lead unit; one the center
     answered itself goes back to the dispatch queue.
+
+    An unreached call (未接通) does not close the order: it stays in the callback queue, due again
+    after the policy's interval (``callback_policy``), and only the last attempt the policy allows
+    closes it as 无法联系 — out of the satisfaction base, counted apart (``callback_unreachable``).
     """
     actor = Actor.of(acting_user)
     if reached and satisfaction not in Satisfaction.values:
@@ -957,6 +970,8 @@ def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool 
         raise WorkflowError("只有接通、不满意且诉求合理的回访才能转重办")
     order = _lock(order, actor)
     at = _now(at)
+    if not reached:
+        return _unreached(order, actor, at, note)
     lead = _active_assignment(order, None, Assignment.Role.LEAD) if rework else None
     action = "callback_close" if not rework else ("callback_rework" if lead else "callback_redispatch")
     _authorize(order, action, actor, note)
@@ -966,11 +981,14 @@ def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool 
                             solved=solved, reasonable=reasonable, outcome=outcome, note=(note or "").strip())
     old = _move(order, action)
     order.satisfaction, order.callback_solved, order.callback_at = satisfaction or "", solved, at
-    fields = ["satisfaction", "callback_solved", "callback_at"]
+    order.next_callback_at = None
+    fields = ["satisfaction", "callback_solved", "callback_at", "next_callback_at"]
     if rework:
+        # A new reply earns a new callback round with the policy's full attempts.
         order.rework_count += 1
         order.replied_at = None
-        fields += ["rework_count", "replied_at"]
+        order.callback_attempts = 0
+        fields += ["rework_count", "replied_at", "callback_attempts"]
         limits = sla.limits_for(order.appeal_type_id, order.urgency, order.source)
         if lead:
             lead.replied_at = None
@@ -988,8 +1006,44 @@ def record_callback(order, *, acting_user, satisfaction: str = "", solved: bool 
     return order
 
 
+def _unreached(order: WorkOrder, actor: Actor, at: dt.datetime, note: str) -> WorkOrder:
+    """One unreached callback attempt on a locked order: into the retry queue, or — the policy's
+    last attempt — closed as 无法联系."""
+    policy = callback_policy()
+    attempt = order.callback_attempts + 1
+    last = attempt >= policy["attempts"]
+    action = "callback_unreachable" if last else "callback_unreached"
+    _authorize(order, action, actor, note)
+    outcome = Callback.Outcome.UNREACHABLE if last else Callback.Outcome.RETRY
+    Callback.objects.create(order=order, at=at, by=actor.user, reached=False, outcome=outcome,
+                            note=(note or "").strip())
+    old = _move(order, action)
+    # The latest callback decides every callback figure (docs/metrics.md): an unreached one leaves
+    # the answer's satisfaction unknown, whatever an earlier round's callback said.
+    order.callback_attempts = attempt
+    order.satisfaction, order.callback_solved, order.callback_at = "", None, at
+    fields = ["callback_attempts", "next_callback_at", "satisfaction", "callback_solved", "callback_at"]
+    # The citizen who cannot be reached by phone may still rate the answer: the first miss sends the
+    # satisfaction link by SMS (delivered by notify's rule for this event), if the policy says so.
+    survey = (not last and attempt == 1 and policy["sms_survey"] and bool(order.caller_phone)) or None
+    if last:
+        order.next_callback_at = None
+        order.callback_unreachable, order.closed_at = True, at
+        fields += ["callback_unreachable", "closed_at"]
+    else:
+        order.next_callback_at = at + policy["retry"]
+    _record(order, action, actor, at, from_status=old, note=note or ("多次回访未接通，按无法联系办结" if last else ""),
+            reached=False, attempt=attempt, attempts=policy["attempts"], retry_at=_iso(order.next_callback_at),
+            sms_survey=survey, fields=fields)
+    return order
+
+
 # ---------------------------------------------------------------------------------------------
 # Chasing and other facts
+
+
+def _lead_of(order: WorkOrder) -> Assignment | None:
+    return Assignment.objects.filter(order=order, active=True, role=Assignment.Role.LEAD).first()
 
 
 @_action
@@ -999,10 +1053,11 @@ def remind(order, *, acting_user, notice: str = "", at=None) -> WorkOrder:
     order, _ = _begin(order, "remind", actor, notice)
     at = _now(at)
     Reminder.objects.create(order=order, kind=Reminder.Kind.REMINDER, unit=order.lead_unit, at=at, by=actor.user,
-                            notice=(notice or "").strip())
+                            notice=(notice or "").strip(), assignment=_lead_of(order))
     order.reminder_count += 1
     _record(order, "remind", actor, at, from_status=order.status, note=notice,
-            unit=order.lead_unit.short_name if order.lead_unit else None, fields=["reminder_count"])
+            unit=order.lead_unit.short_name if order.lead_unit else None, unit_id=order.lead_unit_id,
+            fields=["reminder_count"])
     return order
 
 
@@ -1016,12 +1071,53 @@ def supervise(order, *, acting_user, notice: str, respond_within_days: int = 2, 
     at = _now(at)
     respond_by = compute_deadline(sla.work_calendar(), at, respond_within_days, WORKING_DAYS).at
     reminder = Reminder.objects.create(order=order, kind=Reminder.Kind.SUPERVISION, unit=order.lead_unit, at=at,
-                                       by=actor.user, notice=notice.strip(), respond_by=respond_by)
+                                       by=actor.user, notice=notice.strip(), respond_by=respond_by,
+                                       assignment=_lead_of(order))
     order.supervised = True
     event = _record(order, "supervise", actor, at, from_status=order.status, note=notice,
                     respond_by=_iso(respond_by), unit=order.lead_unit.short_name if order.lead_unit else None,
-                    attachments=len(documents) or None, fields=["supervised"])
+                    unit_id=order.lead_unit_id, attachments=len(documents) or None, fields=["supervised"])
     attach(order, documents, kind=Attachment.Kind.SUPERVISION, actor=actor, at=at, event=event, reminder=reminder)
+    return order
+
+
+@_action
+def acknowledge_reminders(order, *, acting_user, note: str = "", at=None) -> WorkOrder:
+    """The unit confirms it received the 催办/督办 addressed to it on this order (all of them at once)."""
+    actor = Actor.of(acting_user)
+    order, _ = _begin(order, "acknowledge_reminder", actor, note)
+    at = _now(at)
+    pending = list(Reminder.objects.unacknowledged(order, actor.unit_id).select_for_update().order_by("at", "id"))
+    if not pending:
+        raise WorkflowError("本单位没有待确认的催办或督办")
+    for reminder in pending:
+        reminder.acknowledged_at, reminder.acknowledged_by = at, actor.user
+        reminder.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    _record(order, "acknowledge_reminder", actor, at, from_status=order.status, note=note,
+            reminders=[r.pk for r in pending], kinds=sorted({r.kind for r in pending}))
+    return order
+
+
+@_action
+def respond_supervision(order, *, acting_user, response: str, at=None) -> WorkOrder:
+    """The unit's written response (督办反馈) to the earliest 督办 waiting for one; it also confirms
+    receipt. A response after ``respond_by`` is recorded as late; a 督办 already found failed stays so."""
+    actor = Actor.of(acting_user)
+    response = scrub(response or "").strip()
+    order, _ = _begin(order, "respond_supervision", actor, response)
+    at = _now(at)
+    reminder = Reminder.objects.awaiting_response(order, actor.unit_id).select_for_update().order_by("at", "id").first()
+    if reminder is None:
+        raise WorkflowError("本单位没有待反馈的督办")
+    reminder.response, reminder.responded_at, reminder.responded_by = response, at, actor.user
+    fields = ["response", "responded_at", "responded_by"]
+    if reminder.acknowledged_at is None:
+        reminder.acknowledged_at, reminder.acknowledged_by = at, actor.user
+        fields += ["acknowledged_at", "acknowledged_by"]
+    reminder.save(update_fields=fields)
+    late = reminder.respond_by is not None and at > reminder.respond_by
+    _record(order, "respond_supervision", actor, at, from_status=order.status, note=response,
+            reminder=reminder.pk, respond_by=_iso(reminder.respond_by), late=late or None)
     return order
 
 
@@ -1062,7 +1158,7 @@ def set_assessment_exclusion(order, *, acting_user, excluded: bool, reason: str,
     return order
 
 
-SYSTEM_FACTS = {"near_due", "receipt_sent"}
+SYSTEM_FACTS = {"near_due", "receipt_sent", "supervision_failed"}
 
 
 def _lock_batch(order_ids: Iterable[int], *columns: str, **conditions) -> list[tuple]:
@@ -1129,3 +1225,69 @@ def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     ], batch_size=1000)
     event_recorded.send(sender=Event, events=events)
     return len(rows)
+
+
+# A unit is chased while it works the order: not once it has replied (the center reviews then).
+CHASED = frozenset({Status.DISPATCHED.value, Status.HANDLING.value})
+
+
+def _lead_assignments(order_ids: list[int]) -> dict[int, Assignment]:
+    return {a.order_id: a for a in Assignment.objects.filter(order_id__in=order_ids, active=True,
+                                                            role=Assignment.Role.LEAD)}
+
+
+@_action
+def auto_remind(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> int:
+    """SLA sweep: one automatic 催办 to the lead unit of each order whose deadline is within
+    ``window``, where its SLA policy asks for it — once per lead assignment, however often the
+    sweep runs (the row locks, then a new statement for reminders already issued; the unique
+    constraint ``reminder_auto_once_per_assignment`` backs it). Each is a ``remind`` event by the
+    system, so it reads and is delivered like a dispatcher's."""
+    rows = _lock_batch(order_ids, "pk", "status", "handle_deadline")
+    at = _now(at)
+    ids = [pk for pk, status, deadline in rows
+           if status in CHASED and deadline is not None and at <= deadline < at + window]
+    leads = _lead_assignments(ids)
+    issued = set(Reminder.objects.filter(automatic=True, assignment__in=[a.pk for a in leads.values()])
+                 .values_list("assignment_id", flat=True))
+    count = 0
+    for order in WorkOrder.objects.filter(pk__in=[pk for pk in ids if pk in leads]).select_related("lead_unit") \
+            .order_by("pk"):
+        lead = leads[order.pk]
+        if lead.pk in issued or not sla.auto_remind(order.appeal_type_id, order.urgency, order.source):
+            continue
+        hours_left = round((order.handle_deadline - at).total_seconds() / 3600, 1)
+        notice = f"工单临近办理时限（剩余 {hours_left} 小时），请抓紧办理并按时回复"
+        Reminder.objects.create(order=order, kind=Reminder.Kind.REMINDER, unit_id=lead.unit_id, at=at, by=None,
+                                notice=notice, assignment=lead, automatic=True)
+        order.reminder_count += 1
+        _record(order, "remind", SYSTEM, at, from_status=order.status, note=notice, automatic=True,
+                unit=order.lead_unit.short_name if order.lead_unit else None, unit_id=lead.unit_id,
+                handle_deadline=_iso(order.handle_deadline), fields=["reminder_count"])
+        count += 1
+    return count
+
+
+@_action
+def mark_supervision_failed(reminder_ids: Iterable[int], *, at=None) -> int:
+    """SLA sweep: a 督办 left without the unit's written response past ``respond_by`` is 督办未落实
+    (the assessment's deduction, ``metrics`` count ``supervision_failed``), with one
+    ``supervision_failed`` event on its order. The orders are locked in primary-key order first,
+    then the reminders re-read, so a response committed meanwhile wins and nothing is marked twice.
+    """
+    order_ids = sorted(set(Reminder.objects.filter(pk__in=list(reminder_ids)).values_list("order_id", flat=True)))
+    orders = {o.pk: o for o in WorkOrder.objects.select_for_update().filter(pk__in=order_ids).order_by("pk")}
+    at = _now(at)
+    count = 0
+    for reminder in (Reminder.objects.select_for_update().select_related("unit")
+                     .filter(pk__in=list(reminder_ids), kind=Reminder.Kind.SUPERVISION, responded_at__isnull=True,
+                             failed=False, respond_by__lt=at).order_by("order_id", "id")):
+        reminder.failed, reminder.failed_at = True, at
+        reminder.save(update_fields=["failed", "failed_at"])
+        order = orders[reminder.order_id]
+        record_system_fact(order, "supervision_failed", at=at, reminder=reminder.pk,
+                           respond_by=_iso(reminder.respond_by), unit=reminder.unit.short_name,
+                           unit_id=reminder.unit_id,
+                           note=f"督办未在 {clock.local(reminder.respond_by):%Y-%m-%d %H:%M} 前书面反馈，认定督办未落实")
+        count += 1
+    return count

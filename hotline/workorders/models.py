@@ -138,6 +138,12 @@ class WorkOrder(models.Model):
     satisfaction = models.CharField("满意度", max_length=20, choices=Satisfaction.choices, blank=True)
     callback_solved = models.BooleanField("回访是否解决", null=True, blank=True)
     callback_at = models.DateTimeField("回访时间", null=True, blank=True)
+    # The callback retry queue (docs/workflow.md, "Callbacks that retry"): unreached attempts of the
+    # current callback round, and when the next attempt is due (None: due now, or no retry pending).
+    callback_attempts = models.PositiveSmallIntegerField("回访未接通次数", default=0, db_default=0)
+    next_callback_at = models.DateTimeField("再次回访时间", null=True, blank=True)
+    # Closed after the policy's last unreached attempt: out of the satisfaction base, counted apart.
+    callback_unreachable = models.BooleanField("回访无法联系", default=False, db_default=False)
     rework_count = models.PositiveSmallIntegerField("重办次数", default=0)
     reminder_count = models.PositiveSmallIntegerField("催办次数", default=0)
     supervised = models.BooleanField("已督办", default=False)
@@ -311,6 +317,17 @@ class Request(models.Model):
         return f"{self.order.number} {self.get_kind_display()} {self.get_state_display()}"
 
 
+class ReminderQuerySet(models.QuerySet):
+    def unacknowledged(self, order, unit_id):
+        """The 催办 and 督办 addressed to ``unit_id`` on ``order`` that it has not confirmed."""
+        return self.filter(order=order, unit_id=unit_id, acknowledged_at__isnull=True)
+
+    def awaiting_response(self, order, unit_id):
+        """The 督办 addressed to ``unit_id`` on ``order`` still waiting for its written response (a
+        failed one included: answering late is still answering, though the deduction stands)."""
+        return self.filter(order=order, unit_id=unit_id, kind="supervision", responded_at__isnull=True)
+
+
 class Reminder(models.Model):
     """A reminder (催办) or a formal supervision (督办) addressed to the unit holding the order."""
 
@@ -326,10 +343,34 @@ class Reminder(models.Model):
     notice = models.TextField("通知内容", blank=True)
     respond_by = models.DateTimeField("要求反馈时间", null=True, blank=True)
     failed = models.BooleanField("督办未落实", default=False)
+    failed_at = models.DateTimeField("认定未落实时间", null=True, blank=True)
+    # The lead assignment chased: an automatic 催办 is issued once per assignment (a redispatch or a
+    # rework's new deadline may earn the next unit, or round, its own).
+    assignment = models.ForeignKey(Assignment, models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name="派单记录")
+    automatic = models.BooleanField("临期自动催办", default=False, db_default=False)
+    acknowledged_at = models.DateTimeField("单位确认时间", null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                        related_name="+", verbose_name="确认人")
+    response = models.TextField("督办反馈", blank=True)
+    responded_at = models.DateTimeField("反馈时间", null=True, blank=True)
+    responded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name="反馈人")
+
+    objects = ReminderQuerySet.as_manager()
 
     class Meta:
         verbose_name = verbose_name_plural = "催办督办"
         ordering = ["-at"]
+        indexes = [
+            # The sweep's: formal supervisions still waiting for the unit's written response.
+            models.Index(fields=["respond_by"], name="reminder_awaiting_idx",
+                         condition=Q(kind="supervision", responded_at__isnull=True, failed=False)),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment"], condition=Q(automatic=True),
+                                    name="reminder_auto_once_per_assignment"),
+        ]
 
     def __str__(self):
         return f"{self.order.number} {self.get_kind_display()}"
@@ -342,6 +383,8 @@ class Callback(models.Model):
         CLOSE = "close", "办结"
         REWORK = "rework", "重办"
         REDISPATCH = "redispatch", "重新派单"
+        RETRY = "retry", "未接通，待再次回访"
+        UNREACHABLE = "unreachable", "无法联系办结"
 
     order = models.ForeignKey(WorkOrder, models.CASCADE, related_name="callbacks", verbose_name="工单")
     at = models.DateTimeField("回访时间")

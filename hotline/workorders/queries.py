@@ -18,6 +18,7 @@ from django.db.models import (
     Q,
     Subquery,
 )
+from django.db.models.functions import Coalesce
 
 from hotline.accounts import access
 from hotline.catalog.history import roll_up
@@ -311,6 +312,20 @@ def _unit_matches(db: str, unit_id: int, text: str, before: tuple) -> list[tuple
         return cursor.fetchall()
 
 
+# Outcomes of the callback form (未接通), not actions of their own.
+RECORDED_BY_CALLBACK = frozenset({"callback_unreached", "callback_unreachable"})
+# The unit's answers to a chase, offered only while something is there to answer.
+CHASE_ANSWERS = frozenset({"acknowledge_reminder", "respond_supervision"})
+
+
+def _chase_open(action: str, order: WorkOrder, unit_id: int | None) -> bool:
+    if unit_id is None:
+        return False
+    if action == "acknowledge_reminder":
+        return Reminder.objects.unacknowledged(order, unit_id).exists()
+    return Reminder.objects.awaiting_response(order, unit_id).exists()
+
+
 def available_actions(user, order: WorkOrder, assignments: list[Assignment]) -> list[Transition]:
     """Actions the user may take now: the workflow table, narrowed by the user's unit."""
     role = access.role_of(user)
@@ -318,7 +333,9 @@ def available_actions(user, order: WorkOrder, assignments: list[Assignment]) -> 
         return []
     result = []
     for t in allowed(order.status, role):
-        if t.action in {"annotate"}:
+        if t.action in {"annotate"} or t.action in RECORDED_BY_CALLBACK:
+            continue
+        if t.action in CHASE_ANSWERS and not _chase_open(t.action, order, getattr(user, "unit_id", None)):
             continue
         if role == Role.HANDLER:
             mine = [a for a in assignments if a.active and a.unit_id == user.unit_id]
@@ -354,7 +371,8 @@ def order_page(user, order: WorkOrder) -> dict:
 # Reads for the staff console (hotline.web). Additive; every list keeps a bounded query count.
 
 EXTRA_ACTION_LABELS = {"register": "登记", "merged_in": "并入", "overdue": "超期", "cancel_request": "申请撤销",
-                       "repeat_noted": "重复诉求"}
+                       "repeat_noted": "重复诉求", "near_due": "临期", "supervision_failed": "督办未落实",
+                       "receipt_sent": "回执短信"}
 LIST_RELATED = ("appeal_type", "category", "lead_unit", "town")
 CENTER_ROLES = {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 
@@ -626,12 +644,59 @@ def pending_requests(user, kind: str, *, cursor: str | None = None, size: int = 
     return _page(rows, ("requested_at", "id"), size, total)
 
 
-def callback_queue(user, *, limit: int = 200) -> list[WorkOrder]:
-    """Orders awaiting callback, the earliest answered first; only what the callback page shows."""
+def callback_queue(user, *, now: dt.datetime | None = None, limit: int = 200) -> list[WorkOrder]:
+    """Orders awaiting callback that are due now, the earliest due first: a first callback is due
+    from the answer on, a retry (回访未接通) from its ``next_callback_at``. Only what the page shows."""
+    now = now or clock.now()
+    due_from = Coalesce("next_callback_at", "replied_at")
     return list(WorkOrder.objects.visible_to(user).filter(status=Status.AWAITING_CALLBACK)
+                .filter(Q(next_callback_at__isnull=True) | Q(next_callback_at__lte=now))
                 .select_related("lead_unit").only("number", "title", "disposition", "replied_at", "answer",
+                                                  "callback_attempts", "next_callback_at",
                                                   "lead_unit__short_name")
-                .order_by("replied_at", "id")[:limit])
+                .order_by(due_from.asc(nulls_first=True), "id")[:limit])
+
+
+# -- chase loops: the supervisor's escalation list and the month's 通报 -----------------------
+
+ESCALATION_RELATED = ("order", "order__lead_unit", "unit", "by")
+
+
+def _reminders(user):
+    """督办 on orders ``user`` may see (the order's door decides)."""
+    return (Reminder.objects.filter(kind=Reminder.Kind.SUPERVISION,
+                                    order__in=WorkOrder.objects.visible_to(user).values("pk"))
+            .select_related(*ESCALATION_RELATED))
+
+
+def escalations(user, now: dt.datetime, *, limit: int = 200) -> dict:
+    """The rest of the supervisor's escalation list, beside ``failed_supervisions`` (督办未落实) and
+    ``upstream_deadlines`` (docs/workflow.md, "Chase loops that close"), one query per section:
+
+    - ``awaiting``: 督办 waiting for the unit's written response, the earliest respond_by first;
+    - ``overdue_chased``: orders past their deadline although chased (催办 or 督办) already.
+    """
+    holds = [s.value for s in UNIT_HOLDS]
+    return {
+        "awaiting": list(_reminders(user).filter(responded_at__isnull=True, failed=False)
+                         .order_by("respond_by", "id")[:limit]),
+        "overdue_chased": list(WorkOrder.objects.visible_to(user).select_related(*LIST_RELATED)
+                               .filter(status__in=holds, handle_deadline__lt=now)
+                               .filter(Q(reminder_count__gt=0) | Q(supervised=True))
+                               .order_by("handle_deadline", "id")[:limit]),
+    }
+
+
+def month_bulletin(year: int, month: int, *, using: str | None = None) -> list[dict]:
+    """The month's 通报 list: every 督办 found failed in the month (by ``failed_at`` on the center's
+    clock), with its unit, order and notice, grouped in unit order. The briefing's draft reads it."""
+    lo, hi = clock.month_bounds(year, month)
+    rows = (Reminder.objects.using(using or settings.ANALYTICS_DATABASE)
+            .filter(kind=Reminder.Kind.SUPERVISION, failed=True, failed_at__gte=lo, failed_at__lt=hi)
+            .select_related("order", "unit").order_by("unit__position", "unit__code", "failed_at", "id"))
+    return [{"unit": r.unit.short_name if r.unit_id else "", "number": r.order.number, "title": r.order.title,
+             "notice": r.notice, "respond_by": r.respond_by, "failed_at": r.failed_at,
+             "responded": r.responded_at is not None} for r in rows]
 
 
 # -- the unit inbox ---------------------------------------------------------------------------

@@ -51,6 +51,12 @@ def limits_for(appeal_type_id, urgency: str, source: str) -> dict[str, tuple[int
             "handle": (policy.handle_limit, policy.handle_limit_unit)}
 
 
+def auto_remind(appeal_type_id, urgency: str, source: str) -> bool:
+    """Whether the sweep chases this order with an automatic 催办 at near-due (on when no policy matches)."""
+    policy = policy_for(appeal_type_id, urgency, source)
+    return True if policy is None else policy.auto_remind
+
+
 def deadline_after(start: dt.datetime, limit: tuple[int, str]) -> Deadline:
     amount, unit = limit
     return compute_deadline(work_calendar(), start, amount, unit)

@@ -30,7 +30,7 @@ from django_tasks_db.models import DBTaskResult
 
 from hotline.lib import clock
 from hotline.workorders import actions
-from hotline.workorders.models import Event, WorkOrder
+from hotline.workorders.models import Assignment, Event, Reminder, WorkOrder
 from hotline.workorders.workflow import UNIT_HOLDS
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,26 @@ def near_due_candidates(now: dt.datetime):
             .filter(~Exists(noticed)))
 
 
+def auto_remind_candidates(now: dt.datetime):
+    """Orders a unit works (dispatched, handling) entering the near-due window whose active lead
+    assignment has had no automatic 催办 yet (the policy's switch is read per order when issuing)."""
+    window = near_due_window()
+    issued = Reminder.objects.filter(automatic=True, assignment__order=OuterRef("pk"), assignment__active=True)
+    return (WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__gte=now,
+                                     handle_deadline__lt=now + window, overdue_at__isnull=True)
+            .filter(status__in=sorted(actions.CHASED)).filter(~Exists(issued)))
+
+
+def unanswered_supervisions(now: dt.datetime):
+    """督办 past ``respond_by`` with no written response and not yet found failed (the partial
+    index ``reminder_awaiting_idx``), addressed to a unit that still holds the order: a unit whose
+    assignment ended (return approved, redispatched) is not held to a 督办 it can no longer answer."""
+    holds = Assignment.objects.filter(order=OuterRef("order_id"), unit=OuterRef("unit_id"), active=True)
+    return (Reminder.objects.filter(kind=Reminder.Kind.SUPERVISION, responded_at__isnull=True, failed=False,
+                                    respond_by__lt=now, unit__isnull=False)
+            .filter(Exists(holds)))
+
+
 # ---------------------------------------------------------------------------------------------
 # The sweep
 
@@ -125,17 +145,38 @@ def sweep_near_due(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool
     return noticed
 
 
+def sweep_auto_remind(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> int:
+    """Issue the automatic near-due 催办 (``actions.auto_remind`` locks and re-checks each batch)."""
+    issued = 0
+    for ids in _keyset_batches(auto_remind_candidates(now), batch_size):
+        issued += actions.auto_remind(ids, at=None if live else now, window=near_due_window())
+    return issued
+
+
+def sweep_supervisions(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> int:
+    """Mark 督办 unanswered past ``respond_by`` as failed (``actions.mark_supervision_failed``)."""
+    failed, last = 0, 0
+    while ids := list(unanswered_supervisions(now).filter(pk__gt=last).order_by("pk")
+                      .values_list("pk", flat=True)[:batch_size]):
+        failed += actions.mark_supervision_failed(ids, at=None if live else now)
+        last = ids[-1]
+    return failed
+
+
 def run_sweep(at: str | dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> dict:
     now, live = _parse_at(at), at is None
     result = {"at": now.isoformat(), "overdue": sweep_overdue(now, batch_size, live=live),
-              "near_due": sweep_near_due(now, batch_size, live=live)}
+              "near_due": sweep_near_due(now, batch_size, live=live),
+              "auto_remind": sweep_auto_remind(now, batch_size, live=live),
+              "supervision_failed": sweep_supervisions(now, batch_size, live=live)}
     logger.info("SLA sweep %s", result)
     return result
 
 
 @task()
 def sla_sweep(at: str | None = None, slot: str | None = None) -> dict:
-    """Stamp overdue orders and record near-due notices as of ``at`` (default: now).
+    """Stamp overdue orders, record near-due notices, issue the automatic near-due 催办 and mark
+    督办 unanswered past their respond_by as failed, as of ``at`` (default: now).
 
     ``slot`` is the scheduler's key for the period this run belongs to; the sweep itself does not
     use it (it always sweeps up to now, so a late run catches up).

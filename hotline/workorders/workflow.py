@@ -137,9 +137,18 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("callback_close", "回访办结", {AC}, Status.CLOSED, {OP, SU, DI, SY}),
     _t("callback_rework", "回访重办", {AC}, H, {OP, SU, DI, SY}, needs_note=True),
     _t("callback_redispatch", "回访重新派单", {AC}, AD, {OP, SU, DI, SY}, needs_note=True),
+    # An unreached callback (未接通) keeps the order in the callback queue for another attempt; the
+    # last attempt the policy allows closes it as 无法联系 (docs/workflow.md, "Callbacks that retry").
+    _t("callback_unreached", "回访未接通", {AC}, None, {OP, SU, DI, SY}),
+    _t("callback_unreachable", "无法联系办结", {AC}, Status.CLOSED, {OP, SU, DI, SY}),
     # Chasing: facts on the order, no state change.
     _t("remind", "催办", WITH_UNIT, None, {DI, SU, SY}),
     _t("supervise", "督办", WITH_UNIT | {AD}, None, {SU, SY}, needs_note=True),
+    # The unit's side of a chase: it confirms it received its 催办/督办, and answers a 督办 in
+    # writing by its respond_by. Offered for as long as the unit holds the order, answered or not.
+    _t("acknowledge_reminder", "确认收到催办督办", WITH_UNIT | {AC, Status.CLOSED}, None, {HA}, UnitScope.ANY),
+    _t("respond_supervision", "督办反馈", WITH_UNIT | {AC, Status.CLOSED}, None, {HA}, UnitScope.ANY,
+       needs_note=True),
     _t("annotate", "备注", set(Status), None, {OP, DI, SU, HA, SY}, UnitScope.NONE, needs_note=True),
     _t("report_back", "回复上级", {AC, Status.CLOSED}, None, {DI, SU, SY}),
     # Assessment: a reviewed decision that the appeal was unreasonable or malicious.
@@ -225,7 +234,10 @@ def refusal(t: Transition, situation: Situation) -> str | None:
 # actions that end requests (``ends_requests``), one per cancelled request, its kind in ``data``.
 CANCEL_REQUEST = "cancel_request"
 # ``repeat_noted``: a closed order learns that a repeat call came (the linked 重办 or the reopen).
-FACTS = frozenset({"merged_in", "overdue", "near_due", "receipt_sent", "repeat_noted", CANCEL_REQUEST})
+# ``supervision_failed`` is the SLA sweep's finding that a 督办 went unanswered past its respond_by.
+SUPERVISION_FAILED = "supervision_failed"
+FACTS = frozenset({"merged_in", "overdue", "near_due", "receipt_sent", "repeat_noted", SUPERVISION_FAILED,
+                   CANCEL_REQUEST})
 # A pending request lives only while the unit that filed it holds the order and has not answered;
 # a pending return is exactly the state ``return_requested``.
 REQUEST_STATES = frozenset({Status.HANDLING, Status.RETURN_REQUESTED, Status.SUSPENDED})

@@ -90,7 +90,7 @@ def _shield(user, order, context) -> None:
     for r in context["requests"]:
         hide(r, "reason", "basis", "decision_note")
     for r in context["reminders"]:
-        hide(r, "notice")
+        hide(r, "notice", "response")
     for c in context["callbacks"]:
         hide(c, "note")
     for a in context["attachments"]:

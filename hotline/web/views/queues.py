@@ -170,6 +170,7 @@ def supervision(request):
         **queries.supervision_lists(request.user, now),
         **queries.upstream_deadlines(request.user, now),
         "failed": queries.failed_supervisions(request.user),
+        "escalations": queries.escalations(request.user, now),
         "can": _can(r, Status.HANDLING, "remind", "supervise"),
         "now": now, "here": request.get_full_path(),
     })
