@@ -154,6 +154,12 @@ def test_an_unanswered_supervision_fails_at_local_midnight_and_is_deducted(handl
     sheet = client.get(f"/assessment/2023-07/units/{unit('杨楼镇').pk}/").content.decode()
     assert "督办事项未落实" in sheet and "-2" in sheet and handling.number in sheet
 
+    # The month's 通报 drafts the briefing's business-work item.
+    from hotline.briefing.build import build_briefing_data
+
+    [item] = build_briefing_data(2023, 7, charts=False).business_work
+    assert item.title == "督办落实情况通报" and f"杨楼镇1件（工单编号{handling.number}）" in item.text
+
 
 def test_a_response_in_time_is_not_failed(handling, people):
     with frozen(2023, 7, 4, 10, 0):

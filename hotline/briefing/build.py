@@ -57,7 +57,7 @@ def build_briefing_data(year: int, month: int, *, issue_date: dt.date | None = N
     if typical_cases is _UNSET:
         typical_cases = drafting.typical_cases(year, month, using=using)
     if business_work is _UNSET:
-        business_work = drafting.business_work(year, month)
+        business_work = drafting.business_work(year, month, using=using)
     data = BriefingData(
         issuer=settings.HOTLINE["ISSUER"],
         issue_date=issue_date or default_issue_date(year, month),

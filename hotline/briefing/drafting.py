@@ -253,9 +253,23 @@ def typical_cases(year: int, month: int, *, using: str | None = None, limit: int
     return tuple(cases)
 
 
-def business_work(year: int, month: int) -> tuple[TitledText, ...]:
-    """Left to the supervisor: the platform does not know the center's meetings and visits."""
-    return ()
+def business_work(year: int, month: int, *, using: str | None = None) -> tuple[TitledText, ...]:
+    """The month's 通报 of 督办 not carried out (``queries.month_bulletin``: found failed by the SLA
+    sweep in the month), by unit with the orders' numbers. The rest is left to the supervisor: the
+    platform does not know the center's meetings and visits. A month without a failed 督办 drafts
+    nothing here."""
+    from hotline.workorders.queries import month_bulletin
+
+    bulletin = month_bulletin(year, month, using=using)
+    if not bulletin:
+        return ()
+    by_unit: dict[str, list[str]] = {}
+    for row in bulletin:
+        by_unit.setdefault(row["unit"] or "（未派单）", []).append(row["number"])
+    named = "；".join(f"{unit}{len(numbers)}件（工单编号{'、'.join(numbers)}）" for unit, numbers in by_unit.items())
+    text = (f"本月共有{len(bulletin)}件督办事项未在规定期限内书面反馈，认定为督办未落实：{named}。"
+            "以上单位在本月考核中按规定扣分，特此通报。")
+    return (TitledText("督办落实情况通报", text),)
 
 
 def parse_items(text: str) -> tuple[TitledText, ...]:
