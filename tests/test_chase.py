@@ -20,6 +20,7 @@ import time_machine
 from django_tasks_db.models import DBTaskResult
 
 from hotline.catalog.models import SlaPolicy
+from hotline.notify.models import Delivery, Kind, Notification
 from hotline.workorders import actions, tasks, workflow
 from hotline.workorders.models import Callback, Event, Reminder, WorkOrder
 from hotline.workorders.queries import (
@@ -141,6 +142,8 @@ def test_an_unanswered_supervision_fails_at_local_midnight_and_is_deducted(handl
     reminder.refresh_from_db()
     assert reminder.responded_at == local(2023, 7, 11, 9, 30) and reminder.failed
     assert Event.objects.get(order=handling, action="respond_supervision").data["late"] is True
+    assert Notification.objects.filter(recipient=zhou, kind=Kind.CHASE_ANSWERED).count() == 2  # confirmed, answered
+    assert Notification.objects.filter(recipient=zhou, kind=Kind.SUPERVISION_FAILED).exists()
     assert "respond_supervision" not in offered(zhao, handling)
     assert replayed(handling).status == workflow.Status.HANDLING
 
@@ -236,6 +239,7 @@ def answered(new_order, people):
 def test_an_unreached_callback_is_retried_per_policy_then_closed_as_unreachable(answered, people, settings):
     settings.HOTLINE = {**settings.HOTLINE, "CALLBACK_ATTEMPTS": 3, "CALLBACK_RETRY_HOURS": 24,
                         "CALLBACK_SMS_SURVEY": True}
+    settings.HOTLINE_NOTIFY = {**settings.HOTLINE_NOTIFY, "KANNEL_SENDSMS_URL": "http://127.0.0.1:9/cgi-bin/sendsms"}
     li = people["operator_li"]
     with frozen(2023, 7, 4, 18, 0):
         assert [o.number for o in callback_queue(li)] == [answered.number]
@@ -246,6 +250,9 @@ def test_an_unreached_callback_is_retried_per_policy_then_closed_as_unreachable(
     first = Event.objects.get(order=order, action="callback_unreached")
     assert first.data == {"reached": False, "attempt": 1, "attempts": 3, "retry_at": "2023-07-05T18:00:00+08:00",
                           "sms_survey": True}
+    # notify's rule turns it into the citizen's SMS with the satisfaction link, queued in the outbox.
+    [survey] = Delivery.objects.filter(kind=Kind.SURVEY)
+    assert (survey.channel, survey.recipient_kind, survey.event_id) == ("sms", "citizen", first.pk)
 
     with frozen(2023, 7, 5, 17, 59):  # not due again yet: off the queue
         assert callback_queue(li) == []
@@ -253,6 +260,7 @@ def test_an_unreached_callback_is_retried_per_policy_then_closed_as_unreachable(
         assert [o.number for o in callback_queue(li)] == [answered.number]
         actions.record_callback(answered, acting_user=li, reached=False)
     assert "sms_survey" not in Event.objects.filter(order=order, action="callback_unreached").last().data
+    assert Delivery.objects.filter(kind=Kind.SURVEY).count() == 1  # once per callback round
     with frozen(2023, 7, 6, 23, 59, 59):
         order = actions.record_callback(answered, acting_user=li, reached=False)
 

@@ -646,11 +646,12 @@ class Walker:
         """A citizen who never answers: every attempt the retry policy allows, each when it falls
         due, the last closing the order as 无法联系. Draws nothing from the plan's random stream
         (the month's other figures stay where they were)."""
-        while order.status == "awaiting_callback":
+        while True:
             order = actions.record_callback(order, acting_user=self.operator(), reached=False, at=at,
                                             note="回访未接通")
-            at = order.next_callback_at or at
-        return order
+            if order.status != "awaiting_callback":
+                return order
+            at = order.next_callback_at
 
     def callback(self, order: WorkOrder, plan: PlannedOrder, *, quality: float, solved: bool = True,
                  rounds: int = 1) -> WorkOrder:

@@ -73,7 +73,8 @@ _REQUEST_OF = {"approve_return": ("return", "退单申请已同意"), "reject_re
                "approve_suspension": ("suspension", "承诺办理申请已同意"),
                "reject_suspension": ("suspension", "承诺办理申请被驳回")}
 _REVIEW_WHAT = {"request_return": "申请退单", "request_extension": "申请延期", "request_suspension": "申请承诺办理",
-                "reply": "已回复"}
+                "reply": "已回复", "respond_supervision": "已书面反馈督办",
+                "acknowledge_reminder": "已确认收到督办"}
 
 
 def _fields(event, order, unit_name: str) -> dict:

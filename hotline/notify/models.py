@@ -32,6 +32,8 @@ class Kind(models.TextChoices):
     RECEIPT = "receipt", "受理回执"
     ANSWERED = "answered", "办结通知"
     MERGED_CLOSED = "merged_closed", "并单办结通知"
+    CHASE_ANSWERED = "chase_answered", "督办反馈"
+    SURVEY = "survey", "回访未接通评价邀请"
 
 
 class Channel(models.TextChoices):

@@ -65,6 +65,16 @@ def arrived_to_take_in(event, order) -> bool:
     return event.actor_role == "system" or order.source in TAKE_IN_SOURCES
 
 
+def asks_for_survey(event, order) -> bool:
+    """The unreached callback's event says the policy sends the satisfaction link (``sms_survey``)."""
+    return bool((event.data or {}).get("sms_survey")) and citizen_may_get_sms(event, order)
+
+
+def acknowledges_supervision(event, order) -> bool:
+    """A unit confirming a 督办 is news to supervisors; confirming a 催办 only shows on the order."""
+    return "supervision" in (event.data or {}).get("kinds", ())
+
+
 @dataclass(frozen=True)
 class Rule:
     kind: str
@@ -105,8 +115,13 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "transfer": (Rule(Kind.MERGED_CLOSED, (MERGED_CALLERS,)),),
     "inform": (Rule(Kind.MERGED_CLOSED, (MERGED_CALLERS,)),),
     "not_accept": (Rule(Kind.MERGED_CLOSED, (MERGED_CALLERS,)),),
-    # Supervisors
+    "callback_unreachable": (Rule(Kind.MERGED_CLOSED, (MERGED_CALLERS,)),),
+    # Citizens the callback could not reach: the satisfaction link instead (first miss, by policy)
+    "callback_unreached": (Rule(Kind.SURVEY, (CITIZEN,), asks_for_survey),),
+    # Supervisors: the unit's side of a 督办 (docs/workflow.md, "Chase loops that close")
     "supervision_failed": (Rule(Kind.SUPERVISION_FAILED, (SUPERVISORS, EVENT_UNIT)),),
+    "respond_supervision": (Rule(Kind.CHASE_ANSWERED, (SUPERVISORS,)),),
+    "acknowledge_reminder": (Rule(Kind.CHASE_ANSWERED, (SUPERVISORS,), acknowledges_supervision),),
 }
 
 # Which outbound channels a unit gets for a kind when it has no Preference row. In-app always.

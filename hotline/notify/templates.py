@@ -56,6 +56,10 @@ TEMPLATES: dict[str, Template] = {
     Kind.MERGED_CLOSED: Template("并单办结通知",
                                  "【{hotline}】您反映的诉求（工单 {number}）已与同类诉求合并办理，现已办结，"
                                  "办理结果请见：{link}"),
+    Kind.CHASE_ANSWERED: Template("督办反馈：工单 {number}",
+                                  "工单 {number}“{title}”{unit}{what}。{note}"),
+    Kind.SURVEY: Template("回访未接通",
+                          "【{hotline}】我们就工单 {number} 致电回访未能接通，请通过以下链接查看答复并评价：{link}"),
 }
 
 
