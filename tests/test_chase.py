@@ -24,7 +24,6 @@ from hotline.notify.models import Delivery, Kind, Notification
 from hotline.workorders import actions, tasks, workflow
 from hotline.workorders.models import Callback, Event, Reminder, WorkOrder
 from hotline.workorders.queries import (
-    available_actions,
     callback_queue,
     escalations,
     failed_supervisions,
@@ -61,8 +60,11 @@ def replayed(order) -> workflow.Replayed:
 
 
 def offered(user, order) -> set[str]:
+    """The buttons the order page shows ``user`` (the table, the user's unit, ``workflow.refusal``)."""
+    from hotline.web.views.common import console_actions
+
     order = WorkOrder.objects.get(pk=order.pk)
-    return {t.action for t in available_actions(user, order, list(order.assignments.all()))}
+    return {t.action for t in console_actions(user, order, list(order.assignments.all()))}
 
 
 @pytest.fixture

@@ -1087,6 +1087,7 @@ def acknowledge_reminders(order, *, acting_user, note: str = "", at=None) -> Wor
     actor = Actor.of(acting_user)
     order, _ = _begin(order, "acknowledge_reminder", actor, note)
     at = _now(at)
+    _possible(order, "acknowledge_reminder", actor, at)
     pending = list(Reminder.objects.unacknowledged(order, actor.unit_id).select_for_update().order_by("at", "id"))
     if not pending:
         raise WorkflowError("本单位没有待确认的催办或督办")
@@ -1106,6 +1107,7 @@ def respond_supervision(order, *, acting_user, response: str, at=None) -> WorkOr
     response = scrub(response or "").strip()
     order, _ = _begin(order, "respond_supervision", actor, response)
     at = _now(at)
+    _possible(order, "respond_supervision", actor, at)
     reminder = Reminder.objects.awaiting_response(order, actor.unit_id).select_for_update().order_by("at", "id").first()
     if reminder is None:
         raise WorkflowError("本单位没有待反馈的督办")

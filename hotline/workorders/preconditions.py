@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from hotline.workorders.models import Assignment, Request, WorkOrder
+from hotline.workorders.models import Assignment, Reminder, Request, WorkOrder
 from hotline.workorders.workflow import (
     MAX_DISPATCH_ROUNDS,
     RequestKind,
@@ -37,6 +37,9 @@ def situation_of(order: WorkOrder, *, at: dt.datetime, assignments: Iterable[Ass
         co_signed=bool(mine_co and mine_co.signed_at),
         upstream=order.is_upstream,
         reported_back=order.reported_back_at is not None,
+        # The unit's answers to a chase (two small indexed reads, only for a handler).
+        unacknowledged=unit_id is not None and Reminder.objects.unacknowledged(order, unit_id).exists(),
+        awaiting_response=unit_id is not None and Reminder.objects.awaiting_response(order, unit_id).exists(),
     )
 
 

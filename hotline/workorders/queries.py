@@ -314,18 +314,6 @@ def _unit_matches(db: str, unit_id: int, text: str, before: tuple) -> list[tuple
 
 # Outcomes of the callback form (未接通), not actions of their own.
 RECORDED_BY_CALLBACK = frozenset({"callback_unreached", "callback_unreachable"})
-# The unit's answers to a chase, offered only while something is there to answer.
-CHASE_ANSWERS = frozenset({"acknowledge_reminder", "respond_supervision"})
-
-
-def _chase_open(action: str, order: WorkOrder, unit_id: int | None) -> bool:
-    if unit_id is None:
-        return False
-    if action == "acknowledge_reminder":
-        return Reminder.objects.unacknowledged(order, unit_id).exists()
-    return Reminder.objects.awaiting_response(order, unit_id).exists()
-
-
 def available_actions(user, order: WorkOrder, assignments: list[Assignment]) -> list[Transition]:
     """Actions the user may take now: the workflow table, narrowed by the user's unit."""
     role = access.role_of(user)
@@ -334,8 +322,6 @@ def available_actions(user, order: WorkOrder, assignments: list[Assignment]) -> 
     result = []
     for t in allowed(order.status, role):
         if t.action in {"annotate"} or t.action in RECORDED_BY_CALLBACK:
-            continue
-        if t.action in CHASE_ANSWERS and not _chase_open(t.action, order, getattr(user, "unit_id", None)):
             continue
         if role == Role.HANDLER:
             mine = [a for a in assignments if a.active and a.unit_id == user.unit_id]

@@ -204,6 +204,8 @@ class Situation:
     co_signed: bool = False  # the actor's co-handling part is signed for
     upstream: bool = False
     reported_back: bool = False
+    unacknowledged: bool = False  # a 催办/督办 to the actor's unit awaits its confirmation
+    awaiting_response: bool = False  # a 督办 to the actor's unit awaits its written response
 
 
 def refusal(t: Transition, situation: Situation) -> str | None:
@@ -227,6 +229,10 @@ def refusal(t: Transition, situation: Situation) -> str | None:
         return "该工单没有主办单位，请选择回访重新派单"
     if t.action == "callback_redispatch" and situation.has_lead:
         return "该工单有主办单位，请选择回访重办"
+    if t.action == "acknowledge_reminder" and not situation.unacknowledged:
+        return "本单位没有待确认的催办或督办"
+    if t.action == "respond_supervision" and not situation.awaiting_response:
+        return "本单位没有待反馈的督办"
     return None
 
 
