@@ -1281,7 +1281,7 @@ def mark_supervision_failed(reminder_ids: Iterable[int], *, at=None) -> int:
     orders = {o.pk: o for o in WorkOrder.objects.select_for_update().filter(pk__in=order_ids).order_by("pk")}
     at = _now(at)
     count = 0
-    for reminder in (Reminder.objects.select_for_update().select_related("unit")
+    for reminder in (Reminder.objects.select_for_update(of=("self",)).select_related("unit")
                      .filter(pk__in=list(reminder_ids), kind=Reminder.Kind.SUPERVISION, responded_at__isnull=True,
                              failed=False, respond_by__lt=at).order_by("order_id", "id")):
         reminder.failed, reminder.failed_at = True, at
