@@ -76,7 +76,8 @@ UNACKED = {workflow.CANCEL_REQUEST, "near_due", "overdue", "receipt_sent"}
 # Actions the clients leave out: notes and decisions that do not race anything here.
 # ``reopen`` is taken only inside repeat_closed under the "reopen" policy (the default is "linked").
 SKIP = {"annotate", "exclude_from_assessment", "report_back", "reopen"}
-WEIGHTS = {"remind": 0.15, "supervise": 0.15, "transfer": 0.1, "inform": 0.1, "not_accept": 0.1, "merge": 0.5, "repeat_rework": 0.3,
+WEIGHTS = {"remind": 0.15, "supervise": 0.15, "acknowledge_reminder": 0.2, "respond_supervision": 0.2,
+           "transfer": 0.1, "inform": 0.1, "not_accept": 0.1, "merge": 0.5, "repeat_rework": 0.3,
            "direct_answer": 0.5, "coordinate": 0.5, "callback": 2, "dispatch": 2, "reply": 1.5}
 
 
@@ -249,6 +250,9 @@ class Run:
             return Job(action, pk, lambda: actions.repeat_closed(pk, acting_user=user, of=target, note="再次来电")
                        and done + [(target, "repeat_noted")])
         if action == "callback":
+            if rng.random() < 0.15:  # not reached: a retry, or the last attempt closes as 无法联系
+                return Job("callback", pk, lambda: actions.record_callback(pk, acting_user=user, reached=False)
+                           and done)
             satisfaction = rng.choice(Satisfaction.values)
             happy = satisfaction in SATISFIED_LEVELS
             rework = not happy and rng.random() < 0.6
@@ -288,6 +292,9 @@ class Run:
             "send_back": lambda: actions.send_back(pk, acting_user=user, note="答复不完整"),
             "remind": lambda: actions.remind(pk, acting_user=user, notice="请抓紧办理"),
             "supervise": lambda: actions.supervise(pk, acting_user=user, notice="请两个工作日内办结"),
+            "acknowledge_reminder": lambda: actions.acknowledge_reminders(pk, acting_user=user),
+            "respond_supervision": lambda: actions.respond_supervision(pk, acting_user=user,
+                                                                       response="已组织整改，书面反馈如下"),
         }
         call = calls[action]
         return Job(action, pk, lambda: call() and done)
