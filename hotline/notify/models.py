@@ -32,6 +32,7 @@ class Kind(models.TextChoices):
     RECEIPT = "receipt", "受理回执"
     ANSWERED = "answered", "办结通知"
     MERGED_CLOSED = "merged_closed", "并单办结通知"
+    KB_REVIEW_DUE = "kb_review_due", "知识库待复核"
 
 
 class Channel(models.TextChoices):
