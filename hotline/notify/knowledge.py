@@ -27,7 +27,7 @@ def remind_reviews_due(today: dt.date | None = None) -> list[int]:
     """Remind the owners of articles due for review; returns the articles reminded (none: nothing
     to do, so the scheduler's per-period call costs one indexed query)."""
     today = today or clock.today()
-    due = list(KnowledgeArticle.objects.select_for_update(skip_locked=True)
+    due = list(KnowledgeArticle.objects.select_for_update(skip_locked=True, of=("self",))
                .filter(active=True, review_date__lte=today + dt.timedelta(days=REMIND_BEFORE_DAYS))
                .filter(Q(reminded_on__isnull=True) | Q(reminded_on__lte=today - dt.timedelta(days=REMIND_EVERY_DAYS)))
                .select_related("owner_unit").order_by("review_date", "pk"))
