@@ -232,3 +232,19 @@ def test_concurrent_workers_claim_each_message_once(clock, new_order, settings, 
         thread.join()
     assert errors == [] and sorted(claimed) == sorted(Delivery.objects.values_list("pk", flat=True))
     assert len(set(claimed)) == 6
+
+
+def test_the_scheduler_tick_queues_one_run_when_retries_fall_due(supervised, robots, clock):
+    from django_tasks_db.models import DBTaskResult
+
+    from hotline.notify.tasks import deliver_due, schedule_due
+
+    DBTaskResult.objects.all().delete()
+    robots.answer = {"errcode": 310000, "errmsg": "busy"}
+    Delivery.objects.exclude(channel="wecom", kind=Kind.SUPERVISION).delete()
+    assert delivery.run() == {"pending": 1}
+    assert schedule_due() == []  # the retry is not due yet
+    clock.shift(dt.timedelta(seconds=31))
+    assert len(schedule_due()) == 1
+    assert schedule_due() == []  # one run waiting is enough
+    assert DBTaskResult.objects.filter(task_path=deliver_due.module_path).count() == 1
