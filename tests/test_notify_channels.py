@@ -185,6 +185,7 @@ def test_delivery_reports_need_their_token_and_never_undo_delivered(clock, new_o
 
     forged = client.get(url, {"delivery": row.pk, "token": "0" * 32, "type": 1})
     assert forged.status_code == 403
+    assert client.get(url).status_code == 403 and client.get(url, {"delivery": "x", "type": 1}).status_code == 403
     row.refresh_from_db()
     assert row.status == "pending" and row.report_status == ""
     assert client.get(url, {"delivery": row.pk, "token": dlr_token(row.pk), "type": 1}).status_code == 200
