@@ -111,6 +111,8 @@ def _from_order(request) -> dict | None:
 @require_POST
 def kb_review(request, pk):
     """Approve (publish) or reject the article's pending revision."""
+    if not access.may_review_knowledge(request.user):
+        raise PermissionDenied("只有热线中心可以审核知识库")
     revision = get_object_or_404(KnowledgeRevision, article_id=pk, state=KnowledgeRevision.State.PENDING)
     try:
         if request.POST.get("decision") == "approve":
