@@ -62,3 +62,12 @@ def new_order(people, unit):
         return actions.register_order(**fields)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_live_updates_unless_asked(settings):
+    """Pages open no live-update stream in tests, except where a test turns it back on (the live
+    tests: test_notification_centre, test_live_browser, test_live_cluster). pytest-django's live
+    server shares the test's in-memory SQLite between threads, and a page's stream polling it in
+    the background collides with the test's own writes ("database table is locked")."""
+    settings.HOTLINE_LIVE_BACKEND = "off"

@@ -79,8 +79,12 @@ def _to_yanglou(world, number):
     return _order(number)
 
 
-def _image_loaded(page, selector) -> bool:
-    return page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0")
+def _images_loaded(page, selector, count) -> bool:
+    """Wait until ``count`` images match ``selector`` and every one has loaded (a broken image never does)."""
+    page.wait_for_function(
+        "([sel, n]) => { const imgs = [...document.querySelectorAll(sel)];"
+        " return imgs.length === n && imgs.every(i => i.complete && i.naturalWidth > 0); }", arg=[selector, count])
+    return True
 
 
 def test_a_citizens_photo_reaches_the_unit_as_a_thumbnail_without_exif(open_page, live_server, world, tmp_path):
@@ -103,8 +107,7 @@ def test_a_citizens_photo_reaches_the_unit_as_a_thumbnail_without_exif(open_page
     zhao = open_page("handler_zhao")
     zhao.goto(f"{live_server.url}/orders/{number}/")
     thumb = f"#attachments img[src='/attachments/{photo.pk}/thumb/']"
-    zhao.wait_for_selector(thumb)
-    assert _image_loaded(zhao, thumb)
+    assert _images_loaded(zhao, thumb, 1)
     assert "市民上传" in zhao.locator("#attachments").inner_text()
     got = zhao.request.get(f"{live_server.url}/attachments/{photo.pk}/")
     assert got.status == 200 and got.headers["x-content-type-options"] == "nosniff"
@@ -171,11 +174,7 @@ def test_a_units_public_evidence_reaches_the_citizen_after_closing(open_page, li
     assert _order(order.number).status == "closed"
     citizen.reload()
     assert "已办结" in citizen.locator(".status").inner_text()
-    citizen.wait_for_selector("#evidence img")
-    images = citizen.locator("#evidence img")
-    assert images.count() == 2
-    for i in range(2):
-        assert citizen.evaluate("img => img.complete && img.naturalWidth > 0", images.nth(i).element_handle())
+    assert _images_loaded(citizen, "#evidence img", 2)
     href = citizen.locator("#evidence a").first.get_attribute("href")
     got = citizen.request.get(f"{live_server.url}{href}")
     assert got.status == 200 and not Image.open(io.BytesIO(got.body())).getexif()

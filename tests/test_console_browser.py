@@ -323,3 +323,75 @@ def test_inbox_pages_one_group_and_acts_from_the_second_page(login, live_server,
     _submit_panel(zhao)
     assert _order(numbers[0]).status == "handling"
     assert "to_sign=" in zhao.url and "待签收（共 54 件）" in zhao.content()
+
+
+def test_a_unit_edits_its_knowledge_article_and_the_center_approves_it(login, live_server, world):
+    """赵 of 杨楼镇 corrects his unit's article (it was a 403); operators still see the old text
+    until 周 of the center reads the diff and approves it."""
+    from hotline.catalog.models import KnowledgeArticle
+    from hotline.directory.models import Unit
+    from hotline.knowledge.actions import load_published
+
+    article, _ = load_published(title="杨楼镇农村道路维修报修渠道", body="拨打镇村建办电话报修。",
+                                owner_unit=Unit.objects.get(short_name="杨楼镇"), public=True)
+    zhao = login("handler_zhao")
+    zhao.goto(f"{live_server.url}/kb/{article.pk}/")
+    zhao.click("#kb-edit")
+    zhao.fill("#id_body", "拨打镇村建办电话 0375-6000000 报修，工作日受理。")
+    zhao.fill("#id_note", "补充电话和受理时间")
+    with zhao.expect_navigation():
+        zhao.click("#kb-form button[type=submit]")
+    assert "热线中心审核后发布" in zhao.inner_text(".messages")
+    assert KnowledgeArticle.objects.get(pk=article.pk).body == "拨打镇村建办电话报修。"
+    assert zhao.locator("#kb-approve").count() == 0  # the proposer cannot approve
+
+    zhou = login("supervisor_zhou")
+    zhou.goto(f"{live_server.url}/kb/")
+    zhou.click(f"#kb-pending >> text={article.title}")
+    diff = zhou.inner_text("#kb-pending-revision")
+    assert "+ 拨打镇村建办电话 0375-6000000 报修，工作日受理。" in diff and "- 拨打镇村建办电话报修。" in diff
+    zhou.fill("#kb-pending-revision input[name=note]", "同意")
+    with zhou.expect_navigation():
+        zhou.click("#kb-approve")
+    assert "第2版" in zhou.inner_text(".kb-article")
+    assert "0375-6000000" in zhou.inner_text(".kb-article .content")
+    assert KnowledgeArticle.objects.get(pk=article.pk).version == 2
+
+
+def test_the_lead_unit_picker_is_searchable_and_numbers_do_not_wrap(login, live_server, world):
+    """王 types part of a unit's name instead of scrolling 46 units; the overdue row stands out in
+    待派单, and on /supervision/ at 1366 px its number stays on one line."""
+    from hotline.catalog.models import AppealType, Category
+    from hotline.directory.models import Unit
+    from hotline.workorders import actions
+
+    li, order, orders = world["operator_li"], None, []
+    for i in range(3):
+        order = actions.register_order(acting_user=li, title=f"道路破损{i}", content="主路坑洼",
+                                       appeal_type=AppealType.objects.get(code="problem"),
+                                       category=Category.objects.get(full_name="农村管理—人居环境"),
+                                       town=Unit.objects.get(short_name="杨楼镇"),
+                                       at=dt.datetime.now(dt.UTC) - dt.timedelta(days=30))
+        actions.submit_for_dispatch(order, acting_user=li, at=order.received_at)
+        orders.append(order)
+    # One dispatched a month ago: overdue on the supervision page.
+    late = actions.dispatch(orders[0], acting_user=world["dispatcher_wang"], lead_unit=Unit.objects.get(short_name="杨楼镇"),
+                            at=orders[0].received_at)
+    wang = login("dispatcher_wang")
+    wang.goto(f"{live_server.url}/dispatch/")
+    assert "late" in (wang.get_attribute(f"#dispatch-queue [data-number='{order.number}']", "class") or "")
+    _open_action(wang, order.number, "dispatch")
+    search = wang.locator("#panel input[data-picker-for=id_lead_unit]")
+    search.fill("住房")
+    visible = wang.eval_on_selector_all(
+        "#id_lead_unit option", "os => os.filter(o => !o.hidden).map(o => o.text + ' ' + (o.dataset.search || ''))")
+    assert visible and all("住房" in t for t in visible), visible
+    chosen = wang.eval_on_selector("#id_lead_unit", "s => s.options[s.selectedIndex].text")
+    assert chosen == "住房和城乡建设局"
+    _submit_panel(wang)
+    zhou = login("supervisor_zhou")
+    zhou.goto(f"{live_server.url}/supervision/")
+    cell = zhou.locator(f"#overdue-list [data-number='{late.number}'] td.num").first
+    height = cell.evaluate("td => td.getBoundingClientRect().height")
+    line = cell.evaluate("td => parseFloat(getComputedStyle(td).lineHeight) || 20")
+    assert height < 2 * line + 8  # one line at 1366 px, not broken in two

@@ -178,3 +178,16 @@ def test_portal_errors_are_listed_at_the_top(client):
     top = html.index('id="form-errors"')
     assert top < html.index("<form") and "data-focus" in html and "portal/portal.js" in html
     assert "联系电话" in html[top:html.index("<form")]
+
+
+def test_callback_rows_offer_the_one_reopen_path_that_works(as_user, people, unit, new_order):
+    """A dispatched order reopens to its lead unit (回访重办); one the center answered goes back to
+    dispatch (回访重新派单): each row shows the path ``workflow.refusal`` allows, not both."""
+    answered = new_order(at=timezone.now() - dt.timedelta(hours=2))
+    actions.coordinate(answered, acting_user=people["operator_li"], answer="已协调解决")
+    dispatched = _dispatched(new_order, people, unit)
+    actions.reply(dispatched, acting_user=people["handler_zhao"], public_reply="已修复", solved=True)
+    actions.approve_reply(dispatched, acting_user=people["dispatcher_wang"])
+    html = as_user("supervisor_zhou").get(reverse("callbacks")).content.decode()
+    assert _buttons(html, answered.number) == {"callback_close", "callback_redispatch"}
+    assert _buttons(html, dispatched.number) == {"callback_close", "callback_rework"}

@@ -18,7 +18,7 @@ LAYERS = {
     "lib": 0,
     "accounts": 1, "directory": 1, "catalog": 1,
     "workorders": 2,
-    "intake": 3, "triage": 3, "notify": 3,
+    "intake": 3, "triage": 3, "notify": 3, "knowledge": 3,
     "metrics": 4,
     "analytics": 5,
     "assessment": 6,

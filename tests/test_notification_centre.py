@@ -112,8 +112,18 @@ def test_the_stream_sends_the_bell_and_then_what_changes(as_user, people, dispat
     r.close()
 
 
-def test_a_signed_out_stream_tells_the_browser_to_stop(client):
+def test_a_signed_out_stream_tells_the_browser_to_stop(client, settings):
+    settings.HOTLINE_LIVE_BACKEND = ""
     assert client.get(reverse("live_stream")).status_code == 204
+
+
+def test_live_updates_can_be_turned_off(as_user, settings):
+    """HOTLINE_LIVE_BACKEND=off: the page opens no stream, and the stream answers 204 (stop)."""
+    zhao = as_user("handler_zhao")
+    assert zhao.get(reverse("live_stream")).status_code == 204
+    assert "data-live-stream" not in zhao.get(reverse("inbox")).content.decode()
+    settings.HOTLINE_LIVE_BACKEND = ""
+    assert 'data-live-stream="/live/stream/"' in zhao.get(reverse("inbox")).content.decode()
 
 
 def test_the_stream_does_not_keep_an_idle_session_alive(as_user, settings):

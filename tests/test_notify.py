@@ -209,3 +209,14 @@ def test_the_admin_lists_the_outbox_with_masked_addresses(frozen, new_order, sms
     row = Delivery.objects.get(order=order)
     detail = client.get(f"/admin/notify/delivery/{row.pk}/change/").content.decode()
     assert "13812341234" not in detail
+
+
+def test_the_link_paths_are_the_urlconfs():
+    from django.urls import reverse
+
+    from hotline.notify.channels import DLR_PATH
+    from hotline.notify.emit import ORDER_PATH, TRACK_PATH
+
+    assert DLR_PATH == reverse("notify:dlr")
+    assert ORDER_PATH.format(number="RZ2307-000001") == reverse("order_detail", args=["RZ2307-000001"])
+    assert TRACK_PATH.format(number="RZ2307-000001") == reverse("portal:track_detail", args=["RZ2307-000001"])

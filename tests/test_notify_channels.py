@@ -185,6 +185,7 @@ def test_delivery_reports_need_their_token_and_never_undo_delivered(clock, new_o
 
     forged = client.get(url, {"delivery": row.pk, "token": "0" * 32, "type": 1})
     assert forged.status_code == 403
+    assert client.get(url).status_code == 403 and client.get(url, {"delivery": "x", "type": 1}).status_code == 403
     row.refresh_from_db()
     assert row.status == "pending" and row.report_status == ""
     assert client.get(url, {"delivery": row.pk, "token": dlr_token(row.pk), "type": 1}).status_code == 200
@@ -232,3 +233,19 @@ def test_concurrent_workers_claim_each_message_once(clock, new_order, settings, 
         thread.join()
     assert errors == [] and sorted(claimed) == sorted(Delivery.objects.values_list("pk", flat=True))
     assert len(set(claimed)) == 6
+
+
+def test_the_scheduler_tick_queues_one_run_when_retries_fall_due(supervised, robots, clock):
+    from django_tasks_db.models import DBTaskResult
+
+    from hotline.notify.tasks import deliver_due, schedule_due
+
+    DBTaskResult.objects.all().delete()
+    robots.answer = {"errcode": 310000, "errmsg": "busy"}
+    Delivery.objects.exclude(channel="wecom", kind=Kind.SUPERVISION).delete()
+    assert delivery.run() == {"pending": 1}
+    assert schedule_due() == []  # the retry is not due yet
+    clock.shift(dt.timedelta(seconds=31))
+    assert len(schedule_due()) == 1
+    assert schedule_due() == []  # one run waiting is enough
+    assert DBTaskResult.objects.filter(task_path=deliver_due.module_path).count() == 1

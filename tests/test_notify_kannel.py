@@ -152,15 +152,18 @@ def test_a_worker_killed_mid_send_and_restarted_sends_each_message_once(platform
     proxy.release.set()
     assert delivery(platform, numbers[1])[0] == "sending"
 
-    # 3. After the lease, a new worker asks Kannel's store, finds nothing, and sends it again.
+    # 3. After the lease, the scheduler's tick asks Kannel's store, finds nothing, puts the row back
+    #    in the queue and wakes a worker, which sends it (and the two never claimed).
     third = platform.worker()
+    scheduler = platform.start("scheduler", "--tick", "0.5", "--every", "60", log="scheduler.log")
     try:
         for phone, number in zip(phones, numbers, strict=True):
             wait_for(lambda p=phone: operator.texts_to(p), what=f"the receipt for {phone}")
             wait_for(lambda n=number: delivery(platform, n)[0] == "delivered", what=f"{number} delivered")
     finally:
-        third.terminate()
-        third.wait(20)
+        for process in (third, scheduler):
+            process.terminate()
+            process.wait(20)
     for phone, number in zip(phones, numbers, strict=True):
         texts = operator.texts_to(phone)
         assert len(texts) == 1 and number in texts[0], (phone, texts)

@@ -75,6 +75,24 @@ def require_role(request, *roles: Role) -> Role:
 EXPORT_CONTACT_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 
 
+# Knowledge base (GB/T 44191-2024): the center keeps it and reviews every change before it is
+# published; a unit keeps the articles it owns (and proposes new ones as their owner).
+KB_CENTER_EDITORS = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+KB_REVIEWERS = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+
+
+def may_edit_knowledge(user, owner_unit_id: int | None) -> bool:
+    """May ``user`` propose a change to an article owned by ``owner_unit_id`` (None: the center's)?"""
+    role = role_of(user)
+    if role in KB_CENTER_EDITORS:
+        return True
+    return role == Role.HANDLER and owner_unit_id is not None and owner_unit_id == getattr(user, "unit_id", None)
+
+
+def may_review_knowledge(user) -> bool:
+    return role_of(user) in KB_REVIEWERS
+
+
 def may_export_contacts(user) -> bool:
     return role_of(user) in EXPORT_CONTACT_ROLES
 

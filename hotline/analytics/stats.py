@@ -29,6 +29,7 @@ from hotline.lib import clock
 from hotline.lib.shares import format_share, share
 from hotline.metrics import units as unit_queries
 from hotline.metrics.center import COORDINATED_DISPOSITIONS, direct_answer_rate, main_aggregates, repeat_rate
+from hotline.metrics.knowledge import knowledge_counts
 from hotline.metrics.units import UnitMetrics, total_counts
 from hotline.metrics.values import Change, Rate, Rates
 from hotline.workorders.models import Assignment, WorkOrder
@@ -100,6 +101,7 @@ class PeriodStats:
     direct_answer: Rate  # 直接答复率
     repeats: int
     repeat_rate: Rate  # 重复诉求率
+    knowledge: dict[str, int]  # 知识库更新条目, 复核逾期条目, 知识库直接答复 (hotline.metrics.knowledge)
     upstream_by_platform: tuple[CountRow, ...]
     appeal_types: tuple[CountRow, ...]
     hotspots: tuple[HotspotRow, ...]
@@ -349,6 +351,7 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
         hotspots=hotspots, categorized=categorized,
         changes=changes, rates=Rates(totals), unit_rates=tuple(per_unit.values()),
         direct_answer=direct_answer_rate(main), repeat_rate=repeat_rate(main),
+        knowledge=knowledge_counts(start, end, using=db, orders=orders),
         overdue=overdue, overdue_total=totals["overdue"], unreachable_total=totals["unreachable"],
         stationing_noncompliant=noncompliant_stationing(start, end) if with_calls else (),
         category_counts=dict(one.categories), category_leads=dict(one.category_leads),

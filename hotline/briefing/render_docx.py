@@ -43,7 +43,7 @@ TEXT_WIDTH = Cm(21.0 - 2.8 - 2.6)
 # printing line on one page.
 ROW_HEIGHT = Cm(0.68)
 CELL_LINE = Pt(18)  # exact, so a 四号 row does not grow to the CJK font's 1.45 em line box
-KEEP_TOGETHER_ROWS = 15
+HEAD_ROWS = 2  # the header and the first row stay with the table's title
 
 _PPR_AFTER_PBDR = (
     "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
@@ -202,8 +202,6 @@ def _table(doc, block: Table, *, cell_size=SIZE_4) -> None:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     widths = _column_widths(ncols)
-    # A short table stays on one page with its title; a long one may break, repeating its header.
-    keep_together = len(rows) <= KEEP_TOGETHER_ROWS
     for r, values in enumerate(rows):
         row = table.rows[r]
         row.height = ROW_HEIGHT
@@ -222,9 +220,12 @@ def _table(doc, block: Table, *, cell_size=SIZE_4) -> None:
             pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
             pf.line_spacing = CELL_LINE
             pf.first_line_indent = Pt(0)
-            # The last row keeps with nothing: a chart after the table must not drag the heading,
-            # the title and the table onto the next page with it (page 1 was 40% blank).
-            pf.keep_with_next = (keep_together and r < len(rows) - 1) or is_header
+            # A table may break across pages (its header repeats): only its first rows stay with the
+            # title and heading, and its last two together. Kept whole, 二、数据分析 with its table
+            # moved to page 2 and left page 1 40% blank; and the last row keeps with nothing, so a
+            # chart after the table never drags the table along.
+            last = len(rows) - 1
+            pf.keep_with_next = r < last and (r < HEAD_ROWS or r == last - 1)
             font = HEADING_FONT if is_header or is_total else BODY_FONT
             _run(p, value, font, cell_size, bold=is_header)
     for c, width in enumerate(widths):

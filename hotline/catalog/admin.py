@@ -10,6 +10,7 @@ from hotline.catalog.models import (
     CategoryVersion,
     DispatchRule,
     KnowledgeArticle,
+    KnowledgeRevision,
     SlaPolicy,
 )
 from hotline.catalog.tree import TreeError, first_editable_day
@@ -99,6 +100,14 @@ admin.site.register(SlaPolicy, list_display=["name", "appeal_type", "urgency", "
                                              "active"])
 admin.site.register(CalendarOverride, list_display=["date", "is_workday", "note"])
 admin.site.register(CalendarYear, list_display=["year", "note"])
-admin.site.register(KnowledgeArticle, list_display=["title", "category", "owner_unit", "review_date", "active"],
-                    search_fields=["title", "body", "keywords"])
+# The published text changes only through a reviewed revision (the console's 知识库): here an
+# admin may reassign the owning unit or switch an article off, and read the revisions.
+admin.site.register(KnowledgeArticle, list_display=["title", "category", "owner_unit", "version", "public", "review_date",
+                                                    "active"],
+                    search_fields=["title", "body", "keywords"],
+                    readonly_fields=["title", "body", "keywords", "category", "public", "review_date", "expires_on",
+                                     "version", "reviewed_at", "reminded_on"])
+admin.site.register(KnowledgeRevision, list_display=["article", "number", "state", "proposed_by", "proposed_at",
+                                                     "decided_by", "decided_at"],
+                    list_filter=["state"], readonly_fields=[f.name for f in KnowledgeRevision._meta.fields])
 admin.site.register(DispatchRule, list_display=["category", "town", "unit", "position"])

@@ -206,7 +206,15 @@ class CalendarYear(models.Model):
 
 
 class KnowledgeArticle(models.Model):
-    """An answer operators read out (直接答复), kept up to date by its owning unit."""
+    """An answer operators read out (直接答复), kept current by its owning unit (GB/T 44191-2024).
+
+    Title, body, keywords, category and ``public`` are the published text: what operators search
+    and, when public, what citizens find in the portal. Every change is a ``KnowledgeRevision``
+    (versions with diffs and who proposed and approved what); the owning unit proposes, the
+    center reviews before anything is published. ``review_date`` is when the unit must confirm
+    the article again (复核); ``expires_on`` is when it stops being offered (失效). Changed only
+    through ``hotline.catalog.actions``.
+    """
 
     title = models.CharField("标题", max_length=120)
     body = models.TextField("内容")
@@ -215,15 +223,71 @@ class KnowledgeArticle(models.Model):
                                    verbose_name="维护单位")
     keywords = models.CharField("关键词", max_length=200, blank=True)
     review_date = models.DateField("复核日期", null=True, blank=True)
+    expires_on = models.DateField("失效日期", null=True, blank=True)
+    public = models.BooleanField("向市民公开", default=False)
     active = models.BooleanField("启用", default=True)
+    version = models.PositiveIntegerField("版本", default=0)  # 0: not yet published
+    reviewed_at = models.DateTimeField("最近复核", null=True, blank=True)
+    reminded_on = models.DateField("最近复核提醒", null=True, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
         ordering = ["title"]
         verbose_name = verbose_name_plural = "知识库"
+        indexes = [models.Index(fields=["review_date"], name="kb_review_idx")]
 
     def __str__(self):
         return self.title
+
+    @property
+    def published(self) -> bool:
+        return self.version > 0
+
+
+class KnowledgeRevision(models.Model):
+    """One proposed text of an article: pending until the center approves (it becomes the next
+    version) or rejects it. The approved ones are the article's versions; all of them, with who
+    proposed and who decided, are its audit trail."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待审核"
+        APPROVED = "approved", "已发布"
+        REJECTED = "rejected", "已退回"
+
+    article = models.ForeignKey(KnowledgeArticle, models.CASCADE, related_name="revisions", verbose_name="条目")
+    number = models.PositiveIntegerField("版本", null=True, blank=True)  # set on approval
+    base_version = models.PositiveIntegerField("修改自版本", default=0)
+    title = models.CharField("标题", max_length=120)
+    body = models.TextField("内容")
+    keywords = models.CharField("关键词", max_length=200, blank=True)
+    category = models.ForeignKey(Category, models.PROTECT, null=True, blank=True, verbose_name="分类")
+    public = models.BooleanField("向市民公开", default=False)
+    review_date = models.DateField("复核日期", null=True, blank=True)
+    expires_on = models.DateField("失效日期", null=True, blank=True)
+    note = models.CharField("修改说明", max_length=200, blank=True)
+    state = models.CharField("状态", max_length=10, choices=State.choices, default=State.PENDING)
+    proposed_by = models.ForeignKey("accounts.User", models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name="提交人")  # None: loaded with the defaults
+    proposed_unit = models.ForeignKey("directory.Unit", models.PROTECT, null=True, blank=True, related_name="+",
+                                      verbose_name="提交单位")
+    proposed_at = models.DateTimeField("提交时间")
+    decided_by = models.ForeignKey("accounts.User", models.PROTECT, null=True, blank=True, related_name="+",
+                                   verbose_name="审核人")
+    decided_at = models.DateTimeField("审核时间", null=True, blank=True)
+    decision_note = models.CharField("审核意见", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["article", "proposed_at", "id"]
+        verbose_name = verbose_name_plural = "知识库修订"
+        constraints = [
+            # One pending proposal per article: a second editor sees the first and builds on it.
+            models.UniqueConstraint(fields=["article"], condition=models.Q(state="pending"),
+                                    name="kb_one_pending_revision"),
+            models.UniqueConstraint(fields=["article", "number"], name="kb_revision_number_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.article} · {self.get_state_display()}"
 
 
 class DispatchRule(models.Model):

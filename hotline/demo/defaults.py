@@ -14,8 +14,9 @@ from django.db import transaction
 
 from hotline.catalog import data as catalog_data
 from hotline.catalog.knowledge_seed import HOTLINE_CENTER, KNOWLEDGE_ARTICLES
-from hotline.catalog.models import AppealType, Category, DispatchRule, KnowledgeArticle, SlaPolicy, Urgency
+from hotline.catalog.models import AppealType, Category, DispatchRule, SlaPolicy, Urgency
 from hotline.directory.models import Unit, UnitGroup, UpstreamPlatform
+from hotline.knowledge.actions import load_published
 from hotline.lib.workcalendar import HOURS, WORKING_DAYS
 
 APPEAL_TYPES = [("consult", "咨询类"), ("problem", "问题处理类"), ("complaint", "投诉举报类"),
@@ -116,10 +117,11 @@ def load_defaults() -> dict[str, int]:
 
     units_by_short = {u.short_name: u for u in Unit.objects.all()}
     for article in KNOWLEDGE_ARTICLES:
-        _, new = KnowledgeArticle.objects.get_or_create(title=article["title"], defaults={
-            "body": article["body"], "category": categories.get(article["leaf_code"]),
-            "owner_unit": None if article["owner_unit"] == HOTLINE_CENTER else units_by_short.get(article["owner_unit"]),
-            "keywords": " ".join(article.get("keywords", [])),
-            "review_date": dt.date(2026, 12, 31)})
+        # Published as agreed, and public: they answer citizens' common questions (GB/T 44191: the
+        # portal searches the public ones).
+        _, new = load_published(
+            title=article["title"], body=article["body"], category=categories.get(article["leaf_code"]),
+            owner_unit=None if article["owner_unit"] == HOTLINE_CENTER else units_by_short.get(article["owner_unit"]),
+            keywords=" ".join(article.get("keywords", [])), review_date=dt.date(2026, 12, 31), public=True)
         created["articles"] += new
     return created

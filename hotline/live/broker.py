@@ -10,6 +10,7 @@ Three carriers, chosen by the deployment (``HOTLINE_LIVE_BACKEND``, by default f
 - ``poll`` on SQLite: nothing is carried; streams re-read the person's state every
   ``POLL_SECONDS``. It works across the processes of one machine (they share the database file),
   which is all an SQLite installation can be.
+- ``off``: no live updates; pages show the bell as it was when they were loaded.
 
 A message is only a nudge ("something changed for you"): the stream then reads the person's state
 from the database, so a message lost between two connections costs nothing but its timeliness —
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "hotline_live_u"
 POLL_SECONDS = 2.0
-BACKENDS = ("redis", "postgres", "poll")
+BACKENDS = ("redis", "postgres", "poll", "off")
 
 
 def backend() -> str:
@@ -152,4 +153,8 @@ class _Postgres:
 def subscribe(user_id: int):
     """A subscription to the person's channel: ``wait(timeout)`` returns True when something was
     published to them (always True after a tick on ``poll``); ``close()`` when done."""
-    return {"redis": _Redis, "postgres": _Postgres, "poll": _Poll}[backend()](user_id)
+    return {"redis": _Redis, "postgres": _Postgres, "poll": _Poll, "off": _Poll}[backend()](user_id)
+
+
+def enabled() -> bool:
+    return backend() != "off"

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 REGISTERED = "registered"
 DISPATCHED = "dispatched"
+KNOWLEDGE = "knowledge"
 BASIS_TEXT = {
     REGISTERED: "按登记时间：统计期内登记（受理）的工单",
     DISPATCHED: "按派单时间：统计期内派给该单位（主办）的派单；下属单位计入上级单位",
+    KNOWLEDGE: "知识库（GB/T 44191-2024）：修改按中心审核发布的时间，复核按统计期最后一天的状态",
 }
 
 # The exclusions every unit indicator applies (docs/metrics.md prints them once per indicator).
@@ -151,7 +153,19 @@ CENTER_COUNTS: tuple[Definition, ...] = (
                   note="截至统计时点；仍在回访重试中的工单不计。"),
 )
 
-ALL: tuple[Definition, ...] = (*RATES, *UNIT_COUNTS, *CENTER_COUNTS)
+KNOWLEDGE_COUNTS: tuple[Definition, ...] = (
+    Definition("kb_updated", "知识库更新条目", "center", KNOWLEDGE, "kb_updated",
+               "统计期内经热线中心审核发布了新版本的知识库条目数（新增条目计入；一条多次更新只算一条）",
+               exclusions="随默认配置导入的初始版本；被退回的修改"),
+    Definition("kb_review_overdue", "知识库复核逾期条目", "center", KNOWLEDGE, "kb_review_overdue",
+               "统计期最后一天仍启用、已发布、未失效而复核日期已到的条目数",
+               note="维护单位修改或确认内容并经中心审核后，复核日期顺延（默认一年）。"),
+    Definition("kb_answers", "知识库直接答复", "center", REGISTERED, "kb_answers",
+               "统计期内登记、引用知识库条目直接答复的工单数（各条目的使用次数之和）",
+               exclusions="直接答复未引用条目的工单"),
+)
+
+ALL: tuple[Definition, ...] = (*RATES, *UNIT_COUNTS, *CENTER_COUNTS, *KNOWLEDGE_COUNTS)
 RATE_BY_KEY = {d.key: d for d in RATES}
 UNIT_RATES = tuple(d for d in RATES if d.scope == "unit")
 

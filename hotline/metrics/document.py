@@ -6,7 +6,7 @@ document (or the other way round) fails the suite.
 
 from __future__ import annotations
 
-from hotline.metrics.definitions import CENTER_COUNTS, RATES, UNIT_COUNTS, Definition
+from hotline.metrics.definitions import CENTER_COUNTS, KNOWLEDGE_COUNTS, RATES, UNIT_COUNTS, Definition
 
 INTRO = """\
 # Indicator definitions (指标口径)
@@ -56,6 +56,7 @@ def render() -> str:
     lines += _table("比率指标（率）", RATES, rate=True)
     lines += _table("单位计数", UNIT_COUNTS, rate=False)
     lines += _table("中心计数（简报工作概况、数据分析各表）", CENTER_COUNTS, rate=False)
+    lines += _table("知识库（GB/T 44191-2024，统计页“知识库”一栏）", KNOWLEDGE_COUNTS, rate=False)
     lines += [
         "## Rounding (四舍五入)",
         "",

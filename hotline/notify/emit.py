@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.urls import reverse
 
 from hotline.lib import clock
 from hotline.notify import rules
@@ -60,12 +59,23 @@ def _fmt(value) -> str:
     return ""
 
 
+# The pages messages link to, written out rather than reverse()d: a process's first reverse()
+# imports every view of the console (seconds, with the triage models), and the emission runs inside
+# the action's transaction, holding its locks. tests/test_notify.py checks them against the URLconf.
+ORDER_PATH = "/orders/{number}/"
+TRACK_PATH = "/portal/track/{number}/"
+
+
+def staff_path(order) -> str:
+    return ORDER_PATH.format(number=order.number)
+
+
 def staff_link(order) -> str:
-    return conf("PUBLIC_URL").rstrip("/") + reverse("order_detail", args=[order.number])
+    return conf("PUBLIC_URL").rstrip("/") + staff_path(order)
 
 
 def citizen_link(order) -> str:
-    return conf("PUBLIC_URL").rstrip("/") + reverse("portal:track_detail", args=[order.number])
+    return conf("PUBLIC_URL").rstrip("/") + TRACK_PATH.format(number=order.number)
 
 
 _REQUEST_OF = {"approve_return": ("return", "退单申请已同意"), "reject_return": ("return", "退单申请被驳回"),
@@ -201,7 +211,7 @@ def _notify(batch: _Batch, *, user_id, event, order, kind, title, body, url, now
 
 
 def _emit_rule(batch: _Batch, look: _Lookups, rule: rules.Rule, event, order, now, channels: set[str]):
-    staff_url = reverse("order_detail", args=[order.number])
+    staff_url = staff_path(order)
     for audience in rule.audiences:
         if audience == rules.CITIZEN:
             if Channel.SMS in channels:

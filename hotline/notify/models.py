@@ -34,6 +34,7 @@ class Kind(models.TextChoices):
     MERGED_CLOSED = "merged_closed", "并单办结通知"
     CHASE_ANSWERED = "chase_answered", "督办反馈"
     SURVEY = "survey", "回访未接通评价邀请"
+    KB_REVIEW_DUE = "kb_review_due", "知识库待复核"
 
 
 class Channel(models.TextChoices):

@@ -19,6 +19,9 @@ REPORT_LABELS = {1: "已送达手机", 2: "未送达手机", 4: "短信中心排
 DELIVERED, UNDELIVERED, QUEUED, ACCEPTED, REJECTED = 1, 2, 4, 8, 16
 
 
+FORBIDDEN = "令牌无效"
+
+
 class ReportError(Exception):
     pass
 
@@ -28,12 +31,17 @@ def record_report(delivery_id: str, token: str, report_type: str, *, reply: str 
     """Record one delivery report. A report proves the gateway has the message, so a row a dead
     worker left ``sending`` becomes ``sent`` here; a final report (delivered, undeliverable,
     rejected) sets the row's end state; an earlier one arriving late never undoes a later one."""
+    # Nothing is read from a request that does not prove it comes from our own report URL.
     try:
-        pk, kind = int(delivery_id), int(report_type)
+        pk = int(delivery_id)
     except (TypeError, ValueError):
-        raise ReportError("参数无效") from None
+        raise ReportError(FORBIDDEN) from None
     if not hmac.compare_digest(dlr_token(pk), token or ""):
-        raise ReportError("令牌无效")
+        raise ReportError(FORBIDDEN)
+    try:
+        kind = int(report_type)
+    except (TypeError, ValueError):
+        raise ReportError("状态报告类型无效") from None
     if kind not in REPORT_LABELS:
         raise ReportError("未知的状态报告类型")
     now = at or clock.now()

@@ -4,7 +4,6 @@ when retries fall due."""
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
@@ -38,7 +37,6 @@ def schedule_due() -> list:
         return []
     backend = deliver_due.get_backend()
     if isinstance(backend, DatabaseBackend) and DBTaskResult.objects.filter(
-            task_path=deliver_due.module_path, status=TaskResultStatus.READY).filter(
-            Q(run_after__isnull=True) | Q(run_after__lte=now)).exists():
-        return []
+            task_path=deliver_due.module_path, status=TaskResultStatus.READY).exists():
+        return []  # a waiting run will pick the due rows up
     return [deliver_due.enqueue()]

@@ -52,6 +52,9 @@ TEMPLATES: dict[str, Template] = {
                            "【{hotline}】您反映的诉求已受理，工单编号 {number}。查询办理进度：{link}"),
     Kind.ANSWERED: Template("办结通知",
                             "【{hotline}】您的工单 {number} 已办理完毕，答复及满意度评价请见：{link}"),
+    Kind.KB_REVIEW_DUE: Template("知识库待复核：{count} 条",
+                                 "{unit}维护的知识库条目中有 {count} 条复核日期已到或将在 {days} 天内到期（{titles}），"
+                                 "请核对内容，修改或确认后提交热线中心审核。"),
     # To the caller of an order merged into the one that closed: {number} is the caller's own order.
     Kind.MERGED_CLOSED: Template("并单办结通知",
                                  "【{hotline}】您反映的诉求（工单 {number}）已与同类诉求合并办理，现已办结，"

@@ -27,7 +27,7 @@ def delivery_report(request):
         reports.record_report(q.get("delivery"), q.get("token"), q.get("type"), reply=q.get("reply", ""),
                               foreign_id=q.get("fid", ""))
     except reports.ReportError as exc:
-        status = 403 if str(exc) == "令牌无效" else 400
+        status = 403 if str(exc) == reports.FORBIDDEN else 400
         return HttpResponse(str(exc), status=status, content_type="text/plain; charset=utf-8")
     return HttpResponse("OK", content_type="text/plain")
 

@@ -214,3 +214,30 @@ def _record_rating(order: WorkOrder, form: RateForm) -> None:
     else:
         actions.annotate(order, acting_user=None, note=note + "。请回访人员电话核实后决定办结或重办。", at=at)
 
+
+
+KB_LIMIT = 30
+
+
+@require_GET
+def kb_search(request):
+    """The public knowledge base (公开的知识库条目): what the center answers most questions with,
+    searchable before anyone has to call."""
+    from hotline.knowledge import queries as kb_queries
+    from hotline.lib import clock
+    from hotline.lib.text import scrub
+
+    q = scrub(request.GET.get("q", ""), single_line=True)[:100]
+    articles = kb_queries.search(kb_queries.public(clock.today()), q, limit=KB_LIMIT)
+    return render(request, "portal/kb.html", {"articles": articles, "q": q})
+
+
+@require_GET
+def kb_article(request, pk: int):
+    from hotline.knowledge import queries as kb_queries
+    from hotline.lib import clock
+
+    article = kb_queries.public(clock.today()).filter(pk=pk).select_related("category").first()
+    if article is None:
+        raise Http404("该条目不存在或未公开")
+    return render(request, "portal/kb_article.html", {"article": article})

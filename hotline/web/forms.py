@@ -10,7 +10,7 @@ from django import forms
 
 from hotline.catalog.models import AppealType, Category, KnowledgeArticle, Source, Urgency
 from hotline.directory.models import Unit, UpstreamPlatform
-from hotline.lib.forms import AttachmentsField, CleanTextForm, CleanTextModelForm
+from hotline.lib.forms import AttachmentsField, CleanTextForm
 from hotline.workorders import actions
 from hotline.workorders.models import Satisfaction, TransferTarget, Truth
 from hotline.workorders.workflow import BY_ACTION, Status, WorkflowError, allowed
@@ -97,6 +97,9 @@ class IntakeForm(CleanTextForm):
                                         choices=[("", "—"), *TransferTarget.choices])
     merge_into = forms.CharField(label="并入工单号", max_length=24, required=False)
     repeat_of = forms.CharField(label="原工单号（已办结）", max_length=24, required=False)
+    # Filled by the knowledge-base panel's 用作直接答复 button: the answer counts for that article.
+    kb_article = forms.ModelChoiceField(queryset=KnowledgeArticle.objects.filter(active=True, version__gt=0),
+                                        required=False, widget=forms.HiddenInput)
     attachments = AttachmentsField(label="附件（来电人提供的照片、材料）")
 
     def __init__(self, *args, role=None, **kwargs):
@@ -365,17 +368,33 @@ ACTION_FORMS = {
 }
 
 
-class KnowledgeForm(CleanTextModelForm):
+class KnowledgeForm(CleanTextForm):
+    """A proposed text of a knowledge-base article (a revision the center reviews)."""
+
+    title = forms.CharField(label="标题", max_length=120)
+    body = forms.CharField(label="内容", widget=forms.Textarea(attrs={"rows": 12}))
+    keywords = forms.CharField(label="关键词（空格分隔）", max_length=200, required=False)
     category = CategoryField(label="分类", required=False)
+    public = forms.BooleanField(label="向市民公开（在市民服务页可检索）", required=False)
+    review_date = forms.DateField(label="复核日期（默认一年后）", required=False,
+                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    expires_on = forms.DateField(label="失效日期（到期不再提供）", required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    owner_unit = forms.ModelChoiceField(label="维护单位（空 = 热线中心）", queryset=Unit.objects.none(), required=False)
+    note = forms.CharField(label="修改说明", max_length=200, required=False)
 
-    class Meta:
-        model = KnowledgeArticle
-        fields = ["title", "body", "keywords", "category", "owner_unit", "review_date", "active"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 12}),
-                   "review_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
-
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, article=None, may_choose_owner=False, **kwargs):
+        if article is not None and "initial" not in kwargs:
+            kwargs["initial"] = {"title": article.title, "body": article.body, "keywords": article.keywords,
+                                 "category": article.category.full_name if article.category_id else "",
+                                 "public": article.public, "review_date": article.review_date,
+                                 "expires_on": article.expires_on}
         super().__init__(*args, **kwargs)
-        if self.instance.category_id:
-            self.initial["category"] = self.instance.category.full_name
-        self.fields["owner_unit"].queryset = Unit.objects.filter(active=True).order_by("position", "code")
+        if may_choose_owner and article is None:
+            self.fields["owner_unit"].queryset = Unit.objects.filter(active=True).order_by("position", "code")
+        else:
+            del self.fields["owner_unit"]
+
+    def values(self) -> dict:
+        d = self.cleaned_data
+        return {k: d.get(k) for k in ("title", "body", "keywords", "category", "public", "review_date", "expires_on")}

@@ -237,6 +237,22 @@ def attachment_example():
     return order
 
 
+def unit_article():
+    """杨楼镇's own article (created as published if the defaults have none), without a pending change."""
+    from hotline.catalog.models import KnowledgeArticle, KnowledgeRevision
+    from hotline.directory.models import Unit
+    from hotline.knowledge.actions import load_published
+
+    yanglou = Unit.objects.get(short_name="杨楼镇")
+    article = KnowledgeArticle.objects.filter(owner_unit=yanglou, active=True, version__gt=0).first()
+    if article is None:
+        article, _ = load_published(title="杨楼镇农村道路维修报修渠道", owner_unit=yanglou, public=True,
+                                    body="村内道路破损可向镇村建办报修，工作日受理。\n紧急险情请同时报告所在村委会。",
+                                    keywords="道路 维修 报修")
+    KnowledgeRevision.objects.filter(article=article, state=KnowledgeRevision.State.PENDING).delete()
+    return article
+
+
 def take_screenshots(base_url: str, out_dir: Path, only: set[str] | frozenset = frozenset()) -> list[Path]:
     from django.utils import timezone
     from playwright.sync_api import sync_playwright
@@ -318,6 +334,16 @@ def take_screenshots(base_url: str, out_dir: Path, only: set[str] | frozenset = 
             shot(zhou, "order-print", f"/orders/{long_order.number}/", full=True)
             zhou.emulate_media(media="screen")
         shot(zhou, "knowledge", "/kb/")
+        if want("knowledge-edit") or want("knowledge-review"):
+            article = unit_article()
+            zhao = session("handler_zhao")
+            zhao.goto(f"{base_url}/kb/{article.pk}/edit/")
+            zhao.fill("#id_body", article.body + "\n节假日可拨打镇值班电话 0375-6000000。")
+            zhao.fill("#id_note", "补充节假日报修电话")
+            shot(zhao, "knowledge-edit")
+            with zhao.expect_navigation():
+                zhao.click("#kb-form button[type=submit]")
+            shot(zhou, "knowledge-review", f"/kb/{article.pk}/")
         if not only or "order-attachments" in only:
             with_files = attachment_example()
             zhao = session("handler_zhao")

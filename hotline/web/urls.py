@@ -17,6 +17,7 @@ urlpatterns = [
     path("kb/new/", knowledge.kb_edit, name="kb_new"),
     path("kb/<int:pk>/", knowledge.kb_detail, name="kb_detail"),
     path("kb/<int:pk>/edit/", knowledge.kb_edit, name="kb_edit"),
+    path("kb/<int:pk>/review/", knowledge.kb_review, name="kb_review"),
     path("orders/", orders.order_list, name="order_list"),
     path("orders/export.xlsx", orders.order_export, name="order_export"),
     path("orders/<str:key>/", orders.order_detail, name="order_detail"),

@@ -358,9 +358,12 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
 
 
 @_action
-def direct_answer(order, *, acting_user, answer: str, at=None) -> WorkOrder:
-    """Answer at once, usually from the knowledge base; the order waits for its callback."""
-    return _center_answer(order, "direct_answer", Disposition.DIRECT_ANSWER, acting_user, answer, at)
+def direct_answer(order, *, acting_user, answer: str, article=None, at=None) -> WorkOrder:
+    """Answer at once, usually from the knowledge base (``article``: the one read out, which counts
+    the answer in its usage); the order waits for its callback."""
+    if article is not None and (not article.active or not article.version):
+        raise WorkflowError("该知识库条目未发布或已停用，不能用作直接答复")
+    return _center_answer(order, "direct_answer", Disposition.DIRECT_ANSWER, acting_user, answer, at, article)
 
 
 @_action
@@ -369,7 +372,7 @@ def coordinate(order, *, acting_user, answer: str, at=None) -> WorkOrder:
     return _center_answer(order, "coordinate", Disposition.COORDINATE, acting_user, answer, at)
 
 
-def _center_answer(order, action, disposition, acting_user, answer, at):
+def _center_answer(order, action, disposition, acting_user, answer, at, article=None):
     actor = Actor.of(acting_user)
     if not (answer or "").strip():
         raise WorkflowError("请填写答复内容")
@@ -379,8 +382,10 @@ def _center_answer(order, action, disposition, acting_user, answer, at):
     order.disposition = disposition
     order.answer = answer.strip()
     order.replied_at = at
+    order.kb_article = article
     _record(order, action, actor, at, from_status=old, note=answer.strip(),
-            fields=["disposition", "answer", "replied_at"])
+            article=article.pk if article is not None else None,
+            fields=["disposition", "answer", "replied_at", "kb_article"])
     return order
 
 

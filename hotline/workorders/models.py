@@ -132,6 +132,9 @@ class WorkOrder(models.Model):
     # The answer the citizen hears: the center's own (direct answer, coordinate) or the lead unit's
     # approved reply, copied here on approval so callbacks and exports read one place.
     answer = models.TextField("答复内容", blank=True)
+    # The knowledge-base article a direct answer was read from: each article's usage count.
+    kb_article = models.ForeignKey("catalog.KnowledgeArticle", models.SET_NULL, null=True, blank=True,
+                                   related_name="answered_orders", verbose_name="知识库条目")
     is_true = models.CharField("是否属实", max_length=10, choices=Truth.choices, blank=True)
     is_solved = models.BooleanField("是否解决", null=True, blank=True)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from hotline.catalog.models import Category, KnowledgeArticle
+from hotline.catalog.models import Category
+from hotline.knowledge import queries as kb_queries
+from hotline.lib import clock
 from hotline.triage import services
 from hotline.web.forms import IntakeForm
 from hotline.web.views.common import render_page, require_role
@@ -23,7 +24,7 @@ def _dispose(order, user, disposition: str, d: dict):
     """Call the disposition's action right after registration (same transaction)."""
     note = (d.get("answer") or "").strip()
     if disposition == "direct_answer":
-        return actions.direct_answer(order, acting_user=user, answer=note)
+        return actions.direct_answer(order, acting_user=user, answer=note, article=d.get("kb_article"))
     if disposition == "coordinate":
         return actions.coordinate(order, acting_user=user, answer=note)
     if disposition == "submit_for_dispatch":
@@ -106,14 +107,8 @@ def intake_lookup(request):
 
 
 def search_knowledge(text: str, *, limit: int = 8):
-    text = (text or "").strip()
-    qs = KnowledgeArticle.objects.filter(active=True).select_related("category", "owner_unit")
-    if not text:
-        return list(qs.order_by("-updated_at")[:limit])
-    cond = Q()
-    for word in text.split()[:5]:
-        cond &= Q(title__icontains=word) | Q(body__icontains=word) | Q(keywords__icontains=word)
-    return list(qs.filter(cond).order_by("title")[:limit])
+    """Articles operators may answer from (published, not expired) matching ``text``."""
+    return kb_queries.search(kb_queries.offered(clock.today()), text, limit=limit)
 
 
 @login_required

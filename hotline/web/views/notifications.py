@@ -17,7 +17,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -64,7 +64,7 @@ def bell_context(request) -> dict:
         if "state" not in cached:
             cached["state"] = bell_state(user)
         return cached["state"]
-    return {"bell": _Lazy(label)}
+    return {"bell": _Lazy(label), "live_updates": broker.enabled()}
 
 
 class _Lazy:
@@ -80,7 +80,10 @@ def _release() -> None:
     PostgreSQL backend per open page). Not inside a transaction, where there is nothing to give."""
     connection = connections["default"]
     if not connection.in_atomic_block:
-        connection.close()
+        try:
+            connection.close()
+        except DatabaseError:
+            pass  # already unusable: nothing to give back
 
 
 def _sse(event: str, data: dict) -> str:
@@ -94,7 +97,7 @@ def stream(request):
     ``stream_seconds()`` and the browser reconnects. A signed-out (or idle-logged-out) person gets
     204, which tells the browser's EventSource to stop reconnecting."""
     user = request.user
-    if not user.is_authenticated:
+    if not user.is_authenticated or not broker.enabled():
         return HttpResponse(status=204)
     state = bell_state(user)
     # The request's database connection is not kept for the stream's lifetime: it would hold one
@@ -121,6 +124,10 @@ def stream(request):
                 if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
                     quiet_since = time.monotonic()
                     yield ": keepalive\n\n"
+        except DatabaseError:
+            # The database went away under the stream (a restart, a failover): end it; the browser
+            # reconnects and the new stream starts from the state as it is then.
+            return
         finally:
             subscription.close()
             _release()

@@ -68,7 +68,24 @@ def order_detail(request, key):
     _shield(request.user, order, context)
     if order.merged_into_id:
         context["merged_into_number"] = order.merged_into.number
+    context["kb_followup"] = _kb_followup(request.user, order, context["assignments"])
     return render_page(request, "web/order_detail.html", context)
+
+
+def _kb_followup(user, order, assignments) -> dict | None:
+    """A consultation (咨询类) the user's unit answered as lead: the unit keeps its knowledge base
+    current from it — its articles in the order's category to revise, or a new one drafted from
+    the reply (GB/T 44191: units update after consultation orders)."""
+    from hotline.catalog.models import KnowledgeArticle
+
+    if access.role_of(user) != Role.HANDLER or order.appeal_type.code != "consult":
+        return None
+    if not any(a.unit_id == user.unit_id and a.role == Assignment.Role.LEAD and a.replied_at for a in assignments):
+        return None
+    articles = KnowledgeArticle.objects.filter(owner_unit_id=user.unit_id, active=True)
+    if order.category_id:
+        articles = articles.filter(category_id=order.category_id)
+    return {"articles": list(articles.order_by("title")[:3])}
 
 
 def _shield(user, order, context) -> None:

@@ -12,7 +12,7 @@ from hotline.accounts import access
 from hotline.lib import clock
 from hotline.web.views.common import render_page, require_role
 from hotline.workorders import queries
-from hotline.workorders.models import Request
+from hotline.workorders.models import Assignment, Request
 from hotline.workorders.preconditions import pending_kinds, possible
 from hotline.workorders.workflow import MAX_DISPATCH_ROUNDS, RequestKind, Role, Situation, Status, allowed
 
@@ -155,11 +155,16 @@ def inbox(request):
 @login_required
 def callbacks(request):
     r = require_role(request, Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR)
-    return render_page(request, "web/callbacks.html", {
-        "queue": queries.callback_queue(request.user),
-        "can": _can(r, Status.AWAITING_CALLBACK, "callback_close", "callback_rework"),
-        "here": request.get_full_path(),
-    })
+    queue = queries.callback_queue(request.user)
+    # Rework goes to the active lead unit, otherwise back to dispatch: ``workflow.refusal`` picks the
+    # one reopen path per row, as it does on the order page and in the action itself.
+    with_lead = set(Assignment.objects.filter(order__in=[o.pk for o in queue], active=True,
+                                              role=Assignment.Role.LEAD).values_list("order_id", flat=True))
+    offered = [t for t in allowed(Status.AWAITING_CALLBACK, r)
+               if t.action in ("callback_close", "callback_rework", "callback_redispatch")]
+    for o in queue:
+        o.buttons = possible(offered, Situation(has_lead=o.pk in with_lead))
+    return render_page(request, "web/callbacks.html", {"queue": queue, "here": request.get_full_path()})
 
 
 @login_required

@@ -29,6 +29,8 @@
       var answer = document.getElementById("id_answer");
       var disp = document.getElementById("id_disposition");
       if (answer) { answer.value = b.getAttribute("data-use-answer"); }
+      var used = document.getElementById("id_kb_article");  // the article's usage count
+      if (used) { used.value = b.getAttribute("data-article") || ""; }
       if (disp) { disp.value = "direct_answer"; disp.dispatchEvent(new Event("change")); }
       if (answer) { answer.focus(); }
     }

@@ -7,7 +7,7 @@
 (function () {
   "use strict";
   var bell = document.getElementById("bell");
-  if (!bell || !window.EventSource) { return; }
+  if (!bell || !bell.hasAttribute("data-live-stream") || !window.EventSource) { return; }
   var seen = null;
 
   function show(state) {

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('directory', '0001_initial'),
-        ('workorders', '0016_workorder_repeat_of'),
+        ('workorders', '0017_workorder_kb_article'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0002_category_versions'),
+        ('catalog', '0003_knowledge_revisions'),
     ]
 
     operations = [

@@ -1,0 +1,79 @@
+"""What the console, the portal and the statistics read about the knowledge base."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+
+from django.db.models import Count, Q
+
+from hotline.catalog.models import KnowledgeArticle, KnowledgeRevision
+from hotline.workorders.models import Disposition
+
+# Articles whose review date falls within this many days are listed as due (复核临期).
+DUE_SOON_DAYS = 30
+
+
+def offered(today: dt.date):
+    """Articles operators may answer from: published, active, not expired."""
+    return KnowledgeArticle.objects.filter(active=True, version__gt=0).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gt=today))
+
+
+def public(today: dt.date):
+    """What citizens find in the portal: the offered articles marked public."""
+    return offered(today).filter(public=True)
+
+
+def search(qs, text: str, *, limit: int):
+    text = (text or "").strip()
+    qs = qs.select_related("category", "owner_unit")
+    if not text:
+        return list(qs.order_by("-updated_at")[:limit])
+    cond = Q()
+    for word in text.split()[:5]:
+        cond &= Q(title__icontains=word) | Q(body__icontains=word) | Q(keywords__icontains=word)
+    return list(qs.filter(cond).order_by("title")[:limit])
+
+
+def with_usage(qs):
+    """Each article's usage count: the direct answers given from it (``answers``)."""
+    return qs.annotate(answers=Count("answered_orders", filter=Q(answered_orders__disposition=Disposition.DIRECT_ANSWER)))
+
+
+def review_due(today: dt.date, *, unit_id: int | None = None):
+    """Active articles whose review date is past (overdue) or within ``DUE_SOON_DAYS``, the
+    earliest first; a unit sees its own."""
+    qs = KnowledgeArticle.objects.filter(active=True, review_date__lte=today + dt.timedelta(days=DUE_SOON_DAYS))
+    if unit_id is not None:
+        qs = qs.filter(owner_unit_id=unit_id)
+    return qs.select_related("owner_unit", "category").order_by("review_date", "pk")
+
+
+def pending_revisions(*, unit_id: int | None = None):
+    qs = KnowledgeRevision.objects.filter(state=KnowledgeRevision.State.PENDING)
+    if unit_id is not None:
+        qs = qs.filter(article__owner_unit_id=unit_id)
+    return qs.select_related("article", "article__owner_unit", "proposed_by").order_by("proposed_at", "pk")
+
+
+def diff(old: str, new: str) -> list[tuple[str, str]]:
+    """Line diff of two texts as (kind, line): kind "same", "add" or "del" — Chinese text has no
+    spaces, so a changed sentence shows as its line removed and added."""
+    out = []
+    for line in difflib.ndiff((old or "").splitlines(), (new or "").splitlines()):
+        tag, text = line[:2], line[2:]
+        if tag == "? ":
+            continue
+        out.append(({"  ": "same", "+ ": "add", "- ": "del"}[tag], text))
+    return out
+
+
+def revision_diff(revision: KnowledgeRevision) -> dict:
+    """What a revision changes against the version it was made from (title, body, keywords)."""
+    base = None
+    if revision.base_version:
+        base = revision.article.revisions.filter(number=revision.base_version).first()
+    return {"title": (base.title if base else "", revision.title),
+            "keywords": (base.keywords if base else "", revision.keywords),
+            "body": diff(base.body if base else "", revision.body)}
