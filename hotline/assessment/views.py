@@ -18,6 +18,13 @@ from django.views.decorators.http import require_POST
 
 from hotline.accounts.access import audit, role_of
 from hotline.assessment import actions
+from hotline.assessment.forms import (
+    AdjustmentDecisionForm,
+    AdjustmentForm,
+    AppealDecisionForm,
+    AppealForm,
+    first_error,
+)
 from hotline.assessment.models import Appeal, ManualAdjustment, MonthlyResult
 from hotline.assessment.results import AssessmentError, group_results, latest_result, unit_sheet
 from hotline.directory.models import Unit
@@ -174,9 +181,11 @@ def sheet(request, year: int, month: int, unit_id: int):
 @require_POST
 def file_appeal(request, year: int, month: int, unit_id: int):
     context = _sheet_context(request, year, month, unit_id)
+    form = AppealForm(request.POST)
     try:
-        actions.file_appeal(context["unit"], year, month, acting_user=request.user,
-                            line_code=request.POST.get("line_code", ""), reason=request.POST.get("reason", ""))
+        if not form.is_valid():
+            raise AssessmentError(first_error(form))
+        actions.file_appeal(context["unit"], year, month, acting_user=request.user, **form.cleaned_data)
     except AssessmentError as exc:
         messages.error(request, str(exc))
     else:
@@ -196,10 +205,13 @@ def appeals(request):
 def decide_appeal(request, appeal_id: int):
     _require_all(request.user)
     appeal = get_object_or_404(Appeal, pk=appeal_id)
+    form = AppealDecisionForm(request.POST)
     try:
-        actions.decide_appeal(appeal, acting_user=request.user, accept=request.POST.get("decision") == "accept",
-                              reason=request.POST.get("reason", ""),
-                              correction_points=request.POST.get("correction_points") or None)
+        if not form.is_valid():
+            raise AssessmentError(first_error(form))
+        d = form.cleaned_data
+        actions.decide_appeal(appeal, acting_user=request.user, accept=d["decision"] == "accept", reason=d["reason"],
+                              correction_points=d["correction_points"] or None)
     except AssessmentError as exc:
         messages.error(request, str(exc))
     else:
@@ -211,15 +223,14 @@ def decide_appeal(request, appeal_id: int):
 def adjustments(request):
     _require_all(request.user)
     if request.method == "POST":
-        raw_unit = request.POST.get("unit", "")
-        unit = (Unit.objects.filter(pk=int(raw_unit)).first()
-                if raw_unit.isascii() and raw_unit.isdigit() and len(raw_unit) <= 9 else None)
+        form = AdjustmentForm(request.POST)
         try:
-            year, month = (int(x) for x in request.POST.get("period", "").split("-"))
-            actions.enter_adjustment(unit, year, month, acting_user=request.user,
-                                     points=request.POST.get("points", ""), reason=request.POST.get("reason", ""))
-        except ValueError:
-            messages.error(request, "请按 2023-07 的格式填写月份")
+            if not form.is_valid():
+                raise AssessmentError(first_error(form))
+            d = form.cleaned_data
+            year, month = d["period"]
+            actions.enter_adjustment(d["unit"], year, month, acting_user=request.user, points=d["points"],
+                                     reason=d["reason"])
         except AssessmentError as exc:
             messages.error(request, str(exc))
         else:
@@ -236,10 +247,12 @@ def adjustments(request):
 def decide_adjustment(request, adjustment_id: int):
     _require_all(request.user)
     adjustment = get_object_or_404(ManualAdjustment, pk=adjustment_id)
+    form = AdjustmentDecisionForm(request.POST)
     try:
-        actions.decide_adjustment(adjustment, acting_user=request.user,
-                                  approve=request.POST.get("decision") == "approve",
-                                  note=request.POST.get("note", ""))
+        if not form.is_valid():
+            raise AssessmentError(first_error(form))
+        actions.decide_adjustment(adjustment, acting_user=request.user, approve=form.cleaned_data["decision"] == "approve",
+                                  note=form.cleaned_data["note"])
     except AssessmentError as exc:
         messages.error(request, str(exc))
     else:

@@ -79,7 +79,7 @@ ORDER_COLUMNS = [
     Column("所在乡镇街道", "town", False, "如 杨楼镇"),
     Column("详细地址", "address", False, ""),
     Column("来电人", "caller_name", False, ""),
-    Column("联系电话", "caller_phone", False, "数字和连字符"),
+    Column("联系电话", "caller_phone", False, "手机号或带区号的固定电话，可含空格、连字符"),
     Column("办理时限", "upstream_deadline", False, "上级平台的办结时限，如 2023-07-10 18:00；只写日期表示当天 23:59"),
     Column("登记时间", "received_at", False, "上级平台登记时间，如 2023-07-03 08:55；空白为导入时间"),
     Column("紧急程度", "urgency", False, "一般、紧急、特急；空白为一般"),
@@ -543,11 +543,10 @@ def _call_row(number: int, record: dict, now: dt.datetime, errors: list[RowError
     phone = record.get("caller_phone")
     phone = str(int(phone)) if isinstance(phone, float) and phone.is_integer() and abs(phone) < 1e15 \
         else str(phone if phone is not None else "").strip()
-    if not phone:
-        bad("主叫号码", "不能为空")
-    elif len(phone) > 30 or not phone.replace("-", "").replace("+", "").isascii() \
-            or not phone.replace("-", "").replace("+", "").isdigit():
-        bad("主叫号码", f"“{parsing.shown(phone)}”不是有效的电话号码")
+    try:
+        phone = parsing.parse_phone(phone, "主叫号码", required=True)
+    except parsing.ParseError as e:
+        bad("主叫号码", e.message)
     durations = {}
     for key, column in (("wait_seconds", "排队时长"), ("talk_seconds", "通话时长")):
         try:

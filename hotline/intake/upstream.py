@@ -190,8 +190,10 @@ def order_fields(data: dict, lookups: Lookups, field_names: dict[str, str] | Non
         "caller_name": text("caller_name", max_length=40),
         "caller_phone": text("caller_phone", max_length=30),
     }
-    if fields["caller_phone"] and not fields["caller_phone"].replace("-", "").isdigit():
-        bad("caller_phone", "只能包含数字和连字符")
+    try:
+        fields["caller_phone"] = parsing.parse_phone(fields["caller_phone"], "caller_phone")
+    except parsing.ParseError as e:
+        bad("caller_phone", e.message)
     appeal = text("appeal_type", required=True)
     if appeal and appeal not in lookups.appeal_types:
         known = "、".join(sorted({a.name for a in lookups.appeal_types.values()}))

@@ -17,6 +17,9 @@ Tolerant in what it reads (what Chinese exports write):
   ``35.0`` for an integer; never NaN or infinity.
 - booleans: ``true/false``, ``1/0``, ``yes/no``, ``是/否``, ``on/off``, … (case-insensitive); any
   other word is an error (``"false"`` is false, not a non-empty string).
+- phone numbers: digits of any script, grouped by spaces, dashes, dots, slashes or parentheses,
+  with or without +86 / 0086; stored in one spelling (``parse_phone``) so that search, caller
+  history and masking meet one form of each number.
 
 Strict in what it accepts (documented bounds):
 
@@ -355,6 +358,60 @@ def parse_bool(value, field: str, *, required: bool = False, true_words=(), fals
         if word in FALSE_WORDS or word in false_words:
             return False
     raise ParseError(field, f"“{shown(value)}”不是是/否（可用 是/否、true/false、1/0）")
+
+
+# ---------------------------------------------------------------------------------------------
+# Phone numbers
+
+_PHONE_CHARS = re.compile(r"\+?[0-9 ()./-]+", re.ASCII)
+PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 5, 20  # 12345 and 95598 are numbers people call from, too
+
+
+def parse_phone(value, field: str, *, required: bool = False) -> str:
+    """A phone number in the one spelling the platform stores and searches (blank is "" unless
+    ``required``):
+
+    - a mobile as its 11 digits (``+86 137-0000-8888``, ``１３７ ００００ ８８８８`` → ``13700008888``);
+    - a landline with its area code as ``area-local`` (``(0375)6012345``, ``03756012345`` →
+      ``0375-6012345``; area codes starting 01/02 have three digits, the others four);
+    - anything else of 5–20 digits (service numbers, a local number without area code) as digits.
+
+    Only digits, spaces, ``-./()`` and a leading ``+`` are allowed; full-width forms count as ASCII.
+    """
+    if _blank(value):
+        if required:
+            _missing(field, required)
+        return ""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ParseError(field, "须为电话号码")
+    text = _text(value, field).replace("\u3000", " ")
+    if not _PHONE_CHARS.fullmatch(text):
+        raise ParseError(field, f"“{shown(value)}”不是电话号码（只能包含数字、空格、连字符和括号）")
+    digits = re.sub(r"[^0-9]", "", text)
+    for prefix in ("0086", "86"):
+        rest = digits[len(prefix):]
+        if digits.startswith(prefix) and len(rest) == 11 and rest.startswith("1"):
+            digits = rest
+            break
+    if not PHONE_MIN_DIGITS <= len(digits) <= PHONE_MAX_DIGITS:
+        raise ParseError(field, f"“{shown(value)}”位数不对（电话号码须有 {PHONE_MIN_DIGITS}–{PHONE_MAX_DIGITS} 位数字）")
+    if len(digits) == 11 and digits.startswith("1"):
+        return digits
+    if digits.startswith("0") and not digits.startswith("00") and 10 <= len(digits) <= 12:
+        area = 3 if digits[1] in "12" else 4
+        return f"{digits[:area]}-{digits[area:]}"
+    return digits
+
+
+def phone_spellings(value) -> list[str]:
+    """What a typed number may be stored as: its one spelling, and for rows stored before
+    ``parse_phone`` existed, the text as typed and its bare digits. Empty if it is no number."""
+    try:
+        canonical = parse_phone(value, "phone")
+    except ParseError:
+        return []
+    typed = _text(value, "phone") if isinstance(value, str) else str(value)
+    return sorted({canonical, typed, canonical.replace("-", "")} - {""})
 
 
 # ---------------------------------------------------------------------------------------------

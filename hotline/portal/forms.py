@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.db.models import Q
 
 from hotline.catalog.models import AppealType, Category
 from hotline.directory.models import Unit
+from hotline.lib import parsing
 from hotline.lib.forms import AttachmentsField, CleanTextForm
 from hotline.workorders.models import SATISFIED_LEVELS, Satisfaction
 
-PHONE_RE = re.compile(r"^\d{7,20}$")
-
 
 def clean_phone(value: str) -> str:
-    phone = re.sub(r"[\s-]", "", value or "")
-    if not PHONE_RE.match(phone):
+    try:
+        phone = parsing.parse_phone(value, "联系电话", required=True)
+    except parsing.ParseError:
+        phone = ""
+    if len(phone.replace("-", "")) < 7:  # the citizen is called back: a service number will not do
         raise forms.ValidationError("请填写正确的联系电话（手机号或带区号的固定电话）")
     return phone
 

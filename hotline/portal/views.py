@@ -10,16 +10,16 @@ from __future__ import annotations
 import hmac
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hotline.accounts import access
 from hotline.catalog.models import Source
 from hotline.lib.clientip import client_ip
+from hotline.portal import actions as portal_actions
 from hotline.portal import public
 from hotline.portal.forms import RateForm, SubmitForm, TrackForm, category_choices
 from hotline.portal.models import CitizenRating
@@ -178,8 +178,11 @@ def rate(request, number: str):
     if not hit(request, "rate", LOOKUP_LIMIT, LOOKUP_WINDOW):
         error = TOO_MANY
     elif form.is_valid():
+        data = form.cleaned_data
         try:
-            _record_rating(order, form)
+            portal_actions.record_rating(order, satisfaction=data["satisfaction"], solved=data["solved"],
+                                         satisfaction_label=dict(form.fields["satisfaction"].choices)[data["satisfaction"]],
+                                         comment=data["comment"], closes=form.satisfied)
         except WorkflowError as exc:
             error = str(exc)
         else:
@@ -188,32 +191,6 @@ def rate(request, number: str):
     context = _detail_context(order, form)
     context["error"] = error
     return render(request, "portal/track_detail.html", context, status=400 if error or form.errors else 200)
-
-
-@transaction.atomic
-def _record_rating(order: WorkOrder, form: RateForm) -> None:
-    order = WorkOrder.objects.select_for_update().get(pk=order.pk)
-    if CitizenRating.objects.filter(order=order).exists():
-        raise WorkflowError("您已评价过该工单，感谢您的反馈")
-    if order.status != Status.AWAITING_CALLBACK:
-        raise WorkflowError("该工单当前不在待评价状态")
-    data, at = form.cleaned_data, timezone.now()
-    label = dict(form.fields["satisfaction"].choices)[data["satisfaction"]]
-    comment = data["comment"].strip()
-    note = (f"{public.RATING_NOTE_PREFIX}{label}，{'已解决' if data['solved'] else '未解决'}"
-            + (f"。意见：{comment}" if comment else ""))
-    try:
-        with transaction.atomic():
-            CitizenRating.objects.create(order=order, at=at, satisfaction=data["satisfaction"],
-                                         solved=data["solved"], comment=comment, closed_order=form.satisfied)
-    except IntegrityError:
-        raise WorkflowError("您已评价过该工单，感谢您的反馈") from None
-    if form.satisfied:
-        actions.record_callback(order, acting_user=None, satisfaction=data["satisfaction"], solved=data["solved"],
-                                rework=False, note=note, at=at)
-    else:
-        actions.annotate(order, acting_user=None, note=note + "。请回访人员电话核实后决定办结或重办。", at=at)
-
 
 
 KB_LIMIT = 30

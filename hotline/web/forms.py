@@ -10,6 +10,7 @@ from django import forms
 
 from hotline.catalog.models import AppealType, Category, KnowledgeArticle, Source, Urgency
 from hotline.directory.models import Unit, UpstreamPlatform
+from hotline.lib import parsing
 from hotline.lib.forms import AttachmentsField, CleanTextForm
 from hotline.workorders import actions
 from hotline.workorders.models import Satisfaction, TransferTarget, Truth
@@ -107,6 +108,12 @@ class IntakeForm(CleanTextForm):
         self.fields["disposition"].choices = disposition_choices(role)
         self.fields["appeal_type"].initial = AppealType.objects.filter(code="problem").values_list(
             "pk", flat=True).first()
+
+    def clean_caller_phone(self):
+        try:
+            return parsing.parse_phone(self.cleaned_data["caller_phone"], "来电号码")
+        except parsing.ParseError as e:
+            raise forms.ValidationError(e.message) from None
 
     def register_fields(self) -> dict:
         d = self.cleaned_data

@@ -28,7 +28,7 @@ from django.utils import timezone
 from hotline.accounts.access import role_of, unit_search_text
 from hotline.catalog.models import Source, Urgency
 from hotline.directory.models import Unit
-from hotline.lib import clock
+from hotline.lib import clock, parsing
 from hotline.lib.files import CleanFile
 from hotline.lib.text import NUL_MESSAGE, scrub
 from hotline.lib.workcalendar import WORKING_DAYS, compute_deadline, earliest
@@ -128,6 +128,10 @@ def _action(fn):
         raise AssertionError("unreachable")
 
     return run
+
+
+# The same transaction and retry for the writers in other apps' actions.py (hotline.portal.actions).
+one_transaction = _action
 
 
 def _pk(order: WorkOrder | int | None) -> int | None:
@@ -314,12 +318,14 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
             raise WorkflowError(f"上级工单号 {upstream_number} 已登记，不能重复登记")
     elif upstream_platform is not None:
         raise WorkflowError("只有来源为上级平台的工单才能填写上级平台")
-    if caller_phone and not caller_phone.replace("-", "").isdigit():
-        raise WorkflowError("联系电话只能包含数字和连字符")
+    try:  # one spelling of every number, so search, caller history and masking meet one form
+        caller_phone = parsing.parse_phone(caller_phone, "联系电话")
+    except parsing.ParseError as exc:
+        raise WorkflowError(str(exc)) from None
     check_new_files(attachments)
     order = WorkOrder(
         title=title[:120], content=content, appeal_type=appeal_type, category=category,
-        urgency=urgency, source=source, caller_name=caller_name.strip(), caller_phone=caller_phone.strip(),
+        urgency=urgency, source=source, caller_name=caller_name.strip(), caller_phone=caller_phone,
         confidential=confidential, town=town, address=address.strip(), latitude=latitude, longitude=longitude,
         upstream_platform=upstream_platform, upstream_number=upstream_number.strip(),
         upstream_deadline=upstream_deadline, registered_by=actor.user, received_at=at,

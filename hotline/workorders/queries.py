@@ -23,7 +23,6 @@ from django.db.models.functions import Coalesce
 from hotline.accounts import access
 from hotline.catalog.history import roll_up
 from hotline.lib import clock, parsing
-from hotline.lib.masking import phone_digits
 from hotline.lib.planner import planner_without
 from hotline.lib.text import scrub
 from hotline.workorders.models import Assignment, Event, Reminder, Request, WorkOrder
@@ -132,7 +131,7 @@ def filter_orders(user, params):
         qs = qs.filter(number__startswith=number)
     phone = scrub(params.get("phone"), single_line=True).strip()
     if phone:
-        qs = qs.filter(caller_phone__in=sorted({phone, phone_digits(phone)} - {""}))
+        qs = qs.filter(caller_phone__in=parsing.phone_spellings(phone) or [phone])
     text = search_phrase(params.get("q"))
     if text:
         qs = qs.filter(text_match(user, text))
@@ -396,10 +395,10 @@ def repeat_handling(order: WorkOrder, now: dt.datetime, window: dt.timedelta) ->
 
 
 def caller_history(user, phone: str, *, limit: int = 10) -> list[WorkOrder]:
-    phone = (phone or "").strip()
-    if len(phone) < 5:
+    spellings = parsing.phone_spellings(phone)
+    if not spellings:
         return []
-    return list(_caller_scope(user).filter(caller_phone=phone).select_related(*LIST_RELATED)
+    return list(_caller_scope(user).filter(caller_phone__in=spellings).select_related(*LIST_RELATED)
                 .order_by("-received_at", "-id")[:limit])
 
 
@@ -407,9 +406,9 @@ def possible_repeats(user, *, phone: str = "", town_id=None, category_id=None, n
                      days: int = 7, limit: int = 10) -> list[WorkOrder]:
     """Open or recent orders that may be the same appeal: same caller, or same town and category."""
     cond = Q()
-    phone = (phone or "").strip()
-    if len(phone) >= 5:
-        cond |= Q(caller_phone=phone)
+    spellings = parsing.phone_spellings(phone)
+    if spellings:
+        cond |= Q(caller_phone__in=spellings)
     if town_id and category_id:
         cond |= Q(town_id=town_id, category_id=category_id)
     if not cond:

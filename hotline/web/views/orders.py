@@ -7,7 +7,7 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection, transaction
+from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -134,9 +134,8 @@ def order_action(request, key, action):
     if request.method == "POST":
         form = form_class(request.POST, request.FILES, transition=transition, order=order)
         if form.is_valid():
-            try:
-                with transaction.atomic():
-                    perform(order, request.user, form.cleaned_data)
+            try:  # the action owns its transaction: a deadlock is retried there, not refused here
+                perform(order, request.user, form.cleaned_data)
             except WorkflowError as exc:
                 error = str(exc)
             else:
