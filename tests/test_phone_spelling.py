@@ -5,7 +5,7 @@ keeps one spelling, and a search, the caller history and masking find it by any 
 import pytest
 
 from hotline.lib.parsing import ParseError, parse_phone, phone_spellings
-from hotline.workorders import actions, queries
+from hotline.workorders import queries
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.workflow import WorkflowError
 
