@@ -56,3 +56,19 @@ def test_a_file_that_is_not_a_backup_is_refused_before_anything_changes(new_orde
 def test_backup_into_a_missing_directory_is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="目录不存在"):
         call_command("backup", "-o", str(tmp_path / "nowhere" / "x.backup"))
+
+
+def test_cached_rows_neither_block_a_restore_nor_outlive_it(new_order, tmp_path):
+    """Without Redis the shared cache is a database table: its rows are not data worth protecting,
+    and nothing cached before a restore is served after it."""
+    from django.core.cache import caches
+
+    new_order()
+    dump = tmp_path / "hotline.backup"
+    call_command("backup", "-o", str(dump))
+    call_command("flush", interactive=False)
+    caches["shared"].set("home-counts", 41)
+    assert tables_with_data() == []
+    call_command("restore", str(dump))
+    assert WorkOrder.objects.count() == 1
+    assert caches["shared"].get("home-counts") is None

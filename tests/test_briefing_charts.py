@@ -166,3 +166,21 @@ def test_editor_tells_how_to_get_charts_into_the_word_file(july, client, people,
     client.force_login(people["supervisor_zhou"])
     page = client.get("/briefing/2023/7/").content.decode()
     assert "未安装 matplotlib" in page and "briefing-chart-data" in page  # ECharts needs no matplotlib
+
+
+def test_a_cjk_font_installed_after_matplotlib_listed_the_fonts_is_found(monkeypatch):
+    """CI's machine drew charts before fonts-noto-cjk was installed: matplotlib's cached font list had
+    no CJK font, and the charts were silently left out. The font is looked for on disk once more."""
+    from matplotlib import font_manager
+
+    if not any("CJK" in font_manager.FontProperties(fname=p).get_name()
+               for p in font_manager.findSystemFonts() if p.endswith((".ttc", ".otf", ".ttf"))):
+        pytest.fail("no CJK font on this machine: .ci/run installs fonts-noto-cjk")
+    stale = [f for f in font_manager.fontManager.ttflist if "CJK" not in f.name]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    charts._cjk_font_cached.cache_clear()
+    try:
+        assert charts.cjk_font() in charts.CJK_FONTS
+        assert charts.unavailable_reason() is None
+    finally:
+        charts._cjk_font_cached.cache_clear()

@@ -157,13 +157,22 @@ def test_the_console_refuses_a_chain_in_chinese_without_a_500(client, li, fresh)
 
 
 def test_an_operator_merges_into_another_operators_order(people, li, fresh):
-    """The target comes from the caller's history (any operator's order), the repeat is li's own."""
-    first = fresh(acting_user=people["supervisor_zhou"])
+    """The target comes from the caller's history (any operator's order); the repeat is one li may
+    work: her own, or one waiting in the intake queue (已登记). Another operator's order that has
+    moved on (sent to dispatch) is no longer li's to merge."""
+    zhou = people["supervisor_zhou"]
+    first = fresh(acting_user=zhou)
     repeat = fresh()
     actions.merge(repeat, acting_user=li, into=first.pk)
     assert WorkOrder.objects.get(pk=repeat.pk).merged_into_id == first.pk
-    with pytest.raises(WorkflowError, match="工单不存在或无权操作"):  # but not someone else's repeat
-        actions.merge(fresh(acting_user=people["supervisor_zhou"]), acting_user=li, into=first.pk)
+    waiting = fresh(acting_user=zhou)  # someone else's, still 已登记: the intake queue is li's too
+    actions.merge(waiting, acting_user=li, into=first.pk)
+    assert WorkOrder.objects.get(pk=waiting.pk).merged_into_id == first.pk
+    moved_on = fresh(acting_user=zhou)
+    actions.submit_for_dispatch(moved_on, acting_user=zhou)
+    with pytest.raises(WorkflowError, match="工单不存在或无权操作"):
+        actions.merge(moved_on, acting_user=li, into=first.pk)
+    assert WorkOrder.objects.get(pk=moved_on.pk).merged_into_id is None
 
 
 def test_merge_locks_both_orders_in_key_order(li, fresh, monkeypatch):

@@ -63,8 +63,23 @@ def _matplotlib_missing() -> bool:
 def _cjk_font_cached() -> str | None:
     from matplotlib import font_manager
 
-    present = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in present), None)
+    def known():
+        present = {f.name for f in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in present), None)
+
+    if found := known():
+        return found
+    # matplotlib lists the system's fonts once and caches the list: a CJK font installed after that
+    # (apt-get install fonts-noto-cjk on a machine that had already drawn a chart) stays unknown
+    # until the cache is deleted. Look at the system's font files once more before giving up.
+    listed = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in listed:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue  # a file FreeType cannot read is not a font we could use either
+    return known()
 
 
 def cjk_font() -> str | None:

@@ -21,6 +21,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+from django.conf import settings
+from django.core.cache import caches
 from django.db import connections, transaction
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -41,12 +43,20 @@ def _conn(using: str):
     return connection
 
 
+def _cache_tables() -> set[str]:
+    """Tables behind database caches (the shared cache without Redis): disposable rows that `flush`
+    leaves alone and that never make a database worth protecting from a restore."""
+    return {c["LOCATION"] for c in settings.CACHES.values()
+            if c["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"}
+
+
 def tables_with_data(using: str = "default") -> list[str]:
-    """Tables of the database that hold rows, migrate's own bookkeeping excepted."""
+    """Tables of the database that hold rows, migrate's own bookkeeping and caches excepted."""
     connection = connections[using]
     found = []
     with connection.cursor() as cursor:
-        for table in sorted(set(connection.introspection.table_names(cursor)) - BOOKKEEPING_TABLES):
+        for table in sorted(set(connection.introspection.table_names(cursor)) - BOOKKEEPING_TABLES
+                            - _cache_tables()):
             cursor.execute(f"SELECT 1 FROM {connection.ops.quote_name(table)} LIMIT 1")
             if cursor.fetchone():
                 found.append(table)
@@ -145,6 +155,10 @@ def restore(path: str | Path, *, force: bool = False, using: str = "default") ->
         raise BackupError(f"不支持恢复 {connection.vendor} 数据库")
     with transaction.atomic(using=using):
         pass  # reconnects, so a broken restore shows here rather than in the next request
+    # Cached counts and pages describe the database before the restore (the dump may even carry
+    # the cache table of its own day): none of them may be served afterwards.
+    for cache in caches.all():
+        cache.clear()
 
 
 def _run(argv: list[str], connection) -> None:
