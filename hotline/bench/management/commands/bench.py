@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 STEPS = ("intake", "lists", "search", "sweep", "month")
+# Measured only when asked for (--only mixed): it needs nginx and takes minutes (hotline/bench/mixed.py).
+OPTIONAL_STEPS = ("mixed",)
 # Orders posted per intake run (2,000 elsewhere); at the large scales long enough to be "sustained":
 # GIN pending-list flushes and checkpoints happen inside the timed run.
 INTAKE_ORDERS = {"5k": 50, "50k": 200, "5m": 10_000, "10m": 10_000}
@@ -50,7 +52,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--scale", default="50k", help="5k、30k（汝州规模的一个月）、50k、200k、1m、2m、5m 或 10m")
         parser.add_argument("--months", type=int, default=6)
-        parser.add_argument("--only", default="", help=f"逗号分隔：{','.join(STEPS)}（默认全部）")
+        parser.add_argument("--only", default="",
+                            help=f"逗号分隔：{','.join(STEPS + OPTIONAL_STEPS)}（默认除 mixed 外全部）")
+        parser.add_argument("--mixed-users", type=int, default=40, help="混合负载：同时工作的人数")
+        parser.add_argument("--mixed-seconds", type=int, default=150, help="混合负载：每次运行的秒数")
+        parser.add_argument("--mixed-runs", type=int, default=3, help="混合负载：重复次数（报告中位数和波动）")
         parser.add_argument("--database-url", default="")
         parser.add_argument("--keep", action="store_true", help="结束后保留基准数据库")
         parser.add_argument("--reuse", action="store_true", help="使用库中已有数据，不重新生成")
@@ -78,9 +84,17 @@ class Command(BaseCommand):
         if "bench" not in Path(name).name:
             raise CommandError("基准数据库的名字必须包含 bench（防止误用业务数据库）")
         only = {s.strip() for s in o["only"].split(",") if s.strip()} or set(STEPS)
-        unknown = only - set(STEPS)
+        unknown = only - set(STEPS) - set(OPTIONAL_STEPS)
         if unknown:
             raise CommandError(f"未知的测量：{', '.join(sorted(unknown))}")
+        if "mixed" in only:
+            from hotline.bench.mixed import missing_tools
+
+            missing = missing_tools()
+            if missing:
+                raise CommandError(f"无法运行混合负载测试，缺少：{'，'.join(missing)}")
+            if o["mixed_users"] < 4 or o["mixed_seconds"] < 10 or o["mixed_runs"] < 1:
+                raise CommandError("混合负载至少 4 人、10 秒、1 次")
         self.url, self.o = url, o
         pg = url.startswith("postgres")
         self.prepare_database(url, name, pg, o["reuse"])
@@ -124,10 +138,27 @@ class Command(BaseCommand):
                 sections["整页 HTTP（gunicorn 2 workers）"] = self.step("http")["rows"]
             if "intake" in only:
                 sections["受理"] = self.step("intake")["rows"]
+            if "mixed" in only:
+                result = self.step("mixed", "--mixed-users", str(o["mixed_users"]), "--mixed-seconds",
+                                   str(o["mixed_seconds"]), "--mixed-runs", str(o["mixed_runs"]))
+                sections[f"混合负载（locust，nginx + 2 个 gunicorn 进程，{check['orders']:,} 件工单）"] = result["rows"]
+                self.mixed_totals(result["totals"])
         finally:
             if not o["keep"]:
                 self.drop_database(url, name, pg)
         self.finish(sections, load_text, pg, time.perf_counter() - started)
+
+    def mixed_totals(self, totals: dict) -> None:
+        """The mixed workload's verdict, one line each (the test reads them)."""
+        staff = "、".join(f"{role} {n}" for role, n in totals["staff"].items())
+        self.stdout.write(f"混合负载：错误 {totals['errors']}，被并发抢先的操作 {totals['refusals']}，"
+                          f"请求 {sum(totals['requests'])}（{staff}）")
+        self.stdout.write("混合负载完成的操作：" + json.dumps(totals["done"], ensure_ascii=False))
+        self.stdout.write("混合负载库中记录：" + json.dumps(totals["in_database"], ensure_ascii=False))
+        for name, sample in totals["failure_samples"].items():
+            self.stdout.write(f"混合负载错误示例：{name}：{sample}")
+        if totals["errors"]:
+            self.stdout.write(f"日志：{totals['logs']}")
 
     def finish(self, sections, load_text, pg, seconds):
         from hotline.bench import report
@@ -219,6 +250,10 @@ class Command(BaseCommand):
 
             with gunicorn(os.environ["DATABASE_URL"]) as port:
                 result = {"rows": measure.http_pages(port)}
+        elif step == "mixed":
+            from hotline.bench.mixed import mixed
+
+            result = mixed(os.environ["DATABASE_URL"], o["mixed_users"], o["mixed_seconds"], o["mixed_runs"])
         elif step == "intake":
             from hotline.bench.http import gunicorn
 
