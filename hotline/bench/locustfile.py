@@ -56,6 +56,7 @@ failures: Counter = Counter()
 failure_samples: dict[str, str] = {}
 refusals: Counter = Counter()
 done: Counter = Counter()
+registered: list[str] = []  # numbers of the orders whose registration the server acknowledged
 
 
 @events.request.add_listener
@@ -71,7 +72,7 @@ def _write(environment, **_kw):
     if RESULT:
         with open(RESULT, "w", encoding="utf-8") as f:
             json.dump({"times": times, "failures": failures, "failure_samples": failure_samples,
-                       "refusals": refusals, "done": done}, f, ensure_ascii=False)
+                       "refusals": refusals, "done": done, "registered": registered}, f, ensure_ascii=False)
 
 
 def _pool(role: str) -> list[str]:
@@ -138,8 +139,12 @@ class Staff(HttpUser):
     def submit(self, url: str, name: str, fields: dict) -> bool:
         with self.client.post(url, name=name, data=fields, allow_redirects=False, catch_response=True,
                               headers={"Referer": self.host + url}, timeout=TIMEOUT) as r:
-            if r.status_code == 302 and "/accounts/login/" not in r.headers.get("Location", ""):
+            location = r.headers.get("Location", "")
+            if r.status_code == 302 and "/accounts/login/" not in location:
                 done[name] += 1
+                saved = re.search(r"[?&]saved=([^&]+)", location)
+                if saved:
+                    registered.append(saved.group(1))
                 return True
             if r.status_code == 404:
                 r.success()
@@ -231,6 +236,7 @@ class Operator(Staff):
                               headers={"X-CSRFToken": csrf, "Referer": self.host + "/"}) as r:
             if r.status_code == 201:
                 done["登记 POST /api/orders/"] += 1
+                registered.append(r.json()["number"])
             else:
                 r.failure(f"HTTP {r.status_code} {r.text[:200]}")
 

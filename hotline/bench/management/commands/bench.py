@@ -155,6 +155,9 @@ class Command(BaseCommand):
                           f"请求 {sum(totals['requests'])}（{staff}）")
         self.stdout.write("混合负载完成的操作：" + json.dumps(totals["done"], ensure_ascii=False))
         self.stdout.write("混合负载库中记录：" + json.dumps(totals["in_database"], ensure_ascii=False))
+        reg = totals["registrations"]
+        self.stdout.write(f"混合负载登记核对：确认 {reg['acknowledged']} 件，库中缺 {reg['missing']} 件，"
+                          f"重复确认 {reg['doubled']} 件，未确认而入库 {reg['unacknowledged']} 件")
         for name, sample in totals["failure_samples"].items():
             self.stdout.write(f"混合负载错误示例：{name}：{sample}")
         if totals["errors"]:
