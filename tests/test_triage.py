@@ -96,6 +96,34 @@ def test_retraining_activates_a_new_version_and_keeps_the_old(trained):
     assert services.active_model(Kind.UNIT)[0].pk == row.pk
 
 
+def test_a_model_that_scores_worse_is_kept_but_not_activated(trained):
+    """The active unit model claims a held-out accuracy no retrain on this month reaches: the new
+    version is stored inactive with the reason in Chinese, until 王's admin forces it."""
+    active = TriageModel.objects.get(kind=Kind.UNIT, active=True)
+    active.metadata["scores"] = {**active.scores, "accuracy": 0.999, "macro_f1": 0.99}
+    active.save(update_fields=["metadata"])
+    out = io.StringIO()
+    call_command("triage", "train", "--kind", "unit", stdout=out)
+    assert "未启用 not activated" in out.getvalue() and "低于当前模型的 99.9%" in out.getvalue()
+    newest = TriageModel.objects.filter(kind=Kind.UNIT).first()
+    assert newest.version == active.version + 1 and not newest.active
+    assert "未启用新模型" in newest.metadata["not_activated"] and newest.metadata["version"] == newest.version
+    assert services.active_model(Kind.UNIT)[0].pk == active.pk
+
+    call_command("triage", "train", "--kind", "unit", "--force", stdout=io.StringIO())
+    forced = TriageModel.objects.get(kind=Kind.UNIT, active=True)
+    assert forced.version == newest.version + 1 and "forced_over" in forced.metadata
+
+
+def test_appeal_type_is_suggested_by_the_same_engine(trained):
+    order = WorkOrder.objects.filter(status=Status.CLOSED, appeal_type__code__isnull=False).order_by("pk").first()
+    chips = services.suggest_appeal_type(order.title, order.content)
+    assert chips and chips[0]["source"] == "model" and 0 < chips[0]["score"] <= 1
+    assert order.appeal_type.name in [c["name"] for c in chips]
+    row = TriageModel.objects.get(kind=Kind.APPEAL, active=True)
+    assert row.metadata["uses_title"] and row.metadata["n_samples"] > 0
+
+
 def test_category_suggestion_for_new_words(trained):
     leaf = Category.objects.get(full_name=SERVICE_HALL)
     title, content = appeal(leaf.code)

@@ -1,15 +1,20 @@
-"""Classification engine: learn a label (category code, lead unit code) from an order's words.
+"""Classification engine: learn a label (category code, appeal type, lead unit code) from an order's words.
 
 Pure: takes plain strings and returns plain values; Django is the adapter around it
-(``hotline.triage.services``). Tested without a database.
+(``hotline.triage.services``, ``hotline.triage.csvdata``). Tested without a database.
 
-Features are TF-IDF over jieba words (with a small stop-word list: the words every appeal says,
-like 来电人 and 反映) plus TF-IDF over character 1–3-grams, which carries the place and object
-names jieba does not know. An optional *context* per document (e.g. ``town:杨楼镇``,
-``cat:0101``) is a third block of features: the unit model uses it to learn that a town-routed
-category goes to the order's own town. The classifier is a multinomial logistic regression, whose
-probabilities are usable as scores without a separate calibration step (calibration by
-cross-validation needs several samples per class, which rare categories do not have).
+Features are TF-IDF over character 1–3-grams with sublinear tf (``hotline.triage.features``,
+vectorised with numpy), plus the same over the title, weighted above the content, when a title is
+given. An optional *context* per document (e.g. ``town:杨楼镇``, ``cat:0101``) is a third block of
+features: the unit model uses it to learn that a town-routed category goes to the order's own town.
+The classifier is a linear SVM (liblinear). Its scores for the chips are calibrated probabilities
+(``CalibratedClassifierCV``, sigmoid, on 3 folds) when every class has at least 3 samples and the
+data is not too large to fit four times, otherwise a softmax of its decision values.
+
+docs/triage.md ("Choices") has the measurements behind each choice: jieba words were slower and no
+more accurate; logistic regression no more accurate and slower to train at 500,000 orders;
+hashing features slower (a dense 2²⁰-column coefficient matrix per class); truncating long texts
+lost accuracy when the point of an appeal is not at its start.
 """
 
 from __future__ import annotations
@@ -25,15 +30,29 @@ from dataclasses import dataclass, field
 import joblib
 import numpy as np
 import sklearn
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.metrics.pairwise import cosine_similarity
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.svm import LinearSVC
 
-FORMAT_VERSION = 1
+from hotline.triage.features import CharNgramTfidf
+
+FORMAT_VERSION = 2
 SEP = "\x1f"  # between an order's text and its context tokens inside one document string
+TITLE_SEP = "\x1e"  # between the title and the text
+
+# The choices measured in docs/triage.md ("Choices").
+NGRAMS = (1, 2)
+SUBLINEAR = True
+TITLE_WEIGHT = 0.5  # the title block's weight: its n-grams count again on top of the text's
+SVM_C = 0.5
+CALIBRATION_FOLDS = 3
+CALIBRATE_MAX_SAMPLES = 100_000  # above this, four fits cost too much: softmax of decision values
+SOFTMAX_SCALE = 5.0  # decision values of a linear SVM lie around ±1; this spreads them like probabilities
 
 # Words present in nearly every appeal (operators' formulae): they say nothing about the category.
 STOP_WORDS = frozenset("""
@@ -86,13 +105,21 @@ def tokenize(text: str) -> list[str]:
     return words
 
 
-def document(text: str, context: Iterable[str] = ()) -> str:
-    """One input string: the text and, after a separator, the context tokens."""
-    return f"{(text or '').replace(SEP, ' ')}{SEP}{' '.join(t.replace(' ', '_') for t in context)}"
+def document(text: str, context: Iterable[str] = (), title: str | None = None) -> str:
+    """One input string: the title (if any), the text and, after a separator, the context tokens."""
+    head = f"{(title or '').replace(SEP, ' ').replace(TITLE_SEP, ' ')}{TITLE_SEP}" if title is not None else ""
+    body = (text or "").replace(SEP, " ").replace(TITLE_SEP, " ")
+    return f"{head}{body}{SEP}{' '.join(t.replace(' ', '_') for t in context)}"
 
 
 def _text_of(doc: str) -> str:
-    return doc.split(SEP, 1)[0]
+    """Title and text together (the title is part of what the appeal says)."""
+    return doc.split(SEP, 1)[0].replace(TITLE_SEP, "\n")
+
+
+def _title_of(doc: str) -> str:
+    head = doc.split(SEP, 1)[0]
+    return head.split(TITLE_SEP, 1)[0] if TITLE_SEP in head else ""
 
 
 def _context_of(doc: str) -> list[str]:
@@ -100,22 +127,56 @@ def _context_of(doc: str) -> list[str]:
     return parts[1].split() if len(parts) > 1 else []
 
 
+def _texts(docs) -> list[str]:
+    return [_text_of(d) for d in docs]
+
+
+def _titles(docs) -> list[str]:
+    return [_title_of(d) for d in docs]
+
+
 def _word_tokens(doc: str) -> list[str]:
     return tokenize(_text_of(doc))
 
 
-def _pipeline(with_context: bool, *, c: float = 20.0) -> Pipeline:
-    blocks = [
-        ("words", TfidfVectorizer(analyzer=_word_tokens, sublinear_tf=True, min_df=1)),
-        ("chars", TfidfVectorizer(analyzer="char_wb", preprocessor=_text_of, ngram_range=(1, 2),
-                                  sublinear_tf=True, min_df=2, max_features=20000)),
-    ]
+def _docs(texts, contexts=None, titles=None) -> list[str]:
+    return [document(t, contexts[i] if contexts is not None else (), titles[i] if titles is not None else None)
+            for i, t in enumerate(texts)]
+
+
+def _pipeline(with_context: bool, *, with_title: bool = False, labels: Sequence[str] = (),
+              c: float = SVM_C) -> Pipeline:
+    blocks = [("chars", Pipeline([("pick", FunctionTransformer(_texts)),
+                                  ("tfidf", CharNgramTfidf(NGRAMS, sublinear_tf=SUBLINEAR))]))]
+    weights = {"chars": 1.0}
+    if with_title:
+        blocks.append(("title", Pipeline([("pick", FunctionTransformer(_titles)),
+                                          ("tfidf", CharNgramTfidf((1, 2), sublinear_tf=SUBLINEAR))])))
+        weights["title"] = TITLE_WEIGHT
     if with_context:
         blocks.append(("context", TfidfVectorizer(analyzer=_context_of, use_idf=False)))
-    return Pipeline([
-        ("features", FeatureUnion(blocks)),
-        ("classifier", LogisticRegression(C=c, max_iter=300)),
-    ])
+        weights["context"] = 1.0
+    svm = LinearSVC(C=c, random_state=0)  # liblinear shuffles: fixed, so a retrain on the same data is the same model
+    counts = Counter(labels)
+    if counts and min(counts.values()) >= CALIBRATION_FOLDS and len(labels) <= CALIBRATE_MAX_SAMPLES:
+        classifier = CalibratedClassifierCV(svm, cv=CALIBRATION_FOLDS, method="sigmoid", ensemble=False)
+    else:
+        classifier = svm
+    return Pipeline([("features", FeatureUnion(blocks, transformer_weights=weights)), ("classifier", classifier)])
+
+
+def scores(pipeline: Pipeline, docs: Sequence[str]) -> np.ndarray:
+    """Per class, a score that sums to 1 over the classes: calibrated probabilities when the model
+    was calibrated, else a softmax of the SVM's decision values."""
+    if hasattr(pipeline[-1], "predict_proba"):
+        return pipeline.predict_proba(docs)
+    decision = pipeline.decision_function(docs)
+    if decision.ndim == 1:  # two classes: one signed distance
+        decision = np.column_stack([-decision, decision])
+    z = decision * SOFTMAX_SCALE
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    return z / z.sum(axis=1, keepdims=True)
 
 
 @dataclass
@@ -132,19 +193,21 @@ class Model:
         return [str(c) for c in self.pipeline.classes_]
 
 
-def _check(texts: Sequence[str], labels: Sequence[str], contexts) -> None:
-    if len(texts) != len(labels) or (contexts is not None and len(contexts) != len(texts)):
-        raise TriageError("texts, labels and contexts must have the same length")
+def _check(texts: Sequence[str], labels: Sequence[str], contexts, titles=None) -> None:
+    if len(texts) != len(labels) or (contexts is not None and len(contexts) != len(texts)) or (
+            titles is not None and len(titles) != len(texts)):
+        raise TriageError("texts, titles, labels and contexts must have the same length")
     if len(set(labels)) < 2:
         raise TriageError(f"至少需要两个类别的样本才能训练（现有 {len(set(labels))} 个类别、{len(labels)} 条样本）")
 
 
 def train(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[Sequence[str]] | None = None,
-          kind: str = "category", scores: dict | None = None, now: dt.datetime | None = None) -> Model:
+          titles: Sequence[str] | None = None, kind: str = "category", scores: dict | None = None,
+          now: dt.datetime | None = None) -> Model:
     """Fit a model on all the samples. ``scores`` (from :func:`evaluate`) go into its metadata."""
-    _check(texts, labels, contexts)
-    docs = [document(t, contexts[i] if contexts is not None else ()) for i, t in enumerate(texts)]
-    pipeline = _pipeline(contexts is not None)
+    _check(texts, labels, contexts, titles)
+    docs = _docs(texts, contexts, titles)
+    pipeline = _pipeline(contexts is not None, with_title=titles is not None, labels=labels)
     pipeline.fit(docs, list(labels))
     counts = Counter(labels)
     return Model(pipeline=pipeline, kind=kind, metadata={
@@ -155,6 +218,8 @@ def train(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[Seq
         "labels": sorted(counts),
         "label_counts": dict(sorted(counts.items())),
         "uses_context": contexts is not None,
+        "uses_title": titles is not None,
+        "calibrated": hasattr(pipeline[-1], "predict_proba"),
         "sklearn": sklearn.__version__,
         "format_version": FORMAT_VERSION,
         "scores": scores or {},
@@ -162,21 +227,45 @@ def train(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[Seq
 
 
 def predict_many(model: Model, texts: Sequence[str], *, contexts: Sequence[Sequence[str]] | None = None,
-                 k: int = 3) -> list[list[tuple[str, float]]]:
-    """For each text, the ``k`` most probable labels with their probabilities, best first."""
-    if not texts:
+                 titles: Sequence[str] | None = None, k: int = 3) -> list[list[tuple[str, float]]]:
+    """For each text, the ``k`` best labels with their scores (probabilities), best first."""
+    if not len(texts):
         return []
-    docs = [document(t, contexts[i] if contexts is not None else ()) for i, t in enumerate(texts)]
-    proba = model.pipeline.predict_proba(docs)
+    if model.metadata.get("uses_title") and titles is None:
+        titles = [""] * len(texts)
+    elif not model.metadata.get("uses_title"):
+        if titles is not None:  # a model without a title block reads the title as part of the text
+            texts = [f"{title}\n{text}" if title else text for title, text in zip(titles, texts, strict=True)]
+        titles = None
+    if model.metadata.get("uses_context") and contexts is None:
+        contexts = [()] * len(texts)
+    proba = scores(model.pipeline, _docs(texts, contexts, titles))
     classes = model.pipeline.classes_
-    top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
-    return [[(str(classes[j]), float(proba[i, j])) for j in row] for i, row in enumerate(top)]
+    k = min(k, len(classes))
+    top = np.argpartition(-proba, k - 1, axis=1)[:, :k] if k < len(classes) else np.tile(np.arange(len(classes)),
+                                                                                            (len(proba), 1))
+    out = []
+    for i, row in enumerate(top):
+        row = sorted(row, key=lambda j: (-proba[i, j], j))
+        out.append([(str(classes[j]), float(proba[i, j])) for j in row])
+    return out
 
 
-def predict(model: Model, text: str, k: int = 3, *, context: Sequence[str] = ()) -> list[tuple[str, float]]:
-    """The ``k`` most probable labels for one text: ``[(label, probability), …]``, best first."""
+def predict(model: Model, text: str, k: int = 3, *, context: Sequence[str] = (),
+            title: str | None = None) -> list[tuple[str, float]]:
+    """The ``k`` best labels for one text: ``[(label, probability), …]``, best first."""
     uses_context = model.metadata.get("uses_context", False)
-    return predict_many(model, [text], contexts=[list(context)] if uses_context else None, k=k)[0]
+    return predict_many(model, [text], contexts=[list(context)] if uses_context else None,
+                        titles=[title] if title is not None else None, k=k)[0]
+
+
+def roll_up(ranked: Sequence[tuple[str, float]], parent=lambda code: code[:2]) -> list[tuple[str, float]]:
+    """Level-1 scores from level-2 (or level-3) ones: a parent's score is its children's sum, so the
+    level-1 answer can never disagree with the level-2 one it came from."""
+    totals: dict[str, float] = {}
+    for label, score in ranked:
+        totals[parent(label)] = totals.get(parent(label), 0.0) + score
+    return sorted(totals.items(), key=lambda pair: -pair[1])
 
 
 COLUMNS = (("样本 support", 14), ("精确率 P", 11), ("召回率 R", 11), ("F1", 7))
@@ -206,6 +295,14 @@ class Report:
     # "the rules' labels first, then the model's", which is what the console shows.
     combined_accuracy: float | None = None
     combined_top3_accuracy: float | None = None
+
+    def to_dict(self, names: dict[str, str] | None = None) -> dict:
+        """The summary and the per-class table, for ``--json``."""
+        names = names or {}
+        return {**self.summary(), "per_class": [
+            {"label": r.label, "name": names.get(r.label, r.label), "support": r.support,
+             "precision": round(r.precision, 4), "recall": round(r.recall, 4), "f1": round(r.f1, 4)}
+            for r in sorted(self.per_class, key=lambda r: (-r.support, r.label))]}
 
     def summary(self) -> dict:
         out = {"n_train": self.n_train, "n_test": self.n_test, "n_labels": self.n_labels,
@@ -273,17 +370,27 @@ def combine(prior: Sequence[str], ranked: Sequence[tuple[str, float]], k: int = 
 
 
 def evaluate(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[Sequence[str]] | None = None,
-             priors: Sequence[Sequence[str]] | None = None, test_size: float = 0.2, seed: int = 0) -> Report:
+             titles: Sequence[str] | None = None, priors: Sequence[Sequence[str]] | None = None,
+             test_size: float = 0.2, seed: int = 0) -> Report:
     """Train on a stratified part of the samples and score on the held-out rest."""
-    _check(texts, labels, contexts)
+    _check(texts, labels, contexts, titles)
     train_idx, test_idx = _split(list(labels), test_size, seed)
 
     def pick(seq, idx):
         return None if seq is None else [seq[i] for i in idx]
 
-    model = train(pick(texts, train_idx), pick(labels, train_idx), contexts=pick(contexts, train_idx))
+    model = train(pick(texts, train_idx), pick(labels, train_idx), contexts=pick(contexts, train_idx),
+                  titles=pick(titles, train_idx))
     truth = pick(labels, test_idx)
-    ranked = predict_many(model, pick(texts, test_idx), contexts=pick(contexts, test_idx), k=3)
+    ranked = predict_many(model, pick(texts, test_idx), contexts=pick(contexts, test_idx),
+                          titles=pick(titles, test_idx), k=3)
+    return score(ranked, truth, n_train=len(train_idx), n_labels=len(set(labels)),
+                 priors=pick(priors, test_idx))
+
+
+def score(ranked: Sequence[Sequence[tuple[str, float]]], truth: Sequence[str], *,
+          n_train: int, n_labels: int, priors: Sequence[Sequence[str]] | None = None) -> Report:
+    """The report of predictions ``ranked`` (best first) against the true labels."""
     top1 = [r[0][0] for r in ranked]
     accuracy = sum(p == t for p, t in zip(top1, truth, strict=True)) / len(truth)
     top3 = sum(t in {label for label, _ in r} for r, t in zip(ranked, truth, strict=True)) / len(truth)
@@ -292,13 +399,27 @@ def evaluate(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[
     rows = [ClassRow(label, int(s), float(p), float(r), float(f))
             for label, p, r, f, s in zip(tested, precision, recall, f1, support, strict=True)]
     macro = float(f1_score(truth, top1, labels=tested, average="macro", zero_division=0))
-    report = Report(n_train=len(train_idx), n_test=len(test_idx), n_labels=len(set(labels)), accuracy=accuracy,
+    report = Report(n_train=n_train, n_test=len(truth), n_labels=n_labels, accuracy=accuracy,
                     top3_accuracy=top3, macro_f1=macro, per_class=rows)
     if priors is not None:
-        shown = [combine(prior, r) for prior, r in zip(pick(priors, test_idx), ranked, strict=True)]
+        shown = [combine(prior, r) for prior, r in zip(priors, ranked, strict=True)]
         report.combined_accuracy = sum(bool(s) and s[0] == t for s, t in zip(shown, truth, strict=True)) / len(truth)
         report.combined_top3_accuracy = sum(t in s for s, t in zip(shown, truth, strict=True)) / len(truth)
     return report
+
+
+def worse(candidate: dict, active: dict) -> str | None:
+    """Why a newly trained model must not replace the active one, or None when it may.
+
+    Both are held-out scores (``Report.summary()``); a model is worse when its held-out accuracy is
+    lower. A model without scores (too few samples to hold any out) is never judged worse, and
+    neither is one replacing a model without scores.
+    """
+    new, old = candidate.get("accuracy"), active.get("accuracy")
+    if new is None or old is None or new >= old:
+        return None
+    return (f"新模型留出集准确率 {new:.1%} 低于当前模型的 {old:.1%}"
+            f"（macro-F1 {candidate.get('macro_f1', 0):.3f} 对 {active.get('macro_f1', 0):.3f}），未启用新模型")
 
 
 def dumps(model: Model) -> bytes:

@@ -9,18 +9,20 @@ from django.db.models import Q
 
 class Kind(models.TextChoices):
     CATEGORY = "category", "热点分类"
+    APPEAL = "appeal", "诉求类型"
     UNIT = "unit", "主办单位"
 
 
 class TriageModel(models.Model):
-    """A trained classifier (category or lead unit). One active model per kind; older ones are kept
-    so a stored suggestion still names the model that made it."""
+    """A trained classifier (category, appeal type or lead unit). One active model per kind; older
+    ones are kept so a stored suggestion still names the model that made it, and a new version that
+    scored worse than the active one is kept inactive (``metadata["not_activated"]`` says why)."""
 
     kind = models.CharField("类型", max_length=10, choices=Kind.choices)
     version = models.PositiveIntegerField("版本")
     blob = models.BinaryField("模型数据")
     metadata = models.JSONField("训练信息", default=dict, blank=True,
-                                help_text="trained_at, n_samples, labels, held-out scores, since")
+                                help_text="version, trained_at, n_samples, labels, held-out scores, since, not_activated")
     active = models.BooleanField("当前使用", default=False)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,

@@ -27,6 +27,14 @@ def order_text(title: str, content: str) -> str:
     return f"{(title or '').strip()}\n{(content or '').strip()}"
 
 
+def _content(content: str) -> str:
+    return (content or "").strip()
+
+
+def _title(title: str) -> str:
+    return (title or "").strip()
+
+
 def unit_context(town: str | None, category_code: str | None) -> list[str]:
     """What the unit model knows besides the words: the place and the category (and its branch)."""
     tokens = [f"town:{town or '-'}"]
@@ -38,11 +46,12 @@ def unit_context(town: str | None, category_code: str | None) -> list[str]:
 @dataclass
 class TrainingData:
     kind: str
-    texts: list[str]
+    texts: list[str]  # the content; the title is separate (weighted above the content)
     labels: list[str]
     contexts: list[list[str]] | None
     names: dict[str, str]  # label → display name
     priors: list[list[str]] | None = None  # the dispatch catalog's units for each sample (unit kind)
+    titles: list[str] | None = None
 
 
 def catalog_priors(rows: list[tuple[int | None, int | None, str | None]]) -> list[list[str]]:
@@ -74,7 +83,8 @@ def catalog_priors(rows: list[tuple[int | None, int | None, str | None]]) -> lis
 
 
 def training_data(kind: str, *, since: dt.datetime | None = None) -> TrainingData:
-    """Closed orders with a level-2 or level-3 category (kind ``category``) or with a final lead unit (``unit``).
+    """Closed orders with a level-2 or level-3 category (kind ``category``), their appeal type
+    (``appeal``) or their final lead unit (``unit``).
 
     One query each: closed orders are the ones whose category and lead unit have been confirmed by
     the whole workflow (a returned or redispatched order's final lead unit is the right answer).
@@ -86,21 +96,25 @@ def training_data(kind: str, *, since: dt.datetime | None = None) -> TrainingDat
         rows = orders.filter(category__level__gte=2).order_by("pk").values_list(
             "title", "content", "category__code", "category__full_name")
         rows = list(rows)
-        return TrainingData(kind, [order_text(t, c) for t, c, _, _ in rows], [code for _, _, code, _ in rows],
-                            None, {code: name for _, _, code, name in rows})
+        return TrainingData(kind, [_content(c) for _, c, _, _ in rows], [code for _, _, code, _ in rows],
+                            None, {code: name for _, _, code, name in rows}, titles=[_title(t) for t, *_ in rows])
+    if kind == Kind.APPEAL:
+        rows = list(orders.order_by("pk").values_list("title", "content", "appeal_type__code", "appeal_type__name"))
+        return TrainingData(kind, [_content(c) for _, c, _, _ in rows], [code for _, _, code, _ in rows],
+                            None, {code: name for _, _, code, name in rows}, titles=[_title(t) for t, *_ in rows])
     if kind == Kind.UNIT:
         rows = list(orders.filter(lead_unit__isnull=False).order_by("pk").values_list(
             "title", "content", "town__short_name", "category__code", "lead_unit__code", "lead_unit__short_name",
             "category_id", "town_id", "town__code"))
-        return TrainingData(kind, [order_text(t, c) for t, c, *_ in rows], [r[4] for r in rows],
+        return TrainingData(kind, [_content(c) for _, c, *_ in rows], [r[4] for r in rows],
                             [unit_context(r[2], r[3]) for r in rows], {r[4]: r[5] for r in rows},
-                            catalog_priors([(r[6], r[7], r[8]) for r in rows]))
+                            catalog_priors([(r[6], r[7], r[8]) for r in rows]), titles=[_title(t) for t, *_ in rows])
     raise ValueError(f"unknown kind {kind!r}")
 
 
 def _require(data: TrainingData) -> None:
     if len(data.texts) < MIN_SAMPLES:
-        what = "已办结且有分类的工单" if data.kind == Kind.CATEGORY else "已办结且有主办单位的工单"
+        what = {Kind.CATEGORY: "已办结且有分类的工单", Kind.APPEAL: "已办结的工单"}.get(data.kind, "已办结且有主办单位的工单")
         raise engine.TriageError(f"{what}只有 {len(data.texts)} 条，至少需要 {MIN_SAMPLES} 条才能训练")
 
 
@@ -108,33 +122,48 @@ def evaluate(kind: str, *, since: dt.datetime | None = None, seed: int = 0) -> t
     """Held-out scores of a model trained now on the same data (80 % train, 20 % test)."""
     data = training_data(kind, since=since)
     _require(data)
-    return engine.evaluate(data.texts, data.labels, contexts=data.contexts, priors=data.priors, seed=seed), data
+    return engine.evaluate(data.texts, data.labels, contexts=data.contexts, titles=data.titles, priors=data.priors,
+                           seed=seed), data
 
 
-def train(kind: str, *, since: dt.datetime | None = None, user=None, score: bool = True) -> TriageModel:
-    """Train on all the data, store the model as the new active one of its kind, return it.
+def train(kind: str, *, since: dt.datetime | None = None, user=None, score: bool = True,
+          force: bool = False) -> TriageModel:
+    """Train on all the data and store the model as the next version of its kind; return it.
 
     With ``score`` the held-out scores of an 80/20 split are measured first and kept in the
-    model's metadata, so the console and the docs can say how good the model in use is.
+    model's metadata, so the console and the docs can say how good the model in use is. The new
+    version becomes the active one unless it scores worse than the active one (``engine.worse``):
+    then it is stored inactive, with the reason in ``metadata["not_activated"]`` (``force``
+    activates it anyway).
     """
     data = training_data(kind, since=since)
     _require(data)
     scores = {}
     if score:
         try:
-            scores = engine.evaluate(data.texts, data.labels, contexts=data.contexts, priors=data.priors).summary()
+            scores = engine.evaluate(data.texts, data.labels, contexts=data.contexts, titles=data.titles,
+                                     priors=data.priors).summary()
         except engine.TriageError:
             scores = {}  # too few samples per class to hold any out; the model is still usable
-    model = engine.train(data.texts, data.labels, contexts=data.contexts, kind=kind, scores=scores)
+    model = engine.train(data.texts, data.labels, contexts=data.contexts, titles=data.titles, kind=kind,
+                         scores=scores)
     model.metadata["since"] = since.isoformat() if since else None
     model.metadata["names"] = data.names
     blob = engine.dumps(model)
     with transaction.atomic():
         last = (TriageModel.objects.select_for_update().filter(kind=kind).aggregate(v=Max("version"))["v"]) or 0
-        TriageModel.objects.filter(kind=kind, active=True).update(active=False)
+        active = TriageModel.objects.filter(kind=kind, active=True).defer("blob").first()
+        reason = engine.worse(scores, active.scores) if active is not None else None
+        activate = force or reason is None
+        if reason:
+            model.metadata["not_activated" if not force else "forced_over"] = reason
+        model.metadata["version"] = last + 1
+        if activate and active is not None:
+            TriageModel.objects.filter(pk=active.pk).update(active=False)
         row = TriageModel.objects.create(kind=kind, version=last + 1, blob=blob, metadata=model.metadata,
-                                         active=True, created_by=user)
-    _cache_put(row, model)
+                                         active=activate, created_by=user)
+    if activate:
+        _cache_put(row, model)
     return row
 
 
@@ -177,10 +206,26 @@ def suggest_category(title: str, content: str, *, k: int = 3) -> list[dict]:
     if loaded is None:
         return []
     _, model = loaded
-    ranked = engine.predict(model, order_text(title, content), k=k + 3)
+    ranked = engine.predict(model, _content(content), k=k + 3, title=_title(title))
     names = dict(Category.objects.filter(code__in=[label for label, _ in ranked], level__gte=2, active=True)
                  .values_list("code", "full_name"))
     return [_chip(label, names[label], p, "model") for label, p in ranked if label in names][:k]
+
+
+def suggest_appeal_type(title: str, content: str, *, k: int = 2) -> list[dict]:
+    """Up to ``k`` appeal types (咨询类, 问题处理类 …) for the words typed so far (active types only)."""
+    from hotline.catalog.models import AppealType
+
+    if not (title or "").strip() and not (content or "").strip():
+        return []
+    loaded = active_model(Kind.APPEAL)
+    if loaded is None:
+        return []
+    _, model = loaded
+    ranked = engine.predict(model, _content(content), k=k + 2, title=_title(title))
+    types = {t.code: t for t in AppealType.objects.filter(code__in=[label for label, _ in ranked], active=True)}
+    return [_chip(label, types[label].name, p, "model", pk=types[label].pk) for label, p in ranked
+            if label in types][:k]
 
 
 def suggest_units(order: WorkOrder, *, k: int = 3) -> list[dict]:
@@ -195,7 +240,8 @@ def suggest_units(order: WorkOrder, *, k: int = 3) -> list[dict]:
         _, model = loaded
         context = unit_context(order.town.short_name if order.town_id else None,
                                order.category.code if order.category_id else None)
-        ranked = engine.predict(model, order_text(order.title, order.content), k=len(model.labels), context=context)
+        ranked = engine.predict(model, _content(order.content), k=len(model.labels), context=context,
+                                title=_title(order.title))
     probability = dict(ranked)
     chips = [_chip(u.code, u.short_name, probability.get(u.code), "catalog", pk=u.pk) for u in catalog[:k]]
     wanted = [label for label, _ in ranked[: k + 3] if label not in {c["label"] for c in chips}]
@@ -253,7 +299,8 @@ def settle(*, now: dt.datetime | None = None, batch: int = 500) -> SettleReport:
         rows = list(missing)
         for start in range(0, len(rows), batch):
             chunk = rows[start:start + batch]
-            ranked = engine.predict_many(model, [order_text(t, c) for _, t, c in chunk], k=3)
+            ranked = engine.predict_many(model, [_content(c) for _, _, c in chunk], titles=[_title(t) for _, t, _ in chunk],
+                                         k=3)
             Suggestion.objects.bulk_create([
                 Suggestion(order_id=pk, kind=Kind.CATEGORY, model=row, model_version=row.version,
                            suggested=[_chip(label, names.get(label, label), p, "model") for label, p in chips],

@@ -1,17 +1,23 @@
-"""``hotline triage train [--kind category|unit|all] [--since 2023-01-01]``,
-``hotline triage evaluate [--kind …] [--since …] [--rows N]`` and ``hotline triage settle``."""
+"""``hotline triage train [--kind category|unit|appeal|all] [--since 2023-01-01] [--force]``,
+``hotline triage evaluate [--kind …] [--since …] [--rows N]`` and ``hotline triage settle`` on the
+platform's own closed orders; and on a center's export:
+
+``hotline triage train --csv FILE --text-column COL --label-column COL [--title-column COL] -o MODEL``
+``hotline triage evaluate --csv FILE --text-column COL --label-column COL [--title-column COL] --model MODEL [--json]``
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from hotline.lib import clock
 
-KINDS = ("category", "unit")
-KIND_LABELS = {"category": "热点分类 category", "unit": "主办单位 lead unit"}
+KINDS = ("category", "appeal", "unit")
+KIND_LABELS = {"category": "热点分类 category", "appeal": "诉求类型 appeal type", "unit": "主办单位 lead unit"}
 
 
 def parse_since(text: str | None) -> dt.datetime | None:
@@ -33,20 +39,33 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True, metavar="{train,evaluate,settle}")
-        for name, text in [("train", "用已办结工单训练分类 / 派单模型并启用"),
-                           ("evaluate", "留出 20% 工单评估准确率，并报告线上建议的采纳率")]:
+        for name, text in [("train", "用已办结工单（或 --csv 文件）训练分类 / 派单模型；不比当前模型差才启用"),
+                           ("evaluate", "留出 20% 工单评估准确率，并报告线上建议的采纳率；--csv 时用文件评估 --model 模型")]:
             p = sub.add_parser(name, help=text)
             p.add_argument("--kind", choices=(*KINDS, "all"), default="all", help="模型类型（默认 all）")
             p.add_argument("--since", help="只用该日期（YYYY-MM-DD）以后登记的工单")
-            if name == "evaluate":
-                p.add_argument("--rows", type=int, default=15, help="逐类表格显示的行数（默认 15，0 = 全部）")
-                p.add_argument("--seed", type=int, default=0, help="划分训练 / 测试集的随机种子")
+            p.add_argument("--rows", type=int, default=15, help="逐类表格显示的行数（默认 15，0 = 全部）")
+            p.add_argument("--seed", type=int, default=0, help="划分训练 / 测试集的随机种子")
+            p.add_argument("--csv", help="中心自己导出的 CSV 文件（第一行为列名；UTF-8 或 GB18030）")
+            p.add_argument("--text-column", help="--csv：正文（诉求内容）所在的列名")
+            p.add_argument("--label-column", help="--csv：类别所在的列名")
+            p.add_argument("--title-column", help="--csv：标题所在的列名（可选；标题的权重高于正文）")
+            p.add_argument("--json", action="store_true", help="以 JSON 输出结果（供程序读取）")
+            if name == "train":
+                p.add_argument("-o", "--output", help="--csv：模型文件的保存路径")
+                p.add_argument("--force", action="store_true", help="即使新模型评估结果比当前模型差也启用")
+                p.add_argument("--min-per-class", type=int, default=3, help="--csv：每个类别至少的行数（默认 3）")
+            else:
+                p.add_argument("--model", help="--csv：要评估的模型文件（hotline triage train --csv … -o 生成）")
         sub.add_parser("settle", help="补记建议并与最终分类 / 主办单位核对（线上准确率）")
 
     def handle(self, *args, **options):
         from hotline.triage import engine
 
         try:
+            if options.get("csv"):
+                getattr(self, f"{options['action']}_csv")(options)
+                return
             getattr(self, options["action"])(options)
         except engine.TriageError as exc:
             raise CommandError(str(exc)) from exc
@@ -60,12 +79,17 @@ class Command(BaseCommand):
         since = parse_since(options.get("since"))
         for kind in self._kinds(options):
             started = time.monotonic()
-            row = services.train(kind, since=since)
+            row = services.train(kind, since=since, force=options["force"])
             meta = row.metadata
             scores = meta.get("scores") or {}
-            self.stdout.write(self.style.SUCCESS(
-                f"{KIND_LABELS[kind]}: v{row.version} 已启用 active — {meta['n_samples']} 条样本 samples, "
-                f"{meta['n_labels']} 个类别 labels, {time.monotonic() - started:.1f}s"))
+            if row.active:
+                self.stdout.write(self.style.SUCCESS(
+                    f"{KIND_LABELS[kind]}: v{row.version} 已启用 active — {meta['n_samples']} 条样本 samples, "
+                    f"{meta['n_labels']} 个类别 labels, {time.monotonic() - started:.1f}s"))
+            else:
+                self.stdout.write(self.style.WARNING(
+                    f"{KIND_LABELS[kind]}: v{row.version} 未启用 not activated — {meta.get('not_activated')}"
+                    f"（--force 可强制启用）"))
             if scores:
                 self.stdout.write(f"  留出集 held-out: 准确率 accuracy {percent(scores['accuracy'])}, "
                                   f"前三命中率 top-3 {percent(scores['top3_accuracy'])}, "
@@ -93,6 +117,86 @@ class Command(BaseCommand):
                 self.stdout.write("当前没有启用的模型 no active model：hotline triage train")
             self.stdout.write("")
         self._production(services.production_scores())
+
+    # -----------------------------------------------------------------------------------------
+    # A center's own CSV export
+
+    def _csv_options(self, options, *, model_option: str) -> None:
+        missing = [flag for flag, key in (("--text-column", "text_column"), ("--label-column", "label_column"),
+                                          (model_option, model_option.lstrip("-").replace("-", "_")))
+                   if not options.get(key)]
+        if missing:
+            raise CommandError(f"使用 --csv 时还需要 {'、'.join(missing)}")
+
+    def train_csv(self, options):
+        from hotline.triage import csvdata, engine, modelfile
+
+        self._csv_options(options, model_option="--output")
+        data = csvdata.read_labelled(options["csv"], text_column=options["text_column"],
+                                     label_column=options["label_column"], title_column=options.get("title_column"),
+                                     min_per_class=options["min_per_class"])
+        started = time.monotonic()
+        report = engine.evaluate(data.texts, data.labels, titles=data.titles, seed=options["seed"])
+        model = engine.train(data.texts, data.labels, titles=data.titles, kind="csv", scores=report.summary())
+        model.metadata.update({"source": str(options["csv"]), "encoding": data.encoding,
+                               "text_column": options["text_column"], "label_column": options["label_column"],
+                               "title_column": options.get("title_column")})
+        saved = modelfile.save(model, options["output"], force=options["force"])
+        seconds = time.monotonic() - started
+        if options["json"]:
+            self.stdout.write(json.dumps({"path": str(saved.path), "version": saved.version,
+                                          "activated": saved.activated, "reason": saved.reason,
+                                          "previous_version": saved.previous, "encoding": data.encoding,
+                                          "skipped_rows": data.skipped, "seconds": round(seconds, 1),
+                                          "metadata": {k: v for k, v in model.metadata.items()
+                                                       if k not in {"labels", "label_counts"}}},
+                                         ensure_ascii=False, indent=1))
+            return
+        self.stdout.write(f"读取 {len(data.texts)} 行（编码 {data.encoding}"
+                          + (f"，跳过 {data.skipped} 行无正文或无类别" if data.skipped else "") + "）")
+        self.stdout.write(report.format(rows=options["rows"] or None))
+        if saved.activated:
+            self.stdout.write(self.style.SUCCESS(f"模型 v{saved.version} 已保存到 {saved.path}（{seconds:.1f}s）"))
+            if saved.reason:
+                self.stdout.write(self.style.WARNING(f"注意：{saved.reason.replace('，未启用新模型', '')}；按 --force 启用"))
+        else:
+            self.stdout.write(self.style.WARNING(f"{saved.reason}：{options['output']} 仍是 v{saved.previous}；"
+                                                 f"新模型 v{saved.version} 另存为 {saved.path}（--force 可强制启用）"))
+
+    def evaluate_csv(self, options):
+        from hotline.triage import csvdata, engine, modelfile
+
+        self._csv_options(options, model_option="--model")
+        model = modelfile.load(options["model"])
+        data = csvdata.read_labelled(options["csv"], text_column=options["text_column"],
+                                     label_column=options["label_column"], title_column=options.get("title_column"),
+                                     min_per_class=1, require_classes=False)
+        started = time.monotonic()
+        ranked = engine.predict_many(model, data.texts, titles=data.titles, k=3)
+        seconds = time.monotonic() - started
+        report = engine.score(ranked, data.labels, n_train=model.metadata.get("n_samples", 0),
+                              n_labels=len(set(data.labels)))
+        unknown = sorted(set(data.labels) - set(model.labels))
+        meta = model.metadata
+        if options["json"]:
+            out = report.to_dict()
+            out.update({"model": {"path": str(options["model"]), "version": meta.get("version"),
+                                  "trained_at": meta.get("trained_at"), "n_samples": meta.get("n_samples"),
+                                  "held_out": meta.get("scores") or {}},
+                        "encoding": data.encoding, "skipped_rows": data.skipped, "unknown_labels": unknown,
+                        "texts_per_second": round(len(data.texts) / seconds) if seconds else None})
+            self.stdout.write(json.dumps(out, ensure_ascii=False, indent=1))
+            return
+        self.stdout.write(f"模型 model: {options['model']} v{meta.get('version')}，训练于 {meta.get('trained_at')}，"
+                          f"{meta.get('n_samples')} 条样本")
+        self.stdout.write(f"评估数据 {len(data.texts)} 行（编码 {data.encoding}），预测 "
+                          f"{len(data.texts) / seconds if seconds else 0:.0f} 条/秒")
+        if unknown:
+            self.stdout.write(self.style.WARNING(f"{len(unknown)} 个类别模型没有见过（这些行必然判错）："
+                                                 + "、".join(unknown[:10])))
+        self.stdout.write(report.format(rows=options["rows"] or None).replace(
+            "训练样本 train samples", "模型训练样本 model trained on").replace("测试样本 held-out samples",
+                                                                              "评估样本 evaluated"))
 
     def settle(self, options):
         from hotline.triage import services
