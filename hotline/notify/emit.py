@@ -237,6 +237,9 @@ def _emit_rule(batch: _Batch, look: _Lookups, rule: rules.Rule, event, order, no
             for user_id in look.members(unit_id):
                 _notify(batch, user_id=user_id, event=event, order=order, kind=rule.kind, title=title, body=text,
                         url=staff_url, now=now)
+                # A handler may also want the unit's news on their own phone or mailbox (their
+                # preferences page); the unit's own channels follow below.
+                _person_channels(batch, look, user_id, rule.kind, event, order, title, text, now, channels)
             pref = look.preference("unit", unit_id, rule.kind)
             wanted = pref.channels() if pref else rules.DEFAULT_UNIT_CHANNELS.get(rule.kind, frozenset())
             release = _quiet_release(pref, rule.kind, now)

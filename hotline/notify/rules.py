@@ -136,3 +136,31 @@ DEFAULT_UNIT_CHANNELS: dict[str, frozenset[str]] = {
 }
 # Kinds that are not held back by quiet hours.
 URGENT_KINDS = frozenset({Kind.SUPERVISION, Kind.OVERDUE})
+
+# What each person and unit may choose on the preferences pages (docs/notifications.md,
+# "Preferences"): the kinds the rules above actually send them, on the channels they have an
+# address for. A person has a phone and an e-mail address; group robots belong to a unit.
+UNIT_AUDIENCES = (LEAD_UNIT, ASSIGNED_UNITS, REQUESTING_UNIT, EVENT_UNIT)
+PERSON_CHANNELS = (Channel.SMS, Channel.EMAIL)
+UNIT_CHANNELS = (Channel.SMS, Channel.EMAIL, Channel.WECOM, Channel.DINGTALK)
+
+
+def kinds_for(audiences) -> list[str]:
+    """The kinds some rule sends to one of ``audiences``, in ``Kind``'s order."""
+    wanted = set(audiences)
+    sent = {rule.kind for rules_ in RULES.values() for rule in rules_ if wanted & set(rule.audiences)}
+    return [kind for kind in Kind.values if kind in sent]
+
+
+def kinds_for_role(role: str) -> list[str]:
+    """The kinds a person of ``role`` hears about: handlers through their unit, the centre's roles
+    as themselves. Others (auditors, admins) are told nothing by the rules."""
+    if role == "handler":
+        return kinds_for(UNIT_AUDIENCES)
+    if role in ROLE_AUDIENCES:
+        return kinds_for((role,))
+    return []
+
+
+def unit_kinds() -> list[str]:
+    return kinds_for(UNIT_AUDIENCES)

@@ -29,6 +29,9 @@ urlpatterns = [
     path("notifications/", notifications.centre, name="notifications"),
     path("notifications/read/", notifications.mark_all_read, name="notifications_read_all"),
     path("notifications/<int:pk>/read/", notifications.mark_read, name="notification_read"),
+    path("notifications/preferences/", notifications.preferences, name="notification_preferences"),
+    path("notifications/units/", notifications.unit_contacts, name="unit_contacts"),
+    path("notifications/units/<int:pk>/", notifications.unit_contact, name="unit_contact"),
     path("live/stream/", notifications.stream, name="live_stream"),
     path("healthz", orders.healthz, name="healthz"),
 ]

@@ -16,18 +16,26 @@ import json
 import time
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connections
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from hotline.accounts.access import require_role, role_of
+from hotline.accounts.roles import Role
+from hotline.directory.models import Unit
 from hotline.lib import clock
+from hotline.lib.masking import mask_phone
 from hotline.live import broker
 from hotline.notify import actions as notify_actions
-from hotline.notify.models import Notification
+from hotline.notify import rules
+from hotline.notify.emit import enabled_channels
+from hotline.notify.forms import PreferenceForm, UnitContactForm, initial_for
+from hotline.notify.models import Channel, Notification, UnitContact, mask_address
 from hotline.web.views.common import render_page
 from hotline.workorders.queries import decode_cursor, encode_cursor
 
@@ -162,7 +170,7 @@ def centre(request):
     after = encode_cursor((rows[-1].created_at, rows[-1].pk)) if more and rows else ""
     return render_page(request, "web/notifications.html", {
         "rows": rows, "show": show, "filters": FILTERS, "next_after": after,
-        "here": request.get_full_path(),
+        "here": request.get_full_path(), "may_edit_units": notify_actions.may_edit_unit_notify(request.user),
     })
 
 
@@ -191,4 +199,84 @@ def mark_all_read(request):
     return redirect(_back(request))
 
 
-__all__ = ["bell_context", "bell_state", "centre", "mark_all_read", "mark_read", "stream"]
+@login_required
+def preferences(request):
+    """通知设置: the person's own channels for each kind of notification the rules send them. There
+    is no way to name someone else here: the page is always the signed-in person's."""
+    user = request.user
+    kinds = rules.kinds_for_role(role_of(user) or "")
+    form_args = {"kinds": kinds, "channels": rules.PERSON_CHANNELS}
+    if request.method == "POST":
+        form = PreferenceForm(request.POST, **form_args)
+        if form.is_valid():
+            try:
+                notify_actions.set_preferences(user=user, channels=form.choices(),
+                                               quiet_from=form.cleaned_data["quiet_from"],
+                                               quiet_until=form.cleaned_data["quiet_until"], acting_user=user)
+            except notify_actions.PreferenceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "通知设置已保存")
+                return redirect("notification_preferences")
+    else:
+        form = PreferenceForm(initial=initial_for(*notify_actions.effective_channels("user", user.pk, kinds)),
+                              **form_args)
+    on = enabled_channels()
+    reach = [(label, value, channel in on) for channel, label, value in (
+        (Channel.SMS, "短信（本人手机）", mask_phone(user.phone) if rules.is_mobile(user.phone) else ""),
+        (Channel.EMAIL, "电子邮件", mask_address(Channel.EMAIL, user.email) if user.email else ""))]
+    return render_page(request, "web/notification_preferences.html",
+                       {"form": form, "reach": reach, "kinds": kinds,
+                        "may_edit_units": notify_actions.may_edit_unit_notify(user)},
+                       status=400 if form.errors else 200)
+
+
+@login_required
+def unit_contacts(request):
+    """单位通知设置: every active unit with where it receives messages (dispatchers, admins)."""
+    require_role(request, Role.DISPATCHER)
+    units = list(Unit.objects.filter(active=True).select_related("notify_contact").order_by("position", "code"))
+    for unit in units:
+        contact = getattr(unit, "notify_contact", None)
+        phone = (contact.sms_phone if contact and contact.sms_phone else unit.contact_phone) or ""
+        unit.sms_shown = mask_phone(phone) if rules.is_mobile(phone) else ""
+        unit.has_email = bool(contact and contact.email)
+        unit.has_wecom = bool(contact and contact.wecom_webhook)
+        unit.has_dingtalk = bool(contact and contact.dingtalk_webhook)
+    return render_page(request, "web/unit_contacts.html", {"units": units})
+
+
+@login_required
+def unit_contact(request, pk: int):
+    """One unit's addresses and its channels for each kind it is sent (dispatchers, admins)."""
+    require_role(request, Role.DISPATCHER)
+    unit = get_object_or_404(Unit, pk=pk)
+    kinds = rules.unit_kinds()
+    form_args = {"kinds": kinds, "channels": rules.UNIT_CHANNELS}
+    contact = UnitContact.objects.filter(unit=unit).first()
+    if request.method == "POST":
+        form, address_form = PreferenceForm(request.POST, **form_args), UnitContactForm(request.POST)
+        if form.is_valid() and address_form.is_valid():
+            try:
+                notify_actions.set_unit_notify(unit, contact=address_form.cleaned_data, channels=form.choices(),
+                                               quiet_from=form.cleaned_data["quiet_from"],
+                                               quiet_until=form.cleaned_data["quiet_until"],
+                                               acting_user=request.user)
+            except notify_actions.PreferenceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"{unit.short_name}的通知设置已保存")
+                return redirect("unit_contact", pk=unit.pk)
+    else:
+        form = PreferenceForm(initial=initial_for(*notify_actions.effective_channels("unit", unit.pk, kinds)),
+                              **form_args)
+        address_form = UnitContactForm(initial={f: getattr(contact, f) for f in UnitContactForm.base_fields}
+                                       if contact else {})
+    failed = bool(form.errors or address_form.errors)
+    return render_page(request, "web/unit_contact.html", {
+        "unit": unit, "form": form, "address_form": address_form, "enabled": enabled_channels(),
+    }, status=400 if failed else 200)
+
+
+__all__ = ["bell_context", "bell_state", "centre", "mark_all_read", "mark_read", "preferences", "stream",
+           "unit_contact", "unit_contacts"]
