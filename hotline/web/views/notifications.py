@@ -13,6 +13,8 @@ polling on SQLite) and, whenever something is published to them, sends the bell'
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 
 from django.conf import settings
@@ -44,12 +46,17 @@ PAGE = 50
 BELL_CAP = 99
 # A browser that lost its stream reconnects after this long (the SSE "retry" field).
 RETRY_MS = 1500
-# Lines sent while nothing happens, so proxies and the browser see the connection alive.
-KEEPALIVE_SECONDS = 10
+log = logging.getLogger(__name__)
 
 
 def stream_seconds() -> float:
     return float(getattr(settings, "HOTLINE_LIVE_STREAM_SECONDS", 25))
+
+
+def heartbeat_seconds() -> float:
+    """How often a quiet stream writes a comment line: what keeps proxies from timing it out and
+    what tells the server, by a failed write, that the browser went away."""
+    return float(getattr(settings, "HOTLINE_LIVE_HEARTBEAT_SECONDS", 2))
 
 
 def bell_state(user) -> dict:
@@ -103,7 +110,13 @@ def stream(request):
     """``text/event-stream`` of the person's bell: one ``bell`` event at once, then one whenever
     something is published to them and their state changed; the stream ends after
     ``stream_seconds()`` and the browser reconnects. A signed-out (or idle-logged-out) person gets
-    204, which tells the browser's EventSource to stop reconnecting."""
+    204, which tells the browser's EventSource to stop reconnecting.
+
+    A server learns that a client went away only when a write fails, so every
+    ``heartbeat_seconds()`` without news the stream writes a comment line: the second write after
+    the browser closed fails, the server closes the stream, and its subscription (a Redis or
+    PostgreSQL LISTEN connection) and database connection go with it — within a few seconds, not at
+    the end of the stream's lifetime."""
     user = request.user
     if not user.is_authenticated or not broker.enabled():
         return HttpResponse(status=204)
@@ -111,39 +124,60 @@ def stream(request):
     # The request's database connection is not kept for the stream's lifetime: it would hold one
     # PostgreSQL backend per open page doing nothing. Reads below open and close their own.
     _release()
-    lifetime = stream_seconds()
+    lifetime, beat = stream_seconds(), heartbeat_seconds()
 
     def events():
         nonlocal state
-        yield f"retry: {RETRY_MS}\n\n"
-        yield _sse("bell", state)
-        subscription = broker.subscribe(user.pk)
+        subscription, ended = None, "lifetime"
+        _count_stream(+1)
         try:
+            yield f"retry: {RETRY_MS}\n\n"
+            yield _sse("bell", state)
+            subscription = broker.subscribe(user.pk)
             ends = time.monotonic() + lifetime
-            quiet_since = time.monotonic()
             while (left := ends - time.monotonic()) > 0:
-                if subscription.wait(min(left, KEEPALIVE_SECONDS)):
+                if subscription.wait(min(left, beat)):
                     fresh = bell_state(user)
                     _release()
                     if fresh != state:
                         state = fresh
-                        quiet_since = time.monotonic()
                         yield _sse("bell", state)
-                if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
-                    quiet_since = time.monotonic()
-                    yield ": keepalive\n\n"
+                        continue
+                yield ":\n\n"
+        except GeneratorExit:
+            ended = "client gone"  # the server closed us: a write to the browser failed
+            raise
         except DatabaseError:
             # The database went away under the stream (a restart, a failover): end it; the browser
             # reconnects and the new stream starts from the state as it is then.
-            return
+            ended = "database error"
         finally:
-            subscription.close()
+            if subscription is not None:
+                subscription.close()
             _release()
+            _count_stream(-1)
+            log.debug("live stream of user %s ended (%s)", user.pk, ended)
 
     response = StreamingHttpResponse(events(), content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"  # nginx passes each event on at once
     return response
+
+
+# How many streams this process is serving now: for the health of one process (and for tests that
+# must see every stream ended before their database goes), never to carry anything between people.
+_streams = 0
+_streams_lock = threading.Lock()
+
+
+def _count_stream(delta: int) -> None:
+    global _streams
+    with _streams_lock:
+        _streams += delta
+
+
+def open_streams() -> int:
+    return _streams
 
 
 FILTERS = {"unread": "未读", "all": "全部"}
@@ -278,5 +312,5 @@ def unit_contact(request, pk: int):
     }, status=400 if failed else 200)
 
 
-__all__ = ["bell_context", "bell_state", "centre", "mark_all_read", "mark_read", "preferences", "stream",
+__all__ = ["bell_context", "bell_state", "centre", "mark_all_read", "mark_read", "open_streams", "preferences", "stream",
            "unit_contact", "unit_contacts"]
