@@ -11,6 +11,7 @@ order.
 import datetime as dt
 import os
 import re
+import urllib.request
 
 import pytest
 
@@ -47,6 +48,9 @@ def world(transactional_db):
 
 @pytest.fixture
 def login(browser, live_server, world):
+    # The live server's first request imports every view: seconds on a busy machine, which a page's
+    # 10-second navigation timeout must not pay for.
+    urllib.request.urlopen(f"{live_server.url}/healthz", timeout=120).close()
     contexts = []
 
     def open_as(username):

@@ -10,6 +10,7 @@ carrier is PostgreSQL LISTEN/NOTIFY on the PostgreSQL run and the polling fallba
 import os
 import re
 import time
+import urllib.request
 
 import pytest
 
@@ -53,6 +54,9 @@ def world(transactional_db, settings):
 @pytest.fixture
 def open_page(browser, live_server, world):
     """open_page("handler_zhao") -> a page of a fresh browser context, signed in (None: a citizen)."""
+    # The live server's first request imports every view: seconds on a busy machine, which a page's
+    # 10-second navigation timeout must not pay for.
+    urllib.request.urlopen(f"{live_server.url}/healthz", timeout=120).close()
     contexts = []
 
     def open_as(username):
