@@ -48,11 +48,17 @@ def test_bench_50k_on_postgres(tmp_path):
     assert "一致性检查通过" in out
     assert "50,000 件工单" in out
     for heading in ("受理 POST /api/orders/", "单位待办 unit_inbox", "派单队列 dispatch_queue", "全文检索 q=",
-                    "SLA 巡检 run_sweep", "月度统计+考核+简报", "基线：一条手写 SQL", "窄基线：一条 SQL",
+                    "全文检索（承办人", "SLA 巡检 run_sweep", "月度统计+考核+简报", "基线：一条手写 SQL", "窄基线：一条 SQL",
                     "GET /inbox/"):
         assert _rows(out, heading), heading
     # The month was built after each of the three load phases (the cost-vs-history curve).
     assert len(_rows(out, "月度统计+考核+简报")) == 3
+    # Every new search path ran (a unit's and the center's, one and two characters, rare), with its
+    # median, fastest and slowest; the consistency check above compared each with the plain query
+    # and found the character index in place.
+    for label in ("1 字（罕见）", "2 字（罕见）", "4 字", "无结果"):
+        assert [r for r in _rows(out, "全文检索（承办人") if label in r and "次）" in r], label
+    assert "PostgreSQL 设置" in out and "random_page_cost=1.1" in out and "冷缓存未测" in out
     assert "<!-- bench:50k:begin -->" in doc and "PostgreSQL" in doc
     import psycopg
 
@@ -67,6 +73,8 @@ def test_bench_small_on_sqlite(tmp_path):
                          "--keep", tmp_path=tmp_path)
     assert "5,000 件工单" in out and "一致性检查通过" in out
     assert _rows(out, "单位待办 unit_inbox") and _rows(out, "全文检索 q=") and _rows(out, "月度统计+考核+简报")
+    for label in ("1 字（罕见）", "2 字（罕见）", "4 字"):
+        assert [r for r in _rows(out, "全文检索（承办人") if label in r], label
     assert "SQLite" in doc
     import sqlite3
 
@@ -76,3 +84,72 @@ def test_bench_small_on_sqlite(tmp_path):
         lonely = conn.execute("SELECT COUNT(*) FROM workorders_workorder o WHERE NOT EXISTS (SELECT 1 FROM "
                               "workorders_event e WHERE e.order_id = o.id)").fetchone()[0]
         assert lonely == 0
+        # The units a unit's search starts from, written by the loader beside the assignments.
+        assert conn.execute("SELECT COUNT(*) FROM workorders_workorder WHERE search_units <> ''").fetchone()[0] > 1000
+
+
+# ---------------------------------------------------------------------------------------------
+# Cache state: the restart path, with a harmless command in place of restarting the shared server
+
+
+def test_cold_rounds_restart_before_each_round_and_report_median_min_max(tmp_path):
+    from hotline.bench import cache
+
+    log = tmp_path / "log"
+    command = [sys.executable, "-c", f"open({str(log)!r}, 'a').write('restart\\n')"]
+    ready_calls = []
+
+    def ready():
+        ready_calls.append(1)
+        return len(ready_calls) % 2 == 0  # not ready at the first look after each restart
+
+    def measure():
+        with log.open("a") as f:
+            f.write("measure\n")
+        n = log.read_text().count("measure")
+        return {"q=水": 10.0 * n, "q=上集": 1.0}
+
+    times, dropped = cache.cold_rounds(3, lambda: cache.restart_postgres(command, ready), measure)
+    assert log.read_text().split() == ["restart", "measure"] * 3
+    assert times == {"q=水": [10.0, 20.0, 30.0], "q=上集": [1.0, 1.0, 1.0]} and not dropped
+    row = cache.spread_row("q=水", times["q=水"], target_ms=25)
+    assert (row["p50_ms"], row["min_ms"], row["max_ms"], row["n"], row["ok"]) == (20.0, 10.0, 30.0, 3, True)
+
+    target = tmp_path / "drop_caches"
+    times, dropped = cache.cold_rounds(1, lambda: None, lambda: {}, lambda: cache.drop_os_cache(target))
+    assert dropped and target.read_text() == "3\n"
+    assert not cache.drop_os_cache(tmp_path / "no" / "such" / "file")
+
+
+def test_a_restart_that_fails_is_one_chinese_line(tmp_path):
+    from hotline.bench import cache
+
+    with pytest.raises(cache.CacheError, match="找不到命令 no-such-pg-ctl"):
+        cache.restart_postgres(["no-such-pg-ctl", "restart"], lambda: True)
+    with pytest.raises(cache.CacheError, match="重启 PostgreSQL 失败（退出码 3）：cluster busy"):
+        cache.restart_postgres([sys.executable, "-c", "import sys; print('cluster busy'); sys.exit(3)"], lambda: True)
+    assert cache.default_restart_command()[:2] == ["pg_ctlcluster", "--skip-systemctl-redirect"]
+
+
+def test_settings_recommended_or_default_per_database():
+    from hotline.bench import cache
+
+    statements, elsewhere = cache.settings_sql("hotline_bench", "recommended")
+    assert "ALTER DATABASE \"hotline_bench\" SET random_page_cost = '1.1'" in statements
+    assert any(line.startswith("shared_buffers = 6GB") and "重启" in line for line in elsewhere)
+    statements, elsewhere = cache.settings_sql("hotline_bench", "default")
+    assert 'ALTER DATABASE "hotline_bench" RESET jit' in statements and not elsewhere
+
+
+def test_a_step_whose_part_is_missing_says_so_in_one_chinese_line(tmp_path):
+    """gunicorn shadowed by a package that cannot be imported: the step answers its one line."""
+    fake = tmp_path / "shadow" / "gunicorn"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('removed for the test')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REPLICA_DATABASE_URL")}
+    env.update(HOTLINE_VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'x_bench.sqlite3'}",
+               PYTHONPATH=os.pathsep.join([str(fake.parent), str(ROOT)]))
+    proc = subprocess.run([sys.executable, "-c", "from hotline.cli import main; main()", "bench", "--step", "http"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert 'BENCH-JSON {"error": "无法启动 gunicorn：当前 Python 环境没有安装 gunicorn（pip install gunicorn）"}' in proc.stdout

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import http.client
+import importlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,9 +23,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class PartMissing(RuntimeError):
+    """A part of the bench (gunicorn, nginx, …) that cannot be started here: the message is one
+    Chinese line, shown as it is, without a traceback (``hotline bench`` reports it and stops)."""
+
+
+def require_module(module: str, part: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise PartMissing(f"无法启动{part}：当前 Python 环境没有安装 {module}（pip install {module}）") from None
+
+
+def require_program(program: str, part: str) -> str:
+    path = shutil.which(program)
+    if path is None:
+        raise PartMissing(f"无法启动{part}：找不到程序 {program}（apt-get install {program}）")
+    return path
+
+
 @contextmanager
 def gunicorn(database_url: str, workers: int = 2):
     """Start ``gunicorn hotline.wsgi`` (``workers`` sync workers) on a free loopback port."""
+    require_module("gunicorn", " gunicorn")
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "0"}
     env.pop("REPLICA_DATABASE_URL", None)
@@ -40,7 +62,7 @@ def gunicorn(database_url: str, workers: int = 2):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start") from None
+                    raise PartMissing(f"gunicorn 未能在 60 秒内启动（退出码 {proc.poll()}），见上方 gunicorn 的输出") from None
                 time.sleep(0.3)
         yield port
     finally:

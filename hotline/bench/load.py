@@ -34,6 +34,7 @@ from django.db import connection, transaction
 
 from hotline.catalog import data as catalog_data
 from hotline.workorders.models import Assignment, Callback, Event, NumberSequence, Request, WorkOrder
+from hotline.workorders.textindex import search_units_with
 
 UTC = dt.UTC
 SWEEP_LAG = dt.timedelta(minutes=10)
@@ -50,7 +51,7 @@ ORDER_COLS = (
     "status", "disposition", "transfer_target", "is_repeat", "registered_by_id", "received_at", "dispatched_at",
     "lead_unit_id", "sign_deadline", "handle_deadline", "deadline_note", "replied_at", "closed_at", "overdue_at",
     "answer", "is_true", "is_solved", "satisfaction", "callback_solved", "callback_at", "rework_count",
-    "reminder_count", "supervised", "excluded_from_assessment", "updated_at",
+    "reminder_count", "supervised", "excluded_from_assessment", "updated_at", "search_units",
 )
 ASSIGNMENT_COLS = (
     "id", "order_id", "unit_id", "role", "round", "active", "dispatched_at", "dispatched_by_id", "sign_deadline",
@@ -178,6 +179,7 @@ class _Gen:
         orders, assignments, callbacks, requests = [], [], [], []
         for i, received in enumerate(times):
             oid = first_id + i
+            first_assignment = len(assignments)
             title, content, leaf, town, place = refs.texts[rng.randrange(len(refs.texts))]
             period = (received + SHANGHAI_OFFSET).strftime("%y%m")
             numbers[period] = numbers.get(period, 0) + 1
@@ -308,7 +310,8 @@ class _Gen:
                 row["dispatched_at"], row["lead"], row["sign_deadline"], row["handle_deadline"], "",
                 row["replied_at"], row["closed_at"], row["overdue_at"], row["answer"], row["is_true"],
                 row["is_solved"], row["satisfaction"], row["callback_solved"], row["callback_at"], row["rework"], 0,
-                False, False, max(t for t in (received, row["closed_at"], row["replied_at"]) if t is not None)))
+                False, False, max(t for t in (received, row["closed_at"], row["replied_at"]) if t is not None),
+                search_units_with("", [a[2] for a in assignments[first_assignment:]])))
         return orders, assignments, callbacks, requests
 
 

@@ -21,11 +21,10 @@ from django.test.utils import CaptureQueriesContext
 from hotline.bench.load import _table
 from hotline.workorders.models import Event, WorkOrder
 
-SEARCH_TERMS = (("1 字", "水"), ("2 字", "燃气"), ("2 字（少见）", "噪音"), ("2 字（罕见）", "<rare>"),
-                ("4 字", "拖欠工资"), ("6 字（标题片段）", "<title>"), ("无结果", "魑魅魍魉"))
-# The same search by a unit's handler: only the unit's orders (the busiest unit's, some 3% of all).
-HANDLER_SEARCH_TERMS = (("2 字", "燃气"), ("4 字", "拖欠工资"), ("6 字（标题片段）", "<title>"),
-                        ("2 字（罕见）", "<rare>"))
+SEARCH_TERMS = (("1 字", "水"), ("1 字（罕见）", "<rare1>"), ("2 字", "燃气"), ("2 字（少见）", "噪音"),
+                ("2 字（罕见）", "<rare>"), ("4 字", "拖欠工资"), ("6 字（标题片段）", "<title>"), ("无结果", "魑魅魍魉"))
+# The same searches by a unit's handler: only the unit's orders (the busiest unit's, some 3% of all).
+HANDLER_SEARCH_TERMS = SEARCH_TERMS
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -59,6 +58,7 @@ def latency_row(name: str, times: list[float], *, target_ms: float | None = None
                 note: str = "", baseline: str = "") -> dict:
     p95 = percentile(times, 0.95)
     row = {"name": name, "n": len(times), "p50_ms": round(percentile(times, 0.5), 1), "p95_ms": round(p95, 1),
+           "min_ms": round(min(times), 1) if times else None, "max_ms": round(max(times), 1) if times else None,
            "note": note, "baseline": baseline}
     if queries is not None:
         row["queries"] = queries
@@ -94,6 +94,12 @@ def consistency() -> dict:
         "overdue stamp without event": (
             f"SELECT COUNT(*) FROM {wo} o WHERE o.overdue_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {ev} e "
             f"WHERE e.order_id = o.id AND e.action = 'overdue')"),
+        # WorkOrder.search_units, what a unit's search starts from (hotline.workorders.textindex):
+        # every unit ever assigned, each once (the loader writes it beside the assignments).
+        "search units not the assignments' units": (
+            f"SELECT COUNT(*) FROM {wo} o WHERE (o.search_units <> '') <> EXISTS (SELECT 1 FROM {asg} a "
+            f"WHERE a.order_id = o.id) OR EXISTS (SELECT 1 FROM {asg} a WHERE a.order_id = o.id AND "
+            f"(' ' || o.search_units || ' ') NOT LIKE ('%% ' || a.unit_id || ' %%'))"),
         "number sequence behind": (
             "SELECT COUNT(*) FROM workorders_numbersequence s WHERE s.last < (SELECT COUNT(*) FROM "
             f"{wo} o WHERE o.number LIKE 'RZ' || s.period || '-%%')"),
@@ -111,7 +117,35 @@ def consistency() -> dict:
         orders, open_orders = cursor.fetchone()
         cursor.execute(f"SELECT COUNT(*) FROM {ev}")
         events = cursor.fetchone()[0]
+        if connection.vendor == "postgresql":
+            from hotline.workorders import textindex
+
+            cursor.execute("SELECT COUNT(*) FROM pg_index WHERE indexrelid = to_regclass(%s) AND indisvalid",
+                           [textindex.INDEX])
+            if not cursor.fetchone()[0]:
+                failures["character index missing"] = textindex.INDEX
+    differ = search_differs()
+    if differ:
+        failures["search differs from the plain query"] = differ
     return {"orders": orders, "open": open_orders or 0, "events": events, "ok": not failures, "failures": failures}
+
+
+def search_differs() -> list[str]:
+    """The timed searches whose first page differs from the plain query's (``filter_orders`` in
+    time order, no index chosen for it): by the center's dispatcher and the busiest unit's handler."""
+    from hotline.workorders import queries
+
+    dispatcher, handler, _ = _people()
+    center, unit = search_terms()
+    differ = []
+    for user, terms in ((dispatcher, center), (handler, unit)):
+        for _, term in terms:
+            page = [o.pk for o in queries.search_orders(user, {"q": term}).orders]
+            plain = list(queries.filter_orders(user, {"q": term}).order_by("-received_at", "-id")
+                         .values_list("pk", flat=True)[:queries.PAGE_SIZE])
+            if page != plain:
+                differ.append(f"{user.username} q={term}")
+    return differ
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,33 +215,63 @@ def lists(reps: int = 20) -> list[dict]:
     return rows
 
 
+def search_terms() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The searches timed, (label, phrase), the center's and a unit handler's.
+
+    The rare ones are picked from the newest 3,000 titles: a two-character word found in about
+    one title in a thousand, and a single character as rare — no trigram to use, and rare enough
+    that walking the newest orders finds a page of matches only after a long scan."""
+    from collections import Counter
+
+    sample = list(WorkOrder.objects.order_by("-id").values_list("title", flat=True)[:3000])
+    cjk = lambda s: all("\u4e00" <= ch <= "\u9fff" for ch in s)  # noqa: E731
+    rare = {}
+    for size in (1, 2):
+        grams = Counter(t[i:i + size] for t in sample for i in range(len(t) - size + 1))
+        rare[size] = next((g for g, n in sorted(grams.items(), key=lambda kv: (kv[1], kv[0]))
+                           if n >= 2 and cjk(g)), "噪音"[:size])
+    special = {"<rare>": rare[2], "<rare1>": rare[1], "<title>": (sample[0] if sample else "某村道路破损")[2:8]}
+    center = [(label, special.get(term, term)) for label, term in SEARCH_TERMS]
+    unit = [(label, special.get(term, term)) for label, term in HANDLER_SEARCH_TERMS]
+    return center, unit
+
+
+def _search_name(who: str, label: str, term: str, found: int) -> str:
+    return f"全文检索{who} q=“{term}”（{label}，首页 {found} 条）"
+
+
 def search(reps: int = 15) -> list[dict]:
     from hotline.workorders import queries
 
     dispatcher, handler, _ = _people()
-    from collections import Counter
-
-    sample = list(WorkOrder.objects.order_by("-id").values_list("title", flat=True)[:3000])
-    bigrams = Counter(t[i:i + 2] for t in sample for i in range(len(t) - 1))
-    # A two-character word found in about one title in a thousand: no trigram to use, and rare
-    # enough that walking the newest orders finds a page of matches only after a long scan.
-    rare = next((bg for bg, n in sorted(bigrams.items(), key=lambda kv: (kv[1], kv[0]))
-                 if n >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in bg)), "噪音")
-    special = {"<rare>": rare, "<title>": (sample[0] if sample else "某村道路破损")[2:8]}
+    center, unit = search_terms()
     rows = []
-    for label, term in SEARCH_TERMS:
-        term = special.get(term, term)
+    for label, term in center:
         times, page, q = timed(lambda t=term: queries.search_orders(dispatcher, {"q": t}), reps)
-        rows.append(latency_row(f"全文检索 q=“{term}”（{label}，首页 {len(page.orders)} 条）", times,
-                                target_ms=300, queries=q))
-    for label, term in HANDLER_SEARCH_TERMS:
-        term = special.get(term, term)
+        rows.append(latency_row(_search_name("", label, term, len(page.orders)), times, target_ms=300, queries=q))
+    for label, term in unit:
         times, page, q = timed(lambda t=term: queries.search_orders(handler, {"q": t}), max(3, reps // 3))
-        note = ("两个字没有 trigram：最新 5 万单里凑不满一页时，从本单位办过的全部工单里逐单找"
-                if term == special["<rare>"] else "")
-        rows.append(latency_row(f"全文检索（承办人，{handler.unit.short_name}）q=“{term}”（{label}，首页 "
-                                f"{len(page.orders)} 条）", times, target_ms=300, queries=q, note=note))
+        rows.append(latency_row(_search_name(f"（承办人，{handler.unit.short_name}）", label, term, len(page.orders)),
+                                times, target_ms=300, queries=q, note=UNIT_SEARCH_NOTE))
     return rows
+
+
+UNIT_SEARCH_NOTE = "最新 5 万单凑不满一页时，读字符索引里本单位与词语的交集（textindex）"
+
+
+def search_once() -> dict[str, float]:
+    """Each search of ``search`` run once, no warm-up: the cold-cache round (``cache.cold_rounds``)."""
+    from hotline.workorders import queries
+
+    dispatcher, handler, _ = _people()
+    center, unit = search_terms()
+    out = {}
+    for who, user, terms in (("", dispatcher, center), (f"（承办人，{handler.unit.short_name}）", handler, unit)):
+        for label, term in terms:
+            t = time.perf_counter()
+            page = queries.search_orders(user, {"q": term})
+            out[_search_name(who, label, term, len(page.orders))] = (time.perf_counter() - t) * 1000
+    return out
 
 
 # Requests not timed on each page: a gunicorn worker's first request of a page compiles its templates

@@ -31,7 +31,11 @@ def machine(pg_version: str) -> dict:
 
 def _measure(row: dict) -> str:
     if "p50_ms" in row:
-        text = f"p50 {row['p50_ms']:g} ms · p95 {row['p95_ms']:g} ms"
+        text = f"p50 {row['p50_ms']:g} ms"
+        if row.get("min_ms") is not None:
+            text += f"（{row['min_ms']:g}–{row['max_ms']:g}，{row['n']} 次）"
+        if row.get("p95_ms") is not None:
+            text += f" · p95 {row['p95_ms']:g} ms"
         if "rate" in row:
             text = f"{row['rate']:g} {row.get('rate_unit', '/s')} · " + text
         return text

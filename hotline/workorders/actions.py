@@ -51,6 +51,7 @@ from hotline.workorders.models import (
 )
 from hotline.workorders.preconditions import refuse_unless_possible
 from hotline.workorders.signals import event_recorded
+from hotline.workorders.textindex import search_units_with
 from hotline.workorders.visibility import restrict_work_orders
 from hotline.workorders.workflow import (
     CANCEL_REQUEST,
@@ -616,6 +617,7 @@ def dispatch(order, *, acting_user, lead_unit: Unit, co_units: Iterable[Unit] = 
     for unit, role in [(lead_unit, Assignment.Role.LEAD), *[(u, Assignment.Role.CO) for u in co_units]]:
         Assignment.objects.create(order=order, unit=unit, role=role, round=round_no, dispatched_at=at,
                                   dispatched_by=actor.user, sign_deadline=sign.at)
+    order.search_units = search_units_with(order.search_units, [lead_unit.pk, *(u.pk for u in co_units)])
     old = _move(order, "dispatch")
     order.lead_unit = lead_unit
     order.dispatched_at = order.dispatched_at or at
@@ -624,7 +626,7 @@ def dispatch(order, *, acting_user, lead_unit: Unit, co_units: Iterable[Unit] = 
     _record(order, "dispatch", actor, at, from_status=old, note=note, lead=lead_unit.short_name,
             co=[u.short_name for u in co_units], round=round_no, handle_deadline=_iso(deadline),
             fields=["lead_unit", "dispatched_at", "sign_deadline", "handle_deadline", "deadline_note",
-                    "disposition"])
+                    "disposition", "search_units"])
     return order
 
 

@@ -25,6 +25,7 @@ from hotline.catalog.history import roll_up
 from hotline.lib import clock, parsing
 from hotline.lib.planner import planner_without
 from hotline.lib.text import scrub
+from hotline.workorders import textindex
 from hotline.workorders.models import Assignment, Event, Reminder, Request, WorkOrder
 from hotline.workorders.workflow import (
     OPEN,
@@ -230,8 +231,6 @@ def search_orders(user, params, *, page_size: int = PAGE_SIZE) -> Page:
 TEXT_WINDOW = 50_000
 # A phrase shorter than this has no trigram: the trigram index cannot narrow it down.
 TRIGRAM = 3
-# A unit's matches for a short phrase are collected this many at a time (newest first).
-UNIT_BATCH = 5000
 
 
 def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_id: int | None) -> list:
@@ -242,13 +241,15 @@ def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_i
     orders and found 51 thousand, so it took them all from the trigram index, read every one of
     them from the table and sorted them by time (450 ms), where reading the newest orders in order
     finds a page after a few thousand rows. So the newest ``TEXT_WINDOW`` orders (after the
-    cursor) are read in time order, the text index switched off: a bounded cost, enough for any
-    phrase found in one order in a thousand. Only a page not filled there asks the text index,
-    for the older orders, where a phrase that rare is cheap to look up.
+    cursor) are read in time order, the text indexes switched off: a bounded cost, enough for any
+    phrase found in one order in a thousand. Only a page not filled there asks an index, for the
+    older orders, where a phrase that rare is cheap to look up.
 
-    A phrase of one or two characters has no trigram, and "asking the text index" would read all
-    of it (50 s at 10M): older orders are then read in time order too, and for a unit, from the
-    unit's own orders (``_unit_matches``) rather than by walking everyone's.
+    Which index: a unit's search, and any phrase of one or two characters, asks the character
+    index (hotline.workorders.textindex), a unit's with the unit's key beside the phrase's, so
+    only the unit's matches are read from the table; if the window did not fill a page, they are
+    fewer than a page per ``TEXT_WINDOW`` of the unit's share. The center's longer phrases keep the
+    trigram indexes. SQLite has neither and reads the older orders in time order.
     """
     db = qs.db
     window = WorkOrder.objects.using(db).order_by("-received_at", "-id")
@@ -257,58 +258,33 @@ def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_i
         window = window.filter(Q(received_at__lt=at) | Q(received_at=at, id__lt=pk))
     edge = list(window.values_list("received_at", "id")[TEXT_WINDOW - 1:TEXT_WINDOW])
     ordered = qs.order_by("-received_at", "-id")
-    short = len(text) < TRIGRAM
-    # The trigram index is only ever read as a bitmap: planned without bitmaps, it is not read.
-    no_trigrams = ("bitmapscan",)
-    for_phrase = no_trigrams if short else ()
+    if unit_id is not None:
+        # The door (visible_to) still decides; this lets it look only at the unit's own orders.
+        ordered = ordered.filter(textindex.among_search_units(unit_id))
+    postgres = connections[db].vendor == "postgresql"
+    by_keys = postgres and (len(text) < TRIGRAM or unit_id is not None)
+    # The text indexes are only ever read as bitmaps: planned without bitmaps, they are not read.
+    no_text_index = ("bitmapscan",)
     if not edge:  # fewer orders than the window left: one query
-        with planner_without(db, *for_phrase):
-            return list(ordered[:limit])
+        with planner_without(db, *(() if by_keys else no_text_index)):
+            return list((ordered.filter(textindex.holds_keys(text, unit_id)) if by_keys else ordered)[:limit])
     at, pk = edge[0]
     # The plain range (received_at >= at) beside the OR gives the index scan its bounds.
     newer = Q(received_at__gte=at) & (Q(received_at__gt=at) | Q(id__gte=pk))
     older = Q(received_at__lte=at) & (Q(received_at__lt=at) | Q(id__lt=pk))
-    with planner_without(db, *no_trigrams):
+    with planner_without(db, *no_text_index):
         rows = list(ordered.filter(newer)[:limit])
-    if len(rows) < limit and short and unit_id is not None and connections[db].vendor == "postgresql":
-        # The unit's matches, a batch at a time, each batch narrowed by the rest of the form.
-        bound = (at, pk)
-        while len(rows) < limit:
-            batch = _unit_matches(db, unit_id, text, bound)
-            if batch:
-                rows += list(ordered.filter(pk__in=[i for i, _ in batch])[:limit - len(rows)])
-            if len(batch) < UNIT_BATCH:
-                break
-            bound = (batch[-1][1], batch[-1][0])
-    elif len(rows) < limit:
-        with planner_without(db, *for_phrase):
-            rows += list(ordered.filter(older)[:limit - len(rows)])
+    if len(rows) < limit:
+        rest = ordered.filter(older)
+        if by_keys:
+            # Read from the index, never by walking the table in time order: the matches found
+            # there are few (see above), and the sort of a few is cheap.
+            with planner_without(db, "indexscan"):
+                rows += list(rest.filter(textindex.holds_keys(text, unit_id))[:limit - len(rows)])
+        else:
+            with planner_without(db, *(no_text_index if len(text) < TRIGRAM else ())):
+                rows += list(rest[:limit - len(rows)])
     return rows
-
-
-def _unit_matches(db: str, unit_id: int, text: str, before: tuple) -> list[tuple[int, dt.datetime]]:
-    """(id, received_at) of the newest ``UNIT_BATCH`` orders the unit was ever assigned whose title
-    or content holds ``text`` as the unit reads them (``text_match``), registered before ``before``
-    (received_at, id), newest first.
-
-    Read from the unit's assignments (a large bureau: some 300 thousand orders in 10M) and each
-    order by key; the CTE keeps PostgreSQL from walking every order by time instead, probing the
-    unit's assignments for each (the whole table when the phrase is rare for the unit).
-    """
-    connection = connections[db]
-    pattern = f"%{connection.ops.prep_for_like_query(text)}%"
-    at, pk = before
-    with planner_without(db, "hashjoin", "mergejoin", "bitmapscan"), connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH mine AS MATERIALIZED (
-                    SELECT DISTINCT order_id FROM {Assignment._meta.db_table} WHERE unit_id = %s)
-                SELECT w.id, w.received_at FROM mine JOIN {WorkOrder._meta.db_table} w ON w.id = mine.order_id
-                 WHERE ((w.masked_text = '' AND (w.title LIKE %s OR w.content LIKE %s))
-                        OR (w.masked_text <> '' AND w.masked_text LIKE %s))
-                   AND w.received_at <= %s AND (w.received_at < %s OR w.id < %s)
-                 ORDER BY w.received_at DESC, w.id DESC LIMIT %s""",
-            [unit_id, pattern, pattern, pattern, at, at, pk, UNIT_BATCH])
-        return cursor.fetchall()
 
 
 # Outcomes of the callback form (未接通), not actions of their own.

@@ -63,6 +63,15 @@ class Command(BaseCommand):
         parser.add_argument("--load-phases", default="0,1,2", help="要加载的阶段（0 含被测月份；1、2 加长历史）")
         parser.add_argument("--report", default=str(Path(settings.BASE_DIR) / "docs" / "benchmarks.md"))
         parser.add_argument("--no-report", action="store_true")
+        # Cache state and settings (hotline.bench.cache; docs/benchmarks.md, "How to read the figures")
+        parser.add_argument("--restart-postgres", action="store_true",
+                            help="检索另测冷缓存：每轮先重启 PostgreSQL（会中断同一服务器上的所有会话）")
+        parser.add_argument("--restart-command", default="",
+                            help="重启 PostgreSQL 的命令（默认 pg_ctlcluster --skip-systemctl-redirect 版本 main restart）")
+        parser.add_argument("--drop-os-cache", action="store_true", help="每轮重启后再清空操作系统页缓存（需 root）")
+        parser.add_argument("--cold-rounds", type=int, default=3, help="冷缓存测几轮（默认 3，取中位数）")
+        parser.add_argument("--pg-settings", choices=("recommended", "default"), default="recommended",
+                            help="基准库用 docs/deployment.md 推荐的设置（可按库设置的部分）或 PostgreSQL 默认值")
         # internal: one step inside the benchmark database
         parser.add_argument("--step", default="", help="（内部）")
         parser.add_argument("--phase", type=int, default=0, help="（内部）")
@@ -104,6 +113,10 @@ class Command(BaseCommand):
         try:
             if not o["reuse"]:
                 self.step("setup")
+            if pg:
+                elsewhere = self.step("pg-settings", "--pg-settings", o["pg_settings"])["elsewhere"]
+                if elsewhere:
+                    load_text += "不能按库设置、基准未改的推荐值：" + "；".join(elsewhere) + "。"
             phases = [int(p) for p in o["load_phases"].split(",") if p.strip()] if not o["reuse"] else []
             if o["reuse"] and o["load_phases"] != "0,1,2":
                 phases = [int(p) for p in o["load_phases"].split(",") if p.strip()]
@@ -133,7 +146,14 @@ class Command(BaseCommand):
             if "lists" in only:
                 sections["列表（视图调用的查询函数）"] = self.step("lists")["rows"]
             if "search" in only:
-                sections["中文全文检索"] = self.step("search")["rows"]
+                sections["中文全文检索（热缓存：每条先预热 1 次）"] = self.step("search")["rows"]
+                if o["restart_postgres"] and pg:
+                    sections["中文全文检索（冷缓存：重启 PostgreSQL 后第一次）"] = self.cold_search(name)
+                else:
+                    load_text += "冷缓存未测（需 --restart-postgres：重启会中断同一服务器上的其他会话）。"
+            if pg:
+                load_text += "PostgreSQL 设置（基准库会话中生效的值）：" + "，".join(
+                    f"{k}={v}" for k, v in self.step("settings")["settings"].items()) + "。"
             if "lists" in only or "search" in only:
                 sections["整页 HTTP（gunicorn 2 workers）"] = self.step("http")["rows"]
             if "intake" in only:
@@ -162,6 +182,41 @@ class Command(BaseCommand):
             self.stdout.write(f"混合负载错误示例：{name}：{sample}")
         if totals["errors"]:
             self.stdout.write(f"日志：{totals['logs']}")
+
+    def cold_search(self, name: str) -> list[dict]:
+        """The searches' first runs after a restart (and the page cache dropped, when permitted):
+        ``--cold-rounds`` rounds, median with the fastest and slowest."""
+        import psycopg
+
+        from hotline.bench import cache
+        from hotline.bench.measure import UNIT_SEARCH_NOTE
+
+        o = self.o
+        command = o["restart_command"] or cache.default_restart_command()
+        parsed = urlparse(self.url)
+
+        def ready() -> bool:
+            try:
+                psycopg.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres",
+                                password=parsed.password, dbname=name, connect_timeout=2).close()
+                return True
+            except psycopg.OperationalError:
+                return False
+
+        def restart() -> None:
+            self.stderr.write(f"[bench] 重启 PostgreSQL：{command}")
+            cache.restart_postgres(command, ready)
+
+        try:
+            times, dropped = cache.cold_rounds(max(1, o["cold_rounds"]), restart,
+                                               lambda: self.step("search-once")["times"],
+                                               cache.drop_os_cache if o["drop_os_cache"] else None)
+        except cache.CacheError as exc:
+            raise CommandError(str(exc)) from None
+        state = "重启 PostgreSQL 并清空操作系统页缓存后" if dropped else "重启 PostgreSQL 后（操作系统页缓存未清空）"
+        return [cache.spread_row(label, ms, target_ms=300,
+                                 note=state + ("；" + UNIT_SEARCH_NOTE if "承办人" in label else ""))
+                for label, ms in times.items()]
 
     def finish(self, sections, load_text, pg, seconds):
         from hotline.bench import report
@@ -218,19 +273,30 @@ class Command(BaseCommand):
         self.stderr.write(f"[bench] {name} {' '.join(args)}")
         t = time.perf_counter()
         proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=False)
-        if proc.returncode:
-            raise CommandError(f"步骤 {name} 失败（退出码 {proc.returncode}）")
         for line in proc.stdout.splitlines():
             if line.startswith(MARK):
                 result = json.loads(line[len(MARK):])
+                if "error" in result:  # a part that cannot start here: its one Chinese line
+                    raise CommandError(result["error"])
                 self.stderr.write(f"[bench] {name} 完成，{time.perf_counter() - t:.1f}s")
                 return result
+        if proc.returncode:
+            raise CommandError(f"步骤 {name} 失败（退出码 {proc.returncode}）")
         raise CommandError(f"步骤 {name} 没有结果")
 
     # -----------------------------------------------------------------------------------------
     # Inner process: one step in the benchmark database
 
     def run_step(self, o) -> None:
+        from hotline.bench.http import PartMissing
+
+        try:
+            result = self.one_step(o)
+        except PartMissing as exc:
+            result = {"error": str(exc)}
+        self.stdout.write(MARK + json.dumps(result, ensure_ascii=False, default=str))
+
+    def one_step(self, o) -> dict:
         from hotline.bench import measure
 
         step = o["step"]
@@ -246,6 +312,19 @@ class Command(BaseCommand):
             result = {"rows": measure.lists()}
         elif step == "search":
             result = {"rows": measure.search()}
+        elif step == "search-once":
+            result = {"times": measure.search_once()}
+        elif step == "pg-settings":
+            from django.db import connection
+
+            result = {"elsewhere": self.apply_settings(connection, o["pg_settings"])}
+        elif step == "settings":
+            from django.db import connection
+
+            from hotline.bench.cache import current_settings
+
+            with connection.cursor() as cursor:
+                result = {"settings": current_settings(cursor)}
         elif step == "month":
             result = {"rows": measure.month_build(o["label"])}
         elif step == "http":
@@ -270,21 +349,26 @@ class Command(BaseCommand):
             result = {"rows": rows}
         else:
             raise CommandError(f"未知步骤 {step}")
-        self.stdout.write(MARK + json.dumps(result, ensure_ascii=False, default=str))
+        return result
+
+    @staticmethod
+    def apply_settings(connection, which: str) -> list[str]:
+        """Give the benchmark database the recommended settings a database can hold (or reset them
+        to PostgreSQL's defaults): docs/deployment.md. Returns those it cannot hold (server-wide)."""
+        from hotline.bench.cache import settings_sql
+
+        statements, elsewhere = settings_sql(connection.settings_dict["NAME"], which)
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        return elsewhere
 
     def setup(self) -> dict:
         from django.core.management import call_command
-        from django.db import connection
 
         from hotline.bench.load import prepare_refs
 
         call_command("migrate", verbosity=0)
-        if connection.vendor == "postgresql":
-            # Settings of the benchmark database itself (docs/benchmarks.md explains each).
-            name = connection.settings_dict["NAME"]
-            with connection.cursor() as cursor:
-                for setting in ("random_page_cost = 1.1", "jit = off", "work_mem = '64MB'"):
-                    cursor.execute(f'ALTER DATABASE "{name}" SET {setting}')
         prepare_refs()
         return {"ok": True}
 
