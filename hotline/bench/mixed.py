@@ -32,7 +32,7 @@ from pathlib import Path
 from django.conf import settings
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-DEPLOY = Path(settings.BASE_DIR) / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 APPS, WORKERS, THREADS = 2, 2, 4  # two app "machines", each 2 gthread workers × 4 threads
 # Who the staff are: about half are unit handlers, the rest the center's people.
 ROLE_SHARES = (("operator", 0.2), ("dispatcher", 0.2), ("supervisor", 0.1))
