@@ -93,7 +93,8 @@ class Browser:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         self.no_redirect = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _Stay)
-        self.opener.open(base + "/accounts/login/", timeout=10).read()
+        # A cold app process imports every view on its first request: seconds on a busy machine.
+        self.opener.open(base + "/accounts/login/", timeout=60).read()
         self.post(base + "/accounts/login/", {"username": username, "password": PASSWORD})
         assert self.cookie("sessionid"), f"{username} 登录失败"
 
@@ -105,7 +106,7 @@ class Browser:
         data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": self.cookie("csrftoken")}).encode()
         req = urllib.request.Request(url, data=data, headers={"Referer": url})
         try:
-            with self.no_redirect.open(req, timeout=10) as r:
+            with self.no_redirect.open(req, timeout=60) as r:
                 return r.status, r.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as e:  # a 302 is raised when it is not followed
             return e.code, ""

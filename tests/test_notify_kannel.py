@@ -157,9 +157,11 @@ def test_a_worker_killed_mid_send_and_restarted_sends_each_message_once(platform
     third = platform.worker()
     scheduler = platform.start("scheduler", "--tick", "0.5", "--every", "60", log="scheduler.log")
     try:
+        # Two fresh processes must start first (seconds each on a busy machine): a longer wait than
+        # the rest, though the lease itself is 2 s.
         for phone, number in zip(phones, numbers, strict=True):
-            wait_for(lambda p=phone: operator.texts_to(p), what=f"the receipt for {phone}")
-            wait_for(lambda n=number: delivery(platform, n)[0] == "delivered", what=f"{number} delivered")
+            wait_for(lambda p=phone: operator.texts_to(p), timeout=90, what=f"the receipt for {phone}")
+            wait_for(lambda n=number: delivery(platform, n)[0] == "delivered", timeout=30, what=f"{number} delivered")
     finally:
         for process in (third, scheduler):
             process.terminate()
