@@ -1,6 +1,7 @@
 """Attachments: the file boundary (hostile files made here, in the test), the actions that store
 files, and the door that serves them (赵 of 杨楼镇 sees his order's files, 钱 of 寄料镇 gets 404)."""
 
+import datetime as dt
 import io
 import struct
 import zipfile
@@ -557,3 +558,93 @@ def test_the_sweep_deletes_files_no_row_refers_to(people, unit, new_order, store
     call_command("sweep_attachments", stdout=_io.StringIO())
     assert not stray.exists() and fresh.exists()  # a file younger than a day may belong to a commit in flight
     assert sorted(set(store()) - {"2023/07/fresh.jpg"}) == kept and order.attachments.count() == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Every upload path of the console refuses every kind of hostile file, and stores nothing
+
+HOSTILE = {  # name -> (files to send, words the refusal must say, settings changed for the case)
+    "polyglot": ([("现场.jpg", jpeg() + zip_bytes({"x.html": "<script>alert(1)</script>"}))], "夹带了其他内容", {}),
+    "image bomb": ([("bomb.png", png_declaring(100_000, 100_000))], "图片尺寸", {}),
+    "renamed executable": ([("现场照片.jpg", EXE)], "可执行程序", {}),
+    "svg with script": ([("logo.svg", SVG)], "SVG", {}),
+    "oversize": ([("大.jpg", jpeg((2000, 2000)) + b"\x00" * (1024 * 1024))], "超过 1 MB", {"MAX_MB": 1}),
+    "overcount per upload": ([(f"{i}.jpg", jpeg()) for i in range(10)], "一次最多上传 9 个附件", {}),
+    "overcount per order": ([(f"{i}.jpg", jpeg()) for i in range(3)], "每件工单最多 2 个附件", {"MAX_PER_ORDER": 2}),
+}
+
+# path -> (who, the form's URL action or "intake", its file field, the rest of the form)
+CONSOLE_PATHS = {
+    "intake": ("operator_li", "intake", "attachments", {}),
+    "reply evidence": ("handler_zhao", "reply", "evidence",
+                       {"public_reply": "已更换井盖", "solved": "1", "evidence_public": "on"}),
+    "return basis": ("handler_zhao", "request_return", "basis_files", {"reason": "不属本镇职责", "basis": "职责清单"}),
+    "extension basis": ("handler_zhao", "request_extension", "basis_files", {"reason": "需协调供电公司"}),
+    "suspension basis": ("handler_zhao", "request_suspension", "basis_files", {"reason": "需列入明年道路改造计划"}),
+    "supervision documents": ("supervisor_zhou", "supervise", "documents",
+                              {"notice": "请于两日内反馈", "respond_within_days": "2"}),
+}
+
+
+@pytest.mark.parametrize("path", CONSOLE_PATHS)
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_every_console_upload_path_refuses_hostile_files_storing_nothing(people, unit, store, settings, path,
+                                                                         hostile):
+    """The file is refused in Chinese on the form, and nothing changed: no order registered, no
+    event, request or reminder, no Attachment row, no file (nor thumbnail) in storage."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from hotline.catalog.models import AppealType
+    from hotline.lib import clock
+    from hotline.workorders import actions
+    from hotline.workorders.models import Attachment, Event, Reminder, Request, WorkOrder
+
+    sent, words, limits = HOSTILE[hostile]
+    settings.HOTLINE_ATTACHMENTS = {**settings.HOTLINE_ATTACHMENTS, **limits}
+    who, action, field, form = CONSOLE_PATHS[path]
+    uploads = [SimpleUploadedFile(name, data) for name, data in sent]
+    if action == "intake":
+        form = {"caller_phone": "13912345678", "source": "phone", "town": unit("杨楼镇").pk, "title": "井盖丢失",
+                "appeal_type": AppealType.objects.get(code="problem").pk, "urgency": "normal",
+                "content": "村口井盖丢失", "disposition": "submit_for_dispatch"}
+        response = as_client(people[who]).post("/intake/", {**form, field: uploads})
+        assert response.status_code == 200 and words in response.content.decode()
+        assert not WorkOrder.objects.exists() and not Attachment.objects.exists() and store() == []
+        return
+    # An order 杨楼镇 is handling now (not overdue, so 申请延期 is offered).
+    now = timezone.now()
+    order = actions.register_order(acting_user=people["operator_li"], at=now - dt.timedelta(hours=3),
+                                   title="村口井盖丢失", content="村口井盖丢失，夜间危险。", town=unit("杨楼镇"),
+                                   appeal_type=AppealType.objects.get(code="problem"), caller_phone="13812341234")
+    actions.submit_for_dispatch(order, acting_user=people["operator_li"], at=now - dt.timedelta(hours=2))
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"),
+                     at=now - dt.timedelta(hours=2))
+    actions.sign(order, acting_user=people["handler_zhao"], at=now - dt.timedelta(hours=1))
+    if action == "request_extension":
+        deadline = clock.local(WorkOrder.objects.get(pk=order.pk).handle_deadline + dt.timedelta(days=5))
+        form = {**form, "new_deadline": deadline.strftime("%Y-%m-%dT%H:%M")}
+    events = Event.objects.filter(order=order).count()
+    response = as_client(people[who]).post(f"/orders/{order.number}/act/{action}/", {**form, field: uploads})
+    assert response.status_code == 200 and words in response.content.decode()
+    assert WorkOrder.objects.get(pk=order.pk).status == "handling"
+    assert Event.objects.filter(order=order).count() == events
+    assert not Request.objects.filter(order=order).exists() and not Reminder.objects.filter(order=order).exists()
+    assert not Attachment.objects.exists() and store() == []
+    # The same form with a good photo goes through: the refusal above was the file's, not the form's.
+    response = as_client(people[who]).post(f"/orders/{order.number}/act/{action}/",
+                                           {**form, field: [SimpleUploadedFile("现场.jpg", jpeg())]})
+    assert response.status_code == 302 and Attachment.objects.filter(order=order).count() == 1 and len(store()) == 2
+
+
+def test_the_api_takes_no_files_and_stores_none(people, unit, store):
+    """The JSON API and Open311 carry no attachments: a file sent to them never reaches storage."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hotline.workorders.models import Attachment, WorkOrder
+
+    li = as_client(people["operator_li"])
+    response = li.post("/api/orders/", {"title": "井盖丢失", "content": "村口井盖丢失",
+                                        "attachments": SimpleUploadedFile("现场照片.jpg", EXE)})
+    assert response.status_code == 400 and response.json()["error"].startswith("请求体")  # refused, in Chinese
+    assert not WorkOrder.objects.exists() and not Attachment.objects.exists() and store() == []

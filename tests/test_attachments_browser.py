@@ -9,7 +9,15 @@ import pytest
 from PIL import Image
 
 from tests.test_attachments import gps_exif, jpeg
-from tests.test_console_browser import ARGS, CHROMIUM, PASSWORD, _open_action, _order, _submit_panel
+from tests.test_console_browser import (
+    ARGS,
+    CHROMIUM,
+    PASSWORD,
+    _open_action,
+    _order,
+    _submit_panel,
+    wait_until_serving,
+)
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -44,6 +52,7 @@ def world(transactional_db, settings, tmp_path):
 def open_page(browser, live_server, world):
     """open_page("handler_zhao") -> a signed-in page at 1366×768; open_page(None) -> the citizen's."""
     contexts = []
+    wait_until_serving(live_server)
 
     def make(username):
         ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")

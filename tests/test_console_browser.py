@@ -42,10 +42,23 @@ def world(transactional_db):
     return ensure_people(PASSWORD)
 
 
+def wait_until_serving(live_server, timeout: float = 180) -> None:
+    """Wait for the live server's first answer. That first request imports every view module and
+    compiles the templates; on a machine shared by several test runs it alone can outlast a step's
+    10 s budget, which made the first ``goto`` of a browser test time out now and then (seen on
+    PostgreSQL, whose runs are slower). Waiting for that answer is the real condition; every step
+    after it keeps its 10 s."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{live_server.url}/accounts/login/", timeout=timeout) as response:
+        assert response.status == 200
+
+
 @pytest.fixture
 def login(browser, live_server, world):
     """login("handler_zhao") -> a page of a fresh browser context, signed in at 1366×768."""
     contexts = []
+    wait_until_serving(live_server)
 
     def open_as(username):
         ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
@@ -328,7 +341,7 @@ def test_inbox_pages_one_group_and_acts_from_the_second_page(login, live_server,
 def test_a_unit_edits_its_knowledge_article_and_the_center_approves_it(login, live_server, world):
     """赵 of 杨楼镇 corrects his unit's article (it was a 403); operators still see the old text
     until 周 of the center reads the diff and approves it."""
-    from hotline.catalog.models import KnowledgeArticle
+    from hotline.catalog.models import KnowledgeArticle, KnowledgeRevision
     from hotline.directory.models import Unit
     from hotline.knowledge.actions import load_published
 
@@ -356,6 +369,19 @@ def test_a_unit_edits_its_knowledge_article_and_the_center_approves_it(login, li
     assert "第2版" in zhou.inner_text(".kb-article")
     assert "0375-6000000" in zhou.inner_text(".kb-article .content")
     assert KnowledgeArticle.objects.get(pk=article.pk).version == 2
+    approved = KnowledgeRevision.objects.get(article=article, number=2)
+    assert (approved.state, approved.proposed_by.username, approved.decided_by.username) == (
+        "approved", "handler_zhao", "supervisor_zhou")
+    # The article is public: citizens read version 2 in the portal.
+    citizen = zhou.context.browser.new_context(locale="zh-CN").new_page()
+    citizen.goto(f"{live_server.url}/portal/kb/{article.pk}/")
+    assert "0375-6000000" in citizen.inner_text("body")
+    citizen.context.close()
+    # 钱 of 寄料镇 is offered no edit and refused the edit page.
+    qian = login("handler_qian")
+    qian.goto(f"{live_server.url}/kb/{article.pk}/")
+    assert qian.locator("#kb-edit").count() == 0
+    assert qian.goto(f"{live_server.url}/kb/{article.pk}/edit/").status == 403
 
 
 def test_the_lead_unit_picker_is_searchable_and_numbers_do_not_wrap(login, live_server, world):

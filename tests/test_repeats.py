@@ -162,4 +162,31 @@ def test_the_intake_shows_text_similar_orders_and_takes_the_repeat_in(frozen, cl
         "disposition": "repeat_rework", "repeat_of": first.number, "answer": ""})
     assert response.status_code == 302
     linked = WorkOrder.objects.get(title="道路仍然破损")
-    assert linked.repeat_of == first and linked.status == "awaiting_dispatch"
+    assert linked.repeat_of == first and linked.status == "awaiting_dispatch" and linked.is_repeat
+    assert linked.merged_into is None and not Event.objects.filter(order=first, action="merged_in").exists()
+    first.refresh_from_db()
+    assert first.status == "closed" and Event.objects.filter(order=first, action="repeat_noted").count() == 1
+
+
+def test_the_intake_and_the_order_page_refuse_a_merge_into_a_closed_order(frozen, client, new_order, people, unit):
+    """The paths production takes to a merge — 并单 at intake, 并单 on a registered order's page —
+    refuse a closed target with the way to the 重办; nothing is registered, merged or changed."""
+    from django.urls import reverse
+
+    from hotline.catalog.models import AppealType
+
+    first = _closed(new_order, people, unit)
+    client.force_login(people["operator_li"])
+    form = {"caller_phone": "13600001111", "caller_name": "王五", "source": "phone", "urgency": "normal",
+            "town": unit("杨楼镇").pk, "appeal_type": AppealType.objects.get(code="problem").pk,
+            "category": "农村管理—人居环境", "title": "道路仍然破损", "content": first.content, "answer": ""}
+    page = client.post(reverse("intake"), {**form, "disposition": "merge", "merge_into": first.number})
+    assert page.status_code == 200 and "不能并入已办结的工单" in page.content.decode()
+    assert not WorkOrder.objects.filter(title="道路仍然破损").exists()  # registration and disposition are one
+    again = new_order(at=None, title="村内道路仍未修好")
+    page = client.post(reverse("order_action", args=[again.number, "merge"]), {"into": first.number, "note": ""})
+    assert page.status_code == 200 and "不能并入已办结的工单" in page.content.decode()
+    again.refresh_from_db()
+    first.refresh_from_db()
+    assert again.status == "received" and again.merged_into is None
+    assert first.status == "closed" and not Event.objects.filter(order=first, action="merged_in").exists()

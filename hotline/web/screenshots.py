@@ -2,6 +2,11 @@
 
     DATABASE_URL=sqlite:////tmp/console-shots.sqlite3 python -m hotline.web.screenshots [out_dir [name …]]
 
+Names: console-NAME.png for inbox, dispatch, dispatch-form, search, intake, callbacks, supervision,
+dashboard, dashboard-month, order, order-print, order-attachments, knowledge, knowledge-edit,
+knowledge-review, briefing-edit; portal-track-evidence.png; ``briefing`` for briefing-page-N.png
+(the July 2023 briefing through LibreOffice and pdftoppm).
+
 Uses the configured database (migrated and loaded with the defaults and demo people if needed).
 When it holds fewer than a few dozen orders it generates the demo month (July 2023, scaled to 800
 orders) and the live work of the last days with ``hotline.demo.generate``; if that is unavailable it
@@ -344,12 +349,67 @@ def take_screenshots(base_url: str, out_dir: Path, only: set[str] | frozenset = 
             with zhao.expect_navigation():
                 zhao.click("#kb-form button[type=submit]")
             shot(zhou, "knowledge-review", f"/kb/{article.pk}/")
-        if not only or "order-attachments" in only:
+        if want("order-attachments") or want("portal-track-evidence"):
             with_files = attachment_example()
             zhao = session("handler_zhao")
             shot(zhao, "order-attachments", f"/orders/{with_files.number}/")
+            if want("portal-track-evidence"):  # the citizen's side: the unit's public evidence
+                citizen = browser.new_context(viewport=VIEWPORT, locale="zh-CN").new_page()
+                citizen.goto(f"{base_url}/portal/track/")
+                citizen.fill("#id_number", with_files.number)
+                citizen.fill("#id_phone", with_files.caller_phone)
+                with citizen.expect_navigation():
+                    citizen.click("form button[type=submit]")
+                citizen.locator("#evidence").scroll_into_view_if_needed()
+                citizen.wait_for_function("[...document.querySelectorAll('#evidence img')]"
+                                          ".every(i => i.complete && i.naturalWidth > 0)")
+                path = out_dir / "portal-track-evidence.png"
+                citizen.screenshot(path=str(path))
+                written.append(path)
+        if want("briefing-edit"):  # the month's briefing page: figures, narrative editor, build and publish
+            month = briefing_month()
+            if month:
+                month_briefing(*month)
+                zhou.goto(f"{base_url}/briefing/{month[0]}/{month[1]}/")
+                zhou.wait_for_load_state("networkidle")
+                if zhou.locator("#briefing-chart-hotspots").count():  # drawn once the figures are built
+                    zhou.wait_for_selector("body[data-briefing-charts-ready]", timeout=20000)
+                shot(zhou, "briefing-edit")
         browser.close()
     return written
+
+
+def briefing_month() -> tuple[int, int] | None:
+    """July 2023, the demo month shaped like the seed briefing, when the database holds it."""
+    from hotline.workorders.models import WorkOrder
+
+    july = WorkOrder.objects.filter(received_at__year=2023, received_at__month=7)
+    return (2023, 7) if july.exists() else None
+
+
+def month_briefing(year: int, month: int):
+    """The month's briefing, opened and built by 周 through the briefing actions if there is none."""
+    from hotline.briefing import actions
+    from hotline.briefing.models import Briefing
+    from hotline.demo.people import ensure_people
+
+    found = Briefing.objects.filter(year=year, month=month).first()
+    return found or actions.create_draft(year, month, acting_user=ensure_people()["supervisor_zhou"])
+
+
+def briefing_pages(out_dir: Path) -> list[Path]:
+    """The pages of the month's briefing document as rendered by Word's layout engine stand-in
+    (LibreOffice → PDF → pdftoppm): docs/screenshots/briefing-page-N.png."""
+    from hotline.briefing.build import build_briefing_data
+    from hotline.briefing.charts import unavailable_reason
+    from hotline.briefing.render_docx import render_docx
+    from hotline.briefing.render_pdf import docx_to_pngs
+
+    month = briefing_month()
+    if month is None:
+        return []
+    data = build_briefing_data(*month, charts=not unavailable_reason())
+    return docx_to_pngs(render_docx(data), out_dir)
 
 
 def main(argv=None) -> int:
@@ -376,6 +436,9 @@ def main(argv=None) -> int:
             print(path)
     finally:
         server.terminate()
+    if not only or "briefing" in only:
+        for path in briefing_pages(out_dir):
+            print(path)
     return 0
 
 
