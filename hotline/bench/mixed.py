@@ -214,6 +214,13 @@ def deployment(database_url: str, workdir: Path, *, apps: int = APPS, workers: i
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+            if p.args[1:3] == ["-m", "gunicorn"]:
+                # A worker can outlive its master (seen on a loaded machine: a gthread worker still
+                # busy when the master had gone); the group is this run's alone, so end what is left.
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
 
 # ---------------------------------------------------------------------------------------------
