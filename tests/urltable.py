@@ -103,6 +103,9 @@ ROUTES: dict[str, Entry] = {
     "notifications": Entry(LOGIN),
     "notifications_read_all": Entry(LOGIN),
     "notification_read": Entry(LOGIN, {"pk": "notification"}, owned=True),
+    "notification_preferences": Entry(LOGIN),  # always the signed-in person's own
+    "unit_contacts": Entry(LOGIN),
+    "unit_contact": Entry(LOGIN, {"pk": "unit"}, owned=True),
     "live_stream": Entry(STREAM),
     "healthz": Entry(PUBLIC),
     # briefing
