@@ -268,6 +268,27 @@ def test_the_scheduler_queues_settling_only_when_a_model_is_active(trained):
     assert schedule_settle() == []
 
 
+def test_retraining_is_scheduled_once_a_month(trained):
+    """The models were trained this month: nothing to do. Next month the scheduler queues one
+    retrain, however often it asks; the task trains every kind."""
+    import datetime as dt
+
+    from django_tasks_db.models import DBTaskResult
+
+    from hotline.triage.tasks import schedule_retrain, train_models
+
+    assert schedule_retrain() == []
+    later = timezone.now() + dt.timedelta(days=40)
+    key = timezone.localtime(later).strftime("%Y-%m")
+    assert schedule_retrain(later) == [f"triage.train_models {key}"]
+    assert schedule_retrain(later) == []
+    assert DBTaskResult.objects.filter(task_path=train_models.module_path,
+                                       args_kwargs__kwargs__month=key).count() == 1
+    result = train_models.call(month=key)
+    assert set(result) == set(Kind.values)
+    assert all(r["version"] > 1 for r in result.values())
+
+
 def test_a_repeat_call_finds_the_first_order(as_user, trained):
     """李 registers a call about the same thing again: the first order is the best repeat candidate."""
     leaf = Category.objects.get(full_name="农村管理—人居环境")

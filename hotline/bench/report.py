@@ -30,6 +30,8 @@ def machine(pg_version: str) -> dict:
 
 
 def _measure(row: dict) -> str:
+    if row.get("value_text"):
+        return row["value_text"]
     if "p50_ms" in row:
         text = f"p50 {row['p50_ms']:g} ms"
         if row.get("min_ms") is not None:

@@ -29,19 +29,19 @@ from dataclasses import dataclass, field
 
 import joblib
 import numpy as np
+import scipy.sparse as sp
 import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.metrics.pairwise import cosine_similarity
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from hotline.triage.features import CharNgramTfidf
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SEP = "\x1f"  # between an order's text and its context tokens inside one document string
 TITLE_SEP = "\x1e"  # between the title and the text
 
@@ -52,7 +52,12 @@ TITLE_WEIGHT = 0.5  # the title block's weight: its n-grams count again on top o
 SVM_C = 0.5
 CALIBRATION_FOLDS = 3
 CALIBRATE_MAX_SAMPLES = 100_000  # above this, four fits cost too much: softmax of decision values
-SOFTMAX_SCALE = 5.0  # decision values of a linear SVM lie around ±1; this spreads them like probabilities
+SOFTMAX_SCALE = 5.0
+# Rows per class that are fitted: beyond this the last ones (the newest, rows come in time order)
+# are kept. One-vs-rest SVM training costs rows × classes; 500,000 orders over 130 categories would
+# take longer than the 5 minutes a retrain may; the common categories are learnt from their newest
+# 500 appeals and rare ones from all theirs (docs/triage.md, "Choices").
+MAX_PER_CLASS = 500  # decision values of a linear SVM lie around ±1; this spreads them like probabilities
 
 # Words present in nearly every appeal (operators' formulae): they say nothing about the category.
 STOP_WORDS = frozenset("""
@@ -144,53 +149,90 @@ def _docs(texts, contexts=None, titles=None) -> list[str]:
             for i, t in enumerate(texts)]
 
 
-def _pipeline(with_context: bool, *, with_title: bool = False, labels: Sequence[str] = (),
-              c: float = SVM_C) -> Pipeline:
-    blocks = [("chars", Pipeline([("pick", FunctionTransformer(_texts)),
-                                  ("tfidf", CharNgramTfidf(NGRAMS, sublinear_tf=SUBLINEAR))]))]
-    weights = {"chars": 1.0}
-    if with_title:
-        blocks.append(("title", Pipeline([("pick", FunctionTransformer(_titles)),
-                                          ("tfidf", CharNgramTfidf((1, 2), sublinear_tf=SUBLINEAR))])))
-        weights["title"] = TITLE_WEIGHT
-    if with_context:
-        blocks.append(("context", TfidfVectorizer(analyzer=_context_of, use_idf=False)))
-        weights["context"] = 1.0
-    svm = LinearSVC(C=c, random_state=0)  # liblinear shuffles: fixed, so a retrain on the same data is the same model
-    counts = Counter(labels)
-    if counts and min(counts.values()) >= CALIBRATION_FOLDS and len(labels) <= CALIBRATE_MAX_SAMPLES:
-        classifier = CalibratedClassifierCV(svm, cv=CALIBRATION_FOLDS, method="sigmoid", ensemble=False)
-    else:
-        classifier = svm
-    return Pipeline([("features", FeatureUnion(blocks, transformer_weights=weights)), ("classifier", classifier)])
+_PARTS = {"text": _texts, "title": _titles, "context": lambda docs: list(docs)}
 
 
-def scores(pipeline: Pipeline, docs: Sequence[str]) -> np.ndarray:
-    """Per class, a score that sums to 1 over the classes: calibrated probabilities when the model
-    was calibrated, else a softmax of the SVM's decision values."""
-    if hasattr(pipeline[-1], "predict_proba"):
-        return pipeline.predict_proba(docs)
-    decision = pipeline.decision_function(docs)
-    if decision.ndim == 1:  # two classes: one signed distance
-        decision = np.column_stack([-decision, decision])
-    z = decision * SOFTMAX_SCALE
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    return z / z.sum(axis=1, keepdims=True)
+class Classifier:
+    """Feature blocks (text, title, context), each weighted, and a linear SVM's scores.
+
+    Not a scikit-learn ``Pipeline``/``FeatureUnion`` on purpose: the intake form asks for one text at
+    a time, and their per-call machinery (validation, a joblib loop over the blocks, one Python
+    calibrator call per class) cost more than the prediction itself. Here a prediction is the
+    blocks' ``transform``, one sparse product and, when calibrated, one vectorised sigmoid per class
+    (the same ``1 / (1 + exp(a·d + b))`` scikit-learn's sigmoid calibration fits).
+    """
+
+    def __init__(self, *, with_title: bool, with_context: bool, c: float = SVM_C):
+        self.blocks = [("text", CharNgramTfidf(NGRAMS, sublinear_tf=SUBLINEAR), 1.0)]
+        if with_title:
+            self.blocks.append(("title", CharNgramTfidf((1, 2), sublinear_tf=SUBLINEAR), TITLE_WEIGHT))
+        if with_context:
+            self.blocks.append(("context", TfidfVectorizer(analyzer=_context_of, use_idf=False), 1.0))
+        self.c = c
+        self.calibrated = False
+
+    def _matrix(self, docs, *, fit: bool = False) -> sp.csr_matrix:
+        parts = []
+        for part, vectorizer, weight in self.blocks:
+            values = _PARTS[part](docs)
+            x = vectorizer.fit_transform(values) if fit else vectorizer.transform(values)
+            parts.append(x * weight if weight != 1.0 else x)
+        return sp.hstack(parts, format="csr") if len(parts) > 1 else sp.csr_matrix(parts[0])
+
+    def fit(self, docs: Sequence[str], labels: Sequence[str]) -> Classifier:
+        x = self._matrix(docs, fit=True)
+        labels = np.asarray(labels, dtype=object)
+        svm = LinearSVC(C=self.c, random_state=0)  # liblinear shuffles: fixed, a retrain on the same data is the same
+        counts = Counter(labels.tolist())
+        self.a = self.b = None
+        if min(counts.values()) >= CALIBRATION_FOLDS and len(labels) <= CALIBRATE_MAX_SAMPLES:
+            calibrated = CalibratedClassifierCV(svm, cv=CALIBRATION_FOLDS, method="sigmoid", ensemble=False)
+            calibrated.fit(x, labels)
+            inner = calibrated.calibrated_classifiers_[0]
+            svm = inner.estimator
+            self.a = np.array([c.a_ for c in inner.calibrators], dtype=np.float64)
+            self.b = np.array([c.b_ for c in inner.calibrators], dtype=np.float64)
+        else:
+            svm.fit(x, labels)
+        self.calibrated = self.a is not None
+        self.classes_ = svm.classes_
+        self.coef_ = np.ascontiguousarray(svm.coef_.T)  # features × classes: one product per batch
+        self.intercept_ = svm.intercept_
+        return self
+
+    def decision(self, docs: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._matrix(docs) @ self.coef_) + self.intercept_
+
+    def scores(self, docs: Sequence[str]) -> np.ndarray:
+        """Per class, a score that sums to 1 over the classes: calibrated probabilities when the
+        model was calibrated, else a softmax of the SVM's decision values."""
+        d = self.decision(docs)
+        if self.calibrated:
+            p = 1.0 / (1.0 + np.exp(d * self.a + self.b))
+            if len(self.classes_) == 2:  # one decision value, one calibrator: the other class is 1 − p
+                return np.column_stack([1.0 - p[:, 0], p[:, 0]])
+            total = p.sum(axis=1, keepdims=True)
+            return np.divide(p, total, out=np.full_like(p, 1.0 / p.shape[1]), where=total > 0)
+        if d.shape[1] == 1:  # two classes: one signed distance
+            d = np.column_stack([-d[:, 0], d[:, 0]])
+        z = d * SOFTMAX_SCALE
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        return z / z.sum(axis=1, keepdims=True)
 
 
 @dataclass
 class Model:
     """A trained classifier with what is needed to explain it later."""
 
-    pipeline: Pipeline
+    classifier: Classifier
     kind: str = "category"
     metadata: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @property
     def labels(self) -> list[str]:
-        return [str(c) for c in self.pipeline.classes_]
+        return [str(c) for c in self.classifier.classes_]
 
 
 def _check(texts: Sequence[str], labels: Sequence[str], contexts, titles=None) -> None:
@@ -206,24 +248,47 @@ def train(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[Seq
           now: dt.datetime | None = None) -> Model:
     """Fit a model on all the samples. ``scores`` (from :func:`evaluate`) go into its metadata."""
     _check(texts, labels, contexts, titles)
-    docs = _docs(texts, contexts, titles)
-    pipeline = _pipeline(contexts is not None, with_title=titles is not None, labels=labels)
-    pipeline.fit(docs, list(labels))
     counts = Counter(labels)
-    return Model(pipeline=pipeline, kind=kind, metadata={
+    keep = _newest(labels, MAX_PER_CLASS)
+    if keep is not None:
+        texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+        contexts = None if contexts is None else [contexts[i] for i in keep]
+        titles = None if titles is None else [titles[i] for i in keep]
+    docs = _docs(texts, contexts, titles)
+    classifier = Classifier(with_title=titles is not None, with_context=contexts is not None)
+    classifier.fit(docs, list(labels))
+    return Model(classifier=classifier, kind=kind, metadata={
         "kind": kind,
         "trained_at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
-        "n_samples": len(docs),
+        "n_samples": sum(counts.values()),
+        "n_fitted": len(docs),
+        "max_per_class": MAX_PER_CLASS,
         "n_labels": len(counts),
         "labels": sorted(counts),
         "label_counts": dict(sorted(counts.items())),
         "uses_context": contexts is not None,
         "uses_title": titles is not None,
-        "calibrated": hasattr(pipeline[-1], "predict_proba"),
+        "calibrated": classifier.calibrated,
         "sklearn": sklearn.__version__,
         "format_version": FORMAT_VERSION,
         "scores": scores or {},
     })
+
+
+def _newest(labels: Sequence[str], cap: int | None) -> list[int] | None:
+    """Indices of the last ``cap`` rows of each label, in order; None when no label has more."""
+    if not cap:
+        return None
+    counts = Counter(labels)
+    if max(counts.values()) <= cap:
+        return None
+    seen: Counter = Counter()
+    keep = []
+    for i in range(len(labels) - 1, -1, -1):
+        if seen[labels[i]] < cap:
+            seen[labels[i]] += 1
+            keep.append(i)
+    return keep[::-1]
 
 
 def predict_many(model: Model, texts: Sequence[str], *, contexts: Sequence[Sequence[str]] | None = None,
@@ -239,8 +304,8 @@ def predict_many(model: Model, texts: Sequence[str], *, contexts: Sequence[Seque
         titles = None
     if model.metadata.get("uses_context") and contexts is None:
         contexts = [()] * len(texts)
-    proba = scores(model.pipeline, _docs(texts, contexts, titles))
-    classes = model.pipeline.classes_
+    proba = model.classifier.scores(_docs(texts, contexts, titles))
+    classes = model.classifier.classes_
     k = min(k, len(classes))
     top = np.argpartition(-proba, k - 1, axis=1)[:, :k] if k < len(classes) else np.tile(np.arange(len(classes)),
                                                                                             (len(proba), 1))
@@ -426,7 +491,7 @@ def dumps(model: Model) -> bytes:
     """The model as bytes (joblib, compressed), to store in the database."""
     buffer = io.BytesIO()
     joblib.dump({"format_version": model.format_version, "kind": model.kind, "metadata": model.metadata,
-                 "pipeline": model.pipeline}, buffer, compress=3)
+                 "classifier": model.classifier}, buffer, compress=3)
     return buffer.getvalue()
 
 
@@ -441,7 +506,7 @@ def loads(data: bytes) -> Model:
     if payload["metadata"].get("sklearn") != sklearn.__version__:
         log.warning("model trained with scikit-learn %s, running %s", payload["metadata"].get("sklearn"),
                     sklearn.__version__)
-    return Model(pipeline=payload["pipeline"], kind=payload["kind"], metadata=payload["metadata"])
+    return Model(classifier=payload["classifier"], kind=payload["kind"], metadata=payload["metadata"])
 
 
 def similar(text: str, candidates: Iterable[tuple[object, str]], *, k: int = 5,

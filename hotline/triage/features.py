@@ -22,6 +22,7 @@ from sklearn.preprocessing import normalize
 
 _BITS = 21
 _SPACE = 32
+CHUNK = 20_000  # texts per batch
 
 
 def _codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -99,19 +100,18 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         return [t if len(t or "") <= limit else f"{t[:head]} {t[-tail:]}" for t in texts]
 
     def fit(self, texts, y=None):
-        self.fit_transform(texts)
-        return self
-
-    def fit_transform(self, texts, y=None):
         texts = self._cut(texts)
-        keys, owners = ngram_keys(texts, tuple(self.ngram_range))
-        vocab, inverse = np.unique(keys, return_inverse=True)
-        del keys
-        counts = sp.csr_matrix((np.ones(len(inverse), np.float64), (owners, inverse)),
-                               shape=(len(texts), len(vocab)))
-        del inverse, owners
-        counts.sum_duplicates()
-        df = np.bincount(counts.indices, minlength=len(vocab))
+        # Document frequencies chunk by chunk: the n-gram keys of 500,000 appeals at once would take
+        # several GiB; a chunk's take tens of MiB.
+        vocab, df = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        for start in range(0, len(texts), CHUNK):
+            keys, owners = ngram_keys(texts[start:start + CHUNK], tuple(self.ngram_range))
+            local, inverse = np.unique(keys, return_inverse=True)
+            pairs = np.unique(owners * len(local) + inverse)  # each (text, n-gram) once
+            chunk_df = np.bincount(pairs % len(local), minlength=len(local)) if len(local) else np.zeros(0, np.int64)
+            merged, where = np.unique(np.concatenate([vocab, local]), return_inverse=True)
+            df = np.bincount(where, weights=np.concatenate([df, chunk_df]), minlength=len(merged)).astype(np.int64)
+            vocab = merged
         keep = df >= self.min_df
         if self.max_features is not None and keep.sum() > self.max_features:
             order = np.argsort(-np.where(keep, df, -1), kind="stable")[: self.max_features]
@@ -119,31 +119,42 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
             keep[order] = True
         kept = np.flatnonzero(keep)
         self.vocabulary_ = vocab[kept]
-        n = len(texts)
-        self.idf_ = np.log((1 + n) / (1 + df[kept])) + 1.0
-        counts = counts[:, kept] if len(kept) < len(vocab) else counts
-        return self._weigh(counts)
+        self.idf_ = np.log((1 + len(texts)) / (1 + df[kept])) + 1.0
+        return self
+
+    def fit_transform(self, texts, y=None):
+        return self.fit(texts).transform(texts)
 
     def transform(self, texts):
         texts = self._cut(texts)
+        if len(texts) <= CHUNK:
+            return self._weigh(self._counts(texts))
+        return sp.vstack([self._weigh(self._counts(texts[start:start + CHUNK]))
+                          for start in range(0, len(texts), CHUNK)], format="csr")
+
+    def _counts(self, texts) -> sp.csr_matrix:
+        """Raw n-gram counts of ``texts`` over the vocabulary, canonical CSR (sorted, no duplicates)."""
         keys, owners = ngram_keys(texts, tuple(self.ngram_range))
         vocab = self.vocabulary_
+        size = len(vocab)
+        if size == 0:
+            return sp.csr_matrix((len(texts), 0), dtype=np.float64)
         pos = np.searchsorted(vocab, keys)
-        pos[pos >= len(vocab)] = 0
-        hit = vocab[pos] == keys if len(vocab) else np.zeros(len(keys), bool)
-        counts = sp.csr_matrix((np.ones(int(hit.sum()), np.float64), (owners[hit], pos[hit])),
-                               shape=(len(texts), len(vocab)))
-        counts.sum_duplicates()
-        return self._weigh(counts)
+        pos[pos >= size] = 0
+        hit = vocab[pos] == keys
+        cells, counts = np.unique(owners[hit] * size + pos[hit], return_counts=True)
+        rows = cells // size
+        indptr = np.searchsorted(rows, np.arange(len(texts) + 1))
+        return sp.csr_matrix((counts.astype(np.float64), (cells % size).astype(np.int32), indptr),
+                             shape=(len(texts), size))
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        counts = counts.astype(np.float64)
         if self.sublinear_tf:
             np.log(counts.data, out=counts.data)
             counts.data += 1.0
         if self.use_idf:
-            counts = counts @ sp.diags(self.idf_)
-        return normalize(sp.csr_matrix(counts), copy=False)
+            counts.data *= self.idf_[counts.indices]
+        return normalize(counts, copy=False)
 
     def get_feature_names_out(self, input_features=None):
         names = []

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django_tasks import task
 
 
 @task()
-def train_models(since: str | None = None) -> dict:
-    """Retrain both models (category, lead unit) and make them active; returns their versions."""
-    import datetime as dt
-
+def train_models(since: str | None = None, month: str | None = None) -> dict:
+    """Retrain every model (category, appeal type, lead unit); returns, per kind, the new version
+    and whether it was activated (a version that scores worse than the active one is not).
+    ``month`` only names the scheduled run (``schedule_retrain`` queues one per month)."""
     from hotline.triage import services
     from hotline.triage.models import Kind
 
     start = dt.datetime.fromisoformat(since) if since else None
-    return {kind.value: services.train(kind, since=start).version for kind in Kind}
+    out = {}
+    for kind in Kind:
+        row = services.train(kind, since=start)
+        out[kind.value] = {"version": row.version, "active": row.active,
+                           "not_activated": row.metadata.get("not_activated")}
+    return out
 
 
 @task()
@@ -36,3 +43,44 @@ def schedule_settle() -> list[str]:
         return []
     settle_suggestions.enqueue()
     return ["triage.settle_suggestions"]
+
+
+def schedule_retrain(now: dt.datetime | None = None) -> list[str]:
+    """A periodic job (``HOTLINE_PERIODIC_JOBS``): once a month, when the month has turned (center's
+    time), queue a retrain of every model on the closed orders, so the models learn last month's
+    categories, units and words without anyone remembering to. Nothing is queued before a first model
+    exists (the demo or an admin trains first) or when a model was already trained this month (by
+    hand or by this job); the month is claimed like the SLA sweep's period, so two schedulers queue
+    it once. A retrained model that scores worse is stored but not activated (``services.train``).
+    """
+    from django.core.cache import cache
+    from django.db import router, transaction
+    from django.utils import timezone
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from hotline.lib import clock
+    from hotline.triage.models import TriageModel
+    from hotline.workorders.tasks import _lock_scheduler
+
+    now = now or timezone.now()
+    year, month = clock.month_of(now)
+    key = f"{year:04d}-{month:02d}"
+    if not TriageModel.objects.exists():
+        return []
+    if TriageModel.objects.filter(created_at__gte=clock.month_bounds(year, month)[0]).exists():
+        return []
+    backend = train_models.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        if not cache.add(f"hotline:triage_retrain:{key}", 1, timeout=40 * 24 * 3600):
+            return []
+        train_models.enqueue(month=key)
+        return [f"triage.train_models {key}"]
+    using = router.db_for_write(DBTaskResult)
+    with transaction.atomic(using=using):
+        _lock_scheduler(using)
+        if DBTaskResult.objects.using(using).filter(task_path=train_models.module_path, backend_name=backend.alias,
+                                                    args_kwargs__kwargs__month=key).exists():
+            return []
+        train_models.enqueue(month=key)
+    return [f"triage.train_models {key}"]

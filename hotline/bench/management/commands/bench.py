@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 STEPS = ("intake", "lists", "search", "sweep", "month")
+TRIAGE = "triage"  # the classifiers against their baseline: no database, only when asked (--only triage)
 # Measured only when asked for (--only mixed): it needs nginx and takes minutes (hotline/bench/mixed.py).
 OPTIONAL_STEPS = ("mixed",)
 # Orders posted per intake run (2,000 elsewhere); at the large scales long enough to be "sustained":
@@ -240,6 +241,31 @@ class Command(BaseCommand):
         if not o["no_report"]:
             path = Path(o["report"])
             report.update_doc(path, o["scale"], report.section(o["scale"], info, load_text, text))
+            self.stdout.write(f"已写入 {path}")
+
+    def run_triage(self, o) -> None:
+        """The classifiers against the baseline (``hotline.bench.triage``); its own section of the report."""
+        from hotline.bench import report
+        from hotline.bench import triage as bench_triage
+
+        started = time.perf_counter()
+        sections = bench_triage.run(repeat=o["repeat"], scale_rows=o["triage_rows"],
+                                    scale_repeat=o["triage_scale_repeat"], log=self.stderr.write)
+        text = report.table(sections)
+        info = report.machine("")
+        try:
+            load = os.getloadavg()[0]
+        except OSError:
+            load = float("nan")
+        head = (f"### 分类模型对基线（{info['date']}）\n\n"
+                f"机器：{info['cpu']}，{info['cores']} 核，{info['ram_gib']} GiB 内存；Python {info['python']}；"
+                f"结束时负载 {load:.1f}。`hotline bench --only triage --repeat {o['repeat']}`，"
+                f"用时 {time.perf_counter() - started:.0f} 秒。每格：中位数（最小–最大），{o['repeat']} 次，"
+                "每次换一组随机种子生成语料。语料全部是合成的（见 docs/triage.md “评估测了什么、没测什么”）。\n")
+        self.stdout.write(text)
+        if not o["no_report"]:
+            path = Path(o["report"])
+            report.update_doc(path, TRIAGE, f"<!-- bench:{TRIAGE}:begin -->\n{head}\n{text}\n<!-- bench:{TRIAGE}:end -->")
             self.stdout.write(f"已写入 {path}")
 
     def prepare_database(self, url: str, name: str, pg: bool, reuse: bool) -> None:
