@@ -54,7 +54,12 @@ class Command(BaseCommand):
         parser.add_argument("--scale", default="50k", help="5k、30k（汝州规模的一个月）、50k、200k、1m、2m、5m 或 10m")
         parser.add_argument("--months", type=int, default=6)
         parser.add_argument("--only", default="",
-                            help=f"逗号分隔：{','.join(STEPS + OPTIONAL_STEPS)}（默认除 mixed 外全部）")
+                            help=f"逗号分隔：{','.join(STEPS + OPTIONAL_STEPS)}（默认除 mixed 外全部）；"
+                                 f"{TRIAGE}（分类模型对基线，不用数据库，只在点名时运行）")
+        parser.add_argument("--repeat", type=int, default=3, help=f"{TRIAGE}：每项测量重复次数（默认 3）")
+        parser.add_argument("--triage-rows", type=int, default=500_000, help=f"{TRIAGE}：训练规模测量的工单数")
+        parser.add_argument("--triage-scale-repeat", type=int, default=1,
+                            help=f"{TRIAGE}：训练规模测量的重复次数（默认 1：50 万单的训练很吃 CPU）")
         parser.add_argument("--mixed-users", type=int, default=40, help="混合负载：同时工作的人数")
         parser.add_argument("--mixed-seconds", type=int, default=150, help="混合负载：每次运行的秒数")
         parser.add_argument("--mixed-runs", type=int, default=3, help="混合负载：重复次数（报告中位数和波动）")
@@ -94,9 +99,15 @@ class Command(BaseCommand):
         if "bench" not in Path(name).name:
             raise CommandError("基准数据库的名字必须包含 bench（防止误用业务数据库）")
         only = {s.strip() for s in o["only"].split(",") if s.strip()} or set(STEPS)
-        unknown = only - set(STEPS) - set(OPTIONAL_STEPS)
+        unknown = only - set(STEPS) - set(OPTIONAL_STEPS) - {TRIAGE}
         if unknown:
             raise CommandError(f"未知的测量：{', '.join(sorted(unknown))}")
+        if TRIAGE in only:
+            self.o = o
+            self.run_triage(o)
+            only.discard(TRIAGE)
+            if not only:
+                return
         if "mixed" in only:
             from hotline.bench.mixed import missing_tools
 
