@@ -33,7 +33,7 @@ def run_bench(*args: str, tmp_path: Path) -> tuple[str, str]:
     env["HOTLINE_VAR_DIR"] = str(tmp_path)
     proc = subprocess.run([sys.executable, "-c", "from hotline.cli import main; main()", "bench", *args,
                            "--report", str(report)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+                          timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout, report.read_text("utf-8")
 

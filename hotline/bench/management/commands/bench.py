@@ -69,7 +69,7 @@ class Command(BaseCommand):
         parser.add_argument("--load-phases", default="0,1,2", help="要加载的阶段（0 含被测月份；1、2 加长历史）")
         parser.add_argument("--report", default=str(Path(settings.BASE_DIR) / "docs" / "benchmarks.md"))
         parser.add_argument("--no-report", action="store_true")
-        # Cache state and settings (hotline.bench.cache; docs/benchmarks.md, "How to read the figures")
+        # Cache state and settings (hotline.bench.cache; docs/benchmarks.md, "怎么读这些数")
         parser.add_argument("--restart-postgres", action="store_true",
                             help="检索另测冷缓存：每轮先重启 PostgreSQL（会中断同一服务器上的所有会话）")
         parser.add_argument("--restart-command", default="",
