@@ -9,20 +9,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django_otp import login as otp_login
 
 from hotline.accounts import otp
 from hotline.accounts.access import audit
 from hotline.lib.clientip import client_ip
+from hotline.lib.pages import safe_next
 
 
 def _next(request) -> str:
-    nxt = request.POST.get("next") or request.GET.get("next") or ""
-    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):
-        return nxt
-    return "/"
+    return safe_next(request, "/")
 
 
 def locked_out(request, original_response=None, credentials=None):

@@ -60,6 +60,24 @@ class CleanTextModelForm(CleanTextMixin, forms.ModelForm):
     pass
 
 
+def clean_admin_forms(site) -> None:
+    """Put every form of ``site`` (each ModelAdmin's form and add form, its password form, its
+    inlines' forms — Django's own and third-party admins included) behind the text boundary, once
+    all admins are registered: the admin is a way in like any other, and a control character an
+    admin pastes into a unit's or group's name would break every export that shows it."""
+    def wrap(form_class):
+        if form_class is None or issubclass(form_class, CleanTextMixin):
+            return form_class
+        return type(form_class.__name__, (CleanTextMixin, form_class), {"__module__": form_class.__module__})
+
+    for model_admin in site._registry.values():
+        for attr in ("form", "add_form", "change_password_form"):
+            if hasattr(model_admin, attr):
+                setattr(model_admin, attr, wrap(getattr(model_admin, attr)))
+        for inline in model_admin.inlines:
+            inline.form = wrap(inline.form)
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 

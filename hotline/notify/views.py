@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from hotline.accounts.access import require_role
 from hotline.accounts.roles import Role
-from hotline.lib.pages import render_page
+from hotline.lib.pages import render_page, safe_next
 from hotline.notify import actions, reports
 from hotline.notify.models import Delivery
 
@@ -51,7 +51,4 @@ def retry(request, pk: int):
         messages.error(request, str(exc))
     else:
         messages.success(request, f"已重新加入发送队列：{row.get_channel_display()} {row.masked_address}")
-    nxt = request.POST.get("next", "")
-    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
-        return redirect(nxt)
-    return redirect("notify:failures")
+    return redirect(safe_next(request, reverse("notify:failures")))

@@ -15,6 +15,14 @@ class WebConfig(AppConfig):
         # New notifications, committed: tell the recipients' open pages (their bell and live tables).
         notifications_committed.connect(_tell_recipients, dispatch_uid="hotline.web.live")
 
+        # The admin's forms pass the same text boundary as the console's (django.contrib.admin is
+        # installed before this app, so every ModelAdmin is registered by now).
+        from django.contrib import admin
+
+        from hotline.lib.forms import clean_admin_forms
+
+        clean_admin_forms(admin.site)
+
 
 class TasksDatabaseConfig(AppConfig):
     """django-tasks' database queue under a Chinese name: the admin lists it beside the center's own

@@ -24,7 +24,6 @@ from django.db import DatabaseError, connections
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from hotline.accounts.access import require_role, role_of
@@ -32,6 +31,7 @@ from hotline.accounts.roles import Role
 from hotline.directory.models import Unit
 from hotline.lib import clock
 from hotline.lib.masking import mask_phone
+from hotline.lib.pages import safe_next
 from hotline.live import broker
 from hotline.notify import actions as notify_actions
 from hotline.notify import rules
@@ -209,11 +209,7 @@ def centre(request):
 
 
 def _back(request) -> str:
-    nxt = request.POST.get("next", "")
-    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):
-        return nxt
-    return reverse("notifications")
+    return safe_next(request, reverse("notifications"))
 
 
 @login_required

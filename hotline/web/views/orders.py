@@ -13,7 +13,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hotline.accounts import access
@@ -21,6 +20,7 @@ from hotline.catalog import history
 from hotline.catalog.models import AppealType, Category, Source
 from hotline.directory.models import Unit
 from hotline.lib import clock, parsing, xlsx
+from hotline.lib.pages import safe_next
 from hotline.web.forms import ACTION_FORMS
 from hotline.web.views.common import client_ip, console_actions, is_htmx, render_page, role
 from hotline.workorders import attachments, queries, visibility
@@ -43,13 +43,6 @@ def home(request):
         "summary": queries.summary_for(request.user, timezone.now()),
         "workbench": HOME_BY_ROLE.get(role(request)),
     })
-
-
-def _safe_next(request, fallback: str) -> str:
-    nxt = request.POST.get("next") or request.GET.get("next") or ""
-    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
-        return nxt
-    return fallback
 
 
 @login_required
@@ -129,7 +122,7 @@ def order_action(request, key, action):
         raise Http404("该操作当前不可用")
     transition = offered[action]
     form_class, perform = entry
-    back = _safe_next(request, reverse("order_detail", args=[order.number]))
+    back = safe_next(request, reverse("order_detail", args=[order.number]))
     error = None
     if request.method == "POST":
         form = form_class(request.POST, request.FILES, transition=transition, order=order)
