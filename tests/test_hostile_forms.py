@@ -99,6 +99,9 @@ URLS = {
     "notifications": Url("handler_zhao", forms=True),
     "notifications_read_all": Url("handler_zhao"),  # posted from the notifications page
     "notification_read": Url("handler_zhao", {"pk": "notification"}),
+    "notification_preferences": Url("handler_zhao", forms=True),
+    "unit_contacts": Url("dispatcher_wang"),
+    "unit_contact": Url("dispatcher_wang", {"pk": "yanglou"}, forms=True),
     "live_stream": Url("handler_zhao"),
     "healthz": Url(MACHINE),
     "briefing:list": Url("supervisor_zhou", forms=True),
