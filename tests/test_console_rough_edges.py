@@ -191,3 +191,24 @@ def test_callback_rows_offer_the_one_reopen_path_that_works(as_user, people, uni
     html = as_user("supervisor_zhou").get(reverse("callbacks")).content.decode()
     assert _buttons(html, answered.number) == {"callback_close", "callback_redispatch"}
     assert _buttons(html, dispatched.number) == {"callback_close", "callback_rework"}
+
+
+def test_a_model_that_cannot_load_says_nothing_to_operators(as_user, people):
+    """An upgrade changed the model format and the demo database keeps the old model: the intake
+    and dispatch suggestions were a 500 error page. Now it is no model: nothing for operators, the
+    training hint for the admin, and ``hotline demo`` trains a new one."""
+    from hotline.triage import services
+    from hotline.triage.engine import TriageError, loads
+    from hotline.triage.models import Kind, TriageModel
+
+    old = b"a model stored by an older version"
+    with pytest.raises(TriageError):
+        loads(old)
+    TriageModel.objects.create(kind=Kind.CATEGORY, version=1, blob=old, active=True)
+    assert services.active_model(Kind.CATEGORY) is None
+    query = {"title": "小区停水三天", "content": "小区已连续停水三天。"}
+    page = as_user("operator_li").get(reverse("triage_suggest"), query)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "建议分类" not in text and "hotline" not in text and "训练" not in text
+    assert "hotline triage train" in as_user("admin").get(reverse("triage_suggest"), query).content.decode()

@@ -7,6 +7,7 @@ changes here; the operator picks the category and the dispatcher the unit throug
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from hotline.triage import engine
 from hotline.triage.models import Kind, Suggestion, TriageModel
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.workflow import Status
+
+log = logging.getLogger(__name__)
 
 NO_MODEL_HINT = "尚未训练分类模型：hotline triage train"
 MIN_SAMPLES = 20
@@ -178,7 +181,10 @@ def _cache_put(row: TriageModel, model: engine.Model) -> None:
 
 
 def active_model(kind: str) -> tuple[TriageModel, engine.Model] | None:
-    """The active stored model of ``kind`` and its loaded engine model, or None if none is trained."""
+    """The active stored model of ``kind`` and its loaded engine model, or None if none is trained
+    or the stored one cannot be loaded (an upgrade changed the model format, a damaged blob): the
+    console then shows no suggestions, as without a model, instead of an error page; the log says
+    why, and ``hotline demo`` / ``hotline triage train`` train a new one."""
     row = TriageModel.objects.filter(kind=kind, active=True).defer("blob").first()
     if row is None:
         return None
@@ -186,7 +192,11 @@ def active_model(kind: str) -> tuple[TriageModel, engine.Model] | None:
     if cached and cached[0] == row.pk:
         return row, cached[1]
     blob = TriageModel.objects.filter(pk=row.pk).values_list("blob", flat=True).get()
-    model = engine.loads(blob)
+    try:
+        model = engine.loads(blob)
+    except engine.TriageError as exc:
+        log.warning("triage model %s (kind %s, version %s) not used: %s", row.pk, kind, row.version, exc)
+        return None
     _cache_put(row, model)
     return row, model
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from hotline.accounts import access
 from hotline.triage import services
-from hotline.triage.models import Kind, TriageModel
+from hotline.triage.models import Kind
 from hotline.workorders import visibility
 from hotline.workorders.workflow import Role
 
@@ -31,7 +31,7 @@ def suggest(request):
     else:
         kind = Kind.CATEGORY
         chips = services.suggest_category(request.GET.get("title", "")[:200], request.GET.get("content", "")[:4000])
-    trained = TriageModel.objects.filter(kind=kind, active=True).exists() if not chips else True
+    trained = bool(chips) or services.active_model(kind) is not None  # a model that cannot load is none
     return render(request, "triage/suggest.html", {
         # Without a model the chips are simply absent: a command line means nothing to an operator or
         # a dispatcher (the demo trains its models during setup); only an admin is told how to train.

@@ -20,10 +20,12 @@ class Command(BaseCommand):
 
     def _train_triage(self):
         """Train the category and lead-unit models on the demo's closed orders, unless trained already:
-        the intake form's suggestions work from the first login, with no command to learn."""
-        from hotline.triage.models import Kind, TriageModel
+        the intake form's suggestions work from the first login, with no command to learn. A model
+        stored by an older version in a format this one cannot load counts as none (retrained)."""
+        from hotline.triage.models import Kind
+        from hotline.triage.services import active_model
 
-        if TriageModel.objects.filter(active=True).values("kind").distinct().count() >= len(Kind.values):
+        if all(active_model(kind) is not None for kind in Kind.values):
             return
         self.stdout.write("正在用演示数据训练分类与派单建议模型……")
         call_command("triage", "train", stdout=self.stdout)
