@@ -738,3 +738,29 @@ def test_every_admin_form_refuses_garbage(people, world):
             except AssertionError as exc:
                 failures.append(f"{url}: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("value", ["2023-02-30", "2023-02-30T25:00", "/x\x01y", "/a\r\nLocation: //evil", "//evil.example",
+                                   "/\\evil.example", "javascript:alert(1)", "https://evil.example/", "/" + "x" * 3000])
+def test_every_next_goes_through_one_rule(value, people, world):
+    """``hotline.lib.pages.safe_next``: a hostile ``next`` is ignored (the page's default), never a 500."""
+    wang = login(people, "dispatcher_wang")
+    zhao = login(people, "handler_zhao")
+    cases = [
+        (zhao, reverse("notifications_read_all"), "/notifications/"),
+        (zhao, reverse("notification_read", args=[world["notification"].pk]), "/notifications/"),
+        (wang, reverse("notify:retry", args=[world["failed_delivery"].pk]), "/notify/failures/"),
+        (wang, reverse("order_action", args=[world["replied"].number, "approve_reply"]),
+         reverse("order_detail", args=[world["replied"].number])),
+    ]
+    for client, url, default in cases:
+        response = client.post(url, {"next": value, "note": "已核实"})
+        assert response.status_code == 302 and response["Location"] == default, (url, response.status_code)
+    assert wang.get(reverse("order_action", args=[world["handling"].number, "annotate"]),
+                    {"next": value}).status_code == 404
+    page = wang.get(reverse("order_action", args=[world["awaiting_dispatch"].number, "dispatch"]), {"next": value})
+    assert page.status_code == 200
+    supervisor = login(people, "supervisor_zhou")
+    assert supervisor.get(reverse("otp_setup"), {"next": value}).status_code == 200
+    # A path of this site is followed.
+    assert zhao.post(reverse("notifications_read_all"), {"next": "/inbox/?s=1"})["Location"] == "/inbox/?s=1"
