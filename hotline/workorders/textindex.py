@@ -29,25 +29,27 @@ from django.db.models.expressions import RawSQL
 FUNCTION = "hotline_search_keys"
 INDEX = "wo_search_keys_gin_idx"
 
-CREATE_FUNCTION = rf"""
-CREATE OR REPLACE FUNCTION hotline_text_grams(t text) RETURNS text[]
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT string_to_array(t, NULL)
-      || string_to_array(regexp_replace(t, '(..)', E'\\1\x1f', 'g'), E'\x1f')
-      || string_to_array(regexp_replace(substr(t, 2), '(..)', E'\\1\x1f', 'g'), E'\x1f')
-$$;
+def _grams(column: str) -> str:
+    """Every character of ``column`` and every adjacent pair (the pairs at odd and at even offsets)."""
+    text = f"coalesce({column}, '')"
+    return (f"string_to_array({text}, NULL)"
+            f" || string_to_array(regexp_replace({text}, '(..)', E'\\\\1\\x1f', 'g'), E'\\x1f')"
+            f" || string_to_array(regexp_replace(substr({text}, 2), '(..)', E'\\\\1\\x1f', 'g'), E'\\x1f')")
+
+
+# One function calling only built-in functions: pg_restore builds indexes with an empty
+# search_path, where a call to another function of ours would not be found.
+CREATE_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}(title text, content text, masked text, units text) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT hotline_text_grams(coalesce(title, ''))
-      || hotline_text_grams(coalesce(content, ''))
-      || hotline_text_grams(coalesce(masked, ''))
-      || string_to_array(regexp_replace(coalesce(units, ''), '(\d+)', '@\1@', 'g'), ' ')
+  SELECT {_grams("title")}
+      || {_grams("content")}
+      || {_grams("masked")}
+      || string_to_array(regexp_replace(coalesce(units, ''), '(\\d+)', '@\\1@', 'g'), ' ')
 $$;
-"""
-DROP_FUNCTION = f"""
-DROP FUNCTION IF EXISTS {FUNCTION}(text, text, text, text);
 DROP FUNCTION IF EXISTS hotline_text_grams(text);
 """
+DROP_FUNCTION = f"DROP FUNCTION IF EXISTS {FUNCTION}(text, text, text, text)"
 CREATE_INDEX = (f"CREATE INDEX IF NOT EXISTS {INDEX} ON workorders_workorder USING gin "
                 f"({FUNCTION}(title, content, masked_text, search_units))")
 DROP_INDEX = f"DROP INDEX IF EXISTS {INDEX}"
