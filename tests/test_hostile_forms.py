@@ -764,3 +764,61 @@ def test_every_next_goes_through_one_rule(value, people, world):
     assert supervisor.get(reverse("otp_setup"), {"next": value}).status_code == 200
     # A path of this site is followed.
     assert zhao.post(reverse("notifications_read_all"), {"next": "/inbox/?s=1"})["Location"] == "/inbox/?s=1"
+
+
+# ---------------------------------------------------------------------------------------------
+# What the forms accept reaches every output, and every output opens
+
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def test_control_characters_typed_into_forms_reach_no_output(people, unit, new_order, settings,
+                                                             django_capture_on_commit_callbacks):
+    """李 pastes a title with \\x01 and content with \\x07 at intake, 周 pastes \\x07 into the briefing
+    narrative: the order export opens in openpyxl, Open311's XML parses, the briefing's DOCX opens in
+    python-docx — and none of them carries a control character."""
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from hotline.catalog.models import AppealType
+    from hotline.workorders.models import WorkOrder
+    from tests.test_analytics import build_july
+
+    settings.TASKS = IMMEDIATE_TASKS
+    build_july(people, unit, new_order)
+    li, wang, zhou = (login(people, k) for k in ("operator_li", "dispatcher_wang", "supervisor_zhou"))
+    response = li.post("/intake/", {
+        "caller_phone": "13912345678", "caller_name": "刘\x1b备", "source": "phone", "urgency": "normal",
+        "town": unit("杨楼镇").pk, "address": "杨楼\x0b村", "appeal_type": AppealType.objects.get(code="problem").pk,
+        "category": "农村管理—人居环境", "title": "村口\x01垃圾\x7f无人清运", "content": "村口垃圾\x07堆积\r\n一周。",
+        "disposition": "submit_for_dispatch", "answer": ""})
+    assert response.status_code == 302, refusal_text(response)
+    order = WorkOrder.objects.order_by("-pk").first()
+    assert (order.title, order.content, order.caller_name, order.address) == (
+        "村口垃圾无人清运", "村口垃圾堆积\n一周。", "刘备", "杨楼村")
+
+    export = wang.get("/orders/export.xlsx")
+    body = b"".join(export.streaming_content) if export.streaming else export.content
+    cells = [str(v) for ws in load_workbook(io.BytesIO(body)).worksheets for row in ws.iter_rows(values_only=True)
+             for v in row if v is not None]
+    assert "村口垃圾无人清运" in cells and not any(CONTROL_RE.search(c) for c in cells)
+    for url in ("/open311/v2/requests.xml", f"/open311/v2/requests/{order.number}.xml"):
+        xml = Client().get(url)
+        assert xml.status_code in (200, 404) and not CONTROL_RE.search(xml.content.decode())
+        ET.fromstring(xml.content)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert zhou.post("/briefing/new/", {"month": "2023-07"}).status_code == 302
+    response = zhou.post("/briefing/2023/7/", {"issue_date": "2023-08-22",
+                                               "hot_problems": "驾驶员考试问题。科目二\x07考试无法如期进行。",
+                                               "typical_cases": "公路局\x01接到……\x0c", "business_work": "召开\x1f协调会。"})
+    assert response.status_code == 302
+    draft = zhou.get("/briefing/2023/7/draft.docx")
+    assert draft.status_code == 200
+    text = "\n".join(p.text for p in Document(io.BytesIO(draft.content)).paragraphs)
+    assert "科目二考试无法如期进行" in text and "公路局接到" in text and not CONTROL_RE.search(text)
+    assert zhou.post("/briefing/2023/7/publish/", {"note": "首次\x07发布"}).status_code == 302
+    published = zhou.get("/briefing/2023/7/v1.docx")
+    assert published.status_code == 200
+    text = "\n".join(p.text for p in Document(io.BytesIO(published.content)).paragraphs)
+    assert "召开协调会" in text and not CONTROL_RE.search(text)
