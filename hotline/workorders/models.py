@@ -179,6 +179,17 @@ class WorkOrder(models.Model):
             models.Index(fields=["handle_deadline"], name="wo_sweep_idx",
                          condition=Q(status__in=["dispatched", "handling", "return_requested", "replied"],
                                      overdue_at__isnull=True)),
+            # The supervisor's page (queries.upstream_deadlines, queries.escalations): each list is
+            # the few orders that can match, by the date it is sorted on. Through the indexes above
+            # PostgreSQL walked every upstream order (about 70k at 1M) or every overdue open order
+            # to find none; these hold only the orders still owed a report upstream, and the open
+            # orders already chased (催办 or 督办). The conditions are the queries' WHERE, word for word.
+            models.Index(fields=["upstream_deadline", "id"], name="wo_upstream_owed_idx",
+                         condition=Q(upstream_platform__isnull=False, reported_back_at__isnull=True)
+                         & ~Q(status="merged")),
+            models.Index(fields=["handle_deadline", "id"], name="wo_chased_deadline_idx",
+                         condition=Q(status__in=["dispatched", "handling", "return_requested", "replied"])
+                         & (Q(reminder_count__gt=0) | Q(supervised=True))),
             models.Index(fields=["category", "received_at"], name="wo_category_received_idx"),
             models.Index(fields=["town", "received_at"], name="wo_town_received_idx"),
             models.Index(fields=["caller_phone"], name="wo_caller_phone_idx"),
@@ -375,6 +386,9 @@ class Reminder(models.Model):
             # The sweep's: formal supervisions still waiting for the unit's written response.
             models.Index(fields=["respond_by"], name="reminder_awaiting_idx",
                          condition=Q(kind="supervision", responded_at__isnull=True, failed=False)),
+            # The supervisor's 督办未落实 list (queries.failed_supervisions), the latest first.
+            models.Index(fields=["respond_by", "id"], name="reminder_failed_idx",
+                         condition=Q(kind="supervision", failed=True)),
         ]
         constraints = [
             models.UniqueConstraint(fields=["assignment"], condition=Q(automatic=True),
