@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workorders', '0019_search_keys'),
+        ('workorders', '0020_search_keys_restorable'),
     ]
 
     operations = [
