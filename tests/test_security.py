@@ -126,7 +126,9 @@ OPEN_TO_HANDLERS = {"home", "inbox", "dashboard", "kb_list", "kb_detail", "kb_se
                     "order_export", "healthz", "assessment:index", "assessment:mine", "api:orders",
                     "api:month_metrics",
                     # Her own notifications only (another's id marks nothing), and her own live stream.
-                    "notifications", "notifications_read_all", "notification_read", "live_stream"}
+                    "notifications", "notifications_read_all", "notification_read", "live_stream",
+                    # Her own notification preferences: the page names nobody else.
+                    "notification_preferences"}
 
 
 def substitutions(world, param: str) -> list:
