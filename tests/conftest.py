@@ -71,3 +71,29 @@ def _no_live_updates_unless_asked(settings):
     server shares the test's in-memory SQLite between threads, and a page's stream polling it in
     the background collides with the test's own writes ("database table is locked")."""
     settings.HOTLINE_LIVE_BACKEND = "off"
+
+
+def pytest_unconfigure(config):
+    """A suite that has printed its result must also end: CI once waited 58 minutes on two passes
+    that had both printed "passed". Whatever keeps the interpreter alive (a thread that is not a
+    daemon, an atexit hook waiting on a child) is named here, and after a grace period its stacks
+    are printed and the run ends with exit status 3, so a hang fails CI with its cause instead of
+    timing it out."""
+    import faulthandler
+    import os
+    import sys
+    import threading
+
+    lingering = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if lingering:
+        sys.stderr.write("threads still running after the tests: %s\n" % ", ".join(t.name for t in lingering))
+
+    def end_a_hang():
+        sys.stderr.write("the test process has not ended 120 s after its last test; its threads:\n")
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        sys.stderr.flush()
+        os._exit(3)
+
+    guard = threading.Timer(120, end_a_hang)
+    guard.daemon = True
+    guard.start()
