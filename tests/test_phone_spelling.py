@@ -11,7 +11,8 @@ from hotline.workorders.workflow import WorkflowError
 
 MOBILE = ["13700008888", "137-0000-8888", "137 0000 8888", "１３７－００００－８８８８", "+86 137 0000 8888",
           "0086-13700008888", "137.0000.8888", "(137)0000 8888", "８６１３７００００８８８８"]
-LANDLINE = ["0375-6012345", "(0375)6012345", "03756012345", "0375 601 2345", "（０３７５）６０１２３４５"]
+LANDLINE = ["0375-6012345", "(0375)6012345", "03756012345", "0375 601 2345", "（０３７５）６０１２３４５",
+            "+86 375 6012345", "0086-375-6012345", "＋８６ ３７５ ６０１２３４５"]
 
 
 @pytest.mark.parametrize("typed", MOBILE)
@@ -28,6 +29,8 @@ def test_three_digit_area_codes_and_service_numbers():
     assert parse_phone("01012345678", "x") == "010-12345678"
     assert parse_phone("021 1234 5678", "x") == "021-12345678"
     assert parse_phone("12345", "x") == "12345" and parse_phone("", "x") == ""
+    assert parse_phone("+86 10 1234 5678", "x") == "010-12345678"
+    assert parse_phone("86123456", "x") == "86123456"  # a local number, not a country code
 
 
 @pytest.mark.parametrize("bad", ["abc", "1234", "137-0000-888a", "一三七零零零零八八八八", "1" * 21, "137\n0000"])

@@ -110,6 +110,15 @@ def test_landlines_ids_and_names():
     assert not re.search(r"\d", hidden) and "司马" not in hidden and "光明" not in hidden
 
 
+def test_landlines_written_internationally():
+    """+86 drops the landline's trunk 0; the number is the same one and is masked the same way."""
+    text = "座机+86 375 6012345，或0086-375-6012345，或＋８６（３７５）６０１２３４５，北京+86 10 6123 4567"
+    masked = mask_identities(text)
+    assert masked.count("0375-*****45") == 3 and "010-******67" in masked
+    assert "6012345" not in _digits(masked) and "61234567" not in _digits(masked)
+    assert mask_identities("回电+86 375 6012345", phone="0375-6012345", hide=True) == f"回电{HIDDEN}"
+
+
 def test_what_is_not_an_identity_stays():
     text = "2023-07-10 14:30，工单RZ2307-000123，拨打12345，金额1234567元，面积120.5平方米，137000088881"
     assert mask_identities(text) == text

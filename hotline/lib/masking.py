@@ -8,7 +8,7 @@ sheets; ``hotline.accounts.access`` decides who gets it). It finds, in any spell
   dots, slashes or parentheses (``137-0000-8888``, ``137 0000 8888``, ``+86 137.0000.8888``), in
   full-width digits (``１３７００００８８８８``) or in Chinese numerals (``一三七零零零零八八八八``);
 - landlines: an area code 0xx/0xxx and a 7–8 digit local number (``0375-1234567``,
-  ``(0375)1234567``, ``03751234567``); a bare 7–8 digit local number where the words before it say
+  ``(0375)1234567``, ``03751234567``, and internationally without the 0: ``+86 375 1234567``); a bare 7–8 digit local number where the words before it say
   it is a number (电话, 手机, 号码, 联系, 座机, 拨打, 致电, tel);
 - ID-card numbers: 18 digits (the last may be X/x) and the old 15-digit ones;
 - the caller's own phone in any of those spellings, whatever its length, and the caller's own name
@@ -83,9 +83,20 @@ def phone_digits(value: str | None) -> str:
     digits = "".join(ch for ch in _fold(value or "") if ch.isascii() and ch.isdigit())
     if not digits:
         digits = "".join(_CN_DIGITS.get(ch, "") for ch in (value or ""))
+    return _national(digits)
+
+
+def _national(digits: str) -> str:
+    """Digits without a 0086 / 86 country code: a mobile's 11 digits, or a landline with the trunk 0
+    that the international spelling drops put back (``863756012345`` → ``03756012345``)."""
     for prefix in ("0086", "86"):
-        if digits.startswith(prefix) and len(digits) - len(prefix) == 11 and digits[len(prefix)] == "1":
-            return digits[len(prefix):]
+        rest = digits[len(prefix):]
+        if not digits.startswith(prefix):
+            continue
+        if len(rest) == 11 and rest[0] == "1":
+            return rest
+        if 9 <= len(rest) <= 11 and (rest[0] in "23456789" or rest.startswith("10")):
+            return "0" + rest
     return digits
 
 
@@ -127,18 +138,14 @@ def mask_name(name: str | None) -> str:
 
 def _kind(digits: str, *, whole_group: bool, context: str, own: str) -> str | None:
     """What a digit sequence is (``mobile``, ``landline``, ``id``, ``own``) or None."""
-    bare = digits
-    for prefix in ("0086", "86"):
-        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
-            bare = digits[len(prefix):]
-            break
+    bare = _national(digits)
     if own and bare == own:
         return "own"
     if len(bare) == 11 and re.fullmatch(r"1[3-9]\d{9}", bare):
         return "mobile"
     if re.fullmatch(r"[1-9]\d{16}[\dXx]|[1-9]\d{14}", digits):
         return "id"
-    if re.fullmatch(r"0[1-9]\d{1,2}[2-9]\d{6,7}", digits) and 10 <= len(digits) <= 12:
+    if re.fullmatch(r"0[1-9]\d{1,2}[2-9]\d{6,7}", bare) and 10 <= len(bare) <= 12:
         return "landline"
     if whole_group and re.fullmatch(r"[2-9]\d{6,7}", digits) and _NUMBER_WORDS.search(context):
         return "landline"
@@ -151,6 +158,8 @@ def _mask_number(kind: str, digits: str) -> str:
         return f"{digits[:3]}****{digits[-4:]}"
     if kind == "id":
         return digits[:4] + "*" * (len(digits) - 6) + digits[-2:]
+    if kind == "landline":
+        digits = _national(digits)
     if kind == "landline" and digits.startswith("0"):
         area = 3 if digits[1] in "12" else 4  # 010, 02x: three digits; the rest four
         return digits[:area] + "-" + "*" * (len(digits) - area - 2) + digits[-2:]

@@ -373,7 +373,8 @@ def parse_phone(value, field: str, *, required: bool = False) -> str:
 
     - a mobile as its 11 digits (``+86 137-0000-8888``, ``１３７ ００００ ８８８８`` → ``13700008888``);
     - a landline with its area code as ``area-local`` (``(0375)6012345``, ``03756012345`` →
-      ``0375-6012345``; area codes starting 01/02 have three digits, the others four);
+      ``0375-6012345``, also written internationally as ``+86 375 6012345``; area codes starting
+      01/02 have three digits, the others four);
     - anything else of 5–20 digits (service numbers, a local number without area code) as digits.
 
     Only digits, spaces, ``-./()`` and a leading ``+`` are allowed; full-width forms count as ASCII.
@@ -388,10 +389,16 @@ def parse_phone(value, field: str, *, required: bool = False) -> str:
     if not _PHONE_CHARS.fullmatch(text):
         raise ParseError(field, f"“{shown(value)}”不是电话号码（只能包含数字、空格、连字符和括号）")
     digits = re.sub(r"[^0-9]", "", text)
+    international = text.strip().startswith("+86") or digits.startswith("0086")
     for prefix in ("0086", "86"):
         rest = digits[len(prefix):]
         if digits.startswith(prefix) and len(rest) == 11 and rest.startswith("1"):
             digits = rest
+            break
+        # Written internationally a landline drops its trunk 0 (+86 375 6012345): put it back, so
+        # the number is stored, masked and searched as the same 0375-6012345 as written at home.
+        if international and digits.startswith(prefix) and 9 <= len(rest) <= 11 and (rest[0] in "23456789" or rest.startswith("10")):
+            digits = "0" + rest
             break
     if not PHONE_MIN_DIGITS <= len(digits) <= PHONE_MAX_DIGITS:
         raise ParseError(field, f"“{shown(value)}”位数不对（电话号码须有 {PHONE_MIN_DIGITS}–{PHONE_MAX_DIGITS} 位数字）")
