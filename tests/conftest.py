@@ -86,7 +86,8 @@ def pytest_unconfigure(config):
 
     lingering = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
     if lingering:
-        sys.stderr.write("threads still running after the tests: %s\n" % ", ".join(t.name for t in lingering))
+        names = ", ".join(t.name for t in lingering)
+        sys.stderr.write(f"threads still running after the tests: {names}\n")
 
     def end_a_hang():
         sys.stderr.write("the test process has not ended 120 s after its last test; its threads:\n")
