@@ -930,6 +930,24 @@ def test_backup_is_audited_as_an_export(people, tmp_path):
     assert row.object_id == out.name and row.detail["bytes"] == out.stat().st_size and row.actor is None
 
 
+def test_nobody_edits_or_deletes_the_audit_log(client, people):
+    """等保 安全审计 c): the records are protected against deletion and change, the admin's included."""
+    client.force_login(people["admin"])
+    client.post(reverse("login"), {"username": "nobody", "password": "wrong"})  # a failure to keep
+    row = AuditLog.objects.order_by("-pk").first()
+    before = AuditLog.objects.count()
+    base = f"/admin/accounts/auditlog/{row.pk}"
+    assert client.get("/admin/accounts/auditlog/").status_code == 200
+    assert client.post(f"{base}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"{base}/change/", {"action": "view", "object_id": "x"}).status_code == 403
+    assert client.get("/admin/accounts/auditlog/add/").status_code == 403
+    listing = client.post("/admin/accounts/auditlog/", {"action": "delete_selected", "_selected_action": [row.pk],
+                                                       "post": "yes"})
+    assert listing.status_code in (200, 302)
+    after = AuditLog.objects.filter(pk=row.pk).values_list("action", "object_id").first()
+    assert after == (row.action, row.object_id) and AuditLog.objects.count() >= before
+
+
 @pytest.mark.parametrize("username", ["operator_li", "auditor_wu"])
 def test_assessment_does_not_loop_for_roles_without_it(client, people, username):
     client.force_login(people[username])
