@@ -153,3 +153,17 @@ def test_a_step_whose_part_is_missing_says_so_in_one_chinese_line(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
     assert 'BENCH-JSON {"error": "无法启动 gunicorn：当前 Python 环境没有安装 gunicorn（pip install gunicorn）"}' in proc.stdout
+
+
+def test_bench_neardup_small_on_sqlite(tmp_path):
+    """``--only neardup``: its own load, the index, the planted paraphrases against both baselines,
+    the registration's cost and the nightly pass, in one section of the report."""
+    db = tmp_path / "hotline_bench_neardup.sqlite3"
+    out, doc = run_bench("--scale", "5k", "--only", "neardup", "--repeat", "1", "--neardup-planted", "20",
+                         "--database-url", f"sqlite:///{db}", tmp_path=tmp_path)
+    for heading in ("加载 5,000 件工单", "建索引：5,000 件、100,000 个键", "受理时查相似（索引", "基线：原做法",
+                    "基线：逐对 TF-IDF", "登记一单", "夜间比对"):
+        assert _rows(out, heading), heading
+    assert "召回" in _rows(out, "受理时查相似（索引")[0] and "不写索引 p50" in _rows(out, "登记一单")[0]
+    assert "<!-- bench:neardup:begin -->" in doc and "SQLite" in doc
+    assert not db.exists()  # dropped without --keep

@@ -76,3 +76,66 @@ class Suggestion(models.Model):
 
     def __str__(self):
         return f"{self.order_id} {self.get_kind_display()} → {self.top_label}"
+
+
+class NearDupKey(models.Model):
+    """One locality-sensitive hashing key of an order's text (``hotline.triage.neardup``): orders
+    that share a key are near-duplicate candidates. Written with the registration (same
+    transaction) and by the backfill for orders that came in another way.
+
+    The primary key (key, order) is the one index: a lookup reads the newest orders of a key from
+    it. No index on the order alone, so a registration writes each key row into one B-tree; the
+    per-order row below says which orders are indexed.
+    """
+
+    pk = models.CompositePrimaryKey("key", "order")
+    key = models.BigIntegerField("键")
+    order = models.ForeignKey("workorders.WorkOrder", models.CASCADE, related_name="+", db_index=False,
+                              verbose_name="工单")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "相似文本索引键"
+
+    def __str__(self):
+        return f"{self.key} → {self.order_id}"
+
+
+class NearDupState(models.Model):
+    """An order whose text is in the near-duplicate index, and with which ``neardup.FORMAT_VERSION``
+    (a new format rebuilds the older rows' keys)."""
+
+    order = models.OneToOneField("workorders.WorkOrder", models.CASCADE, primary_key=True, related_name="neardup",
+                                 verbose_name="工单")
+    version = models.PositiveSmallIntegerField("格式版本")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "相似文本索引状态"
+
+    def __str__(self):
+        return f"{self.order_id} v{self.version}"
+
+
+class NearDuplicate(models.Model):
+    """Two orders whose texts the nightly pass found nearly the same (疑似重复件): a hint for the
+    center, never a merge. ``order`` is the later one, ``similar_to`` the earlier; ``jaccard`` is
+    the exact Jaccard similarity of their character 3-grams."""
+
+    # No index of its own: the pair's unique constraint leads with it.
+    order = models.ForeignKey("workorders.WorkOrder", models.CASCADE, related_name="near_duplicates",
+                              verbose_name="工单", db_index=False)
+    similar_to = models.ForeignKey("workorders.WorkOrder", models.CASCADE, related_name="near_duplicated_by",
+                                   verbose_name="相似工单")
+    jaccard = models.FloatField("相似度")
+    found_on = models.DateField("比对日期", help_text="the day of orders the nightly pass looked at (center's time)")
+    found_at = models.DateTimeField("发现时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "疑似重复工单"
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "similar_to"], name="triage_near_duplicate_pair"),
+            models.CheckConstraint(condition=~Q(order=models.F("similar_to")), name="triage_near_duplicate_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} ≈ {self.similar_to_id} ({self.jaccard:.2f})"

@@ -352,26 +352,21 @@ def explain(order: WorkOrder) -> list[Suggestion]:
     return list(Suggestion.objects.filter(order=order).select_related("model").order_by("kind"))
 
 
-def similar_orders(user, title: str, content: str, *, now: dt.datetime, town_id=None, category_id=None,
-                   days: int = 30, k: int = 5, threshold: float = 0.35, pool: int = 500,
-                   scope=None) -> list[tuple[WorkOrder, float]]:
-    """Recent orders ``user`` may see whose words are most like these: repeat (并单) candidates.
+def similar_orders(user, title: str, content: str, *, now: dt.datetime, days: int = 30, k: int = 5,
+                   threshold: float | None = None, scope=None) -> list[tuple[WorkOrder, float]]:
+    """Recent orders ``user`` may see whose words are nearly these: repeat (并单) candidates.
 
-    The pool is the last ``days`` of orders, narrowed to the town and/or category when given, the
-    newest ``pool`` of them (the cost is bounded: one query and one small TF-IDF fit); merged
-    orders are left out (their target is the one to merge into). ``scope``: the orders to look
-    in (default: what ``user`` may see; the intake passes the caller history's scope).
+    Found through the near-duplicate index (``hotline.triage.dupindex``: MinHash LSH keys of
+    every order's text), so the cost does not grow with the number of orders; each candidate is
+    verified by the exact Jaccard similarity of the character 3-grams (the score, 0-1). Orders of
+    the last ``days`` only; merged orders are left out (their target is the one to merge into).
+    ``scope``: the orders to look in (default: what ``user`` may see; the intake passes the caller
+    history's scope, which never holds a confidential order for a unit).
     """
-    text = order_text(title, content)
-    if not text.strip():
-        return []
-    qs = (scope if scope is not None else WorkOrder.objects.visible_to(user)).filter(
-        received_at__gte=now - dt.timedelta(days=days)).exclude(status=Status.MERGED)
-    if town_id:
-        qs = qs.filter(town_id=town_id)
-    if category_id:
-        qs = qs.filter(category_id=category_id)
-    rows = list(qs.order_by("-received_at", "-id").values_list("pk", "title", "content")[:pool])
-    ranked = engine.similar(text, [(pk, order_text(t, c)) for pk, t, c in rows], k=k, threshold=threshold)
-    orders = WorkOrder.objects.in_bulk([pk for pk, _ in ranked])
-    return [(orders[pk], score) for pk, score in ranked]
+    from hotline.triage import dupindex, neardup
+
+    scope = scope if scope is not None else WorkOrder.objects.visible_to(user)
+    found = dupindex.find(title, content, scope, since=now - dt.timedelta(days=days), k=k,
+                          threshold=neardup.THRESHOLD if threshold is None else threshold)
+    orders = WorkOrder.objects.select_related("town", "category").in_bulk([pk for pk, _ in found])
+    return [(orders[pk], score) for pk, score in found if pk in orders]

@@ -84,3 +84,47 @@ def schedule_retrain(now: dt.datetime | None = None) -> list[str]:
             return []
         train_models.enqueue(month=key)
     return [f"triage.train_models {key}"]
+
+
+@task()
+def find_near_duplicates(day: str) -> dict:
+    """The nightly near-duplicate pass over the orders received on ``day`` (YYYY-MM-DD, center's
+    time): pairs recorded for staff (``NearDuplicate``), nothing merged."""
+    from hotline.triage import dupindex
+
+    report = dupindex.nightly(dt.date.fromisoformat(day))
+    return {"day": report.day, "orders": report.orders, "pairs": report.pairs, "groups": report.groups,
+            "backfilled": report.backfilled}
+
+
+def schedule_near_duplicates(now: dt.datetime | None = None) -> list[str]:
+    """A periodic job (``HOTLINE_PERIODIC_JOBS``): at the first sweep of each day (center's time),
+    queue the near-duplicate pass over yesterday's orders. The day is claimed among the queued tasks
+    under the scheduler lock (or in the shared cache with a queue outside the database), so several
+    schedulers queue it once."""
+    from django.core.cache import cache
+    from django.db import router, transaction
+    from django.utils import timezone
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from hotline.lib import clock
+    from hotline.workorders.tasks import _lock_scheduler
+
+    now = now or timezone.now()
+    key = (clock.local_date(now) - dt.timedelta(days=1)).isoformat()
+    backend = find_near_duplicates.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        if not cache.add(f"hotline:near_duplicates:{key}", 1, timeout=3 * 24 * 3600):
+            return []
+        find_near_duplicates.enqueue(day=key)
+        return [f"triage.find_near_duplicates {key}"]
+    using = router.db_for_write(DBTaskResult)
+    with transaction.atomic(using=using):
+        _lock_scheduler(using)
+        if DBTaskResult.objects.using(using).filter(task_path=find_near_duplicates.module_path,
+                                                    backend_name=backend.alias,
+                                                    args_kwargs__kwargs__day=key).exists():
+            return []
+        find_near_duplicates.enqueue(day=key)
+    return [f"triage.find_near_duplicates {key}"]

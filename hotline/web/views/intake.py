@@ -90,8 +90,8 @@ def intake_lookup(request):
     repeats = queries.possible_repeats(request.user, phone=phone, town_id=town if str(town).isdigit() else None,
                                        category_id=category_obj.pk if category_obj else None, now=now)
     window = actions.repeat_window()
-    # Same words, not only the same phone or place: the recent orders whose text is most like what
-    # the operator typed (the triage module's TF-IDF over a bounded pool), closed ones included —
+    # Same words, not only the same phone or place: the recent orders whose text is nearly what the
+    # operator typed (the triage module's near-duplicate index, any number of orders), closed ones included —
     # a call about an order closed within the window is its 重办, never a merge into it.
     shown = {o.pk for o in repeats}
     similar = [(o, score) for o, score in services.similar_orders(

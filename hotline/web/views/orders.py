@@ -62,7 +62,20 @@ def order_detail(request, key):
     if order.merged_into_id:
         context["merged_into_number"] = order.merged_into.number
     context["kb_followup"] = _kb_followup(request.user, order, context["assignments"])
+    context["near_duplicates"] = _near_duplicates(request.user, order)
     return render_page(request, "web/order_detail.html", context)
+
+
+def _near_duplicates(user, order) -> list:
+    """Orders the nightly pass found nearly the same as this one (疑似重复件), those the user may
+    see, titles as the user may read them; shown to decide on a merge or 重办, never merged here."""
+    from hotline.triage import dupindex
+
+    shown = []
+    for other, score in dupindex.linked(user, order):
+        other.shown_title, other.score = access.shield_text(user, other, other.title), score
+        shown.append(other)
+    return shown
 
 
 def _kb_followup(user, order, assignments) -> dict | None:

@@ -22,6 +22,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 STEPS = ("intake", "lists", "search", "sweep", "month")
 TRIAGE = "triage"  # the classifiers against their baseline: no database, only when asked (--only triage)
+# The near-duplicate index against every-pair TF-IDF (hotline/bench/neardup.py): its own load of
+# --scale orders with distinct texts, only when asked (--only neardup).
+NEARDUP = "neardup"
 # Measured only when asked for (--only mixed): it needs nginx and takes minutes (hotline/bench/mixed.py).
 OPTIONAL_STEPS = ("mixed",)
 # Orders posted per intake run (2,000 elsewhere); at the large scales long enough to be "sustained":
@@ -55,11 +58,13 @@ class Command(BaseCommand):
         parser.add_argument("--months", type=int, default=6)
         parser.add_argument("--only", default="",
                             help=f"逗号分隔：{','.join(STEPS + OPTIONAL_STEPS)}（默认除 mixed 外全部）；"
-                                 f"{TRIAGE}（分类模型对基线，不用数据库，只在点名时运行）")
+                                 f"{TRIAGE}（分类模型对基线，不用数据库，只在点名时运行）；"
+                                 f"{NEARDUP}（相似文本索引对逐对比对，自行加载 --scale 件工单，只在点名时运行）")
         parser.add_argument("--repeat", type=int, default=3, help=f"{TRIAGE}：每项测量重复次数（默认 3）")
         parser.add_argument("--triage-rows", type=int, default=500_000, help=f"{TRIAGE}：训练规模测量的工单数")
         parser.add_argument("--triage-scale-repeat", type=int, default=1,
                             help=f"{TRIAGE}：训练规模测量的重复次数（默认 1：50 万单的训练很吃 CPU）")
+        parser.add_argument("--neardup-planted", type=int, default=200, help=f"{NEARDUP}：植入的改写条数（默认 200）")
         parser.add_argument("--mixed-users", type=int, default=40, help="混合负载：同时工作的人数")
         parser.add_argument("--mixed-seconds", type=int, default=150, help="混合负载：每次运行的秒数")
         parser.add_argument("--mixed-runs", type=int, default=3, help="混合负载：重复次数（报告中位数和波动）")
@@ -99,13 +104,19 @@ class Command(BaseCommand):
         if "bench" not in Path(name).name:
             raise CommandError("基准数据库的名字必须包含 bench（防止误用业务数据库）")
         only = {s.strip() for s in o["only"].split(",") if s.strip()} or set(STEPS)
-        unknown = only - set(STEPS) - set(OPTIONAL_STEPS) - {TRIAGE}
+        unknown = only - set(STEPS) - set(OPTIONAL_STEPS) - {TRIAGE, NEARDUP}
         if unknown:
             raise CommandError(f"未知的测量：{', '.join(sorted(unknown))}")
         if TRIAGE in only:
             self.o = o
             self.run_triage(o)
             only.discard(TRIAGE)
+            if not only:
+                return
+        if NEARDUP in only:
+            self.url, self.o = url, o
+            self.run_neardup(url, name)
+            only.discard(NEARDUP)
             if not only:
                 return
         if "mixed" in only:
@@ -279,6 +290,47 @@ class Command(BaseCommand):
             report.update_doc(path, TRIAGE, f"<!-- bench:{TRIAGE}:begin -->\n{head}\n{text}\n<!-- bench:{TRIAGE}:end -->")
             self.stdout.write(f"已写入 {path}")
 
+    def run_neardup(self, url: str, name: str) -> None:
+        """The near-duplicate index against every-pair TF-IDF (``hotline.bench.neardup``) in a
+        database of its own; its own section of the report."""
+        from hotline.bench import report
+
+        o = self.o
+        pg = url.startswith("postgres")
+        started = time.perf_counter()
+        self.prepare_database(url, name, pg, False)
+        try:
+            self.step("setup")
+            if pg:
+                self.step("pg-settings", "--pg-settings", o["pg_settings"])
+            result = self.step("neardup", "--neardup-planted", str(o["neardup_planted"]), "--repeat",
+                               str(o["repeat"]))
+            settings_text = ""
+            if pg:
+                settings_text = "PostgreSQL 设置：" + "，".join(
+                    f"{k}={v}" for k, v in self.step("settings")["settings"].items()) + "。"
+        finally:
+            if not o["keep"]:
+                self.drop_database(url, name, pg)
+        text = report.table([(f"相似文本（{o['scale']}）", result["rows"])])
+        info = report.machine(self.pg_version if pg else "SQLite")
+        try:
+            load = os.getloadavg()[0]
+        except OSError:
+            load = float("nan")
+        head = (f"### 相似文本索引对逐对比对（{o['scale']}，{info['date']}）\n\n"
+                f"机器：{info['cpu']}，{info['cores']} 核，{info['ram_gib']} GiB 内存；{info['postgres']}；"
+                f"Python {info['python']}；结束时负载 {load:.1f}（与其他任务共用）。"
+                f"`hotline bench --only neardup --scale {o['scale']} --repeat {o['repeat']}`，用时 "
+                f"{time.perf_counter() - started:.0f} 秒。热缓存：数据刚加载、索引刚建好，每项先预热 1 次。"
+                f"{settings_text}\n")
+        self.stdout.write(text)
+        if not o["no_report"]:
+            path = Path(o["report"])
+            report.update_doc(path, NEARDUP, f"<!-- bench:{NEARDUP}:begin -->\n{head}\n{text}\n"
+                                             f"<!-- bench:{NEARDUP}:end -->")
+            self.stdout.write(f"已写入 {path}")
+
     def prepare_database(self, url: str, name: str, pg: bool, reuse: bool) -> None:
         self.pg_version = ""
         if not pg:
@@ -362,6 +414,12 @@ class Command(BaseCommand):
 
             with connection.cursor() as cursor:
                 result = {"settings": current_settings(cursor)}
+        elif step == "neardup":
+            from hotline.bench import neardup as bench_neardup
+            from hotline.bench.plan import SCALES
+
+            result = bench_neardup.run(orders=SCALES[o["scale"]], planted=o["neardup_planted"], repeat=o["repeat"],
+                                       log=self.stderr.write)
         elif step == "month":
             result = {"rows": measure.month_build(o["label"])}
         elif step == "http":

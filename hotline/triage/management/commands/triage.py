@@ -1,6 +1,7 @@
 """``hotline triage train [--kind category|unit|appeal|all] [--since 2023-01-01] [--force]``,
 ``hotline triage evaluate [--kind …] [--since …] [--rows N]`` and ``hotline triage settle`` on the
-platform's own closed orders; and on a center's export:
+platform's own closed orders; ``hotline triage neardup [--rebuild] [--day 2023-07-11]`` (the
+near-duplicate index and its nightly pass); and on a center's export:
 
 ``hotline triage train --csv FILE --text-column COL --label-column COL [--title-column COL] -o MODEL``
 ``hotline triage evaluate --csv FILE --text-column COL --label-column COL [--title-column COL] --model MODEL [--json]``
@@ -38,7 +39,7 @@ class Command(BaseCommand):
     help = "智能分类与派单建议：训练（train）、评估（evaluate）、核对建议采纳情况（settle）"
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{train,evaluate,settle}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{train,evaluate,settle,neardup}")
         for name, text in [("train", "用已办结工单（或 --csv 文件）训练分类 / 派单模型；不比当前模型差才启用"),
                            ("evaluate", "留出 20% 工单评估准确率，并报告线上建议的采纳率；--csv 时用文件评估 --model 模型")]:
             p = sub.add_parser(name, help=text)
@@ -58,6 +59,9 @@ class Command(BaseCommand):
             else:
                 p.add_argument("--model", help="--csv：要评估的模型文件（hotline triage train --csv … -o 生成）")
         sub.add_parser("settle", help="补记建议并与最终分类 / 主办单位核对（线上准确率）")
+        p = sub.add_parser("neardup", help="相似文本索引：为尚未索引的工单补建（--rebuild 全部重建）；--day 运行某日的夜间比对")
+        p.add_argument("--rebuild", action="store_true", help="清空后为全部工单重建索引")
+        p.add_argument("--day", help="对该日（YYYY-MM-DD）登记的工单做疑似重复比对并记录")
 
     def handle(self, *args, **options):
         from hotline.triage import engine
@@ -69,6 +73,23 @@ class Command(BaseCommand):
             getattr(self, options["action"])(options)
         except engine.TriageError as exc:
             raise CommandError(str(exc)) from exc
+
+    def neardup(self, options):
+        from hotline.triage import dupindex
+
+        if options["rebuild"]:
+            self.stdout.write(f"已清空相似文本索引（{dupindex.clear()} 件工单）")
+        started = time.monotonic()
+        report = dupindex.backfill(progress=lambda n: self.stderr.write(f"  已索引 {n} 件"))
+        self.stdout.write(f"相似文本索引：新建 {report.orders} 件工单、{report.keys} 个键，"
+                          f"用时 {time.monotonic() - started:.1f} 秒")
+        if options.get("day"):
+            try:
+                day = dt.date.fromisoformat(options["day"])
+            except ValueError:
+                raise CommandError(f"日期格式应为 YYYY-MM-DD，例如 2023-07-11（收到 {options['day']!r}）") from None
+            night = dupindex.nightly(day)
+            self.stdout.write(f"{night.day}：比对 {night.orders} 件，新记录疑似重复 {night.pairs} 对（{night.groups} 组）")
 
     def _kinds(self, options):
         return KINDS if options["kind"] == "all" else (options["kind"],)

@@ -1,0 +1,249 @@
+"""The near-duplicate index on the database: LSH keys of every order's text, their lookup, the
+backfill, and the nightly pass that records near-duplicate pairs.
+
+The engine (``hotline.triage.neardup``) is pure; this module reads and writes
+``NearDupKey`` / ``NearDupState`` / ``NearDuplicate``. Keys are written with the registration, in
+its transaction (``on_events_recorded``, connected in ``TriageConfig.ready``): the work orders send
+``event_recorded`` and never import triage (DESIGN.md §5). Orders that come in without an action
+(the benchmark's bulk loader, a restored dump of an older version) are indexed by ``backfill``,
+which the nightly pass runs first and ``hotline triage neardup`` runs by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+from hotline.triage import neardup
+from hotline.triage.models import NearDupKey, NearDuplicate, NearDupState
+from hotline.workorders.models import WorkOrder
+from hotline.workorders.workflow import Status
+
+log = logging.getLogger(__name__)
+
+# A lookup reads at most this many orders per key, the newest first. A key shared by tens of
+# thousands of orders (a stock phrase: "咨询社保卡办理") would otherwise make one query read them all;
+# a real repeat shares several keys with its order, so losing it in one crowded key rarely loses it.
+PER_KEY = 300
+# The orders sharing most keys with the text are verified (exact Jaccard of the shingles): the
+# number of shared keys grows with the similarity, so the true repeats are among the first.
+VERIFY = 60
+
+
+def index_orders(rows: Iterable[tuple[int, str, str]], *, copy: bool = False) -> int:
+    """Write the keys and state of ``(order id, title, content)`` rows; returns the key rows written.
+
+    ``copy`` (PostgreSQL, the backfill): stream the keys with COPY instead of INSERT.
+    """
+    rows = list(rows)
+    if not rows:
+        return 0
+    grams = [neardup.shingles(title, content) for _, title, content in rows]
+    keys = neardup.band_keys(neardup.signatures(grams)).tolist()
+    pairs = []
+    for (pk, _, _), order_grams, order_keys in zip(rows, grams, keys, strict=True):
+        if len(order_grams):
+            pairs.extend((key, pk) for key in dict.fromkeys(order_keys))
+    if copy and connection.vendor == "postgresql":
+        with connection.cursor() as cursor, cursor.cursor.copy(
+                f"COPY {NearDupKey._meta.db_table} (key, order_id) FROM STDIN") as out:
+            for pair in pairs:
+                out.write_row(pair)
+    else:
+        NearDupKey.objects.bulk_create([NearDupKey(key=key, order_id=pk) for key, pk in pairs], batch_size=2000)
+    NearDupState.objects.bulk_create([NearDupState(order_id=pk, version=neardup.FORMAT_VERSION)
+                                      for pk, _, _ in rows], batch_size=2000)
+    return len(pairs)
+
+
+def on_events_recorded(sender, events, **kwargs) -> None:
+    """The receiver of ``event_recorded``: a registered order's keys, in the registration's
+    transaction (rolled back with it). About 20 key rows and one state row, one INSERT each."""
+    orders = [e.order for e in events if e.action == "register"]
+    if orders:
+        index_orders([(o.pk, o.title, o.content) for o in orders])
+
+
+@dataclass
+class BackfillReport:
+    orders: int = 0
+    keys: int = 0
+    cleared: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def backfill(*, batch: int = 20_000, since: dt.datetime | None = None,
+             progress: Callable[[int], None] | None = None) -> BackfillReport:
+    """Index every order that is not (or not with this ``FORMAT_VERSION``), in id order.
+
+    An index of another format version is cleared first: its keys would never match the new ones.
+    ``since`` limits the work to orders received since then (the nightly pass: the recent days).
+    """
+    import time
+
+    report = BackfillReport()
+    if NearDupState.objects.exclude(version=neardup.FORMAT_VERSION).exists():
+        report.cleared = clear()
+    last = 0
+    pending = WorkOrder.objects.filter(neardup__isnull=True)
+    if since is not None:
+        pending = pending.filter(received_at__gte=since)
+    t_read = t_write = 0.0
+    while True:
+        t = time.perf_counter()
+        rows = list(pending.filter(pk__gt=last).order_by("pk").values_list("pk", "title", "content")[:batch])
+        t_read += time.perf_counter() - t
+        if not rows:
+            break
+        t = time.perf_counter()
+        with transaction.atomic():
+            report.keys += index_orders(rows, copy=True)
+        t_write += time.perf_counter() - t
+        report.orders += len(rows)
+        last = rows[-1][0]
+        if progress:
+            progress(report.orders)
+    report.seconds = {"read": t_read, "keys + write": t_write}
+    return report
+
+
+def clear() -> int:
+    """Empty the index (a new format version, ``hotline triage neardup --rebuild``)."""
+    with transaction.atomic():
+        n = NearDupState.objects.count()
+        with connection.cursor() as cursor:
+            for model in (NearDupKey, NearDupState):
+                cursor.execute(f"DELETE FROM {model._meta.db_table}")
+    return n
+
+
+def lookup(keys: list[int], *, per_key: int = PER_KEY) -> Counter:
+    """Orders sharing keys with a text: ``{order id: number of shared keys}``, reading at most
+    ``per_key`` orders (the newest) per key. One query: a UNION ALL of one index range per key."""
+    keys = list(dict.fromkeys(int(k) for k in keys))
+    if not keys:
+        return Counter()
+    table = NearDupKey._meta.db_table
+    part = f"SELECT order_id FROM (SELECT order_id FROM {table} WHERE key = %s ORDER BY order_id DESC LIMIT %s) AS k{{}}"
+    sql = " UNION ALL ".join(part.format(i) for i in range(len(keys)))
+    params = []
+    for key in keys:
+        params += [key, per_key]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return Counter(pk for (pk,) in cursor.fetchall())
+
+
+def find(title: str, content: str, scope, *, since: dt.datetime | None = None, k: int = 5,
+         threshold: float = neardup.THRESHOLD, exclude: Iterable[int] = (),
+         verify: int = VERIFY) -> list[tuple[int, float]]:
+    """Orders of ``scope`` (a WorkOrder queryset: the door has been applied) whose text is nearly
+    this one: ``[(order id, exact Jaccard)]``, best first, at most ``k``, at least ``threshold``.
+
+    The index gives the candidates; the ``verify`` sharing most keys are read (within ``scope``,
+    received since ``since``, not merged away) and their exact Jaccard decides.
+    """
+    grams = neardup.shingles(title, content)
+    if not len(grams):
+        return []
+    hits = lookup(neardup.band_keys(neardup.signatures([grams]))[0].tolist())
+    for pk in exclude:
+        hits.pop(pk, None)
+    if not hits:
+        return []
+    ranked = sorted(hits.items(), key=lambda item: (-item[1], -item[0]))[:verify]
+    rows = scope.filter(pk__in=[pk for pk, _ in ranked]).exclude(status=Status.MERGED)
+    if since is not None:
+        rows = rows.filter(received_at__gte=since)
+    scored = []
+    for pk, other_title, other_content in rows.values_list("pk", "title", "content"):
+        score = neardup.jaccard(grams, neardup.shingles(other_title, other_content))
+        if score >= threshold:
+            scored.append((pk, score))
+    scored.sort(key=lambda item: (-item[1], -item[0]))
+    return scored[:k]
+
+
+@dataclass
+class NightlyReport:
+    day: str
+    orders: int = 0
+    pairs: int = 0
+    groups: int = 0
+    backfilled: int = 0
+
+
+def nightly(day: dt.date, *, days_back: int = 60, k: int = 10) -> NightlyReport:
+    """Near-duplicate pairs among the orders received on ``day`` (center's time) and the orders
+    of the ``days_back`` days before: each pair (later order → earlier one) recorded once in
+    ``NearDuplicate`` for staff to see, never merged. Orders merged away are left out, and so is a
+    pair the center has already linked (one is the 重办 of the other). Idempotent: a second run of
+    the same day adds nothing. Orders not yet indexed (loaded in bulk) are indexed first."""
+    from hotline.lib import clock
+
+    start, end = clock.day_bounds(day)
+    since = start - dt.timedelta(days=days_back)
+    report = NightlyReport(day=day.isoformat())
+    report.backfilled = backfill(since=since).orders
+    todays = list(WorkOrder.objects.filter(received_at__gte=start, received_at__lt=end)
+                  .exclude(status=Status.MERGED).order_by("pk").values_list("pk", "title", "content", "received_at"))
+    received = {pk: at for pk, _, _, at in todays}
+    scope = WorkOrder.objects.filter(received_at__lt=end)
+    pairs: dict[tuple[int, int], float] = {}
+    for pk, title, content, at in todays:
+        report.orders += 1
+        for other, score in find(title, content, scope, since=since, k=k, exclude=[pk]):
+            other_at = received.get(other)
+            later_is_me = other_at is None or (other_at, other) < (at, pk)
+            pair = (pk, other) if later_is_me else (other, pk)
+            pairs[pair] = max(score, pairs.get(pair, 0.0))
+    if pairs:
+        ids = {a for a, _ in pairs} | {b for _, b in pairs}
+        linked_by_staff = {(pk, other) for pk, other in WorkOrder.objects.filter(pk__in=ids, repeat_of__isnull=False)
+                           .values_list("pk", "repeat_of_id")}
+        pairs = {p: s for p, s in pairs.items() if p not in linked_by_staff and p[::-1] not in linked_by_staff}
+        known = set(NearDuplicate.objects.filter(order_id__in={a for a, _ in pairs})
+                    .values_list("order_id", "similar_to_id"))
+        new = [NearDuplicate(order_id=a, similar_to_id=b, jaccard=round(s, 4), found_on=day)
+               for (a, b), s in sorted(pairs.items()) if (a, b) not in known]
+        NearDuplicate.objects.bulk_create(new, ignore_conflicts=True)
+        report.pairs = len(new)
+    report.groups = len(_groups(pairs))
+    return report
+
+
+def _groups(pairs: Iterable[tuple[int, int]]) -> list[set[int]]:
+    """Connected groups of orders linked by pairs (union-find)."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        parent[root(a)] = root(b)
+    out: dict[int, set[int]] = {}
+    for x in parent:
+        out.setdefault(root(x), set()).add(x)
+    return list(out.values())
+
+
+def linked(user, order: WorkOrder) -> list[tuple[WorkOrder, float]]:
+    """The orders the nightly pass linked to ``order`` that ``user`` may see (the door), best first."""
+    from django.db.models import Q
+
+    scores = {}
+    for a, b, score in NearDuplicate.objects.filter(Q(order=order) | Q(similar_to=order)).values_list(
+            "order_id", "similar_to_id", "jaccard"):
+        scores[b if a == order.pk else a] = score
+    if not scores:
+        return []
+    others = WorkOrder.objects.visible_to(user).filter(pk__in=scores).select_related("town", "category")
+    return sorted(((o, scores[o.pk]) for o in others), key=lambda item: (-item[1], -item[0].pk))
