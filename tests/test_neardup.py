@@ -219,3 +219,30 @@ def test_the_backfill_command_indexes_what_came_in_without_an_action(db, new_ord
     NearDupState.objects.update(version=0)  # an index of an older format is rebuilt
     call_command("triage", "neardup", stdout=out)
     assert NearDupState.objects.get().version == neardup.FORMAT_VERSION and _keys(road)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_build_over_many_orders_drops_and_restores_the_constraints(new_order, monkeypatch):
+    """On PostgreSQL a first build past ``BULK_BUILD`` orders loads without the primary key and
+    foreign key and adds them back (the same constraints, checked); elsewhere nothing is dropped."""
+    from django.db import connection
+
+    road = new_order(title=ROAD[0], content=ROAD[1])
+    other = new_order(title=UNRELATED[0], content=UNRELATED[1])
+    dupindex.clear()
+
+    def constraints():
+        if connection.vendor != "postgresql":
+            return set()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT contype, pg_get_constraintdef(oid) FROM pg_constraint "
+                           "WHERE conrelid = 'triage_neardupkey'::regclass")
+            return set(cursor.fetchall())
+
+    before = constraints()
+    assert len(before) == 2 or connection.vendor != "postgresql"
+    monkeypatch.setattr(dupindex, "BULK_BUILD", 2)
+    report = dupindex.backfill()
+    assert report.orders == 2 and _keys(road) == set(neardup.keys_of(*ROAD)) and _keys(other)
+    assert constraints() == before
+    assert ("primary key + foreign key" in report.seconds) == (connection.vendor == "postgresql")

@@ -198,7 +198,7 @@ def run(*, orders: int, planted: int, repeat: int, log: Callable[[str], None], s
     sizes = "；".join(s for s in (_size(NearDupKey._meta.db_table), _size(NearDupState._meta.db_table)) if s)
     rows.append({"name": f"建索引：{built.orders:,} 件、{built.keys:,} 个键", "seconds": round(build_s, 1),
                  "rate": round(built.orders / build_s), "rate_unit": "单/秒",
-                 "note": f"读 {built.seconds['read']:.1f}s，算键 + COPY {built.seconds['keys + write']:.1f}s；{sizes}"})
+                 "note": "，".join(f"{k} {v:.1f}s" for k, v in built.seconds.items()) + f"；{sizes}"})
 
     # 3. Planted paraphrases of orders of the last 30 days.
     rng = random.Random(seed)

@@ -93,23 +93,56 @@ def backfill(*, batch: int = 20_000, since: dt.datetime | None = None,
     pending = WorkOrder.objects.filter(neardup__isnull=True)
     if since is not None:
         pending = pending.filter(received_at__gte=since)
+    restore = _drop_constraints() if since is None and _empty_and_large(pending) else []
     t_read = t_write = 0.0
-    while True:
+    try:
+        while True:
+            t = time.perf_counter()
+            rows = list(pending.filter(pk__gt=last).order_by("pk").values_list("pk", "title", "content")[:batch])
+            t_read += time.perf_counter() - t
+            if not rows:
+                break
+            t = time.perf_counter()
+            with transaction.atomic():
+                report.keys += index_orders(rows, copy=True)
+            t_write += time.perf_counter() - t
+            report.orders += len(rows)
+            last = rows[-1][0]
+            if progress:
+                progress(report.orders)
+    finally:
         t = time.perf_counter()
-        rows = list(pending.filter(pk__gt=last).order_by("pk").values_list("pk", "title", "content")[:batch])
-        t_read += time.perf_counter() - t
-        if not rows:
-            break
-        t = time.perf_counter()
-        with transaction.atomic():
-            report.keys += index_orders(rows, copy=True)
-        t_write += time.perf_counter() - t
-        report.orders += len(rows)
-        last = rows[-1][0]
-        if progress:
-            progress(report.orders)
-    report.seconds = {"read": t_read, "keys + write": t_write}
+        with connection.cursor() as cursor:
+            for sql in restore:
+                cursor.execute(sql)
+        if restore:
+            report.seconds["primary key + foreign key"] = time.perf_counter() - t
+    report.seconds.update({"read": t_read, "keys + write": t_write})
     return report
+
+
+# A first build over this many orders or more (PostgreSQL, empty index) drops the keys' primary key
+# and foreign key and adds them back at the end: one sorted build and one validating join instead
+# of 20 random B-tree inserts and 20 queued foreign-key checks per order. Lookups meanwhile read
+# the table without its index (slow); the first build is an administrator's, at a quiet hour.
+BULK_BUILD = 100_000
+
+
+def _empty_and_large(pending) -> bool:
+    return (connection.vendor == "postgresql" and not NearDupKey.objects.exists()
+            and pending[BULK_BUILD - 1:BULK_BUILD].exists())
+
+
+def _drop_constraints() -> list[str]:
+    """Drop the key table's constraints; returns the statements that add them back."""
+    table = NearDupKey._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid), contype FROM pg_constraint "
+                       "WHERE conrelid = %s::regclass AND contype IN ('p', 'f')", [table])
+        constraints = sorted(cursor.fetchall(), key=lambda c: c[2] != "p")  # the primary key first
+        for name, _, _ in constraints:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition, _ in constraints]
 
 
 def clear() -> int:
