@@ -73,6 +73,19 @@ def _no_live_updates_unless_asked(settings):
     settings.HOTLINE_LIVE_BACKEND = "off"
 
 
+_thread_owners: dict[int, str] = {}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    """Remember which test started each thread that is not a daemon (named if one outlives the run)."""
+    import threading
+
+    for thread in threading.enumerate():
+        if not thread.daemon and thread is not threading.main_thread() and thread.ident not in _thread_owners:
+            _thread_owners[thread.ident] = item.nodeid
+
+
 def pytest_unconfigure(config):
     """A suite that has printed its result must also end: CI once waited 58 minutes on two passes
     that had both printed "passed". Whatever keeps the interpreter alive (a thread that is not a
@@ -85,9 +98,9 @@ def pytest_unconfigure(config):
     import threading
 
     lingering = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
-    if lingering:
-        names = ", ".join(t.name for t in lingering)
-        sys.stderr.write(f"threads still running after the tests: {names}\n")
+    for thread in lingering:
+        sys.stderr.write(f"thread still running after the tests: {thread.name}, "
+                         f"left by {_thread_owners.get(thread.ident, 'a test before the first was tracked')}\n")
 
     def end_a_hang():
         sys.stderr.write("the test process has not ended 120 s after its last test; its threads:\n")
