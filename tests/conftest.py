@@ -87,11 +87,10 @@ def pytest_runtest_teardown(item):
 
 
 def pytest_unconfigure(config):
-    """A suite that has printed its result must also end: CI once waited 58 minutes on two passes
-    that had both printed "passed". Whatever keeps the interpreter alive (a thread that is not a
-    daemon, an atexit hook waiting on a child) is named here, and after a grace period its stacks
-    are printed and the run ends with exit status 3, so a hang fails CI with its cause instead of
-    timing it out."""
+    """A suite that has printed its result must also end. Whatever would keep the interpreter
+    alive (a thread that is not a daemon, an atexit hook waiting on a child) is named here, and
+    after a grace period its stacks are printed and the run ends with exit status 3, so a hang
+    fails CI with its cause instead of running out CI's time."""
     import faulthandler
     import os
     import sys
