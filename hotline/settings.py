@@ -318,6 +318,7 @@ PORTAL_PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 # return what it queued).
 HOTLINE_PERIODIC_JOBS = ["hotline.intake.upstream.schedule_reports", "hotline.triage.tasks.schedule_settle",
                          "hotline.triage.tasks.schedule_retrain", "hotline.triage.tasks.schedule_near_duplicates",
+                         "hotline.triage.tasks.schedule_early_warning",
                          "hotline.catalog.history.apply_due_versions", "hotline.notify.knowledge.remind_reviews_due"]
 # Jobs the scheduler runs at every tick (each cheap when there is nothing to do): the outbox's
 # retries fall due and messages of a dead worker are resolved without waiting for a sweep period.
@@ -349,6 +350,10 @@ HOTLINE = {
     "CALLBACK_ATTEMPTS": int(os.environ.get("HOTLINE_CALLBACK_ATTEMPTS", "3")),
     "CALLBACK_RETRY_HOURS": int(os.environ.get("HOTLINE_CALLBACK_RETRY_HOURS", "24")),
     "CALLBACK_SMS_SURVEY": os.environ.get("HOTLINE_CALLBACK_SMS_SURVEY", "1") not in ("0", "false", "no", ""),
+    # 未诉先办 early warning (docs/triage.md): the supervisors are alerted when one town or street has
+    # this many orders of one rising topic within HOTSPOT_ALERT_DAYS days (once per place and topic).
+    "HOTSPOT_ALERT_COUNT": int(os.environ.get("HOTLINE_HOTSPOT_ALERT_COUNT", "5")),
+    "HOTSPOT_ALERT_DAYS": int(os.environ.get("HOTLINE_HOTSPOT_ALERT_DAYS", "7")),
 }
 
 # Notifications and the outbox (docs/notifications.md). SMS goes through Kannel's smsbox

@@ -1,16 +1,19 @@
 """First drafts of the briefing's narrative sections, for the supervisor to edit.
 
-* Hot problems (热点问题): the leaf categories whose share of this month's orders stands far above
-  their share in the previous three months (at least ``RISE_FACTOR`` times and ``MIN_COUNT`` orders);
-  with no history, simply the biggest categories. Each is described by the keywords jieba finds
-  in its order titles and names the unit that led most of its orders.
+* Hot problems (热点问题): the topics whose share of this month's orders rose significantly above
+  their share in the previous three months, found in the orders' text across categories by the
+  triage pass (``hotline.triage.hotspot_data.month_hotspots``; method in ``hotline.triage.hotspots``
+  and docs/triage.md). Each names its words, how it compares with the months before, where it
+  concentrates and the units that led its orders. With no history to compare with, simply the
+  biggest categories, described by the keywords jieba finds in their titles.
 * Typical case (典型案例): a dispatched order of the month that was answered on time, never reworked
   and rated 非常满意, told with its timeline, fastest reply first.
 * Business work (业务工作): meetings and events the platform does not know about — left empty for
   the supervisor (``BUSINESS_WORK_HINT``).
 
-Drafting reads a bounded number of titles (``TITLES_PER_CLUSTER``) for keywords; every count is
-a database aggregate.
+The hot-problem pass reads the titles and content heads of the month and the three before it
+(numpy, two passes; docs/benchmarks.md); the no-history draft reads a bounded number of titles
+(``TITLES_PER_CLUSTER``) for keywords and counts by database aggregates.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import logging
 import re
 
 from django.conf import settings
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, F, Q
 
 from hotline.accounts.access import outside_text
-from hotline.analytics.stats import category_counts_between, local_bounds
+from hotline.analytics.stats import local_bounds
 from hotline.briefing.data import TitledText
 from hotline.catalog.history import load_history
 from hotline.directory.models import Unit, month_bounds
@@ -32,9 +35,6 @@ from hotline.lib.masking import mask_identities
 from hotline.lib.text import scrub
 from hotline.workorders.models import Assignment, Disposition, Satisfaction, WorkOrder
 
-MIN_COUNT = 5
-RISE_FACTOR = 1.5
-HISTORY_MONTHS = 3
 TITLES_PER_CLUSTER = 300
 BUSINESS_WORK_HINT = ("业务工作由督办人员填写：每项一段，首句为标题（以“。”结束），例如"
                       "“召开疑难事项协调会。7月13日，热线中心召集……”。")
@@ -46,25 +46,6 @@ _STOPWORDS = {"来电", "反映", "来电人", "希望", "问题", "要求", "�
 def _month_orders(year: int, month: int, using: str):
     lo, hi = local_bounds(*month_bounds(year, month))
     return WorkOrder.objects.using(using).filter(received_at__gte=lo, received_at__lt=hi)
-
-
-def _history_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
-    first = dt.date(year, month, 1)
-    y, m = year, month
-    for _ in range(HISTORY_MONTHS):
-        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
-    return dt.date(y, m, 1), first - dt.timedelta(days=1)
-
-
-def _months_of_history(history, year: int, month: int) -> int:
-    """How many of the previous months the history covers: from its first order to last month.
-
-    One indexed MIN instead of grouping three months of orders by month."""
-    first = history.order_by().aggregate(first=Min("received_at"))["first"]
-    if first is None:
-        return 0
-    first = clock.local(first)
-    return max(1, min(HISTORY_MONTHS, (year - first.year) * 12 + month - first.month))
 
 
 _PLACE_SUFFIX = re.compile(r"(街道办事处|街道|镇|乡)$")
@@ -124,12 +105,25 @@ _KEYWORD_POS = frozenset(("n", "vn", "nz", "v"))
 def hot_problems(year: int, month: int, *, using: str | None = None, limit: int = 5,
                  category_counts: dict[int, int] | None = None,
                  category_leads: dict[tuple[int, int], int] | None = None) -> tuple[TitledText, ...]:
-    """Categories whose share of the month rose well above their share of the months before.
+    """The month's hot problems: topics of the orders' text that rose against the three months
+    before (``month_hotspots``), whatever the orders' categories. Without any order in those months
+    there is nothing to compare with, and the draft names the month's biggest categories instead.
 
     ``category_counts`` (orders per category id this month) and ``category_leads`` (orders per
     category and lead unit) save two passes over the month when the caller has them already
-    (``PeriodStats.category_counts`` and ``.category_leads``)."""
+    (``PeriodStats.category_counts`` and ``.category_leads``); only the no-history draft reads them."""
+    from hotline.triage.hotspot_data import month_hotspots
+
     db = using or settings.ANALYTICS_DATABASE
+    found = month_hotspots(year, month, using=db, top=limit)
+    if found is not None:
+        return tuple(TitledText(h.title, h.paragraph) for h in found)
+    return _biggest_categories(year, month, db=db, limit=limit, category_counts=category_counts,
+                               category_leads=category_leads)
+
+
+def _biggest_categories(year: int, month: int, *, db: str, limit: int, category_counts, category_leads):
+    """No history: the month's biggest categories, with their keywords and leading unit."""
     orders = _month_orders(year, month, db).filter(category__isnull=False)
     if category_counts is None:
         category_counts = dict(orders.order_by().values("category").annotate(n=Count("id"))
@@ -141,22 +135,7 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
     names = {pk: tree.node(pk, day) for pk in category_counts}
     current = {pk: {"category": pk, "category__name": names[pk].name, "category__full_name": names[pk].full_name,
                     "n": n} for pk, n in category_counts.items() if n}
-    lo, hi = local_bounds(*_history_bounds(year, month))
-    history = WorkOrder.objects.using(db).filter(received_at__gte=lo, received_at__lt=hi, category__isnull=False)
-    past = category_counts_between(lo, hi, db)
-    months = _months_of_history(history, year, month) if past else 0
-    if past:
-        # Compare shares, not counts, so a busier or quieter month does not look unusual as a whole.
-        past_total, current_total = sum(past.values()), sum(r["n"] for r in current.values())
-
-        def expected(cat_id):
-            return past.get(cat_id, 0) / past_total * current_total
-
-        chosen = [c for c in current if current[c]["n"] >= MIN_COUNT
-                  and current[c]["n"] >= RISE_FACTOR * expected(c)]
-        chosen.sort(key=lambda c: (-(current[c]["n"] - expected(c)), current[c]["category__full_name"]))
-    else:
-        chosen = sorted(current, key=lambda c: (-current[c]["n"], current[c]["category__full_name"]))
+    chosen = sorted(current, key=lambda c: (-current[c]["n"], current[c]["category__full_name"]))
     chosen = chosen[:limit]
     if not chosen:
         return ()
@@ -185,10 +164,6 @@ def hot_problems(year: int, month: int, *, using: str | None = None, limit: int 
                       .values_list("title", flat=True)[:TITLES_PER_CLUSTER])
         words = keywords(titles, places=places)
         text = f"本月受理{row['category__full_name']}方面诉求{row['n']}件"
-        if past:
-            average = past.get(cat_id, 0) / months
-            before = "上月" if months == 1 else f"前{months}个月月均"
-            text += f"，{before}{average:.0f}件" if average >= 1 else f"，{'上月' if months == 1 else f'前{months}个月'}基本没有此类诉求"
         if words:
             text += f"，主要反映{'、'.join(words)}等问题"
         if cat_id in leaders:

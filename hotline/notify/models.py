@@ -35,6 +35,7 @@ class Kind(models.TextChoices):
     CHASE_ANSWERED = "chase_answered", "督办反馈"
     SURVEY = "survey", "回访未接通评价邀请"
     KB_REVIEW_DUE = "kb_review_due", "知识库待复核"
+    HOTSPOT_ALERT = "hotspot_alert", "未诉先办预警"
 
 
 class Channel(models.TextChoices):

@@ -55,6 +55,10 @@ TEMPLATES: dict[str, Template] = {
     Kind.KB_REVIEW_DUE: Template("知识库待复核：{count} 条",
                                  "{unit}维护的知识库条目中有 {count} 条复核日期已到或将在 {days} 天内到期（{titles}），"
                                  "请核对内容，修改或确认后提交热线中心审核。"),
+    # 未诉先办 (hotline.triage.hotspot_data): one place, one rising topic, many orders in a few days.
+    Kind.HOTSPOT_ALERT: Template("未诉先办预警：{place}{topic}",
+                                 "近{days}日{place}有 {count} 件关于“{topic}”的诉求（{keywords}），明显多于以往，"
+                                 "请研判是否需要主动协调有关单位提前处置。"),
     # To the caller of an order merged into the one that closed: {number} is the caller's own order.
     Kind.MERGED_CLOSED: Template("并单办结通知",
                                  "【{hotline}】您反映的诉求（工单 {number}）已与同类诉求合并办理，现已办结，"

@@ -139,3 +139,26 @@ class NearDuplicate(models.Model):
 
     def __str__(self):
         return f"{self.order_id} ≈ {self.similar_to_id} ({self.jaccard:.2f})"
+
+
+class HotspotAlert(models.Model):
+    """A 未诉先办 early warning raised to the supervisors (``hotspot_data.raise_early_warnings``): one
+    place, one rising topic, ``count`` orders within the window. Kept so a place and topic is
+    alerted once per window, not at every sweep."""
+
+    place = models.CharField("地点", max_length=60)
+    topic = models.CharField("问题", max_length=60)
+    keywords = models.CharField("关键词", max_length=200, blank=True)
+    count = models.PositiveIntegerField("工单数")
+    order_ids = models.JSONField("工单", default=list)
+    window_start = models.DateTimeField("统计起")
+    window_end = models.DateTimeField("统计止")
+    raised_at = models.DateTimeField("预警时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "未诉先办预警"
+        ordering = ["-raised_at", "-id"]
+        indexes = [models.Index(fields=["place", "-raised_at"], name="hotspot_alert_place_idx")]
+
+    def __str__(self):
+        return f"{self.place} {self.topic}（{self.count}件）"

@@ -128,3 +128,48 @@ def schedule_near_duplicates(now: dt.datetime | None = None) -> list[str]:
             return []
         find_near_duplicates.enqueue(day=key)
     return [f"triage.find_near_duplicates {key}"]
+
+
+@task()
+def early_warning(period: str | None = None) -> dict:
+    """未诉先办: alert the supervisors where one place has many orders of one rising topic
+    (``hotspot_data.raise_early_warnings``). ``period`` only names the scheduled run."""
+    from hotline.triage.hotspot_data import raise_early_warnings
+
+    return {"alerts": raise_early_warnings()}
+
+
+EARLY_WARNING_HOURS = 6  # how often the scheduler queues the early warning (its window is days long)
+
+
+def schedule_early_warning(now: dt.datetime | None = None) -> list[str]:
+    """A periodic job (``HOTLINE_PERIODIC_JOBS``): queue the early warning once per
+    ``EARLY_WARNING_HOURS`` period, claimed like the monthly retrain so two schedulers queue it once.
+    Each run is a few seconds of numpy on the last three months' orders; a sweep every 5 minutes
+    would redo it for nothing."""
+    from django.core.cache import cache
+    from django.db import router, transaction
+    from django.utils import timezone
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from hotline.lib import clock
+    from hotline.workorders.tasks import _lock_scheduler
+
+    now = now or timezone.now()
+    local = clock.local(now)
+    key = f"{local:%Y-%m-%d}T{local.hour // EARLY_WARNING_HOURS * EARLY_WARNING_HOURS:02d}"
+    backend = early_warning.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        if not cache.add(f"hotline:early_warning:{key}", 1, timeout=2 * EARLY_WARNING_HOURS * 3600):
+            return []
+        early_warning.enqueue(period=key)
+        return [f"triage.early_warning {key}"]
+    using = router.db_for_write(DBTaskResult)
+    with transaction.atomic(using=using):
+        _lock_scheduler(using)
+        if DBTaskResult.objects.using(using).filter(task_path=early_warning.module_path, backend_name=backend.alias,
+                                                    args_kwargs__kwargs__period=key).exists():
+            return []
+        early_warning.enqueue(period=key)
+    return [f"triage.early_warning {key}"]

@@ -5,6 +5,7 @@ near-duplicate index and its nightly pass); and on a center's export:
 
 ``hotline triage train --csv FILE --text-column COL --label-column COL [--title-column COL] -o MODEL``
 ``hotline triage evaluate --csv FILE --text-column COL --label-column COL [--title-column COL] --model MODEL [--json]``
+``hotline triage hotspots --csv FILE --text-column COL --time-column COL --id-column COL [--top N] [--month YYYY-MM] [--json]``
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Command(BaseCommand):
     help = "智能分类与派单建议：训练（train）、评估（evaluate）、核对建议采纳情况（settle）"
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{train,evaluate,settle,neardup}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{train,evaluate,settle,neardup,hotspots}")
         for name, text in [("train", "用已办结工单（或 --csv 文件）训练分类 / 派单模型；不比当前模型差才启用"),
                            ("evaluate", "留出 20% 工单评估准确率，并报告线上建议的采纳率；--csv 时用文件评估 --model 模型")]:
             p = sub.add_parser(name, help=text)
@@ -62,11 +63,25 @@ class Command(BaseCommand):
         p = sub.add_parser("neardup", help="相似文本索引：为尚未索引的工单补建（--rebuild 全部重建）；--day 运行某日的夜间比对")
         p.add_argument("--rebuild", action="store_true", help="清空后为全部工单重建索引")
         p.add_argument("--day", help="对该日（YYYY-MM-DD）登记的工单做疑似重复比对并记录")
+        p = sub.add_parser("hotspots", help="热点问题：找出某月比以往明显增多的诉求话题（按文本聚类，不看分类）")
+        p.add_argument("--csv", required=True, help="中心自己导出的 CSV 文件（第一行为列名；UTF-8 或 GB18030）")
+        p.add_argument("--text-column", required=True, help="正文（诉求内容）所在的列名")
+        p.add_argument("--time-column", required=True, help="登记时间所在的列名（如 2023-07-03 09:30、2023/7/3、2023年7月3日）")
+        p.add_argument("--id-column", required=True, help="工单编号所在的列名")
+        p.add_argument("--title-column", help="标题所在的列名（可选，与正文一起分析）")
+        p.add_argument("--place-column", help="所属镇街所在的列名（可选；没有时从正文中找已知的镇街名）")
+        p.add_argument("--unit-column", help="承办单位所在的列名（可选）")
+        p.add_argument("--month", help="要分析的月份（如 2023-07）；默认文件中最后一个月，之前的各月为历史")
+        p.add_argument("--top", type=int, default=5, help="列出前 N 个热点问题（默认 5）")
+        p.add_argument("--json", action="store_true", help="以 JSON 输出结果（供程序读取）")
 
     def handle(self, *args, **options):
         from hotline.triage import engine
 
         try:
+            if options["action"] == "hotspots":
+                self.hotspots(options)
+                return
             if options.get("csv"):
                 getattr(self, f"{options['action']}_csv")(options)
                 return
@@ -219,6 +234,71 @@ class Command(BaseCommand):
             "训练样本 train samples", "模型训练样本 model trained on").replace("测试样本 held-out samples",
                                                                               "评估样本 evaluated"))
 
+    def hotspots(self, options):
+        from hotline.lib.parsing import ParseError, parse_month
+        from hotline.triage import csvdata, hotspots
+
+        if options["top"] < 1:
+            raise CommandError("--top 须为正整数")
+        try:
+            wanted = parse_month(options.get("month"), "--month")
+        except ParseError as exc:
+            raise CommandError(str(exc)) from None
+        data = csvdata.read_timed(options["csv"], text_column=options["text_column"],
+                                  time_column=options["time_column"], id_column=options["id_column"],
+                                  title_column=options.get("title_column"), place_column=options.get("place_column"),
+                                  unit_column=options.get("unit_column"))
+        months = [clock.month_of(t) for t in data.times]
+        year, month = wanted or max(months)
+        current = [i for i, m in enumerate(months) if m == (year, month)]
+        history = [i for i, m in enumerate(months) if m < (year, month)]
+        if not current:
+            raise CommandError(f"文件中没有 {year}年{month}月 的数据行（时间范围 {min(months)[0]}年{min(months)[1]}月"
+                               f"—{max(months)[0]}年{max(months)[1]}月）")
+        if not history:
+            raise CommandError(f"文件中没有 {year}年{month}月 之前的数据：热点问题要与以往各月比较，"
+                               "请导出包含此前至少一个月的数据")
+        span = len({months[i] for i in history})
+
+        def corpus(rows):
+            def pick(column):
+                return [column[i] for i in rows] if column is not None else None
+
+            return hotspots.Corpus(texts=pick(data.texts), ids=pick(data.ids), times=pick(data.times),
+                                   places=pick(data.places), units=pick(data.units))
+
+        started = time.monotonic()
+        found = hotspots.detect(corpus(current), corpus(history), history_months=span, top=options["top"],
+                                place_names=_known_places(), period_word="本月",
+                                history_word="上月" if span == 1 else f"前{span}个月月均")
+        seconds = time.monotonic() - started
+        if options["json"]:
+            self.stdout.write(json.dumps({"month": f"{year:04d}-{month:02d}", "orders": len(current),
+                                          "history_orders": len(history), "history_months": span,
+                                          "encoding": data.encoding, "skipped_rows": data.skipped,
+                                          "seconds": round(seconds, 2), "hotspots": [h.to_dict() for h in found]},
+                                         ensure_ascii=False, indent=1))
+            return
+        self.stdout.write(f"{year}年{month}月 {len(current)} 件，对比此前 {span} 个月 {len(history)} 件（编码 "
+                          f"{data.encoding}" + (f"，跳过 {data.skipped} 行无正文或无时间" if data.skipped else "")
+                          + f"），用时 {seconds:.1f}s")
+        if not found:
+            self.stdout.write("没有比以往明显增多的诉求话题。")
+        for rank, h in enumerate(found, 1):
+            span_text = (f"{clock.local(h.first):%m-%d}—{clock.local(h.last):%m-%d}" if h.first else "")
+            self.stdout.write(self.style.MIGRATE_HEADING(
+                f"{rank}. {h.title}：{h.count} 件（按以往比例约 {h.expected:.0f} 件，p={h.p_value:.1g}），{span_text}"))
+            self.stdout.write(f"   关键词：{'、'.join(h.keywords)}")
+            if h.places:
+                self.stdout.write("   地点：" + "、".join(f"{n}（{c}）" for n, c in h.places[:5]))
+            if h.units:
+                self.stdout.write("   承办单位：" + "、".join(f"{n}（{c}）" for n, c in h.units[:5]))
+            for ident, text in h.representatives:
+                self.stdout.write(f"   例 {ident}：{text[:80]}{'…' if len(text) > 80 else ''}")
+            shown = "、".join(str(i) for i in h.member_ids[:20])
+            self.stdout.write(f"   工单（{len(h.member_ids)}）：{shown}{' 等' if len(h.member_ids) > 20 else ''}")
+            self.stdout.write(f"   简报段落：{h.paragraph}")
+
     def settle(self, options):
         from hotline.triage import services
 
@@ -231,3 +311,15 @@ class Command(BaseCommand):
         for kind, s in scores.items():
             self.stdout.write(f"  {KIND_LABELS[kind]}: {s['settled']} 条, 首选采纳率 first chip taken "
                               f"{percent(s['accepted_rate'])}, 前三命中率 in top-3 {percent(s['top3_rate'])}")
+
+
+def _known_places() -> list[str]:
+    """The towns and streets this installation knows (none before ``hotline migrate`` loads them)."""
+    from django.db import DatabaseError
+
+    from hotline.directory.models import Unit
+
+    try:
+        return list(Unit.objects.filter(kind__in=Unit.LOCALITY_KINDS).values_list("short_name", flat=True))
+    except DatabaseError:
+        return []
