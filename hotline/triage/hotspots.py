@@ -220,10 +220,10 @@ def rising_terms(current: Corpus, history: Corpus, *, min_count: int = MIN_COUNT
     return keys[rising], p[rising], (c / expected)[rising]
 
 
-def _weigh(x: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+def _weigh(x: sp.csr_matrix, weight: np.ndarray) -> sp.csr_matrix:
     from sklearn.preprocessing import normalize
 
-    return normalize(sp.csr_matrix(x.multiply(idf[None, :])), copy=False)
+    return normalize(sp.csr_matrix(x.multiply(weight[None, :])), copy=False)
 
 
 def _cluster(v: sp.csr_matrix, link: float, sample: int) -> tuple[np.ndarray, np.ndarray]:
@@ -288,19 +288,19 @@ def detect(current: Corpus, history: Corpus, *, history_months: float | None = N
     rows = np.flatnonzero(x.getnnz(axis=1) >= 2)
     if not len(rows):
         return []
-    # Terms weighed by how specific they are among these orders and by how much they rose: a phrase
-    # common to every surge (…尽快处理，联系电话…) rose less than the words of each (充电桩,
-    # 燃气) and links them less.
-    df = np.asarray(x[rows].sum(axis=0)).ravel()
-    idf = (np.log((1 + len(rows)) / (1 + df)) + 1.0) * np.log(ratio)
-    centroids, topic_rows = _cluster(_weigh(x[rows], idf), link, SAMPLE_ORDERS)
+    # Terms weighed by how much they rose (log of the ratio, squared): the words of a surge (科目,
+    # 考试: tens of times their history) weigh far more than a phrase common to several surges
+    # (…尽快处理，联系电话…) or a filler that happens to travel with one (从上周开始: two or three
+    # times). Rarity among these orders (idf) is not used: it made clusters of the fillers.
+    weight = np.log(ratio) ** 2
+    centroids, topic_rows = _cluster(_weigh(x[rows], weight), link, SAMPLE_ORDERS)
     assigned = np.full(len(current), -1, np.int64)
     assigned[rows] = topic_rows
     xh = _incidence(history.texts, terms)
     rows_h = np.flatnonzero(xh.getnnz(axis=1) >= 2)
     assigned_h = np.full(len(history), -1, np.int64)
     if len(rows_h):
-        assigned_h[rows_h] = _nearest(_weigh(xh[rows_h], idf), centroids, link)
+        assigned_h[rows_h] = _nearest(_weigh(xh[rows_h], weight), centroids, link)
     k = len(centroids)
     c = np.bincount(assigned[assigned >= 0], minlength=k)
     h = np.bincount(assigned_h[assigned_h >= 0], minlength=k)
@@ -310,7 +310,7 @@ def detect(current: Corpus, history: Corpus, *, history_months: float | None = N
     places |= {_short(p) for p in places}
 
     def central(members: np.ndarray, centroid: np.ndarray) -> np.ndarray:
-        return members[np.argsort(-(_weigh(x[members], idf) @ centroid), kind="stable")]
+        return members[np.argsort(-(_weigh(x[members], weight) @ centroid), kind="stable")]
 
     # One problem told in several ways (科目二 考试 延期 / 科目三 考试 预约不上) can fall into
     # several clusters; clusters whose keywords share two words or more are one topic.
@@ -383,14 +383,18 @@ def _keywords(texts: list[str], terms: dict[str, float], places: set[str], top: 
     (``terms``: bigram → rise ratio), so 线缆 comes before 危险. Runs of rising bigrams (``_runs``)
     are cut into words, so a keyword is never a fragment such as 有新的考."""
     import jieba
+    import jieba.posseg
 
     jieba.setLogLevel(logging.WARNING)
     counts = Counter()
     for text in texts:
         words = set()
         for run in _runs(text, terms):
-            for word in jieba.lcut(run, HMM=False):
-                if len(word) >= 2 and all(word[i:i + 2] in terms for i in range(len(word) - 1)):
+            for token in jieba.posseg.cut(run, HMM=False):
+                word = token.word
+                if token.flag[:1] not in _CONTENT_POS or len(word) < 2:
+                    continue  # 容易, 随意, 上周: how it is said, not what
+                if all(word[i:i + 2] in terms for i in range(len(word) - 1)):
                     words.add(word)
         counts.update(words)
     score = {w: n * np.log1p(min(terms[w[i:i + 2]] for i in range(len(w) - 1))) for w, n in counts.items()}
@@ -406,6 +410,7 @@ def _keywords(texts: list[str], terms: dict[str, float], places: set[str], top: 
     return chosen
 
 
+_CONTENT_POS = frozenset("nvlij")  # nouns, verbs, fixed expressions, idioms, abbreviations
 # Words of how appeals are told rather than what they are about: never a topic's name.
 _GENERIC = frozenset({"来电", "反映", "来电人", "希望", "问题", "要求", "咨询", "市民", "群众", "情况", "处理", "解决",
                       "尽快", "相关", "部门", "有关", "目前", "没有", "存在", "一直", "现在", "可以", "诉求", "关于",
