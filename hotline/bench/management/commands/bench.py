@@ -25,6 +25,7 @@ TRIAGE = "triage"  # the classifiers against their baseline: no database, only w
 # The near-duplicate index against every-pair TF-IDF (hotline/bench/neardup.py): its own load of
 # --scale orders with distinct texts, only when asked (--only neardup).
 NEARDUP = "neardup"
+HOTSPOTS = "hotspots"  # the hot-problem pass on generated text: no database, only when asked
 # Measured only when asked for (--only mixed): it needs nginx and takes minutes (hotline/bench/mixed.py).
 OPTIONAL_STEPS = ("mixed",)
 # Orders posted per intake run (2,000 elsewhere); at the large scales long enough to be "sustained":
@@ -59,9 +60,12 @@ class Command(BaseCommand):
         parser.add_argument("--only", default="",
                             help=f"逗号分隔：{','.join(STEPS + OPTIONAL_STEPS)}（默认除 mixed 外全部）；"
                                  f"{TRIAGE}（分类模型对基线，不用数据库，只在点名时运行）；"
-                                 f"{NEARDUP}（相似文本索引对逐对比对，自行加载 --scale 件工单，只在点名时运行）")
+                                 f"{NEARDUP}（相似文本索引对逐对比对，自行加载 --scale 件工单，只在点名时运行）；"
+                                 f"{HOTSPOTS}（热点问题检测，不用数据库，只在点名时运行）")
         parser.add_argument("--repeat", type=int, default=3, help=f"{TRIAGE}：每项测量重复次数（默认 3）")
         parser.add_argument("--triage-rows", type=int, default=500_000, help=f"{TRIAGE}：训练规模测量的工单数")
+        parser.add_argument("--hotspot-rows", type=int, default=100_000,
+                            help=f"{HOTSPOTS}：本月工单数（历史为其 3 倍）")
         parser.add_argument("--triage-scale-repeat", type=int, default=1,
                             help=f"{TRIAGE}：训练规模测量的重复次数（默认 1：50 万单的训练很吃 CPU）")
         parser.add_argument("--neardup-planted", type=int, default=200, help=f"{NEARDUP}：植入的改写条数（默认 200）")
@@ -104,13 +108,18 @@ class Command(BaseCommand):
         if "bench" not in Path(name).name:
             raise CommandError("基准数据库的名字必须包含 bench（防止误用业务数据库）")
         only = {s.strip() for s in o["only"].split(",") if s.strip()} or set(STEPS)
-        unknown = only - set(STEPS) - set(OPTIONAL_STEPS) - {TRIAGE, NEARDUP}
+        unknown = only - set(STEPS) - set(OPTIONAL_STEPS) - {TRIAGE, NEARDUP, HOTSPOTS}
         if unknown:
             raise CommandError(f"未知的测量：{', '.join(sorted(unknown))}")
         if TRIAGE in only:
             self.o = o
             self.run_triage(o)
             only.discard(TRIAGE)
+            if not only:
+                return
+        if HOTSPOTS in only:
+            self.run_hotspots(o)
+            only.discard(HOTSPOTS)
             if not only:
                 return
         if NEARDUP in only:
@@ -329,6 +338,24 @@ class Command(BaseCommand):
             path = Path(o["report"])
             report.update_doc(path, NEARDUP, f"<!-- bench:{NEARDUP}:begin -->\n{head}\n{text}\n"
                                              f"<!-- bench:{NEARDUP}:end -->")
+
+    def run_hotspots(self, o) -> None:
+        """The hot-problem pass on generated text (``hotline.bench.hotspots``); its own section."""
+        from hotline.bench import hotspots as bench_hotspots
+        from hotline.bench import report
+
+        started = time.perf_counter()
+        text = bench_hotspots.run(o["hotspot_rows"], log=self.stderr.write)
+        info = report.machine("")
+        head = (f"### 热点问题检测（{info['date']}）\n\n"
+                f"机器：{info['cpu']}，{info['cores']} 核，{info['ram_gib']} GiB 内存；Python {info['python']}。"
+                f"`hotline bench --only hotspots --hotspot-rows {o['hotspot_rows']}`，用时 "
+                f"{time.perf_counter() - started:.0f} 秒（含生成语料）。不用数据库：语料由 hotline.demo.corpus 生成。\n")
+        self.stdout.write(text)
+        if not o["no_report"]:
+            path = Path(o["report"])
+            report.update_doc(path, HOTSPOTS, f"<!-- bench:{HOTSPOTS}:begin -->\n{head}\n{text}\n"
+                                              f"<!-- bench:{HOTSPOTS}:end -->")
             self.stdout.write(f"已写入 {path}")
 
     def prepare_database(self, url: str, name: str, pg: bool, reuse: bool) -> None:
