@@ -79,6 +79,12 @@ EXPORT_CONTACT_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 # published; a unit keeps the articles it owns (and proposes new ones as their owner).
 KB_CENTER_EDITORS = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
 KB_REVIEWERS = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+# Everyone on the staff reads the published articles; an auditor reads orders, not the answers.
+KB_READERS = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.HANDLER, Role.ADMIN})
+
+
+def may_read_knowledge(user) -> bool:
+    return role_of(user) in KB_READERS
 
 
 def may_edit_knowledge(user, owner_unit_id: int | None) -> bool:

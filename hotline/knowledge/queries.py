@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import threading
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 
 from hotline.catalog.models import KnowledgeArticle, KnowledgeRevision
+from hotline.knowledge import ranking
 from hotline.workorders.models import Disposition
 
 # Articles whose review date falls within this many days are listed as due (复核临期).
@@ -34,6 +36,47 @@ def search(qs, text: str, *, limit: int):
     for word in text.split()[:5]:
         cond &= Q(title__icontains=word) | Q(body__icontains=word) | Q(keywords__icontains=word)
     return list(qs.filter(cond).order_by("title")[:limit])
+
+
+_index_lock = threading.Lock()
+_index: dict = {}  # {"stamp": …, "index": ArticleIndex}: the offered articles', one per process
+
+
+def _offered_index(today: dt.date) -> ranking.ArticleIndex:
+    """The ranking index of the articles offered today, rebuilt when they change.
+
+    The stamp is read from the database on every search (one aggregate query), so a change made
+    in another process is seen at once: ``actions.approve`` saves the article (``updated_at``
+    moves and the published text is what the index reads), a new article adds a row, the admin's
+    启用 saves the row, and an expiry date passing changes ``today``. Pending and rejected
+    revisions are other rows and never reach the index.
+    """
+    qs = offered(today)
+    stamp = (today, *qs.aggregate(n=Count("pk"), changed=Max("updated_at"), last=Max("pk")).values())
+    with _index_lock:
+        if _index.get("stamp") != stamp:
+            rows = qs.order_by("pk").values_list("pk", "title", "keywords", "body")
+            _index["index"] = ranking.ArticleIndex([ranking.Article(*row) for row in rows])
+            _index["stamp"] = stamp
+        return _index["index"]
+
+
+def rank_offered(today: dt.date, *, appeal: str = "", query: str = "", limit: int = 8) -> list[KnowledgeArticle]:
+    """Offered articles ranked by relevance to the appeal (title and content as typed) and the typed
+    words, best first (``hotline.knowledge.ranking``); each carries its ``score``. Without either,
+    the most recently updated."""
+    qs = offered(today).select_related("category", "owner_unit")
+    if not (appeal or "").strip() and not (query or "").strip():
+        return list(qs.order_by("-updated_at")[:limit])
+    ranked = _offered_index(today).rank(appeal, query, limit=limit)
+    found = qs.in_bulk([article.key for article, _ in ranked])
+    out = []
+    for article, score in ranked:
+        row = found.get(article.key)
+        if row is not None:  # withdrawn since the stamp was read: left out rather than shown
+            row.score = score
+            out.append(row)
+    return out
 
 
 def with_usage(qs):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from hotline.accounts import access
 from hotline.catalog.models import Category
 from hotline.knowledge import queries as kb_queries
 from hotline.lib import clock
@@ -106,13 +108,13 @@ def intake_lookup(request):
                                                              "window_days": window.days})
 
 
-def search_knowledge(text: str, *, limit: int = 8):
-    """Articles operators may answer from (published, not expired) matching ``text``."""
-    return kb_queries.search(kb_queries.offered(clock.today()), text, limit=limit)
-
-
 @login_required
 def kb_search(request):
-    """Knowledge-base hits beside the intake form (htmx), each one usable as the direct answer."""
-    return render_page(request, "web/kb_results.html", {"articles": search_knowledge(request.GET.get("kb", "")),
-                                                         "pick": True})
+    """Knowledge-base articles beside the intake form (htmx), each one usable as the direct answer:
+    the offered ones ranked by relevance to the appeal typed so far and the words typed in the
+    search box (``hotline.knowledge.ranking``)."""
+    if not access.may_read_knowledge(request.user):
+        raise PermissionDenied("无权访问知识库")
+    appeal = f"{request.GET.get('title', '')[:200]}\n{request.GET.get('content', '')[:4000]}"
+    articles = kb_queries.rank_offered(clock.today(), appeal=appeal, query=request.GET.get("kb", "")[:200])
+    return render_page(request, "web/kb_results.html", {"articles": articles, "pick": True})

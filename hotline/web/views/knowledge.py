@@ -19,11 +19,9 @@ from hotline.web.forms import KnowledgeForm
 from hotline.web.views.common import render_page, role
 from hotline.workorders.workflow import Role
 
-STAFF = (Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.HANDLER, Role.ADMIN)
-
 
 def _staff(request):
-    if role(request) not in STAFF:
+    if not access.may_read_knowledge(request.user):
         raise PermissionDenied("无权访问知识库")
 
 

@@ -26,6 +26,7 @@ TRIAGE = "triage"  # the classifiers against their baseline: no database, only w
 # --scale orders with distinct texts, only when asked (--only neardup).
 NEARDUP = "neardup"
 HOTSPOTS = "hotspots"  # the hot-problem pass on generated text: no database, only when asked
+KB = "kb"  # knowledge-base ranking on the demo's consultations: no database, only when asked (--only kb)
 # Measured only when asked for (--only mixed): it needs nginx and takes minutes (hotline/bench/mixed.py).
 OPTIONAL_STEPS = ("mixed",)
 # Orders posted per intake run (2,000 elsewhere); at the large scales long enough to be "sustained":
@@ -61,7 +62,7 @@ class Command(BaseCommand):
                             help=f"逗号分隔：{','.join(STEPS + OPTIONAL_STEPS)}（默认除 mixed 外全部）；"
                                  f"{TRIAGE}（分类模型对基线，不用数据库，只在点名时运行）；"
                                  f"{NEARDUP}（相似文本索引对逐对比对，自行加载 --scale 件工单，只在点名时运行）；"
-                                 f"{HOTSPOTS}（热点问题检测，不用数据库，只在点名时运行）")
+                                 f"{HOTSPOTS}（热点问题检测）、{KB}（知识库检索排序）：不用数据库，只在点名时运行")
         parser.add_argument("--repeat", type=int, default=3, help=f"{TRIAGE}：每项测量重复次数（默认 3）")
         parser.add_argument("--triage-rows", type=int, default=500_000, help=f"{TRIAGE}：训练规模测量的工单数")
         parser.add_argument("--hotspot-rows", type=int, default=100_000,
@@ -108,9 +109,14 @@ class Command(BaseCommand):
         if "bench" not in Path(name).name:
             raise CommandError("基准数据库的名字必须包含 bench（防止误用业务数据库）")
         only = {s.strip() for s in o["only"].split(",") if s.strip()} or set(STEPS)
-        unknown = only - set(STEPS) - set(OPTIONAL_STEPS) - {TRIAGE, NEARDUP, HOTSPOTS}
+        unknown = only - set(STEPS) - set(OPTIONAL_STEPS) - {TRIAGE, NEARDUP, HOTSPOTS, KB}
         if unknown:
             raise CommandError(f"未知的测量：{', '.join(sorted(unknown))}")
+        if KB in only:
+            self.run_kb(o)
+            only.discard(KB)
+            if not only:
+                return
         if TRIAGE in only:
             self.o = o
             self.run_triage(o)
@@ -356,6 +362,23 @@ class Command(BaseCommand):
             path = Path(o["report"])
             report.update_doc(path, HOTSPOTS, f"<!-- bench:{HOTSPOTS}:begin -->\n{head}\n{text}\n"
                                               f"<!-- bench:{HOTSPOTS}:end -->")
+            self.stdout.write(f"已写入 {path}")
+
+    def run_kb(self, o) -> None:
+        """Knowledge-base ranking against the old substring search (``hotline.bench.kb``)."""
+        from hotline.bench import kb as bench_kb
+        from hotline.bench import report
+
+        started = time.perf_counter()
+        text = report.table(bench_kb.run(log=self.stderr.write))
+        info = report.machine("")
+        head = (f"### 知识库检索排序（{info['date']}）\n\n"
+                f"机器：{info['cpu']}，{info['cores']} 核；Python {info['python']}。`hotline bench --only kb`，"
+                f"用时 {time.perf_counter() - started:.0f} 秒。命中率是确定的（固定种子），用时随机器负载浮动。\n")
+        self.stdout.write(text)
+        if not o["no_report"]:
+            path = Path(o["report"])
+            report.update_doc(path, KB, f"<!-- bench:{KB}:begin -->\n{head}\n{text}\n<!-- bench:{KB}:end -->")
             self.stdout.write(f"已写入 {path}")
 
     def prepare_database(self, url: str, name: str, pg: bool, reuse: bool) -> None:
