@@ -165,6 +165,10 @@ def test_a_unit_is_never_offered_orders_it_cannot_see(frozen, client, new_order,
         assert {o.pk for o, _ in found} == expected, user.username
     # The door alone (visible_to) would give 钱 the confidential order of his unit; the repeat scope does not.
     assert secret.pk in {o.pk for o, _ in services.similar_orders(qian, *SAME_IN_OTHER_WORDS, now=NOW)}
+    # The intake's lookup itself is the center's: a unit handler is refused before anything is looked up.
+    client.force_login(qian)
+    refused = client.get(reverse("intake_lookup"), {"title": SAME_IN_OTHER_WORDS[0], "content": SAME_IN_OTHER_WORDS[1]})
+    assert refused.status_code == 403 and road.number not in refused.content.decode()
 
 
 def test_the_nightly_pass_links_yesterdays_near_duplicates_once(frozen, client, new_order, people, unit):
