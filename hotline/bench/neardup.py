@@ -245,7 +245,8 @@ def run(*, orders: int, planted: int, repeat: int, log: Callable[[str], None], s
     rounds, results = timed_rounds(lsh)
     recall, precision = _quality(results, ids, same_text)
     rows.append(_rounds_row(f"受理时查相似（索引，{orders:,} 件中）", rounds, target_ms=50, note=(
-        f"召回 {recall:.1%}、精确 {precision:.1%}（{planted} 条改写，原单 Jaccard 中位数 "
+        f"召回 {recall:.1%}、精确 {precision:.1%}，每次显示 {statistics.mean(map(len, results)):.2f} 件"
+        f"（Jaccard ≥ {neardup.THRESHOLD}；{planted} 条改写，与原单 Jaccard 中位数 "
         f"{statistics.median(jaccards):.2f}，最低 {min(jaccards):.2f}）；每键至多读 {dupindex.PER_KEY} 件，"
         f"核对前 {dupindex.VERIFY} 件；services.similar_orders，派单员，{WINDOW_DAYS} 天内")))
 
@@ -334,7 +335,8 @@ def run(*, orders: int, planted: int, repeat: int, log: Callable[[str], None], s
     hit = sum(1 for pk, original in pairs_planted if any((pk, other) in linked for other in same_text[original]))
     rows.append({"name": f"夜间比对：前一天 {night.orders:,} 件", "seconds": round(night_s, 1),
                  "rate": round(night.orders / night_s), "rate_unit": "单/秒",
-                 "note": f"记录疑似重复 {night.pairs:,} 对（{night.groups:,} 组）；植入的改写中原单在当天结束前的 "
+                 "note": f"Jaccard ≥ {neardup.NIGHTLY_THRESHOLD}；记录疑似重复 {night.pairs:,} 对（{night.groups:,} 组）；"
+                         f"植入的改写中原单在当天结束前的 "
                          f"{len(pairs_planted)} 条，{hit / max(len(pairs_planted), 1):.1%} 连上原单"})
     return {"rows": rows, "recall": recall, "precision": precision, "p95s": [percentile(r, 0.95) for r in rounds],
             "recall_baseline": recall_old, "nightly_recall": hit / max(len(pairs_planted), 1)}

@@ -211,7 +211,8 @@ class NightlyReport:
     backfilled: int = 0
 
 
-def nightly(day: dt.date, *, days_back: int = 60, k: int = 10) -> NightlyReport:
+def nightly(day: dt.date, *, days_back: int = 60, k: int = 10,
+            threshold: float = neardup.NIGHTLY_THRESHOLD) -> NightlyReport:
     """Near-duplicate pairs among the orders received on ``day`` (center's time) and the orders
     of the ``days_back`` days before: each pair (later order → earlier one) recorded once in
     ``NearDuplicate`` for staff to see, never merged. Orders merged away are left out, and so is a
@@ -230,7 +231,7 @@ def nightly(day: dt.date, *, days_back: int = 60, k: int = 10) -> NightlyReport:
     pairs: dict[tuple[int, int], float] = {}
     for pk, title, content, at in todays:
         report.orders += 1
-        for other, score in find(title, content, scope, since=since, k=k, exclude=[pk]):
+        for other, score in find(title, content, scope, since=since, k=k, exclude=[pk], threshold=threshold):
             other_at = received.get(other)
             later_is_me = other_at is None or (other_at, other) < (at, pk)
             pair = (pk, other) if later_is_me else (other, pk)
