@@ -12,7 +12,6 @@ which the nightly pass runs first and ``hotline triage neardup`` runs by hand.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,8 +22,6 @@ from hotline.triage import neardup
 from hotline.triage.models import NearDupKey, NearDuplicate, NearDupState
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.workflow import Status
-
-log = logging.getLogger(__name__)
 
 # A lookup reads at most this many orders per key, the newest first. A key shared by tens of
 # thousands of orders (a stock phrase: "咨询社保卡办理") would otherwise make one query read them all;
