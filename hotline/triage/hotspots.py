@@ -419,7 +419,8 @@ _CONTENT_POS = frozenset("nvlij")  # nouns, verbs, fixed expressions, idioms, ab
 # Words of how appeals are told rather than what they are about: never a topic's name.
 _GENERIC = frozenset({"来电", "反映", "来电人", "希望", "问题", "要求", "咨询", "市民", "群众", "情况", "处理", "解决",
                       "尽快", "相关", "部门", "有关", "目前", "没有", "存在", "一直", "现在", "可以", "诉求", "关于",
-                      "至今", "已经", "表示", "称其", "多次", "致电", "电话", "联系", "联系电话", "手机", "号码"})
+                      "至今", "已经", "表示", "称其", "多次", "致电", "电话", "联系", "联系电话", "手机", "号码",
+                      "作为", "处置", "进行", "导致", "组织", "协调", "核实", "及时", "排除", "落实"})
 
 
 def _describe(corpus: Corpus, order: np.ndarray, term_ratio: dict[str, float], places: set[str],
