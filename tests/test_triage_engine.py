@@ -164,3 +164,23 @@ def test_rule_labels_come_first_in_the_combined_ranking(samples):
     assert report.combined_accuracy == 0.0
     assert report.combined_top3_accuracy <= report.top3_accuracy
     assert "catalog first" in report.format()
+
+
+def test_the_row_budget_keeps_every_row_under_it_and_the_newest_over_it(monkeypatch, leaves, samples):
+    # 3 big classes of 100 rows and 4 small of 10: 340 rows.
+    labels = [label for label, n in (("a", 100), ("b", 100), ("c", 100), ("d", 10), ("e", 10), ("f", 10),
+                                     ("g", 10)) for _ in range(n)]
+    assert engine._within_budget(labels, 340) is None and engine._within_budget(labels, None) is None
+    assert engine._share([100, 100, 100, 10, 10, 10, 10], 220) == 60  # 4 × 10 + 3 × 60 = 220
+    keep = engine._within_budget(labels, 220)
+    kept = [labels[i] for i in keep]
+    assert len(keep) == 220 and keep == sorted(keep)
+    assert {label: kept.count(label) for label in "abcdefg"} == {"a": 60, "b": 60, "c": 60, "d": 10, "e": 10,
+                                                                "f": 10, "g": 10}
+    assert keep[:60] == list(range(40, 100))  # a's newest (last) 60
+    # The engine fits within the budget and says so in the model's metadata.
+    texts, labels, _ = samples
+    monkeypatch.setattr(engine, "MAX_FITTED", 200)
+    meta = engine.train(texts, labels).metadata
+    assert meta["n_samples"] == len(texts) and meta["n_fitted"] <= 200 and meta["max_fitted"] == 200
+    assert meta["per_class_share"] == 200 // LEAVES

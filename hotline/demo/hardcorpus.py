@@ -100,13 +100,26 @@ def messy_appeal(leaf: str, rng: random.Random, *, leaves: Sequence[str] = LEAF_
 
 
 def generate(n: int, *, seed: int = 0, leaves: Sequence[str] | None = None, noise: float = 0.08,
-             length: int = 400) -> tuple[list[str], list[str], list[str]]:
-    """``n`` messy appeals spread evenly over ``leaves``: (titles, contents, labels)."""
+             length: int = 400, skew: float = 0.0) -> tuple[list[str], list[str], list[str]]:
+    """``n`` messy appeals over ``leaves``: (titles, contents, labels).
+
+    ``skew`` 0 spreads them evenly; above 0 the k-th leaf (in a seeded random order) gets a share
+    proportional to 1 / k**skew, as a center's categories do (a few take thousands of calls a year,
+    most a few dozen); every leaf keeps at least 5. Rows come in random order (a center's come in
+    time order, and its categories are mixed in time)."""
     leaves = list(leaves or LEAF_CODES)
     rng = random.Random(seed)
+    if skew:
+        ranked = leaves[:]
+        rng.shuffle(ranked)
+        weights = [1 / (k + 1) ** skew for k in range(len(ranked))]
+        total = sum(weights)
+        order = [leaf for leaf, w in zip(ranked, weights, strict=True) for _ in range(max(5, round(w / total * n)))]
+        rng.shuffle(order)
+    else:
+        order = [leaves[i % len(leaves)] for i in range(n)]
     titles, contents, labels = [], [], []
-    for i in range(n):
-        leaf = leaves[i % len(leaves)]
+    for leaf in order:
         title, content = messy_appeal(leaf, rng, leaves=leaves, length=length)
         label = _other(leaf, leaves, rng) if rng.random() < noise else leaf
         titles.append(title)

@@ -64,7 +64,10 @@ class Command(BaseCommand):
                                  f"{NEARDUP}（相似文本索引对逐对比对，自行加载 --scale 件工单，只在点名时运行）；"
                                  f"{HOTSPOTS}（热点问题检测）、{KB}（知识库检索排序）：不用数据库，只在点名时运行")
         parser.add_argument("--repeat", type=int, default=3, help=f"{TRIAGE}：每项测量重复次数（默认 3）")
-        parser.add_argument("--triage-rows", type=int, default=500_000, help=f"{TRIAGE}：训练规模测量的工单数")
+        parser.add_argument("--triage-rows", type=int, default=500_000,
+                            help=f"{TRIAGE}：训练规模测量的工单数（0：不测）")
+        parser.add_argument("--triage-skewed-rows", type=int, default=20_000,
+                            help=f"{TRIAGE}：类别不均的困难语料的工单数（0：不测）")
         parser.add_argument("--hotspot-rows", type=int, default=100_000,
                             help=f"{HOTSPOTS}：本月工单数（历史为其 3 倍）")
         parser.add_argument("--triage-scale-repeat", type=int, default=1,
@@ -287,6 +290,7 @@ class Command(BaseCommand):
 
         started = time.perf_counter()
         sections = bench_triage.run(repeat=o["repeat"], scale_rows=o["triage_rows"],
+                                    skewed_rows=o["triage_skewed_rows"],
                                     scale_repeat=o["triage_scale_repeat"], log=self.stderr.write)
         text = report.table(sections)
         info = report.machine("")
