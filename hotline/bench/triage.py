@@ -163,14 +163,17 @@ def run(*, repeat: int = 3, scale_rows: int = 500_000, scale_repeat: int = 1, de
         for r in range(repeat):
             log(f"[bench] triage {title[:8]} 第 {r + 1}/{repeat} 次")
             runs.append(compare(*make(rows, seed=100 + r), seed=r))
+            log(f"[bench] {json.dumps(runs[-1])}")
         sections.append((f"分类准确率与预测速度 · {title}", _rows(runs)))
     scale_runs, base_runs = [], []
     for r in range(scale_repeat if scale_rows else 0):
         log(f"[bench] triage 训练 {scale_rows:,} 单 第 {r + 1}/{scale_repeat} 次")
         scale_runs.append(scale(scale_rows))
+        log(f"[bench] {json.dumps(scale_runs[-1])}")
         if scale_baseline:
             log(f"[bench] triage 基线训练 {scale_rows:,} 单 第 {r + 1}/{scale_repeat} 次")
             base_runs.append(scale(scale_rows, "baseline"))
+            log(f"[bench] {json.dumps(base_runs[-1])}")
     if scale_runs:
         sections.append((f"训练规模 · {scale_rows:,} 单（项目生成语料）", _scale_rows(scale_runs, base_runs)))
     return sections

@@ -8,7 +8,8 @@ vectorised with numpy), plus the same over the title, weighted above the content
 given. An optional *context* per document (e.g. ``town:杨楼镇``, ``cat:0101``) is a third block of
 features: the unit model uses it to learn that a town-routed category goes to the order's own town.
 The classifier is a linear SVM (liblinear). Its scores for the chips are calibrated probabilities
-(``CalibratedClassifierCV``, sigmoid, on 3 folds) when every class has at least 3 samples and the
+(one Platt sigmoid shared by the classes, fitted on 3 folds' held-out decision values) when every
+class has at least 3 samples and the
 data is not too large to fit four times, otherwise a softmax of its decision values.
 
 docs/triage.md ("Choices") has the measurements behind each choice: jieba words were slower and no
@@ -31,11 +32,11 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 import sklearn
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.metrics.pairwise import cosine_similarity
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import cross_val_predict, train_test_split
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
@@ -48,7 +49,7 @@ TITLE_SEP = "\x1e"  # between the title and the text
 # The choices measured in docs/triage.md ("Choices").
 NGRAMS = (1, 2)
 SUBLINEAR = True
-TITLE_WEIGHT = 0.5  # the title block's weight: its n-grams count again on top of the text's
+TITLE_WEIGHT = 0.25  # the title block's weight: its n-grams count again on top of the text's
 SVM_C = 0.5
 CALIBRATION_FOLDS = 3
 CALIBRATE_MAX_SAMPLES = 100_000  # above this, four fits cost too much: softmax of decision values
@@ -160,8 +161,8 @@ class Classifier:
     Not a scikit-learn ``Pipeline``/``FeatureUnion`` on purpose: the intake form asks for one text at
     a time, and their per-call machinery (validation, a joblib loop over the blocks, one Python
     calibrator call per class) cost more than the prediction itself. Here a prediction is the
-    blocks' ``transform``, one sparse product and, when calibrated, one vectorised sigmoid per class
-    (the same ``1 / (1 + exp(a·d + b))`` scikit-learn's sigmoid calibration fits).
+    blocks' ``transform``, one sparse product and, when calibrated, one vectorised sigmoid
+    ``1 / (1 + exp(a·d + b))`` (Platt's, as scikit-learn's sigmoid calibration fits).
     """
 
     def __init__(self, *, with_title: bool, with_context: bool, c: float = SVM_C):
@@ -188,12 +189,17 @@ class Classifier:
         counts = Counter(labels.tolist())
         self.a = self.b = None
         if min(counts.values()) >= CALIBRATION_FOLDS and len(labels) <= CALIBRATE_MAX_SAMPLES:
-            calibrated = CalibratedClassifierCV(svm, cv=CALIBRATION_FOLDS, method="sigmoid", ensemble=False)
-            calibrated.fit(x, labels)
-            inner = calibrated.calibrated_classifiers_[0]
-            svm = inner.estimator
-            self.a = np.array([c.a_ for c in inner.calibrators], dtype=np.float64)
-            self.b = np.array([c.b_ for c in inner.calibrators], dtype=np.float64)
+            # Platt scaling with one sigmoid shared by every class, fitted on held-out decision values
+            # (3 folds): a sigmoid per class (CalibratedClassifierCV) reorders the classes and lost
+            # accuracy against the SVM's own ranking; a shared one keeps the ranking, so the first
+            # chip is the SVM's answer and its score still reads as a probability.
+            held_out = cross_val_predict(svm, x, labels, cv=CALIBRATION_FOLDS, method="decision_function")
+            svm.fit(x, labels)
+            truth = labels[:, None] == svm.classes_[None, :] if held_out.ndim == 2 else (labels == svm.classes_[1])
+            platt = LogisticRegression(C=1e4).fit(held_out.reshape(-1, 1), np.asarray(truth).reshape(-1))
+            width = 1 if held_out.ndim == 1 else len(svm.classes_)
+            self.a = np.full(width, -platt.coef_[0, 0])
+            self.b = np.full(width, -platt.intercept_[0])
         else:
             svm.fit(x, labels)
         self.calibrated = self.a is not None
