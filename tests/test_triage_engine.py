@@ -184,3 +184,23 @@ def test_the_row_budget_keeps_every_row_under_it_and_the_newest_over_it(monkeypa
     meta = engine.train(texts, labels).metadata
     assert meta["n_samples"] == len(texts) and meta["n_fitted"] <= 200 and meta["max_fitted"] == 200
     assert meta["per_class_share"] == 200 // LEAVES
+
+
+def test_the_vectoriser_weighs_as_scikit_learn_does(samples):
+    """features.CharNgramTfidf: the TF-IDF of scikit-learn's char analyser (smooth idf, sublinear tf,
+    unit rows), computed without a Python string per n-gram."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from hotline.triage.features import CharNgramTfidf
+
+    # Chinese characters only: full-width punctuation and whitespace runs are folded by ours alone.
+    texts = ["".join(ch for ch in t if "\u4e00" <= ch <= "\u9fff") for t in samples[0][:120]] + [""]
+    ours = CharNgramTfidf((1, 2), sublinear_tf=True).fit(texts)
+    theirs = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+    names = list(ours.get_feature_names_out())
+    assert sorted(names) == sorted(theirs.get_feature_names_out())
+    columns = [theirs.vocabulary_[n] for n in names]
+    a, b = ours.transform(texts).toarray(), theirs.transform(texts).toarray()[:, columns]
+    assert np.abs(a - b).max() < 1e-9 and not a[-1].any()
+    assert np.allclose(np.linalg.norm(a[:-1], axis=1), 1.0)

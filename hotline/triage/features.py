@@ -18,7 +18,6 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import normalize
 
 _BITS = 21
 _SPACE = 32
@@ -72,6 +71,17 @@ def ngram_keys(texts: Sequence[str], ngram_range: tuple[int, int]) -> tuple[np.n
     if not keys:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(keys), np.concatenate(owners)
+
+
+def _l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row scaled to unit length in place (empty rows stay empty): ``sklearn.preprocessing.normalize``
+    without its parameter validation, which cost a sixth of a one-text prediction."""
+    per_row = np.diff(m.indptr)
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(m.shape[0]), per_row), weights=m.data * m.data,
+                                minlength=m.shape[0]))
+    norms[norms == 0] = 1.0
+    m.data /= np.repeat(norms, per_row)
+    return m
 
 
 class CharNgramTfidf(TransformerMixin, BaseEstimator):
@@ -154,7 +164,7 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
             counts.data += 1.0
         if self.use_idf:
             counts.data *= self.idf_[counts.indices]
-        return normalize(counts, copy=False)
+        return _l2_rows(counts)
 
     def get_feature_names_out(self, input_features=None):
         names = []
