@@ -175,7 +175,7 @@ def run(*, orders: int, planted: int, repeat: int, log: Callable[[str], None], s
     from hotline.triage.models import NearDupKey, NearDuplicate, NearDupState
     from hotline.workorders import actions, queries
     from hotline.workorders.models import WorkOrder
-    from hotline.workorders.signals import event_recorded
+    from hotline.workorders.signals import order_registering
 
     rows: list[dict] = []
     now = timezone.now().replace(microsecond=0)
@@ -289,18 +289,18 @@ def run(*, orders: int, planted: int, repeat: int, log: Callable[[str], None], s
         return order, (time.perf_counter() - t0) * 1000
 
     # Alternately with and without the receiver, so the two samples share the machine's moments.
-    from hotline.triage.dupindex import on_events_recorded
+    from hotline.triage.dupindex import on_order_registering
 
     with_index, without, planted_orders = [], [], []
     for i, (title, content) in enumerate(queries_):
         order, ms = register(title, content, start + dt.timedelta(seconds=30 * i))
         with_index.append(ms)
         planted_orders.append(order.pk)
-        event_recorded.disconnect(dispatch_uid="hotline.triage.neardup")
+        order_registering.disconnect(dispatch_uid="hotline.triage.neardup")
         try:
             without.append(register(title + "（对照）", content, now - dt.timedelta(minutes=5, seconds=i))[1])
         finally:
-            event_recorded.connect(on_events_recorded, dispatch_uid="hotline.triage.neardup")
+            order_registering.connect(on_order_registering, dispatch_uid="hotline.triage.neardup")
     # The index's own part: the keys of one text and the two INSERTs, for an order id past the last
     # (foreign keys are checked at commit, and every one of these transactions is rolled back).
     key_ms = []

@@ -7,8 +7,8 @@ class TriageConfig(AppConfig):
 
     def ready(self):
         # A registered order's near-duplicate keys are written in the registration's transaction;
-        # the work orders send the event and never import triage (DESIGN.md §5).
-        from hotline.triage.dupindex import on_events_recorded
-        from hotline.workorders.signals import event_recorded
+        # the work orders send the signal and never import triage (DESIGN.md §5).
+        from hotline.triage.dupindex import on_order_registering
+        from hotline.workorders.signals import order_registering
 
-        event_recorded.connect(on_events_recorded, dispatch_uid="hotline.triage.neardup")
+        order_registering.connect(on_order_registering, dispatch_uid="hotline.triage.neardup")

@@ -3,8 +3,8 @@ backfill, and the nightly pass that records near-duplicate pairs.
 
 The engine (``hotline.triage.neardup``) is pure; this module reads and writes
 ``NearDupKey`` / ``NearDupState`` / ``NearDuplicate``. Keys are written with the registration, in
-its transaction (``on_events_recorded``, connected in ``TriageConfig.ready``): the work orders send
-``event_recorded`` and never import triage (DESIGN.md §5). Orders that come in without an action
+its transaction (``on_order_registering``, connected in ``TriageConfig.ready``): the work orders send
+``order_registering`` and never import triage (DESIGN.md §5). Orders that come in without an action
 (the benchmark's bulk loader, a restored dump of an older version) are indexed by ``backfill``,
 which the nightly pass runs first and ``hotline triage neardup`` runs by hand.
 """
@@ -58,12 +58,11 @@ def index_orders(rows: Iterable[tuple[int, str, str]], *, copy: bool = False) ->
     return len(pairs)
 
 
-def on_events_recorded(sender, events, **kwargs) -> None:
-    """The receiver of ``event_recorded``: a registered order's keys, in the registration's
-    transaction (rolled back with it). About 20 key rows and one state row, one INSERT each."""
-    orders = [e.order for e in events if e.action == "register"]
-    if orders:
-        index_orders([(o.pk, o.title, o.content) for o in orders])
+def on_order_registering(sender, order, **kwargs) -> None:
+    """The receiver of ``order_registering``: a new order's keys and state, in the registration's
+    transaction (rolled back with it) and, on PostgreSQL, before the month's number is drawn, so
+    registrations do not queue on them. 20 key rows and one state row, one INSERT each."""
+    index_orders([(order.pk, order.title, order.content)])
 
 
 @dataclass

@@ -50,7 +50,7 @@ from hotline.workorders.models import (
     WorkOrder,
 )
 from hotline.workorders.preconditions import refuse_unless_possible
-from hotline.workorders.signals import event_recorded
+from hotline.workorders.signals import event_recorded, order_registering
 from hotline.workorders.textindex import search_units_with
 from hotline.workorders.visibility import restrict_work_orders
 from hotline.workorders.workflow import (
@@ -345,6 +345,7 @@ def register_order(*, acting_user, at: dt.datetime | None = None, title: str, co
                   **({"attachments": len(attachments)} if attachments else {})}))
         attach(order, attachments, at=at, actor=actor, event=events[-1],
                kind=Attachment.Kind.PHOTO if actor.role == Role.SYSTEM else Attachment.Kind.INTAKE)
+        order_registering.send(sender=WorkOrder, order=order)
 
     with transaction.atomic(savepoint=False):
         # Registrations queue on the month's number until each commits (see _next_number), so on
