@@ -9,8 +9,8 @@ given. An optional *context* per document (e.g. ``town:杨楼镇``, ``cat:0101``
 features: the unit model uses it to learn that a town-routed category goes to the order's own town.
 The classifier is a linear SVM (liblinear). Its scores for the chips are calibrated probabilities
 (one Platt sigmoid shared by the classes, fitted on 3 folds' held-out decision values) when every
-class has at least 3 samples and the
-data is not too large to fit four times, otherwise a softmax of its decision values.
+class has at least 3 samples and the data is not too large to fit four times, otherwise a softmax
+of its decision values. Rows beyond ``MAX_FITTED`` are not fitted (each class keeps its newest).
 
 docs/triage.md ("Choices") has the measurements behind each choice: jieba words were slower and no
 more accurate; logistic regression no more accurate and slower to train at 500,000 orders;
