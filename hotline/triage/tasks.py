@@ -53,15 +53,11 @@ def schedule_retrain(now: dt.datetime | None = None) -> list[str]:
     hand or by this job); the month is claimed like the SLA sweep's period, so two schedulers queue
     it once. A retrained model that scores worse is stored but not activated (``services.train``).
     """
-    from django.core.cache import cache
-    from django.db import router, transaction
     from django.utils import timezone
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
 
     from hotline.lib import clock
     from hotline.triage.models import TriageModel
-    from hotline.workorders.tasks import _lock_scheduler
+    from hotline.workorders.tasks import enqueue_once
 
     now = now or timezone.now()
     year, month = clock.month_of(now)
@@ -70,19 +66,8 @@ def schedule_retrain(now: dt.datetime | None = None) -> list[str]:
         return []
     if TriageModel.objects.filter(created_at__gte=clock.month_bounds(year, month)[0]).exists():
         return []
-    backend = train_models.get_backend()
-    if not isinstance(backend, DatabaseBackend):
-        if not cache.add(f"hotline:triage_retrain:{key}", 1, timeout=40 * 24 * 3600):
-            return []
-        train_models.enqueue(month=key)
-        return [f"triage.train_models {key}"]
-    using = router.db_for_write(DBTaskResult)
-    with transaction.atomic(using=using):
-        _lock_scheduler(using)
-        if DBTaskResult.objects.using(using).filter(task_path=train_models.module_path, backend_name=backend.alias,
-                                                    args_kwargs__kwargs__month=key).exists():
-            return []
-        train_models.enqueue(month=key)
+    if not enqueue_once(train_models, ttl=40 * 24 * 3600, month=key):
+        return []
     return [f"triage.train_models {key}"]
 
 
@@ -102,31 +87,15 @@ def schedule_near_duplicates(now: dt.datetime | None = None) -> list[str]:
     queue the near-duplicate pass over yesterday's orders. The day is claimed among the queued tasks
     under the scheduler lock (or in the shared cache with a queue outside the database), so several
     schedulers queue it once."""
-    from django.core.cache import cache
-    from django.db import router, transaction
     from django.utils import timezone
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
 
     from hotline.lib import clock
-    from hotline.workorders.tasks import _lock_scheduler
+    from hotline.workorders.tasks import enqueue_once
 
     now = now or timezone.now()
     key = (clock.local_date(now) - dt.timedelta(days=1)).isoformat()
-    backend = find_near_duplicates.get_backend()
-    if not isinstance(backend, DatabaseBackend):
-        if not cache.add(f"hotline:near_duplicates:{key}", 1, timeout=3 * 24 * 3600):
-            return []
-        find_near_duplicates.enqueue(day=key)
-        return [f"triage.find_near_duplicates {key}"]
-    using = router.db_for_write(DBTaskResult)
-    with transaction.atomic(using=using):
-        _lock_scheduler(using)
-        if DBTaskResult.objects.using(using).filter(task_path=find_near_duplicates.module_path,
-                                                    backend_name=backend.alias,
-                                                    args_kwargs__kwargs__day=key).exists():
-            return []
-        find_near_duplicates.enqueue(day=key)
+    if not enqueue_once(find_near_duplicates, ttl=3 * 24 * 3600, day=key):
+        return []
     return [f"triage.find_near_duplicates {key}"]
 
 
@@ -147,29 +116,14 @@ def schedule_early_warning(now: dt.datetime | None = None) -> list[str]:
     ``EARLY_WARNING_HOURS`` period, claimed like the monthly retrain so two schedulers queue it once.
     Each run is a few seconds of numpy on the last three months' orders; a sweep every 5 minutes
     would redo it for nothing."""
-    from django.core.cache import cache
-    from django.db import router, transaction
     from django.utils import timezone
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
 
     from hotline.lib import clock
-    from hotline.workorders.tasks import _lock_scheduler
+    from hotline.workorders.tasks import enqueue_once
 
     now = now or timezone.now()
     local = clock.local(now)
     key = f"{local:%Y-%m-%d}T{local.hour // EARLY_WARNING_HOURS * EARLY_WARNING_HOURS:02d}"
-    backend = early_warning.get_backend()
-    if not isinstance(backend, DatabaseBackend):
-        if not cache.add(f"hotline:early_warning:{key}", 1, timeout=2 * EARLY_WARNING_HOURS * 3600):
-            return []
-        early_warning.enqueue(period=key)
-        return [f"triage.early_warning {key}"]
-    using = router.db_for_write(DBTaskResult)
-    with transaction.atomic(using=using):
-        _lock_scheduler(using)
-        if DBTaskResult.objects.using(using).filter(task_path=early_warning.module_path, backend_name=backend.alias,
-                                                    args_kwargs__kwargs__period=key).exists():
-            return []
-        early_warning.enqueue(period=key)
+    if not enqueue_once(early_warning, ttl=2 * EARLY_WARNING_HOURS * 3600, period=key):
+        return []
     return [f"triage.early_warning {key}"]

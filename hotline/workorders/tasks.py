@@ -227,31 +227,38 @@ def _lock_scheduler(using: str) -> None:
             cursor.execute(f"UPDATE {DBTaskResult._meta.db_table} SET id = id WHERE 1 = 0")
 
 
-def schedule_sweep(now: dt.datetime | None = None, every: dt.timedelta = dt.timedelta(minutes=5)) -> bool:
-    """Enqueue ``sla_sweep`` for the period containing ``now`` unless some scheduler already did.
+def enqueue_once(task, *, ttl: int, **kwargs) -> bool:
+    """Enqueue ``task(**kwargs)`` (one keyword: the period or day it is for) unless some scheduler
+    already did; returns True if this call enqueued it.
 
-    Any number of schedulers may call this; each period (``slot``) is enqueued once. With the
-    database backend the period's key is looked up among the queued tasks under a lock, in the
-    transaction that enqueues. With a queue outside the database (Redis) the key is claimed in the
-    shared cache with an atomic add instead. Returns True if this call enqueued it.
+    Any number of schedulers may call this. With the database backend the key is looked up among
+    the queued tasks under a lock, in the transaction that enqueues. With a queue outside the
+    database (Redis) the key is claimed in the shared cache with an atomic add, kept ``ttl`` seconds.
     """
-    backend = sla_sweep.get_backend()
-    slot = slot_of(now or timezone.now(), every).isoformat()
+    [(name, value)] = kwargs.items()
+    backend = task.get_backend()
     if not isinstance(backend, DatabaseBackend):
-        if not cache.add(f"hotline:sla_sweep:{slot}", 1, timeout=int(every.total_seconds()) * 4):
+        if not cache.add(f"hotline:{task.name}:{value}", 1, timeout=ttl):
             return False
-        sla_sweep.enqueue(slot=slot)
+        task.enqueue(**kwargs)
         return True
     using = router.db_for_write(DBTaskResult)
     with transaction.atomic(using=using):
         _lock_scheduler(using)
         done = DBTaskResult.objects.using(using).filter(
-            task_path=sla_sweep.module_path, backend_name=backend.alias, args_kwargs__kwargs__slot=slot,
+            task_path=task.module_path, backend_name=backend.alias, **{f"args_kwargs__kwargs__{name}": value},
         ).exists()
         if done:
             return False
-        sla_sweep.enqueue(slot=slot)
+        task.enqueue(**kwargs)
     return True
+
+
+def schedule_sweep(now: dt.datetime | None = None, every: dt.timedelta = dt.timedelta(minutes=5)) -> bool:
+    """Enqueue ``sla_sweep`` for the period containing ``now`` unless some scheduler already did
+    (each period, ``slot``, once). Returns True if this call enqueued it."""
+    slot = slot_of(now or timezone.now(), every).isoformat()
+    return enqueue_once(sla_sweep, ttl=int(every.total_seconds()) * 4, slot=slot)
 
 
 def requeue_stale(older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
