@@ -528,8 +528,9 @@ def month_full_baseline(year: int, month: int, as_of: dt.datetime) -> float:
     baseline a hand-written query gets.
     """
     from hotline.analytics.stats import local_bounds, previous_period, same_period_last_year
-    from hotline.briefing.drafting import _history_bounds
     from hotline.directory.models import month_bounds
+    from hotline.lib import clock
+    from hotline.triage.hotspot_data import HISTORY_MONTHS, _months_back
 
     if connection.vendor != "postgresql":
         return float("nan")
@@ -537,7 +538,9 @@ def month_full_baseline(year: int, month: int, as_of: dt.datetime) -> float:
     lo, hi = local_bounds(start, end)
     p_lo, p_hi = local_bounds(*previous_period(start, end))
     y_lo, y_hi = local_bounds(*same_period_last_year(start, end))
-    h_lo, h_hi = local_bounds(*_history_bounds(year, month))
+    # The months the hot-problem pass compares the month with (hotline.triage.hotspot_data).
+    h_lo, h_hi = local_bounds(clock.month_bounds(*_months_back(year, month, HISTORY_MONTHS))[0],
+                              start - dt.timedelta(days=1))
     wo, asg, unit = _table(WorkOrder), "workorders_assignment", "directory_unit"
     sat = "('very_satisfied', 'satisfied', 'basically_satisfied')"
     coord = "('direct_answer', 'coordinate', 'transfer', 'inform', 'not_accepted', 'merge')"
