@@ -192,7 +192,7 @@ def test_the_vectoriser_weighs_as_scikit_learn_does(samples):
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from hotline.triage.features import CharNgramTfidf
+    from hotline.lib.ngrams import CharNgramTfidf
 
     # Chinese characters only: full-width punctuation and whitespace runs are folded by ours alone.
     texts = ["".join(ch for ch in t if "\u4e00" <= ch <= "\u9fff") for t in samples[0][:120]] + [""]

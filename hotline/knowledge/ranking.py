@@ -7,7 +7,7 @@ index per process for the articles operators may answer from and rebuilds it whe
 Why character n-grams: Chinese has no spaces, so the old search (every whitespace-separated word
 as a substring of the title, body or keywords) found nothing for an appeal typed as a sentence,
 and an operator had to guess the one word the article uses. Here the article (title, keywords,
-body) and the appeal are TF-IDF vectors of character 1–2-grams (``hotline.triage.features``, the
+body) and the appeal are TF-IDF vectors of character 1–2-grams (``hotline.lib.ngrams``, the
 triage engine's vectoriser) and the score is their cosine. Measured on the demo's consultation
 orders (``hotline bench --only kb``, docs/benchmarks.md): 1–2-grams with raw tf ranked the
 answering article first more often than sublinear tf, 2–3-grams or BM25 over the same n-grams,
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotline.triage.features import CharNgramTfidf
+from hotline.lib.ngrams import CharNgramTfidf
 
 NGRAMS = (1, 2)
 # With both an appeal and typed words, the typed words weigh more: they are the operator's own

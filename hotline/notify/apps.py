@@ -13,3 +13,9 @@ class NotifyConfig(AppConfig):
         from hotline.workorders.signals import event_recorded
 
         event_recorded.connect(on_events_recorded, dispatch_uid="hotline.notify.emit")
+        # A 未诉先办 alert saved by triage (a sibling, not imported): by the model's name.
+        from django.db.models.signals import post_save
+
+        from hotline.notify.emit import on_hotspot_alert
+
+        post_save.connect(on_hotspot_alert, sender="triage.HotspotAlert", dispatch_uid="hotline.notify.hotspot_alert")

@@ -328,6 +328,26 @@ def notify_users(user_ids, *, kind: str, title: str, body: str = "", url: str = 
     return len(batch.notifications)
 
 
+def on_hotspot_alert(sender, instance, created, using, raw=False, **kwargs) -> None:
+    """未诉先办: a saved ``triage.HotspotAlert`` tells every active supervisor, in the transaction that
+    raised it (connected in ``NotifyConfig.ready`` by the model's name: notify never imports triage)."""
+    if not created or raw:
+        return
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from hotline.workorders.models import WorkOrder
+
+    days = (instance.window_end - instance.window_start).days
+    title, body = render(Kind.HOTSPOT_ALERT, place=instance.place, topic=instance.topic, count=instance.count,
+                         days=days, keywords=instance.keywords)
+    first = (WorkOrder.objects.using(using).filter(pk__in=instance.order_ids).order_by("received_at", "pk")
+             .first())
+    supervisors = get_user_model().objects.using(using).filter(is_active=True, role="supervisor")
+    notify_users(supervisors.values_list("pk", flat=True), kind=Kind.HOTSPOT_ALERT, title=title, body=body,
+                 url=reverse("order_detail", args=[first.number]) if first else "", order=first)
+
+
 def _write(batch: _Batch) -> None:
     if batch.notifications:
         # ignore_conflicts: a second send of the same event (a retried sweep) adds nobody twice.

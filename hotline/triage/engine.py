@@ -3,7 +3,7 @@
 Pure: takes plain strings and returns plain values; Django is the adapter around it
 (``hotline.triage.services``, ``hotline.triage.csvdata``). Tested without a database.
 
-Features are TF-IDF over character 1–3-grams with sublinear tf (``hotline.triage.features``,
+Features are TF-IDF over character 1–3-grams with sublinear tf (``hotline.lib.ngrams``,
 vectorised with numpy), plus the same over the title, weighted above the content, when a title is
 given. An optional *context* per document (e.g. ``town:杨楼镇``, ``cat:0101``) is a third block of
 features: the unit model uses it to learn that a town-routed category goes to the order's own town.
@@ -40,7 +40,7 @@ from sklearn.model_selection import cross_val_predict, train_test_split
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from hotline.triage.features import CharNgramTfidf
+from hotline.lib.ngrams import CharNgramTfidf
 
 FORMAT_VERSION = 3
 SEP = "\x1f"  # between an order's text and its context tokens inside one document string

@@ -82,12 +82,6 @@ def raise_early_warnings(now: dt.datetime | None = None, *, using: str = "defaul
     """未诉先办: tell the supervisors where one place has had ``COUNT`` orders of one rising topic
     in the last ``DAYS`` days. Returns the new alerts' ids; a place and topic already alerted in
     the last ``DAYS`` days is not alerted again, however often the sweep runs."""
-    from django.contrib.auth import get_user_model
-    from django.urls import reverse
-
-    from hotline.notify.emit import notify_users
-    from hotline.notify.models import Kind
-    from hotline.notify.templates import render
     from hotline.triage.models import HotspotAlert
 
     now = now or clock.now()
@@ -100,7 +94,6 @@ def raise_early_warnings(now: dt.datetime | None = None, *, using: str = "defaul
     found = detect(current, history, history_months=None, top=50, place_names=place_names(using),
                    period_word=f"近{days}日", min_count=count)
     raised = []
-    supervisors = get_user_model().objects.using(using).filter(is_active=True, role="supervisor")
     for hotspot, place, ids in early_warnings(found, min_count=count):
         with transaction.atomic(using=using):
             # The same topic: an alert at this place within the window on the same label or on any
@@ -111,10 +104,7 @@ def raise_early_warnings(now: dt.datetime | None = None, *, using: str = "defaul
             alert = HotspotAlert.objects.using(using).create(
                 place=place, topic=hotspot.label, keywords="、".join(hotspot.keywords), count=len(ids),
                 order_ids=sorted(int(i) for i in ids), window_start=start, window_end=now, raised_at=now)
-            title, body = render(Kind.HOTSPOT_ALERT, place=place, topic=hotspot.label, count=len(ids), days=days,
-                                 keywords="、".join(hotspot.keywords))
-            first = WorkOrder.objects.using(using).filter(pk__in=ids).order_by("received_at", "pk").first()
-            notify_users(supervisors.values_list("pk", flat=True), kind=Kind.HOTSPOT_ALERT, title=title, body=body,
-                         url=reverse("order_detail", args=[first.number]) if first else "", order=first)
+            # The supervisors are told by notify, which listens for the saved alert (DESIGN.md §5:
+            # triage does not import notify), in this transaction.
             raised.append(alert.pk)
     return raised

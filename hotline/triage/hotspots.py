@@ -44,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from hotline.lib.masking import mask_identities
-from hotline.triage.features import CHUNK, ngram_keys
+from hotline.lib.ngrams import CHUNK, ngram_keys
 
 _BITS = 21
 _LOW = (1 << _BITS) - 1
