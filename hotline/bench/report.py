@@ -96,3 +96,9 @@ def update_doc(path: Path, scale: str, text: str) -> None:
         doc = doc.replace(marker, f"{marker}\n\n{text}") if marker in doc else doc.rstrip() + f"\n\n{text}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(doc, "utf-8")
+def update_section(path: Path, key: str, head: str, text: str) -> None:
+    """A section of its own (triage, near-duplicates, hot problems, knowledge base): ``head`` and
+    ``text`` between this key's markers, through ``update_doc``."""
+    update_doc(path, key, f"<!-- bench:{key}:begin -->\n{head}\n{text}\n<!-- bench:{key}:end -->")
+
+

@@ -306,7 +306,7 @@ class Command(BaseCommand):
         self.stdout.write(text)
         if not o["no_report"]:
             path = Path(o["report"])
-            report.update_doc(path, TRIAGE, f"<!-- bench:{TRIAGE}:begin -->\n{head}\n{text}\n<!-- bench:{TRIAGE}:end -->")
+            report.update_section(path, TRIAGE, head, text)
             self.stdout.write(f"已写入 {path}")
 
     def run_neardup(self, url: str, name: str) -> None:
@@ -346,8 +346,7 @@ class Command(BaseCommand):
         self.stdout.write(text)
         if not o["no_report"]:
             path = Path(o["report"])
-            report.update_doc(path, NEARDUP, f"<!-- bench:{NEARDUP}:begin -->\n{head}\n{text}\n"
-                                             f"<!-- bench:{NEARDUP}:end -->")
+            report.update_section(path, NEARDUP, head, text)
 
     def run_hotspots(self, o) -> None:
         """The hot-problem pass on generated text (``hotline.bench.hotspots``); its own section."""
@@ -364,8 +363,7 @@ class Command(BaseCommand):
         self.stdout.write(text)
         if not o["no_report"]:
             path = Path(o["report"])
-            report.update_doc(path, HOTSPOTS, f"<!-- bench:{HOTSPOTS}:begin -->\n{head}\n{text}\n"
-                                              f"<!-- bench:{HOTSPOTS}:end -->")
+            report.update_section(path, HOTSPOTS, head, text)
             self.stdout.write(f"已写入 {path}")
 
     def run_kb(self, o) -> None:
@@ -382,7 +380,7 @@ class Command(BaseCommand):
         self.stdout.write(text)
         if not o["no_report"]:
             path = Path(o["report"])
-            report.update_doc(path, KB, f"<!-- bench:{KB}:begin -->\n{head}\n{text}\n<!-- bench:{KB}:end -->")
+            report.update_section(path, KB, head, text)
             self.stdout.write(f"已写入 {path}")
 
     def prepare_database(self, url: str, name: str, pg: bool, reuse: bool) -> None:
