@@ -318,7 +318,7 @@ PORTAL_PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 # return what it queued).
 HOTLINE_PERIODIC_JOBS = ["hotline.intake.upstream.schedule_reports", "hotline.triage.tasks.schedule_settle",
                          "hotline.triage.tasks.schedule_retrain", "hotline.triage.tasks.schedule_near_duplicates",
-                         "hotline.triage.tasks.schedule_early_warning",
+                         "hotline.triage.tasks.schedule_early_warning", "hotline.triage.tasks.schedule_month_hot_problems",
                          "hotline.catalog.history.apply_due_versions", "hotline.notify.knowledge.remind_reviews_due"]
 # Jobs the scheduler runs at every tick (each cheap when there is nothing to do): the outbox's
 # retries fall due and messages of a dead worker are resolved without waiting for a sweep period.

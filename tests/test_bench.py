@@ -73,6 +73,8 @@ def test_bench_small_on_sqlite(tmp_path):
                          "--keep", tmp_path=tmp_path)
     assert "5,000 件工单" in out and "一致性检查通过" in out
     assert _rows(out, "单位待办 unit_inbox") and _rows(out, "全文检索 q=") and _rows(out, "月度统计+考核+简报")
+    # The month's hot-problem pass runs first, as the scheduler's job, and is reported on its own row.
+    assert _rows(out, "热点问题（月结后的后台任务")
     for label in ("1 字（罕见）", "2 字（罕见）", "4 字"):
         assert [r for r in _rows(out, "全文检索（承办人") if label in r], label
     assert "SQLite" in doc
@@ -86,6 +88,8 @@ def test_bench_small_on_sqlite(tmp_path):
         assert lonely == 0
         # The units a unit's search starts from, written by the loader beside the assignments.
         assert conn.execute("SELECT COUNT(*) FROM workorders_workorder WHERE search_units <> ''").fetchone()[0] > 1000
+        # The pass stored the measured month's result, which the month build then read.
+        assert conn.execute("SELECT COUNT(*) FROM triage_monthhotproblems").fetchone()[0] == 1
 
 
 # ---------------------------------------------------------------------------------------------

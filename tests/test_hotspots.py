@@ -151,8 +151,12 @@ def test_benjamini_hochberg_and_poisson():
 
 @pytest.fixture
 def planted_orders(new_order, people, unit):
+    return plant_orders(new_order, people, unit)
+
+
+def plant_orders(new_order, people, unit) -> dict:
     """April–July 2023 registered through the actions; July's charging-pile orders dispatched to
-    the town they are in."""
+    the town they are in. The kind of each order by its id."""
     from hotline.catalog.models import Category
     from hotline.workorders import actions as order_actions
 

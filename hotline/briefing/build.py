@@ -53,7 +53,7 @@ def build_briefing_data(year: int, month: int, *, issue_date: dt.date | None = N
     if hot_problems is _UNSET:
         hot_problems = drafting.hot_problems(
             year, month, using=using, category_counts=stats.category_counts or None,
-            category_leads=stats.category_leads if stats.category_counts else None)
+            category_leads=stats.category_leads if stats.category_counts else None, month_orders=stats.grand_total)
     if typical_cases is _UNSET:
         typical_cases = drafting.typical_cases(year, month, using=using)
     if business_work is _UNSET:

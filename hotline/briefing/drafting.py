@@ -2,8 +2,8 @@
 
 * Hot problems (热点问题): the topics whose share of this month's orders rose significantly above
   their share in the previous three months, found in the orders' text across categories by the
-  triage pass (``hotline.triage.hotspot_data.month_hotspots``; method in ``hotline.triage.hotspots``
-  and docs/triage.md). Each names its words, how it compares with the months before, where it
+  triage pass (``hotline.triage.hotspot_data.month_hot_problems``; method in ``hotline.triage.hotspots``
+  and docs/triage.md), stored once per month by the scheduler. Each names its words, how it compares with the months before, where it
   concentrates and the units that led its orders. With no history to compare with, simply the
   biggest categories, described by the keywords jieba finds in their titles.
 * Typical case (典型案例): a dispatched order of the month that was answered on time, never reworked
@@ -12,7 +12,8 @@
   the supervisor (``BUSINESS_WORK_HINT``).
 
 The hot-problem pass reads the titles and content heads of the month and the three before it
-(numpy, two passes; docs/benchmarks.md); the no-history draft reads a bounded number of titles
+(numpy, two passes; docs/benchmarks.md): a draft reads its stored result, and computes it only
+when there is none or the month has changed since; the no-history draft reads a bounded number of titles
 (``TITLES_PER_CLUSTER``) for keywords and counts by database aggregates.
 """
 
@@ -104,20 +105,23 @@ _KEYWORD_POS = frozenset(("n", "vn", "nz", "v"))
 
 def hot_problems(year: int, month: int, *, using: str | None = None, limit: int = 5,
                  category_counts: dict[int, int] | None = None,
-                 category_leads: dict[tuple[int, int], int] | None = None) -> tuple[TitledText, ...]:
+                 category_leads: dict[tuple[int, int], int] | None = None,
+                 month_orders: int | None = None) -> tuple[TitledText, ...]:
     """The month's hot problems: topics of the orders' text that rose against the three months
-    before (``month_hotspots``), whatever the orders' categories. Without any order in those months
-    there is nothing to compare with, and the draft names the month's biggest categories instead.
+    before (``month_hot_problems``: the stored result of the month's text pass, computed now if
+    there is none or it is stale), whatever the orders' categories. Without any order in those
+    months there is nothing to compare with, and the draft names the month's biggest categories.
 
-    ``category_counts`` (orders per category id this month) and ``category_leads`` (orders per
-    category and lead unit) save two passes over the month when the caller has them already
-    (``PeriodStats.category_counts`` and ``.category_leads``); only the no-history draft reads them."""
-    from hotline.triage.hotspot_data import month_hotspots
+    ``month_orders`` (the month's order count), ``category_counts`` (orders per category id this
+    month) and ``category_leads`` (orders per category and lead unit) save passes over the month
+    when the caller has them already (``PeriodStats.grand_total``, ``.category_counts`` and
+    ``.category_leads``); only the no-history draft reads the last two."""
+    from hotline.triage.hotspot_data import month_hot_problems
 
     db = using or settings.ANALYTICS_DATABASE
-    found = month_hotspots(year, month, using=db, top=limit)
+    found = month_hot_problems(year, month, using=db, orders=month_orders, top=limit)
     if found is not None:
-        return tuple(TitledText(h.title, h.paragraph) for h in found)
+        return tuple(TitledText(h["title"], h["paragraph"]) for h in found)
     return _biggest_categories(year, month, db=db, limit=limit, category_counts=category_counts,
                                category_leads=category_leads)
 

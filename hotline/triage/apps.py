@@ -8,7 +8,9 @@ class TriageConfig(AppConfig):
     def ready(self):
         # A registered order's near-duplicate keys are written in the registration's transaction;
         # the work orders send the signal and never import triage (DESIGN.md §5).
-        from hotline.triage.dupindex import on_order_registering
+        # An order registered into an earlier month drops that month's stored hot problems.
+        from hotline.triage import dupindex, hotspot_data
         from hotline.workorders.signals import order_registering
 
-        order_registering.connect(on_order_registering, dispatch_uid="hotline.triage.neardup")
+        order_registering.connect(dupindex.on_order_registering, dispatch_uid="hotline.triage.neardup")
+        order_registering.connect(hotspot_data.on_order_registering, dispatch_uid="hotline.triage.month_hot_problems")

@@ -272,10 +272,12 @@ def _nearest(v: sp.csr_matrix, centroids: np.ndarray, link: float) -> np.ndarray
 def detect(current: Corpus, history: Corpus, *, history_months: float | None = None, top: int = 5,
            place_names: Sequence[str] = (), period_word: str = "本月", min_count: int = MIN_COUNT,
            rise: float = RISE, alpha: float = ALPHA, link: float = LINK, representatives: int = 3,
-           history_word: str | None = None) -> list[Hotspot]:
+           history_word: str | None = None, history_weight: float = 1.0) -> list[Hotspot]:
     """The period's hot problems, most unusual excess first; none without a history to compare with.
 
     ``history_months``: how many months the history covers (for "前3个月月均…" in the paragraph);
+    ``history_weight``: how many orders each history order stands for, when the history is a uniform
+    sample (the tests compare shares, which the sample keeps; only the history's counts are scaled);
     ``place_names``: towns and streets to look for in the text when the orders carry no place.
     """
     if not len(current) or not len(history):
@@ -354,8 +356,8 @@ def detect(current: Corpus, history: Corpus, *, history_months: float | None = N
         if hotspot is None:
             continue
         hotspot.count, hotspot.expected, hotspot.p_value = int(c[t]), float(expected[t]), float(p[t])
-        hotspot.history_count = int(h[t])
-        hotspot.history_per_month = h[t] / history_months if history_months else None
+        hotspot.history_count = int(round(h[t] * history_weight))
+        hotspot.history_per_month = h[t] * history_weight / history_months if history_months else None
         hotspot.paragraph = draft_paragraph(hotspot, period_word=period_word, history_months=history_months,
                                             history_word=history_word)
         found.append(hotspot)

@@ -162,3 +162,33 @@ class HotspotAlert(models.Model):
 
     def __str__(self):
         return f"{self.place} {self.topic}（{self.count}件）"
+
+
+class MonthHotProblems(models.Model):
+    """A month's hot problems as the text pass found them (``hotspot_data.store_month``), kept once
+    computed: the pass reads the text of the month and of the three months before it — minutes and
+    gigabytes at Beijing's size — while a briefing is rebuilt many times.
+
+    Rule for late changes: an order registered into a month that has begun to close (an import or an
+    upstream push dated in an earlier month) deletes the stored result of that month and of the
+    ``HISTORY_MONTHS`` after it, whose history it is (``hotspot_data.on_order_registering``); and a
+    stored result is used only while the month still has ``orders`` orders. Either way the next
+    briefing draft computes it again."""
+
+    year = models.PositiveSmallIntegerField("年")
+    month = models.PositiveSmallIntegerField("月")
+    orders = models.PositiveIntegerField("当月工单数")
+    history_orders = models.PositiveIntegerField("此前各月工单数", default=0)
+    history_read = models.PositiveIntegerField("读取的此前工单数", default=0,
+                                               help_text="此前各月超过上限时均匀抽取的工单数")
+    history_months = models.PositiveSmallIntegerField("比较的月数", default=0, help_text="0：没有可比较的历史")
+    items = models.JSONField("热点问题", default=list)
+    computed_at = models.DateTimeField("计算时间")
+    seconds = models.FloatField("用时（秒）", default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "月度热点问题"
+        constraints = [models.UniqueConstraint(fields=["year", "month"], name="month_hot_problems_once")]
+
+    def __str__(self):
+        return f"{self.year}年{self.month}月热点问题（{len(self.items)}）"

@@ -127,3 +127,36 @@ def schedule_early_warning(now: dt.datetime | None = None) -> list[str]:
     if not enqueue_once(early_warning, ttl=2 * EARLY_WARNING_HOURS * 3600, period=key):
         return []
     return [f"triage.early_warning {key}"]
+
+
+@task()
+def month_hot_problems(month: str) -> dict:
+    """The text pass of a closed month (YYYY-MM), stored for its briefing (``hotspot_data.store_month``)."""
+    from hotline.triage.hotspot_data import store_month
+
+    year, number = (int(part) for part in month.split("-"))
+    stored = store_month(year, number)
+    return {"month": month, "hot_problems": len(stored.items), "orders": stored.orders, "seconds": stored.seconds}
+
+
+def schedule_month_hot_problems(now: dt.datetime | None = None) -> list[str]:
+    """A periodic job (``HOTLINE_PERIODIC_JOBS``): once a month has closed (center's time), queue its
+    hot-problem pass, once (claimed like the monthly retrain), so its briefing is drafted from the
+    stored result instead of reading millions of texts while the supervisor waits. A month stored
+    after it closed is not queued again (one stored mid-month, by an early draft, is)."""
+    from django.utils import timezone
+
+    from hotline.lib import clock
+    from hotline.triage.hotspot_data import _months_back
+    from hotline.triage.models import MonthHotProblems
+    from hotline.workorders.tasks import enqueue_once
+
+    now = now or timezone.now()
+    year, month = _months_back(*clock.month_of(now), 1)
+    if MonthHotProblems.objects.filter(year=year, month=month,
+                                       computed_at__gte=clock.month_bounds(year, month)[1]).exists():
+        return []
+    key = f"{year:04d}-{month:02d}"
+    if not enqueue_once(month_hot_problems, ttl=40 * 24 * 3600, month=key):
+        return []
+    return [f"triage.month_hot_problems {key}"]

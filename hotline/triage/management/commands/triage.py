@@ -6,6 +6,9 @@ near-duplicate index and its nightly pass); and on a center's export:
 ``hotline triage train --csv FILE --text-column COL --label-column COL [--title-column COL] -o MODEL``
 ``hotline triage evaluate --csv FILE --text-column COL --label-column COL [--title-column COL] --model MODEL [--json]``
 ``hotline triage hotspots --csv FILE --text-column COL --time-column COL --id-column COL [--top N] [--month YYYY-MM] [--json]``
+
+and ``hotline triage hotspots --month YYYY-MM [--json]`` (no ``--csv``): the platform's own month,
+computed now and stored for its briefing (what the scheduler does after a month closes).
 """
 
 from __future__ import annotations
@@ -64,10 +67,11 @@ class Command(BaseCommand):
         p.add_argument("--rebuild", action="store_true", help="清空后为全部工单重建索引")
         p.add_argument("--day", help="对该日（YYYY-MM-DD）登记的工单做疑似重复比对并记录")
         p = sub.add_parser("hotspots", help="热点问题：找出某月比以往明显增多的诉求话题（按文本聚类，不看分类）")
-        p.add_argument("--csv", required=True, help="中心自己导出的 CSV 文件（第一行为列名；UTF-8 或 GB18030）")
-        p.add_argument("--text-column", required=True, help="正文（诉求内容）所在的列名")
-        p.add_argument("--time-column", required=True, help="登记时间所在的列名（如 2023-07-03 09:30、2023/7/3、2023年7月3日）")
-        p.add_argument("--id-column", required=True, help="工单编号所在的列名")
+        p.add_argument("--csv", help="中心自己导出的 CSV 文件（第一行为列名；UTF-8 或 GB18030）；"
+                                     "不给时分析本平台库中 --month 那个月的工单，并存下供简报使用")
+        p.add_argument("--text-column", help="--csv：正文（诉求内容）所在的列名")
+        p.add_argument("--time-column", help="--csv：登记时间所在的列名（如 2023-07-03 09:30、2023/7/3、2023年7月3日）")
+        p.add_argument("--id-column", help="--csv：工单编号所在的列名")
         p.add_argument("--title-column", help="标题所在的列名（可选，与正文一起分析）")
         p.add_argument("--place-column", help="所属镇街所在的列名（可选；没有时从正文中找已知的镇街名）")
         p.add_argument("--unit-column", help="承办单位所在的列名（可选）")
@@ -234,6 +238,36 @@ class Command(BaseCommand):
             "训练样本 train samples", "模型训练样本 model trained on").replace("测试样本 held-out samples",
                                                                               "评估样本 evaluated"))
 
+    def stored_hotspots(self, wanted, options):
+        """The platform's own month: computed, stored (``MonthHotProblems``) and printed."""
+        from hotline.triage.hotspot_data import store_month
+
+        if wanted is None:
+            raise CommandError("请用 --month YYYY-MM 指定要分析的月份（或用 --csv 分析导出的文件）")
+        year, month = wanted
+        stored = store_month(year, month)
+        items = stored.items[: options["top"]]
+        if options["json"]:
+            self.stdout.write(json.dumps({"month": f"{year:04d}-{month:02d}", "orders": stored.orders,
+                                          "history_orders": stored.history_orders,
+                                          "history_read": stored.history_read,
+                                          "history_months": stored.history_months, "seconds": stored.seconds,
+                                          "hotspots": items}, ensure_ascii=False, indent=1))
+            return
+        sampled = (f"（读取其中 {stored.history_read:,} 件的均匀样本）"
+                   if stored.history_read < stored.history_orders else "")
+        self.stdout.write(f"{year}年{month}月 {stored.orders:,} 件，对比此前 {stored.history_months} 个月 "
+                          f"{stored.history_orders:,} 件{sampled}，用时 {stored.seconds:.1f}s；结果已存，简报草稿将直接使用")
+        if not stored.history_months:
+            self.stdout.write("此前没有工单可比较：简报草稿按本月最多的分类写热点问题。")
+        elif not items:
+            self.stdout.write("没有比以往明显增多的诉求话题。")
+        for rank, item in enumerate(items, 1):
+            self.stdout.write(self.style.MIGRATE_HEADING(
+                f"{rank}. {item['title']}：{item['count']} 件（按以往比例约 {item['expected']:.0f} 件，p={item['p_value']:.1g}）"))
+            self.stdout.write(f"   关键词：{'、'.join(item['keywords'])}")
+            self.stdout.write(f"   简报段落：{item['paragraph']}")
+
     def hotspots(self, options):
         from hotline.lib.parsing import ParseError, parse_month
         from hotline.triage import csvdata, hotspots
@@ -244,6 +278,11 @@ class Command(BaseCommand):
             wanted = parse_month(options.get("month"), "--month")
         except ParseError as exc:
             raise CommandError(str(exc)) from None
+        if not options.get("csv"):
+            return self.stored_hotspots(wanted, options)
+        missing = [f"--{name}-column" for name in ("text", "time", "id") if not options.get(f"{name}_column")]
+        if missing:
+            raise CommandError(f"分析 CSV 文件时须给出 {'、'.join(missing)}（列名）")
         data = csvdata.read_timed(options["csv"], text_column=options["text_column"],
                                   time_column=options["time_column"], id_column=options["id_column"],
                                   title_column=options.get("title_column"), place_column=options.get("place_column"),
