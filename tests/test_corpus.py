@@ -281,8 +281,9 @@ def test_replies_and_notes():
         unsolved = corpus.compose_reply(leaf, rng, unit="城市管理局", solved=False)
         assert "城市管理局" in solved and "城市管理局" in unsolved
         assert solved != unsolved
-        answer = corpus.compose_direct_answer(leaf, rng)
+        answer, title = corpus.compose_direct_answer(leaf, rng)
         assert len(answer) > 20
+        assert title is None or title in {a["title"] for a in KNOWLEDGE_ARTICLES if a["leaf_code"] == leaf}
     for _ in range(50):
         happy = corpus.compose_callback_note(rng, satisfied=True)
         unhappy = corpus.compose_callback_note(rng, satisfied=False)
@@ -295,7 +296,10 @@ def test_replies_and_notes():
 def test_direct_answer_reads_the_knowledge_base():
     rng = random.Random(11)
     article = next(a for a in KNOWLEDGE_ARTICLES if a["leaf_code"] == "1104")
-    assert article["body"] in corpus.compose_direct_answer("1104", rng)
+    answer, title = corpus.compose_direct_answer("1104", rng)
+    assert article["body"] in answer and title == article["title"]  # the article read out, named
+    bare = next(leaf for leaf in LEAF_CODES if leaf not in {a["leaf_code"] for a in KNOWLEDGE_ARTICLES})
+    assert corpus.compose_direct_answer(bare, rng)[1] is None  # no article: a general answer, none named
 
 
 def test_composing_ten_thousand_appeals_is_fast():

@@ -7,10 +7,11 @@ seed: categories, towns, hot-problem themes) and each appeal written by the demo
 are the same kind of text, not the same strings.
 
 Ground truth: the demo answers such an order with an article of the order's category
-(``corpus.compose_direct_answer`` picks one of the category's seed articles) and does not store
-which (``WorkOrder.kb_article`` stays empty in the demo), so the right answers of a case are the
-seed articles of its category — one article for most categories, two for three of them
-(医保 0702, 养老 0701, 低保/救助 1501), where either counts. The appeal's words come from the
+(``corpus.compose_direct_answer`` picks one of the category's seed articles at random and names it;
+the demo records it in ``WorkOrder.kb_article``, as the intake does). The pick does not depend on
+the appeal's words, so the right answers of a case are all the seed articles of its category — one
+article for most categories, two for three of them (医保 0702, 养老 0701, 低保/救助 1501), where
+either counts — not the one the draw happened to name. The appeal's words come from the
 category's phrase table and the article's from the seed, written separately: no appeal copies
 its article.
 

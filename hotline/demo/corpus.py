@@ -1390,14 +1390,16 @@ _GENERIC_ANSWERS = _split(
 )
 
 
-def compose_direct_answer(leaf_code: str, rng: random.Random) -> str:
-    """The operator's direct answer (直接答复): a knowledge-base article when the leaf has one."""
+def compose_direct_answer(leaf_code: str, rng: random.Random) -> tuple[str, str | None]:
+    """The operator's direct answer (直接答复) and the title of the knowledge-base article it reads
+    out: one of the leaf's seed articles when it has one (the demo records it on the order, as the
+    intake does), else a general answer and None."""
     articles = _ARTICLES_BY_LEAF.get(leaf_code)
     if articles:
         article = rng.choice(articles)
         body = article["body"]
-        return f"{rng.choice(_ANSWER_PREFIXES)}{body}{rng.choice(_ANSWER_SUFFIXES)}"
-    return f"{rng.choice(_ANSWER_PREFIXES)}{rng.choice(_GENERIC_ANSWERS)}{rng.choice(_ANSWER_SUFFIXES)}"
+        return f"{rng.choice(_ANSWER_PREFIXES)}{body}{rng.choice(_ANSWER_SUFFIXES)}", article["title"]
+    return f"{rng.choice(_ANSWER_PREFIXES)}{rng.choice(_GENERIC_ANSWERS)}{rng.choice(_ANSWER_SUFFIXES)}", None
 
 
 def _check_tables() -> None:

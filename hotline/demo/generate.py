@@ -453,6 +453,7 @@ class Walker:
         self.dispatchers = [people["dispatcher_wang"], *self._extra("dispatcher", ["dispatcher_xu"])]
         self.supervisor = people["supervisor_zhou"]
         self.handlers: dict[int, object] = {}
+        self._articles: dict | None = None
         for username in ("handler_zhao", "handler_qian", "handler_sun"):
             self.handlers[people[username].unit_id] = people[username]
 
@@ -480,6 +481,16 @@ class Walker:
 
     def dispatcher(self):
         return self.rng.choice(self.dispatchers)
+
+    def article(self, title: str | None):
+        """The published knowledge-base article of that title (the seed's), or None."""
+        if title is None:
+            return None
+        if self._articles is None:
+            from hotline.catalog.models import KnowledgeArticle
+
+            self._articles = {a.title: a for a in KnowledgeArticle.objects.filter(active=True, version__gt=0)}
+        return self._articles.get(title)
 
     # -- one order's life ------------------------------------------------------------------
 
@@ -509,7 +520,10 @@ class Walker:
             actions.not_accept(order, acting_user=who, at=after, note="不属于热线受理范围，已向来电人说明")
             return
         if plan.disposition == "direct_answer":
-            actions.direct_answer(order, acting_user=who, answer=corpus.compose_direct_answer(plan.leaf, rng),
+            # The article read out is recorded as the intake records it (the knowledge base's
+            # 直接答复 figure counts the answers that name one).
+            answer, title = corpus.compose_direct_answer(plan.leaf, rng)
+            actions.direct_answer(order, acting_user=who, answer=answer, article=self.article(title),
                                   at=t + dt.timedelta(minutes=rng.randint(3, 12)))
         else:
             actions.coordinate(order, acting_user=who, at=t + dt.timedelta(hours=rng.uniform(0.5, 30)),
