@@ -71,6 +71,7 @@ def build_world() -> dict:
     from hotline.lib.files import inspect
     from hotline.notify.emit import notify_users
     from hotline.notify.models import Delivery, Notification
+    from hotline.triage.models import NearDuplicate
     from hotline.workorders import actions
     from hotline.workorders.models import Attachment
 
@@ -123,7 +124,8 @@ def build_world() -> dict:
     job = ImportJob.objects.create(kind="orders", name="工单.xlsx", path="imports/none.xlsx", created_by=wang,
                                    created_at=at(2023, 7, 5, 9), state="done")
     Briefing.objects.create(year=2023, month=7)
-    common = {"action": sorted(ACTION_FORMS), "year": 2023, "month": 7, "assessment_version": result.version, "briefing_version": 1,
+    pair = NearDuplicate.objects.create(order=j, similar_to=y, jaccard=0.6, found_on=dt.date(2023, 7, 3))
+    common = {"near_duplicate": pair.pk, "duplicate_decision": ["dismiss", "repeat"], "action": sorted(ACTION_FORMS), "year": 2023, "month": 7, "assessment_version": result.version, "briefing_version": 1,
               "briefing_fmt": ["docx", "html", "pdf"], "open311_fmt": ["json", "xml"], "service_code": "0401",
               "platform": "henan", "import_job": job.pk}
     return {"people": {u.username: u for u in User.objects.filter(pk__in=[p.pk for p in people.values()])},
@@ -540,6 +542,12 @@ MATRIX: dict[tuple[str, str], str] = {
     ('portal:evidence_thumb', 'POST'): '405 405 405 405 405 405 405 405 405',
     ('triage_suggest', 'GET'): '302 302 200 200 404 404 200 404 200',
     ('triage_suggest', 'POST'): '302 302 405 405 405 405 405 405 405',
+    ('triage_duplicates', 'GET'): '302 302 403 200 403 403 200 403 200',
+    ('triage_duplicates', 'POST'): '302 302 405 405 405 405 405 405 405',
+    ('triage_duplicate_review 1 dismiss', 'GET'): '302 302 405 405 405 405 405 405 405',
+    ('triage_duplicate_review 1 dismiss', 'POST'): '302 302 403 302 403 403 302 403 409',
+    ('triage_duplicate_review 1 repeat', 'GET'): '302 302 405 405 405 405 405 405 405',
+    ('triage_duplicate_review 1 repeat', 'POST'): '302 302 403 409 403 403 409 403 409',
     ('open311:services json', 'GET'): '200 200 200 200 200 200 200 200 200',
     ('open311:services json', 'POST'): '405 405 405 405 405 405 405 405 405',
     ('open311:services xml', 'GET'): '200 200 200 200 200 200 200 200 200',

@@ -144,6 +144,8 @@ URLS = {
     "portal:evidence_file": Url(ANON, {"number": "awaiting_callback", "pk": "attachment"}),
     "portal:evidence_thumb": Url(ANON, {"number": "awaiting_callback", "pk": "attachment"}),
     "triage_suggest": Url("operator_li"),
+    "triage_duplicates": Url("dispatcher_wang", forms=True),
+    "triage_duplicate_review": Url("dispatcher_wang", {"pk": "near_duplicate", "decision": "dismiss"}),  # from it
     "open311:services": Url(MACHINE, {"fmt": "xml"}),
     "open311:service_definition": Url(MACHINE, {"code": "0401", "fmt": "xml"}),
     "open311:requests": Url(MACHINE, {"fmt": "xml"}),
@@ -342,6 +344,7 @@ def other_objects(people, w) -> dict:
     from hotline.knowledge import actions as knowledge
     from hotline.lib import clock
     from hotline.notify.models import Delivery, Notification
+    from hotline.triage.models import NearDuplicate
 
     article = KnowledgeArticle.objects.filter(active=True, owner_unit__isnull=True).order_by("pk").first()
     proposal = knowledge.propose(None, acting_user=people["handler_zhao"], title="杨楼镇农村道路维修报修渠道",
@@ -350,8 +353,11 @@ def other_objects(people, w) -> dict:
     delivery = Delivery.objects.create(order=w["handling"], kind=Delivery._meta.get_field("kind").choices[0][0], channel="sms",
                                        recipient_kind=Delivery.RecipientKind.values[0], address="13800001111",
                                        body="工单待签收", status=Delivery.Status.FAILED, created_at=clock.now())
+    # A near-duplicate pair for the review queue: the second call about the road → the first.
+    pair = NearDuplicate.objects.create(order=w["merge_target"], similar_to=w["received"], jaccard=0.6,
+                                        found_on=clock.local_date(clock.now()))
     return {"article": article, "proposed_article": proposal.article, "notification": notification,
-            "failed_delivery": delivery}
+            "failed_delivery": delivery, "near_duplicate": pair}
 
 
 def dt_days(n):

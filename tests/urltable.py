@@ -28,6 +28,8 @@ briefing_fmt        docx, html or pdf
 open311_fmt         json or xml
 service_code        an Open311 service code (a category code)
 platform            an upstream platform's code
+near_duplicate      a near-duplicate pair's pk (the center's: 寄料镇's order → 杨楼镇's)
+duplicate_decision  dismiss or repeat (a pair's review)
 portal_order        an order's number as the portal's citizen tracks it
 portal_file         an attachment's pk shown to the citizen (public evidence)
 ==================  ============================================================================
@@ -151,6 +153,8 @@ ROUTES: dict[str, Entry] = {
     "portal:evidence_thumb": Entry(PORTAL, {"number": "portal_order", "pk": "portal_file"}, owned=True),
     # triage
     "triage_suggest": Entry(LOGIN),
+    "triage_duplicates": Entry(LOGIN),
+    "triage_duplicate_review": Entry(LOGIN, {"pk": "near_duplicate", "decision": "duplicate_decision"}),
     # Open311 GeoReport v2
     "open311:services": Entry(PUBLIC, {"fmt": "open311_fmt"}),
     "open311:service_definition": Entry(PUBLIC, {"code": "service_code", "fmt": "open311_fmt"}),

@@ -266,14 +266,84 @@ def _groups(pairs: Iterable[tuple[int, int]]) -> list[set[int]]:
 
 
 def linked(user, order: WorkOrder) -> list[tuple[WorkOrder, float]]:
-    """The orders the nightly pass linked to ``order`` that ``user`` may see (the door), best first."""
+    """The orders the nightly pass linked to ``order`` that ``user`` may see (the door), best first;
+    not those the center has judged not to be repeats (``actions.dismiss``)."""
     from django.db.models import Q
 
     scores = {}
-    for a, b, score in NearDuplicate.objects.filter(Q(order=order) | Q(similar_to=order)).values_list(
-            "order_id", "similar_to_id", "jaccard"):
+    for a, b, score in (NearDuplicate.objects.filter(Q(order=order) | Q(similar_to=order))
+                        .exclude(state=NearDuplicate.State.DISMISSED).values_list("order_id", "similar_to_id", "jaccard")):
         scores[b if a == order.pk else a] = score
     if not scores:
         return []
     others = WorkOrder.objects.visible_to(user).filter(pk__in=scores).select_related("town", "category")
     return sorted(((o, scores[o.pk]) for o in others), key=lambda item: (-item[1], -item[0].pk))
+
+
+# -- the review queue (疑似重复件核实) ---------------------------------------------------------------
+
+
+@dataclass
+class ReviewPage:
+    """One page of the pairs awaiting review: ``rows`` of ``(pair, later order, earlier order)``,
+    the cursor of the next page (None on the last), and the queue's size counted up to ``COUNT_CAP``."""
+
+    rows: list[tuple[NearDuplicate, WorkOrder, WorkOrder]]
+    next_cursor: str | None
+    total: int
+    capped: bool
+
+    @property
+    def count_label(self) -> str:
+        from hotline.workorders.queries import COUNT_CAP
+
+        return f"{COUNT_CAP}+" if self.capped else str(self.total)
+
+
+REVIEW_PAGE = 50
+ORDER_COLUMNS = ("id", "number", "title", "received_at", "status", "confidential", "caller_name", "caller_phone",
+                 "lead_unit__short_name", "town__short_name")
+
+
+def pending_count() -> tuple[int, bool]:
+    """Pairs awaiting review, counted up to ``COUNT_CAP`` (one LIMITed read of the partial index):
+    ``(count, capped)``."""
+    from hotline.workorders.queries import COUNT_CAP
+
+    n = NearDuplicate.objects.filter(state=NearDuplicate.State.PENDING).order_by().values("pk")[: COUNT_CAP + 1].count()
+    return min(n, COUNT_CAP), n > COUNT_CAP
+
+
+def review_queue(user, *, cursor: str | None = None, size: int = REVIEW_PAGE) -> ReviewPage:
+    """The pairs awaiting review, newest first (the day the pass looked at, then the pair's id:
+    the partial index ``triage_near_dup_pending_idx``), a keyset ``cursor`` to the next page.
+
+    Three queries whatever the queue's length: the page of pairs, both sides' orders through the
+    door (``visible_to``; a pair with an order the user may not see is left off the page, which
+    for the center-wide roles that open the queue never happens), and the capped count.
+    """
+    from django.db.models import Q
+
+    from hotline.workorders.queries import decode_cursor, encode_cursor
+
+    pending = NearDuplicate.objects.filter(state=NearDuplicate.State.PENDING)
+    qs = pending
+    position = decode_cursor(cursor, 2, datetimes=0) if cursor else None
+    if position is not None:
+        day, pk = position
+        try:
+            day = dt.date.fromordinal(day)
+        except (OverflowError, ValueError):  # a hand-edited cursor: the queue starts from the top
+            day = None
+        if day is not None:
+            qs = qs.filter(Q(found_on__lt=day) | Q(found_on=day, id__lt=pk)).filter(found_on__lte=day)
+    pairs = list(qs.order_by("-found_on", "-id")[: size + 1])
+    nxt = encode_cursor((pairs[size - 1].found_on.toordinal(), pairs[size - 1].pk)) if len(pairs) > size else None
+    pairs = pairs[:size]
+    ids = {p.order_id for p in pairs} | {p.similar_to_id for p in pairs}
+    orders = {o.pk: o for o in WorkOrder.objects.visible_to(user).filter(pk__in=ids)
+              .select_related("lead_unit", "town").only(*ORDER_COLUMNS)} if ids else {}
+    rows = [(p, orders[p.order_id], orders[p.similar_to_id]) for p in pairs
+            if p.order_id in orders and p.similar_to_id in orders]
+    total, capped = pending_count()
+    return ReviewPage(rows, nxt, total, capped)

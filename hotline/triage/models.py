@@ -118,7 +118,17 @@ class NearDupState(models.Model):
 class NearDuplicate(models.Model):
     """Two orders whose texts the nightly pass found nearly the same (疑似重复件): a hint for the
     center, never a merge. ``order`` is the later one, ``similar_to`` the earlier; ``jaccard`` is
-    the exact Jaccard similarity of their character 3-grams."""
+    the exact Jaccard similarity of their character 3-grams.
+
+    A dispatcher or supervisor reviews the pair in the queue (``hotline.triage.actions``): not a
+    repeat (the row stays, so the nightly pass, which records a pair once, never brings it back),
+    or a repeat linked through the work orders' own 重办 action. ``reviewed_by`` / ``reviewed_at``
+    say who decided and when."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待核实"
+        DISMISSED = "dismissed", "不是重复"
+        LINKED = "linked", "已标为重办"
 
     # No index of its own: the pair's unique constraint leads with it.
     order = models.ForeignKey("workorders.WorkOrder", models.CASCADE, related_name="near_duplicates",
@@ -128,6 +138,10 @@ class NearDuplicate(models.Model):
     jaccard = models.FloatField("相似度")
     found_on = models.DateField("比对日期", help_text="the day of orders the nightly pass looked at (center's time)")
     found_at = models.DateTimeField("发现时间", auto_now_add=True)
+    state = models.CharField("核实结果", max_length=10, choices=State.choices, default=State.PENDING)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name="核实人")
+    reviewed_at = models.DateTimeField("核实时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "疑似重复工单"
@@ -135,7 +149,14 @@ class NearDuplicate(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "similar_to"], name="triage_near_duplicate_pair"),
             models.CheckConstraint(condition=~Q(order=models.F("similar_to")), name="triage_near_duplicate_not_self"),
+            # A decision always says who and when; a pair waiting for one has neither.
+            models.CheckConstraint(condition=Q(state="pending", reviewed_at__isnull=True, reviewed_by__isnull=True)
+                                   | (~Q(state="pending") & Q(reviewed_at__isnull=False)),
+                                   name="triage_near_duplicate_reviewed"),
         ]
+        # The review queue, newest first, reads only the pairs still waiting: one index range.
+        indexes = [models.Index(fields=["-found_on", "-id"], condition=Q(state="pending"),
+                                name="triage_near_dup_pending_idx")]
 
     def __str__(self):
         return f"{self.order_id} ≈ {self.similar_to_id} ({self.jaccard:.2f})"

@@ -55,6 +55,8 @@ from hotline.workorders.textindex import search_units_with
 from hotline.workorders.visibility import restrict_work_orders
 from hotline.workorders.workflow import (
     CANCEL_REQUEST,
+    CENTER_DISPATCH,
+    NOT_DUPLICATE,
     UNIT_HOLDS,
     Role,
     Status,
@@ -542,6 +544,27 @@ def repeat_closed(order, *, acting_user, of: WorkOrder | int | None, note: str =
     _record(closed, "reopen", actor, at, from_status=old, note=why, repeat=order.number, closed_at=_iso(closed_at),
             assignments_ended=ended or None, fields=["closed_at", "lead_unit", "rework_count", "replied_at"])
     _merge_into(order, closed, actor, at, note or f"重复诉求，原工单 {closed.number} 已重新办理")
+    return order
+
+
+@_action
+def note_not_duplicate(order, *, acting_user, of: WorkOrder | int, note: str = "", at=None, **data) -> WorkOrder:
+    """The center judged ``order`` not to be a repeat of ``of`` (a near-duplicate the nightly text
+    comparison found): one ``not_duplicate`` fact on ``order``'s timeline, neither order changed.
+    Both orders are locked through the door in primary-key order, as a merge locks them, so an
+    order the reviewer may not see is refused like a missing one. ``data`` (the similarity) is kept
+    on the event."""
+    actor = Actor.of(acting_user)
+    if actor.role not in CENTER_DISPATCH:
+        raise WorkflowError("只有派单员、督办人员可以核实疑似重复件")
+    source_id, other_id = _pk(order), _pk(of)
+    if other_id is None or other_id == source_id:
+        raise WorkflowError("请指定与之比对的另一张工单")
+    locked = {pk: _lock(pk, actor) for pk in sorted((source_id, other_id))}
+    order, other = locked[source_id], locked[other_id]
+    at = _now(at)
+    why = (note or "").strip() or f"经核实，与 {other.number} 不是重复诉求"
+    _record(order, NOT_DUPLICATE, actor, at, from_status=order.status, note=why, of=other.number, **data)
     return order
 
 

@@ -333,7 +333,7 @@ def order_page(user, order: WorkOrder) -> dict:
 
 EXTRA_ACTION_LABELS = {"register": "登记", "merged_in": "并入", "overdue": "超期", "cancel_request": "申请撤销",
                        "repeat_noted": "重复诉求", "near_due": "临期", "supervision_failed": "督办未落实",
-                       "receipt_sent": "回执短信"}
+                       "receipt_sent": "回执短信", "not_duplicate": "核实不是重复件"}
 LIST_RELATED = ("appeal_type", "category", "lead_unit", "town")
 CENTER_ROLES = {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 

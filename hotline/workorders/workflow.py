@@ -242,8 +242,10 @@ CANCEL_REQUEST = "cancel_request"
 # ``repeat_noted``: a closed order learns that a repeat call came (the linked 重办 or the reopen).
 # ``supervision_failed`` is the SLA sweep's finding that a 督办 went unanswered past its respond_by.
 SUPERVISION_FAILED = "supervision_failed"
+# ``not_duplicate``: the center judged a near-duplicate the nightly pass found not to be a repeat.
+NOT_DUPLICATE = "not_duplicate"
 FACTS = frozenset({"merged_in", "overdue", "near_due", "receipt_sent", "repeat_noted", SUPERVISION_FAILED,
-                   CANCEL_REQUEST})
+                   CANCEL_REQUEST, NOT_DUPLICATE})
 # A pending request lives only while the unit that filed it holds the order and has not answered;
 # a pending return is exactly the state ``return_requested``.
 REQUEST_STATES = frozenset({Status.HANDLING, Status.RETURN_REQUESTED, Status.SUSPENDED})

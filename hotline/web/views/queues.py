@@ -81,7 +81,15 @@ def dispatch_board(request):
             row["buttons"] = [(a, label, links["action"].format(n=number, a=a) + links["next"])
                               for a, label in can[key].items()]
         page.urls = _section_urls(request, key, page)
-    return render_page(request, "web/dispatch.html", {**pages, "now": now})
+    return render_page(request, "web/dispatch.html", {**pages, "now": now, "duplicates_label": _duplicates_label()})
+
+
+def _duplicates_label() -> str:
+    """How many near-duplicate pairs await review (疑似重复件核实), capped like the queues' counts."""
+    from hotline.triage.dupindex import pending_count
+
+    n, capped = pending_count()
+    return f"{n}+" if capped else str(n)
 
 
 # The dispositions an operator takes an order in with, in the order the buttons show.
@@ -177,5 +185,5 @@ def supervision(request):
         "failed": queries.failed_supervisions(request.user),
         "escalations": queries.escalations(request.user, now),
         "can": _can(r, Status.HANDLING, "remind", "supervise"),
-        "now": now, "here": request.get_full_path(),
+        "now": now, "here": request.get_full_path(), "duplicates_label": _duplicates_label(),
     })
