@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('triage', '0004_hotspot_alert'),
+        ('triage', '0005_month_hot_problems'),
         ('workorders', '0021_supervision_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
