@@ -1,0 +1,211 @@
+"""The SLA sweep's catch-up after a day of downtime, measured again and again on the same rows.
+
+``hotline bench --only sweep`` times the catch-up once per load: the sweep writes its stamps and
+the next run has nothing left to do. This module undoes what the catch-up wrote (its events,
+reminders, notifications and outbox rows, the overdue stamps, reminder counts and failed 督办)
+so the same catch-up can be timed before and after a change, several times, on one database.
+It also counts the SQL statements and their time, so a cost per stamped order can be split
+into the database's part and Python's.
+
+Run against a database a ``hotline bench --keep`` left behind (its name must contain "bench")::
+
+    DATABASE_URL=postgres://…/hl_x_bench python -m hotline.bench.catchup --grow 40000 --supervisions 500
+    DATABASE_URL=postgres://…/hl_x_bench python -m hotline.bench.catchup --repeat 3
+
+``--grow`` adds orders received in the last weeks before the data's "now" (the bench's loader),
+so a day's catch-up has thousands of orders to stamp; ``--supervisions`` adds 督办 whose
+``respond_by`` falls inside that day. Both are done once; later runs only reset and measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import time
+from collections import Counter
+
+CATCH_UP = dt.timedelta(days=1)
+
+
+def _setup():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    if "bench" not in connection.settings_dict["NAME"]:
+        raise SystemExit("只在名字含 bench 的基准库上运行")
+
+
+def instants():
+    from hotline.bench.measure import data_now
+
+    at = data_now() + dt.timedelta(minutes=5)
+    return at, at + CATCH_UP
+
+
+def grow(orders: int, days: int, supervisions: int, seed: int = 11) -> None:
+    from django.db import connection
+
+    from hotline.bench import load
+    from hotline.bench.measure import data_now
+    from hotline.workorders import tasks
+    from hotline.workorders.models import Assignment, Reminder
+
+    now = data_now()
+    if orders:
+        report = load.load(orders, start=now - dt.timedelta(days=days), end=now, now=now, seed=seed, rebuild=False)
+        print(f"grew {report.orders:,} orders ({report.open_orders:,} open), {report.events:,} events")
+    at, later = instants()
+    # The sweep the server ran before it went down: the "present" is caught up.
+    print("present sweep", tasks.run_sweep(at))
+    if supervisions:
+        leads = list(Assignment.objects.filter(active=True, role="lead", order__status__in=sorted(tasks.SWEPT_STATUSES))
+                     .order_by("?").values_list("order_id", "unit_id", "pk")[:supervisions])
+        span = (later - at) / max(len(leads), 1)
+        Reminder.objects.bulk_create([
+            Reminder(order_id=o, kind=Reminder.Kind.SUPERVISION, unit_id=u, at=at - dt.timedelta(days=2),
+                     notice="基准：督办", respond_by=at + span * i, assignment_id=a)
+            for i, (o, u, a) in enumerate(leads)])
+        print(f"added {len(leads)} 督办 due before the catch-up")
+    with connection.cursor() as cursor:
+        for table in ("workorders_workorder", "workorders_event", "workorders_reminder"):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
+
+
+def reset(later: dt.datetime) -> dict:
+    """Undo what a sweep at ``later`` wrote (nothing else is written at that instant)."""
+    from django.db import connection, transaction
+    from django.db.models import F
+
+    from hotline.notify.models import Delivery, Notification
+    from hotline.workorders.models import Event, Reminder, WorkOrder
+
+    with transaction.atomic():
+        events = Event.objects.filter(at=later, actor_role="system",
+                                      action__in=["overdue", "near_due", "remind", "supervision_failed"])
+        Notification.objects.filter(event__in=events).delete()
+        Delivery.objects.filter(event__in=events).delete()
+        auto = Reminder.objects.filter(at=later, automatic=True)
+        reminded = list(auto.values_list("order_id", flat=True))
+        WorkOrder.objects.filter(pk__in=reminded).update(reminder_count=F("reminder_count") - 1)
+        undone = {"reminders": auto.delete()[0], "events": events.delete()[0],
+                  "overdue": WorkOrder.objects.filter(overdue_at=later).update(overdue_at=None),
+                  "failed": Reminder.objects.filter(failed_at=later).update(failed=False, failed_at=None)}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for table in ("workorders_workorder", "workorders_event", "workorders_reminder",
+                          "notify_notification", "notify_delivery"):
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
+    return undone
+
+
+class _Statements:
+    """Counts and times every SQL statement, by its first words."""
+
+    def __init__(self):
+        self.count = Counter()
+        self.seconds = Counter()
+
+    def __call__(self, execute, sql, params, many, context):
+        t = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            key = " ".join(sql.split()[:3])[:40]
+            self.count[key] += 1
+            self.seconds[key] += time.perf_counter() - t
+
+
+class _timed_passes:
+    """Times each pass of ``run_sweep`` (it looks them up in its module when it runs)."""
+
+    NAMES = ("sweep_overdue", "sweep_near_due", "sweep_auto_remind", "sweep_supervisions")
+
+    def __init__(self, module):
+        self.module, self.seconds, self.saved = module, {}, {}
+        for name in self.NAMES:
+            self.saved[name] = original = getattr(module, name)
+            setattr(module, name, self._wrap(name, original))
+
+    def _wrap(self, name, fn):
+        def run(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name.removeprefix("sweep_")] = time.perf_counter() - t
+        return run
+
+    def restore(self):
+        for name, fn in self.saved.items():
+            setattr(self.module, name, fn)
+
+
+def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
+    from django.db import connection
+
+    from hotline.notify.models import Delivery, Notification
+    from hotline.workorders import tasks
+
+    _, later = instants()
+    size = batch_size or tasks.BATCH_SIZE
+    times = []
+    for n in range(repeat):
+        undone = reset(later)
+        if n == 0:
+            print("reset", undone)
+        before = (Notification.objects.count(), Delivery.objects.count())
+        stmts = _Statements()
+        passes = _timed_passes(tasks)
+        t = time.perf_counter()
+        if profile and n == 0:
+            import cProfile
+
+            prof = cProfile.Profile()
+            with connection.execute_wrapper(stmts):
+                result = prof.runcall(tasks.run_sweep, later, size)
+            prof.dump_stats(profile)
+        else:
+            with connection.execute_wrapper(stmts):
+                result = tasks.run_sweep(later, size)
+        seconds = time.perf_counter() - t
+        passes.restore()
+        stamped = result["overdue"] + result["near_due"] + result["auto_remind"] + result["supervision_failed"]
+        notes = Notification.objects.count() - before[0], Delivery.objects.count() - before[1]
+        sql = sum(stmts.seconds.values())
+        batches = sum(-(-result[k] // size) for k in ("overdue", "near_due", "auto_remind", "supervision_failed"))
+        times.append(seconds)
+        print(f"run {n + 1}: {seconds:.2f} s, {result}, notifications {notes[0]:,}, outbox {notes[1]:,}; "
+              f"{stamped / seconds:,.0f} stamps/s, {seconds / stamped * 1e3:.3f} ms/stamp; "
+              f"SQL {sum(stmts.count.values()):,} statements {sql:.2f} s (~{sum(stmts.count.values()) / max(batches, 1):.0f}"
+              f" per batch of {size}), other {seconds - sql:.2f} s")
+        print("    passes: " + ", ".join(f"{name} {secs:.2f} s" for name, secs in passes.seconds.items()))
+        if n == 0:
+            for key, c in stmts.count.most_common(12):
+                print(f"    {c:7,}  {stmts.seconds[key]:6.2f} s  {key}")
+    if repeat > 1:
+        print(f"median {statistics.median(times):.2f} s over {repeat} runs")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grow", type=int, default=0, help="orders to add in the last --days days")
+    parser.add_argument("--days", type=int, default=20)
+    parser.add_argument("--supervisions", type=int, default=0, help="督办 to add, due during the catch-up")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=0)
+    parser.add_argument("--profile", default="", help="cProfile output of the first run")
+    o = parser.parse_args()
+    _setup()
+    if o.grow or o.supervisions:
+        grow(o.grow, o.days, o.supervisions)
+    if o.repeat:
+        measure(o.repeat, o.batch_size or None, o.profile)
+
+
+if __name__ == "__main__":
+    main()
