@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from hotline.accounts.access import role_of, unit_search_text
@@ -1199,6 +1200,11 @@ def set_assessment_exclusion(order, *, acting_user, excluded: bool, reason: str,
 
 SYSTEM_FACTS = {"near_due", "receipt_sent", "supervision_failed"}
 
+# How the SLA sweep's passes write (docs/workflow.md, "The SLA sweep"): a catch-up after a day of
+# downtime stamps tens of thousands of orders, so each batch is locked in one statement, re-checked
+# in another, and written with one UPDATE and one multi-row INSERT per table, never one row at a
+# time; its events reach ``event_recorded`` together, so notify loads recipients once per batch.
+
 
 def _lock_batch(order_ids: Iterable[int], *columns: str, **conditions) -> list[tuple]:
     """Lock a sweep's batch of orders a unit holds, in primary-key order like every other action
@@ -1207,6 +1213,22 @@ def _lock_batch(order_ids: Iterable[int], *columns: str, **conditions) -> list[t
     return list(WorkOrder.objects.select_for_update()
                 .filter(pk__in=list(order_ids), status__in=[s.value for s in UNIT_HOLDS], **conditions)
                 .order_by("pk").values_list(*columns))
+
+
+def _system_event(order_id: int, action: str, at: dt.datetime, status: str, note: str = "", **data) -> Event:
+    """The event ``record_system_fact`` would write for an order whose status does not change
+    (the same fields, the same empty values left out), for a batch written in one INSERT."""
+    return Event(order_id=order_id, at=at, action=action, actor=None, actor_role=Role.SYSTEM.value,
+                 actor_unit_id=None, from_status=status, to_status=status, note=note or "",
+                 data={k: v for k, v in data.items() if v not in (None, "", [], {})})
+
+
+def _write_events(events: list[Event]) -> list[Event]:
+    """One INSERT for a batch's events, then one ``event_recorded`` for all of them."""
+    events = Event.objects.bulk_create(events, batch_size=1000)
+    if events:
+        event_recorded.send(sender=Event, events=events)
+    return events
 
 
 def record_system_fact(order: WorkOrder, action: str, *, at: dt.datetime, note: str = "", **data) -> Event:
@@ -1235,13 +1257,9 @@ def notify_near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) 
         if pk in noticed:
             continue
         hours_left = round((deadline - at).total_seconds() / 3600, 1)
-        data = {"handle_deadline": _iso(deadline), "unit_id": unit_id, "hours_left": hours_left}
-        events.append(Event(order_id=pk, at=at, action="near_due", actor=None, actor_role=Role.SYSTEM.value,
-                            from_status=status, to_status=status, note=f"距办理时限还剩 {hours_left} 小时",
-                            data={k: v for k, v in data.items() if v is not None}))
-    Event.objects.bulk_create(events, batch_size=1000)
-    event_recorded.send(sender=Event, events=events)
-    return len(events)
+        events.append(_system_event(pk, "near_due", at, status, note=f"距办理时限还剩 {hours_left} 小时",
+                                    handle_deadline=_iso(deadline), unit_id=unit_id, hours_left=hours_left))
+    return len(_write_events(events))
 
 
 @_action
@@ -1257,13 +1275,8 @@ def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     if not rows:
         return 0
     WorkOrder.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(overdue_at=at, updated_at=at)
-    events = Event.objects.bulk_create([
-        Event(order_id=pk, at=at, action="overdue", actor=None, actor_role=Role.SYSTEM.value, from_status=status,
-              to_status=status, data={"handle_deadline": _iso(deadline)})
-        for pk, status, deadline in rows
-    ], batch_size=1000)
-    event_recorded.send(sender=Event, events=events)
-    return len(rows)
+    return len(_write_events([_system_event(pk, "overdue", at, status, handle_deadline=_iso(deadline))
+                              for pk, status, deadline in rows]))
 
 
 # A unit is chased while it works the order: not once it has replied (the center reviews then).
@@ -1281,30 +1294,39 @@ def auto_remind(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> i
     ``window``, where its SLA policy asks for it — once per lead assignment, however often the
     sweep runs (the row locks, then a new statement for reminders already issued; the unique
     constraint ``reminder_auto_once_per_assignment`` backs it). Each is a ``remind`` event by the
-    system, so it reads and is delivered like a dispatcher's."""
-    rows = _lock_batch(order_ids, "pk", "status", "handle_deadline")
+    system, so it reads and is delivered like a dispatcher's; the batch's reminders, counts and
+    events are written with one statement each."""
+    rows = _lock_batch(order_ids, "pk", "status", "handle_deadline", "lead_unit_id", "appeal_type_id", "urgency",
+                       "source")
     at = _now(at)
-    ids = [pk for pk, status, deadline in rows
-           if status in CHASED and deadline is not None and at <= deadline < at + window]
-    leads = _lead_assignments(ids)
+    rows = [row for row in rows if row[1] in CHASED and row[2] is not None and at <= row[2] < at + window]
+    leads = _lead_assignments([row[0] for row in rows])
     issued = set(Reminder.objects.filter(automatic=True, assignment__in=[a.pk for a in leads.values()])
                  .values_list("assignment_id", flat=True))
-    count = 0
-    for order in WorkOrder.objects.filter(pk__in=[pk for pk in ids if pk in leads]).select_related("lead_unit") \
-            .order_by("pk"):
-        lead = leads[order.pk]
-        if lead.pk in issued or not sla.auto_remind(order.appeal_type_id, order.urgency, order.source):
-            continue
-        hours_left = round((order.handle_deadline - at).total_seconds() / 3600, 1)
+    # The policy's switch, looked up once per kind of order in the batch (each lookup reads the
+    # policies from the cache, which is Redis in production).
+    wanted = {}
+    for key in {row[4:7] for row in rows}:
+        wanted[key] = sla.auto_remind(*key)
+    rows = [row for row in rows if row[0] in leads and leads[row[0]].pk not in issued and wanted[row[4:7]]]
+    if not rows:
+        return 0
+    names = dict(Unit.objects.filter(pk__in={row[3] for row in rows if row[3]}).values_list("pk", "short_name"))
+    reminders, events = [], []
+    for pk, status, deadline, lead_unit_id, *_ in rows:
+        lead = leads[pk]
+        hours_left = round((deadline - at).total_seconds() / 3600, 1)
         notice = f"工单临近办理时限（剩余 {hours_left} 小时），请抓紧办理并按时回复"
-        Reminder.objects.create(order=order, kind=Reminder.Kind.REMINDER, unit_id=lead.unit_id, at=at, by=None,
-                                notice=notice, assignment=lead, automatic=True)
-        order.reminder_count += 1
-        _record(order, "remind", SYSTEM, at, from_status=order.status, note=notice, automatic=True,
-                unit=order.lead_unit.short_name if order.lead_unit else None, unit_id=lead.unit_id,
-                handle_deadline=_iso(order.handle_deadline), fields=["reminder_count"])
-        count += 1
-    return count
+        reminders.append(Reminder(order_id=pk, kind=Reminder.Kind.REMINDER, unit_id=lead.unit_id, at=at, by=None,
+                                  notice=notice, assignment=lead, automatic=True))
+        events.append(_system_event(pk, "remind", at, status, note=notice, automatic=True,
+                                    unit=names.get(lead_unit_id), unit_id=lead.unit_id,
+                                    handle_deadline=_iso(deadline)))
+    Reminder.objects.bulk_create(reminders, batch_size=1000)
+    # updated_at as ``save()`` sets it (auto_now: the wall clock), which the per-order loop did.
+    WorkOrder.objects.filter(pk__in=[row[0] for row in rows]).update(
+        reminder_count=F("reminder_count") + 1, updated_at=timezone.now())
+    return len(_write_events(events))
 
 
 @_action
@@ -1314,19 +1336,20 @@ def mark_supervision_failed(reminder_ids: Iterable[int], *, at=None) -> int:
     ``supervision_failed`` event on its order. The orders are locked in primary-key order first,
     then the reminders re-read, so a response committed meanwhile wins and nothing is marked twice.
     """
-    order_ids = sorted(set(Reminder.objects.filter(pk__in=list(reminder_ids)).values_list("order_id", flat=True)))
-    orders = {o.pk: o for o in WorkOrder.objects.select_for_update().filter(pk__in=order_ids).order_by("pk")}
+    reminder_ids = list(reminder_ids)
+    order_ids = sorted(set(Reminder.objects.filter(pk__in=reminder_ids).values_list("order_id", flat=True)))
+    statuses = dict(WorkOrder.objects.select_for_update().filter(pk__in=order_ids).order_by("pk")
+                    .values_list("pk", "status"))
     at = _now(at)
-    count = 0
-    for reminder in (Reminder.objects.select_for_update(of=("self",)).select_related("unit")
-                     .filter(pk__in=list(reminder_ids), kind=Reminder.Kind.SUPERVISION, responded_at__isnull=True,
-                             failed=False, respond_by__lt=at).order_by("order_id", "id")):
-        reminder.failed, reminder.failed_at = True, at
-        reminder.save(update_fields=["failed", "failed_at"])
-        order = orders[reminder.order_id]
-        record_system_fact(order, "supervision_failed", at=at, reminder=reminder.pk,
-                           respond_by=_iso(reminder.respond_by), unit=reminder.unit.short_name,
-                           unit_id=reminder.unit_id,
-                           note=f"督办未在 {clock.local(reminder.respond_by):%Y-%m-%d %H:%M} 前书面反馈，认定督办未落实")
-        count += 1
-    return count
+    rows = list(Reminder.objects.select_for_update(of=("self",))
+                .filter(pk__in=reminder_ids, kind=Reminder.Kind.SUPERVISION, responded_at__isnull=True,
+                        failed=False, respond_by__lt=at)
+                .order_by("order_id", "id").values_list("pk", "order_id", "respond_by", "unit_id", "unit__short_name"))
+    if not rows:
+        return 0
+    Reminder.objects.filter(pk__in=[row[0] for row in rows]).update(failed=True, failed_at=at)
+    return len(_write_events([
+        _system_event(order_id, "supervision_failed", at, statuses[order_id], reminder=pk,
+                      respond_by=_iso(respond_by), unit=unit_name, unit_id=unit_id,
+                      note=f"督办未在 {clock.local(respond_by):%Y-%m-%d %H:%M} 前书面反馈，认定督办未落实")
+        for pk, order_id, respond_by, unit_id, unit_name in rows]))
