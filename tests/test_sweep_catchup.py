@@ -51,14 +51,14 @@ def _hours_left(deadline):
     return round((deadline - BACK).total_seconds() / 3600, 1)
 
 
-ORDERS = 300
+ORDERS = 240
 STATUSES = ("dispatched", "handling", "handling", "replied", "return_requested")
 UNITS = ("杨楼镇", "寄料镇", "住房和城乡建设局", "城市管理局", "交通运输局", "国网汝州市供电公司")
 
 
 @pytest.fixture
 def outage(new_order, people, unit):
-    """Three hundred open orders of six units, dispatched by 王 before the outage, with deadlines
+    """Two hundred and forty open orders of six units, dispatched by 王 before the outage, with deadlines
     from 30 hours before the server came back to 30 hours after; then the facts that make the
     catch-up's cases: earlier stamps, notices and reminders, 督办, a policy switched off."""
     template = new_order(at=LOADED - dt.timedelta(days=3))
@@ -105,7 +105,7 @@ def outage(new_order, people, unit):
     sla._invalidate()
     # 督办 due during the outage: six unanswered, one answered in time, one to a unit that no
     # longer holds the order (its assignment ended).
-    held = list(Assignment.objects.filter(active=True, role="lead", order__in=orders[::37]).order_by("order_id")[:8])
+    held = list(Assignment.objects.filter(active=True, role="lead", order__in=orders[::29]).order_by("order_id")[:8])
     for i, chased in enumerate(held):
         Reminder.objects.create(order_id=chased.order_id, kind=Reminder.Kind.SUPERVISION, unit_id=chased.unit_id,
                                 at=LOADED - dt.timedelta(days=2), notice="请于期限内书面反馈",
@@ -113,10 +113,20 @@ def outage(new_order, people, unit):
                                 responded_at=LOADED if i == 6 else None, response="已整改" if i == 6 else "")
     Assignment.objects.filter(pk=held[7].pk).update(active=False)
     yangl = unit("杨楼镇")
-    UnitContact.objects.create(unit=yangl, wecom_webhook="https://qyapi.example/robot?key=1",
+    UnitContact.objects.create(unit=yangl, sms_phone="13900001111", wecom_webhook="https://qyapi.example/robot?key=1",
                                dingtalk_webhook="https://oapi.example/robot?access_token=1")
     Preference.objects.create(unit=yangl, kind=Kind.NEAR_DUE, dingtalk=True)
+    # 赵 wants overdue orders of his unit on his own phone as well.
+    zhao = people["handler_zhao"]
+    zhao.phone = "13700002222"
+    zhao.save(update_fields=["phone"])
+    Preference.objects.create(user=zhao, kind=Kind.OVERDUE, sms=True)
     return {"near": near, "off": off, "held": held}
+
+
+@pytest.fixture(autouse=True)
+def sms_on(settings):
+    settings.HOTLINE_NOTIFY = {**settings.HOTLINE_NOTIFY, "KANNEL_SENDSMS_URL": "http://127.0.0.1:13013/cgi-bin/sendsms"}
 
 
 def expected_outcomes():
@@ -163,7 +173,7 @@ def expected_outcomes():
 
 def expected_messages(events):
     """Who hears of each event (the rules: a unit's handlers, supervisors for a failed 督办) and
-    which robots 杨楼镇's settings send it to."""
+    which outbound channels 杨楼镇's and 赵's settings send it to (SMS for a 催办 by default)."""
     handlers = {}
     for pk, unit_id in User.objects.filter(role="handler", is_active=True).values_list("pk", "unit_id"):
         handlers.setdefault(unit_id, set()).add(pk)
@@ -177,7 +187,12 @@ def expected_messages(events):
         notes |= {(order_id, action, user_id, KIND[action]) for user_id in people}
         if unit_id == yangl:
             channels = {Channel.DINGTALK} if action == "near_due" else {Channel.WECOM, Channel.DINGTALK}
-            robots |= {(order_id, action, channel) for channel in channels}
+            if action == "remind":
+                channels.add(Channel.SMS)
+            robots |= {(order_id, action, channel, "13900001111" if channel == Channel.SMS else "unit")
+                       for channel in channels}
+            if action == "overdue":
+                robots.add((order_id, action, Channel.SMS, "13700002222"))
     return notes, robots
 
 
@@ -189,7 +204,7 @@ def written_since(first_event_id):
     assert len(events) == new.count(), "every event of the sweep is a system fact at the sweep's time"
     notes = {(n.event.order_id, n.event.action, n.recipient_id, n.kind)
              for n in Notification.objects.filter(event__in=new).select_related("event")}
-    robots = {(d.event.order_id, d.event.action, d.channel)
+    robots = {(d.event.order_id, d.event.action, d.channel, d.address if d.channel == Channel.SMS else "unit")
               for d in Delivery.objects.filter(event__in=new).select_related("event")}
     return events, notes, robots
 
@@ -219,7 +234,8 @@ def test_a_day_of_downtime_is_caught_up_order_by_order(outage):
     assert set(WorkOrder.objects.filter(overdue_at=BACK).values_list("pk", flat=True)) == overdue
     assert set(Reminder.objects.filter(failed=True, failed_at=BACK).values_list("pk", flat=True)) == failed
     assert written_notes == notes and written_robots == robots
-    assert any(r[2] == Channel.WECOM for r in robots) and any(r[1] == "near_due" for r in robots)
+    assert {r[2] for r in robots} == {Channel.SMS, Channel.WECOM, Channel.DINGTALK}
+    assert {r[3] for r in robots} == {"unit", "13900001111", "13700002222"}
     # The cases the fixture planted were each decided as the rules say.
     near, held = outage["near"], outage["held"]
     assert not {(o.pk, "near_due") for o in near[:3]} & {e[:2] for e in events}
