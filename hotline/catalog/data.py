@@ -544,7 +544,7 @@ HOT_PROBLEM_THEMES: dict[str, dict] = {
         "title": "汛期安全问题",
         "leaf_code": "0905",
         "units": ["城市管理局", "住房和城乡建设局"],
-        "keywords": ["积水", "窨井盖", "树木倾倒", "路面下沉"],
+        "keywords": ["积水", "窨井盖", "树木倾倒", "路面下沉", "汛期", "降雨"],
     },
     "telecom_cables": {
         "key": "telecom_cables",

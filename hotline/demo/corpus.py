@@ -1063,6 +1063,10 @@ _LEAF_PHRASES: dict[str, tuple[str, str, str]] = {
     ),
 }
 
+# A hot problem is one thing many callers say in their own words. 汛期安全 is several things the
+# season brings (积水, 窨井盖, 树木倾倒, 路面下沉) that callers tell together with the rain that caused
+# them: each of its stories says 汛期 and 降雨, or its orders would share no word and be, for a
+# reading of the text, four or five small problems rather than one.
 _THEME_PHRASES: dict[str, tuple[str, str, str]] = {
     "driver_exam": (
         "驾照{exam}考试无法如期进行|{exam}考试延期无新安排|{exam}考试因系统升级暂停|{exam}考试预约不上",
@@ -1080,9 +1084,10 @@ _THEME_PHRASES: dict[str, tuple[str, str, str]] = {
     ),
     "flood_safety": (
         "{road}雨后积水严重|{road}窨井盖损坏|{road}树木倾倒|{road}路面下沉|{road}汛期安全隐患",
-        "{road}下雨后积水较多，车辆行人无法通行|{road}一处窨井盖损坏，雨天被冲开，存在安全隐患|"
-        "{road}一棵大树被风雨刮倒，树木倾倒在路中间|{road}路面下沉，出现一个大坑，车辆经过很危险|"
-        "{road}一到汛期就积水，{estate}门口积水倒灌",
+        "汛期以来连日降雨，{road}积水较多，车辆行人无法通行|{road}一处窨井盖损坏，汛期降雨时被冲开，存在安全隐患|"
+        "汛期一场强降雨后，{road}一棵大树被风雨刮倒，树木倾倒在路中间|"
+        "正值汛期，连日降雨后{road}路面下沉，出现一个大坑，车辆经过很危险|"
+        "{road}一到汛期降雨就积水，{estate}门口积水倒灌",
         "尽快排除汛期安全隐患|及时组织处置|尽快核实处理",
     ),
     "telecom_cables": (

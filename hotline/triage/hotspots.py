@@ -405,6 +405,39 @@ def _keywords(texts: list[str], terms: dict[str, float], places: set[str], top: 
     # How much a word rose counts up to ten times its history: beyond that, a word of one way of
     # telling it (一拖再拖) would outrank the word every telling shares (考试).
     score = {w: n * np.log(min(10.0, *(terms[w[i:i + 2]] for i in range(len(w) - 1)))) for w, n in counts.items()}
+    if not _choose(score, places, top):
+        score = _straddled(texts, terms)
+    return _choose(score, places, top)
+
+
+def _straddled(texts: list[str], terms: dict[str, float]) -> dict[str, float]:
+    """The things the rising bigrams straddle, when no word is made of rising bigrams only.
+
+    A topic whose own word is also an everyday mention elsewhere — 物业 in "已向物业反映" of every
+    kind of appeal — does not rise by itself; what rises are the bigrams across its edges (物业|不修,
+    业主|多次, 规范|物业). The texts are cut into words and a common noun counts when a rising
+    bigram overlaps it and at least half the texts say it, scored as above by the most its
+    overlapping bigrams rose. Nouns only, and shared by most: a cluster of a filler's rising
+    bigrams (从上周|开始, 无人|处理) names no thing its orders share and is still dropped as chance."""
+    import jieba.posseg
+
+    counts, rose = Counter(), {}
+    for text in texts:
+        words, start = set(), 0
+        for token in jieba.posseg.cut(text, HMM=False):
+            word, end = token.word, start + len(token.word)
+            if token.flag == "n" and len(word) >= 2:
+                overlapping = [terms[text[i:i + 2]] for i in range(max(0, start - 1), min(end, len(text) - 1))
+                               if text[i:i + 2] in terms]
+                if overlapping:
+                    words.add(word)
+                    rose[word] = max(rose.get(word, 0.0), *overlapping)
+            start = end
+        counts.update(words)
+    return {w: n * np.log(min(10.0, rose[w])) for w, n in counts.items() if 2 * n >= len(texts)}
+
+
+def _choose(score: dict[str, float], places: set[str], top: int) -> list[str]:
     chosen: list[str] = []
     for word in sorted(score, key=lambda w: (-score[w], w)):
         if word in _GENERIC or any(word in p or p in word for p in places):
