@@ -192,7 +192,7 @@ def test_refusals_change_nothing(pairs, client, people):
     for decision in ("dismiss", "repeat"):
         again = _post(client, zhou, lamp_pair, decision)
         assert again.status_code == 409
-        assert "该疑似重复已由" in again.content.decode() and "不是重复" in again.content.decode()
+        assert f"该疑似重复已由{wang}于07-12 10:00核实为“不是重复”，无需再处理" in again.content.decode()
     assert _snapshot() == decided
     # The failed 重办 left no trace on the orders.
     assert not Event.objects.filter(action__in=["repeat_rework", "repeat_noted"]).exists()

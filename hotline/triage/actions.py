@@ -40,7 +40,7 @@ def _pending(pair: NearDuplicate | int, acting_user) -> NearDuplicate:
     if locked is None:
         raise WorkflowError("该疑似重复记录不存在")
     if locked.state != NearDuplicate.State.PENDING:
-        who = (locked.reviewed_by.get_full_name() or locked.reviewed_by.username) if locked.reviewed_by else "他人"
+        who = str(locked.reviewed_by) if locked.reviewed_by else "他人"  # the display name (王), else the username
         when = clock.local(locked.reviewed_at).strftime("%m-%d %H:%M") if locked.reviewed_at else ""
         raise WorkflowError(f"该疑似重复已由{who}于{when}核实为“{locked.get_state_display()}”，无需再处理")
     return locked
