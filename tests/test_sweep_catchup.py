@@ -16,11 +16,12 @@ Runs on SQLite and on PostgreSQL (DATABASE_URL=postgres://…).
 """
 
 import datetime as dt
+import threading
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from hotline.accounts.models import User
@@ -269,3 +270,34 @@ def test_a_second_sweep_stamps_nothing(outage):
                                   "supervision_failed": 0}
     assert counts == (Event.objects.count(), Reminder.objects.count(), Notification.objects.count(),
                       Delivery.objects.count(), dict(WorkOrder.objects.values_list("pk", "reminder_count")))
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL's row locks")
+@pytest.mark.django_db(transaction=True)
+def test_three_sweeps_at_once_write_each_fact_once(outage):
+    """Three workers catch up at once (a requeued task, a second scheduler): each batch is locked,
+    then re-read, so together they write exactly what one sweep would, each fact once."""
+    events, reminders, counts, failed = expected_outcomes()
+    notes, robots = expected_messages(events)
+    last_event = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
+    barrier, results = threading.Barrier(3), []
+
+    def sweep():
+        try:
+            barrier.wait()
+            results.append(tasks.run_sweep(batch_size=20))
+        finally:
+            connections.close_all()
+
+    with time_machine.travel(BACK, tick=False):
+        threads = [threading.Thread(target=sweep) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert len(results) == 3
+    assert written_since(last_event) == (events, notes, robots)
+    assert sum(r["auto_remind"] for r in results) == len(reminders) == Reminder.objects.filter(at=BACK).count()
+    assert sum(r["supervision_failed"] for r in results) == len(failed)
+    assert dict(WorkOrder.objects.filter(pk__in=counts).values_list("pk", "reminder_count")) == counts

@@ -125,19 +125,20 @@ class _timed_passes:
 
     NAMES = ("sweep_overdue", "sweep_near_due", "sweep_auto_remind", "sweep_supervisions")
 
-    def __init__(self, module):
-        self.module, self.seconds, self.saved = module, {}, {}
+    def __init__(self, module, statements: _Statements):
+        self.module, self.seconds, self.saved, self.statements, self.counted = module, {}, {}, statements, {}
         for name in self.NAMES:
             self.saved[name] = original = getattr(module, name)
             setattr(module, name, self._wrap(name, original))
 
     def _wrap(self, name, fn):
         def run(*args, **kwargs):
-            t = time.perf_counter()
+            t, before = time.perf_counter(), sum(self.statements.count.values())
             try:
                 return fn(*args, **kwargs)
             finally:
                 self.seconds[name.removeprefix("sweep_")] = time.perf_counter() - t
+                self.counted[name.removeprefix("sweep_")] = sum(self.statements.count.values()) - before
         return run
 
     def restore(self):
@@ -160,7 +161,7 @@ def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
             print("reset", undone)
         before = (Notification.objects.count(), Delivery.objects.count())
         stmts = _Statements()
-        passes = _timed_passes(tasks)
+        passes = _timed_passes(tasks, stmts)
         t = time.perf_counter()
         if profile and n == 0:
             import cProfile
@@ -183,7 +184,8 @@ def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
               f"{stamped / seconds:,.0f} stamps/s, {seconds / stamped * 1e3:.3f} ms/stamp; "
               f"SQL {sum(stmts.count.values()):,} statements {sql:.2f} s (~{sum(stmts.count.values()) / max(batches, 1):.0f}"
               f" per batch of {size}), other {seconds - sql:.2f} s")
-        print("    passes: " + ", ".join(f"{name} {secs:.2f} s" for name, secs in passes.seconds.items()))
+        print("    passes: " + ", ".join(f"{name} {secs:.2f} s ({passes.counted[name]:,} statements)"
+                                      for name, secs in passes.seconds.items()))
         if n == 0:
             for key, c in stmts.count.most_common(12):
                 print(f"    {c:7,}  {stmts.seconds[key]:6.2f} s  {key}")
