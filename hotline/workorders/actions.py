@@ -1200,10 +1200,11 @@ def set_assessment_exclusion(order, *, acting_user, excluded: bool, reason: str,
 
 SYSTEM_FACTS = {"near_due", "receipt_sent", "supervision_failed"}
 
-# How the SLA sweep's passes write (docs/workflow.md, "The SLA sweep"): a catch-up after a day of
-# downtime stamps tens of thousands of orders, so each batch is locked in one statement, re-checked
-# in another, and written with one UPDATE and one multi-row INSERT per table, never one row at a
-# time; its events reach ``event_recorded`` together, so notify loads recipients once per batch.
+# How the SLA sweep's passes write (docs/deployment.md, "Background tasks"): a catch-up after a
+# day of downtime stamps tens of thousands of orders, so each batch is locked in one statement,
+# re-checked in another, and written with one UPDATE and one multi-row INSERT per table, never one
+# row at a time; its events reach ``event_recorded`` together, so notify loads recipients once per
+# batch.
 
 
 def _lock_batch(order_ids: Iterable[int], *columns: str, **conditions) -> list[tuple]:
