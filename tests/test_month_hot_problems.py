@@ -87,7 +87,11 @@ def test_a_large_history_is_sampled_and_its_counts_scaled(planted_orders, detect
     assert detections[-1] == pytest.approx(whole.history_orders / sampled.history_read)
     found = [hotspots.Hotspot(**{**_HOTSPOT_DEFAULTS, "label": i["label"], "member_ids": [int(m) for m in i["member_ids"]]})
              for i in sampled.items]
-    assert _find(found, planted_orders, "charging") and _find(found, planted_orders, "gas")
+    # The charging surge (24 this month against 1 before) stands out of any sample. The gas surge
+    # (21 against 10 before) does not have to: a third of a 357-order history holds 3 ± 1.5 of
+    # those 10, and 5 of them scaled back up is already more than the month's rise allows. At the
+    # cap's real size (a million orders) that noise is a fraction of a percent.
+    assert _find(found, planted_orders, "charging")
     # The months before are told at their whole size, not the sample's.
     by_title = {i["title"]: i for i in whole.items}
     for item in sampled.items:

@@ -142,6 +142,9 @@ def substitutions(world, param: str) -> list:
         "unit_id": [world["yanglou"].pk],
         "appeal_id": [world["appeal"].pk],
         "adjustment_id": [world["adjustment"].pk],
+        # The near-duplicate review's two decisions; the pk is not a pair, but the role check
+        # comes first, so a handler is refused before anything is looked up.
+        "decision": ["dismiss", "repeat"],
     }
     assert param in values, f"a new URL parameter {param!r}: give it 杨楼镇's object here"
     return values[param]

@@ -11,8 +11,8 @@
 
 An order's text is its title and the head of its content (``TEXT_CHARS``): the topic of an appeal
 is said early, and reading whole contents of a million orders would be most of the cost. The
-history is read in full up to ``HISTORY_CAP`` orders and as a uniform sample beyond (every k-th
-order by id): the test compares shares, which a uniform sample keeps, and the paragraph's counts
+history is read in full up to ``HISTORY_CAP`` orders and as a uniform sample beyond (a hash of
+the id, see ``load_corpus``): the test compares shares, which a uniform sample keeps, and the paragraph's counts
 of the months before are scaled back up. The period itself is always read in full: its counts are
 the ones the briefing prints.
 
@@ -45,12 +45,22 @@ HISTORY_CAP = 1_000_000
 TOP_STORED = 10  # hot problems kept per month (the briefing drafts 5)
 
 
-def load_corpus(start: dt.datetime, end: dt.datetime, *, using: str, every: int = 1) -> Corpus:
-    """Orders registered in [start, end) as plain values (ids are primary keys); with ``every`` > 1
-    only the orders whose id is a multiple of it (a uniform sample: ids are not chosen by text)."""
+# The sample's hash: id × a multiplier, modulo a prime. Every k-th id would line up with any
+# periodic pattern in how ids were handed out (an importer cycling through three sources, a
+# generator's round-robin); a multiplier that the prime does not divide walks every arithmetic
+# progression of ids through all residues, so each share of residues is a uniform sample of it.
+SAMPLE_PRIME = 1009
+SAMPLE_MULTIPLIER = 40_503
+
+
+def load_corpus(start: dt.datetime, end: dt.datetime, *, using: str, share: float = 1.0) -> Corpus:
+    """Orders registered in [start, end) as plain values (ids are primary keys); with ``share`` < 1
+    about that share of them, chosen by a hash of the id (a uniform sample: ids are not chosen by text)."""
     orders = WorkOrder.objects.using(using).filter(received_at__gte=start, received_at__lt=end)
-    if every > 1:
-        orders = orders.alias(bucket=Mod(F("pk"), every)).filter(bucket=0)
+    if share < 1:
+        kept = max(1, round(share * SAMPLE_PRIME))
+        orders = (orders.alias(bucket=Mod(F("pk") * SAMPLE_MULTIPLIER, SAMPLE_PRIME))
+                  .filter(bucket__lt=kept))
     rows = (orders.annotate(head=Substr("content", 1, TEXT_CHARS)).order_by()
             .values_list("pk", "title", "head", "received_at", "town__short_name", "lead_unit__short_name")
             .iterator(chunk_size=BATCH))
@@ -70,8 +80,8 @@ def load_history(start: dt.datetime, end: dt.datetime, *, using: str,
     orders (default ``HISTORY_CAP``), a uniform sample of about ``cap`` beyond."""
     cap = HISTORY_CAP if cap is None else cap
     total = WorkOrder.objects.using(using).filter(received_at__gte=start, received_at__lt=end).count()
-    every = -(-total // cap) if cap and total > cap else 1
-    return load_corpus(start, end, using=using, every=every), total
+    share = cap / total if cap and total > cap else 1.0
+    return load_corpus(start, end, using=using, share=share), total
 
 
 def place_names(using: str) -> list[str]:
