@@ -118,6 +118,14 @@ def _compute_month(year: int, month: int, *, using: str, top: int) -> tuple[list
     return found, facts
 
 
+def _writable(db: str) -> str:
+    """Where a result read from ``db`` is kept: the texts may be read on the replica (a hot
+    standby, which refuses writes), the result is written, and read back, on the primary."""
+    from hotline.dbrouter import READ_ONLY_ALIASES
+
+    return "default" if db in READ_ONLY_ALIASES else db
+
+
 MEMBERS_STORED = 2000  # member ids kept per stored hot problem (the count is kept whole)
 
 
@@ -130,6 +138,7 @@ def store_month(year: int, month: int, *, using: str | None = None):
     from hotline.triage.models import MonthHotProblems
 
     db = using or settings.ANALYTICS_DATABASE
+    write = _writable(db)
     started = time.monotonic()
     start, end = clock.month_bounds(year, month)
     orders = WorkOrder.objects.using(db).filter(received_at__gte=start, received_at__lt=end).count()
@@ -143,8 +152,8 @@ def store_month(year: int, month: int, *, using: str | None = None):
         item["member_ids"] = item["member_ids"][:MEMBERS_STORED]
         item["representatives"] = [r["id"] for r in item["representatives"]]
         items.append(item)
-    with transaction.atomic(using=db):
-        stored, _ = MonthHotProblems.objects.using(db).update_or_create(
+    with transaction.atomic(using=write):
+        stored, _ = MonthHotProblems.objects.using(write).update_or_create(
             year=year, month=month,
             defaults=dict(orders=orders, items=items, computed_at=clock.now(),
                           seconds=round(time.monotonic() - started, 2), **facts))
@@ -160,7 +169,7 @@ def month_hot_problems(year: int, month: int, *, using: str | None = None, order
     from hotline.triage.models import MonthHotProblems
 
     db = using or settings.ANALYTICS_DATABASE
-    stored = MonthHotProblems.objects.using(db).filter(year=year, month=month).first()
+    stored = MonthHotProblems.objects.using(_writable(db)).filter(year=year, month=month).first()
     if stored is not None:
         if orders is None:
             start, end = clock.month_bounds(year, month)
