@@ -1,7 +1,7 @@
 """Text search, newest first (``queries.search_orders``): the newest stretch is read in time
 order, the rest from an index — on PostgreSQL the character index (hotline.workorders.textindex)
-for a unit's search and for phrases of one or two characters, the trigram indexes for the
-center's longer ones; on SQLite in time order. Whichever way a page is found, paging through the
+for every phrase, with the unit's key beside it for a unit's search (the trigram indexes are
+gone: migration 0022); on SQLite in time order. Whichever way a page is found, paging through the
 results must give exactly what the plain query (``filter_orders`` in time order) gives, for every
 role: 李 the operator, 王 the dispatcher, 周 the supervisor, the admin, 赵 of 杨楼镇, 钱 of 寄料镇,
 孙 of 住建局 (a co-handler), 吴 the auditor (who sees nothing) — confidential orders and orders
@@ -76,6 +76,27 @@ def test_every_search_path_gives_what_the_plain_query_gives_for_every_role(peopl
             for extra in ({}, {"status": "dispatched"}):
                 params = {"q": term, **extra}
                 assert every_page(people[who], params) == expected(people[who], params), (who, params)
+
+
+def test_the_other_sorts_and_the_export_ask_the_index_and_find_the_same(people, history):
+    """Sorted by deadline, or exported, a search asks the character index beside its own condition
+    (``queries.with_text_keys``): the same orders as the plain query, for every role and phrase."""
+    for term in TERMS:
+        for who in PEOPLE:
+            user = people[who]
+            params = {"q": term}
+            plain = queries.filter_orders(user, params)
+            narrowed = queries.with_text_keys(plain, user, params)
+            assert (sorted(narrowed.values_list("number", flat=True))
+                    == sorted(plain.values_list("number", flat=True))), (who, term)
+            by_deadline = {"q": term, "sort": "deadline"}
+            expected_order = list(plain.filter(handle_deadline__isnull=False).order_by("handle_deadline", "id")
+                                  .values_list("number", flat=True))
+            assert every_page(user, by_deadline) == expected_order, (who, term)
+    if connection.vendor == "postgresql":  # the condition is there, not only a no-op that agrees
+        sql = str(queries.with_text_keys(queries.filter_orders(people["dispatcher_wang"], {"q": "漏水"}),
+                                         people["dispatcher_wang"], {"q": "漏水"}).query)
+        assert textindex.FUNCTION in sql
 
 
 def test_the_comparison_has_something_to_compare(people, history):

@@ -62,7 +62,7 @@ class UniqueTexts(Sequence):
 
 
 def _drop_text_indexes() -> list[str]:
-    """Drop the work orders' GIN indexes (character and trigram search) before the load: this
+    """Drop the work orders' GIN indexes (the character index) before the load: this
     measurement never reads them, and building them is most of a load's time at 1M."""
     if connection.vendor != "postgresql":
         return []

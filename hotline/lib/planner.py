@@ -1,6 +1,6 @@
 """Planner hints for the few statements whose plan PostgreSQL gets wrong at scale: the month's
 joins, whose cost must follow the month and not the history, and text searches, whose matches
-the trigram estimate cannot count."""
+no estimate of a phrase's frequency can count."""
 
 from __future__ import annotations
 

@@ -175,7 +175,9 @@ def text_match(user, text: str) -> Q:
     names someone is matched on its ``masked_text`` alone, where the name and the numbers are
     masked (a confidential caller's hidden), and the others on their title and content (their
     ``masked_text`` is ""). A substring of a hidden name or number, or a phrase that runs into one
-    (人司马, 话137), matches nothing. Each arm is one trigram index on PostgreSQL (0002, 0013).
+    (人司马, 话137), matches nothing. On PostgreSQL the character index narrows every arm
+    (``textindex.holds_keys``: the keys are of title, content and ``masked_text`` together, so a
+    hidden span's characters are keys too — they narrow, this condition decides).
     """
     if access.sees_identities(user):
         return Q(title__contains=text) | Q(content__contains=text)
@@ -217,10 +219,9 @@ def search_orders(user, params, *, page_size: int = PAGE_SIZE) -> Page:
     order_by = [f"-{field}", "-id"] if desc else [field, "id"]
     text = search_phrase(params.get("q"))
     if text and (field, desc) == ("received_at", True):
-        unit_id = user.unit_id if access.role_of(user) == Role.HANDLER else None
-        rows = _text_newest_first(qs, after, page_size + 1, text=text, unit_id=unit_id)
+        rows = _text_newest_first(qs, after, page_size + 1, text=text, unit_id=_search_unit(user))
     else:
-        rows = list(qs.order_by(*order_by)[: page_size + 1])
+        rows = list(with_text_keys(qs, user, params).order_by(*order_by)[: page_size + 1])
     more = len(rows) > page_size
     rows = rows[:page_size]
     nxt = f"{getattr(rows[-1], field).timestamp():.6f}_{rows[-1].pk}" if more and rows else None
@@ -229,8 +230,24 @@ def search_orders(user, params, *, page_size: int = PAGE_SIZE) -> Page:
 
 # How many of the newest orders a text search reads in order before it asks the text index.
 TEXT_WINDOW = 50_000
-# A phrase shorter than this has no trigram: the trigram index cannot narrow it down.
-TRIGRAM = 3
+
+
+def with_text_keys(qs, user, params):
+    """``qs`` (``filter_orders``'s) also asking the character index for the phrase, on PostgreSQL:
+    for the paths that do not read the newest orders first (another sort, the Excel export), so
+    the planner can start from the phrase's orders when they are few. Not for ``search_orders``'
+    default sort: there the newest stretch is read with the index switched off, and a condition
+    on the index's expression would be computed row by row."""
+    text = search_phrase(params.get("q"))
+    if not text or connections[qs.db].vendor != "postgresql":
+        return qs
+    return qs.filter(textindex.holds_keys(text, _search_unit(user)))
+
+
+def _search_unit(user) -> int | None:
+    """The unit whose key a search asks for beside the phrase's: a handler's own (the door,
+    ``visible_to``, lets a handler see only orders its unit was assigned)."""
+    return user.unit_id if access.role_of(user) == Role.HANDLER else None
 
 
 def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_id: int | None) -> list:
@@ -245,11 +262,12 @@ def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_i
     phrase found in one order in a thousand. Only a page not filled there asks an index, for the
     older orders, where a phrase that rare is cheap to look up.
 
-    Which index: a unit's search, and any phrase of one or two characters, asks the character
-    index (hotline.workorders.textindex), a unit's with the unit's key beside the phrase's, so
-    only the unit's matches are read from the table; if the window did not fill a page, they are
-    fewer than a page per ``TEXT_WINDOW`` of the unit's share. The center's longer phrases keep the
-    trigram indexes. SQLite has neither and reads the older orders in time order.
+    The index is the character index (hotline.workorders.textindex), for a phrase of any length;
+    a unit's search asks for the unit's key beside the phrase's, so only the unit's matches are
+    read from the table; if the window did not fill a page, they are fewer than a page per
+    ``TEXT_WINDOW`` of the unit's share. (The trigram indexes that served the center's longer
+    phrases are gone: migration 0022 says why.) SQLite has no such index and reads the older
+    orders in time order.
     """
     db = qs.db
     window = WorkOrder.objects.using(db).order_by("-received_at", "-id")
@@ -262,12 +280,10 @@ def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_i
         # The door (visible_to) still decides; this lets it look only at the unit's own orders.
         ordered = ordered.filter(textindex.among_search_units(unit_id))
     postgres = connections[db].vendor == "postgresql"
-    by_keys = postgres and (len(text) < TRIGRAM or unit_id is not None)
-    # The text indexes are only ever read as bitmaps: planned without bitmaps, they are not read.
+    # The text index is only ever read as a bitmap: planned without bitmaps, it is not read.
     no_text_index = ("bitmapscan",)
     if not edge:  # fewer orders than the window left: one query
-        with planner_without(db, *(() if by_keys else no_text_index)):
-            return list((ordered.filter(textindex.holds_keys(text, unit_id)) if by_keys else ordered)[:limit])
+        return list((ordered.filter(textindex.holds_keys(text, unit_id)) if postgres else ordered)[:limit])
     at, pk = edge[0]
     # The plain range (received_at >= at) beside the OR gives the index scan its bounds.
     newer = Q(received_at__gte=at) & (Q(received_at__gt=at) | Q(id__gte=pk))
@@ -276,14 +292,13 @@ def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_i
         rows = list(ordered.filter(newer)[:limit])
     if len(rows) < limit:
         rest = ordered.filter(older)
-        if by_keys:
+        if postgres:
             # Read from the index, never by walking the table in time order: the matches found
             # there are few (see above), and the sort of a few is cheap.
             with planner_without(db, "indexscan"):
                 rows += list(rest.filter(textindex.holds_keys(text, unit_id))[:limit - len(rows)])
         else:
-            with planner_without(db, *(no_text_index if len(text) < TRIGRAM else ())):
-                rows += list(rest[:limit - len(rows)])
+            rows += list(rest[:limit - len(rows)])
     return rows
 
 

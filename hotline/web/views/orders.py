@@ -255,7 +255,8 @@ def order_export(request):
     from openpyxl import Workbook
 
     clean, _dropped = search_params(request)
-    qs = queries.filter_orders(request.user, clean).order_by("-received_at", "-id")[:EXPORT_LIMIT]
+    qs = (queries.with_text_keys(queries.filter_orders(request.user, clean), request.user, clean)
+          .order_by("-received_at", "-id")[:EXPORT_LIMIT])
     wb = Workbook(write_only=True)
     ws = xlsx.table(wb, "工单", EXPORT_COLUMNS, widths=EXPORT_WIDTHS)
     count = 0
