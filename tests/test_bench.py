@@ -171,3 +171,13 @@ def test_bench_neardup_small_on_sqlite(tmp_path):
     assert "召回" in _rows(out, "受理时查相似（索引")[0] and "不写索引 p50" in _rows(out, "登记一单")[0]
     assert "<!-- bench:neardup:begin -->" in doc and "SQLite" in doc
     assert not db.exists()  # dropped without --keep
+
+
+def test_a_large_scale_on_sqlite_is_refused_in_one_line(tmp_path):
+    db = tmp_path / "hotline_bench.sqlite3"
+    proc = subprocess.run([sys.executable, "-c", "from hotline.cli import main; main()", "bench", "--scale", "10m", "--database-url",
+                           f"sqlite:///{db}"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "HOTLINE_VAR_DIR": str(tmp_path)})
+    assert proc.returncode != 0
+    assert "SQLite 上最多跑 1m" in proc.stderr and "Traceback" not in proc.stderr
+    assert not db.exists()  # refused before anything was created

@@ -33,6 +33,7 @@ OPTIONAL_STEPS = ("mixed",)
 # GIN pending-list flushes and checkpoints happen inside the timed run.
 INTAKE_ORDERS = {"5k": 50, "50k": 200, "5m": 10_000, "10m": 10_000}
 MARK = "BENCH-JSON "
+SQLITE_LARGEST = 1_000_000  # orders: beyond this only PostgreSQL is measured
 
 
 def default_url() -> str:
@@ -111,6 +112,11 @@ class Command(BaseCommand):
         name = urlparse(url).path.lstrip("/")
         if "bench" not in Path(name).name:
             raise CommandError("基准数据库的名字必须包含 bench（防止误用业务数据库）")
+        if url.startswith("sqlite") and SCALES[o["scale"]] > SQLITE_LARGEST:
+            # Without DATABASE_URL the bench runs on SQLite; a 10m load there would run for hours
+            # and measure nothing the deployment (PostgreSQL) does.
+            raise CommandError(f"SQLite 上最多跑 1m；{o['scale']} 请用 PostgreSQL："
+                               f"--database-url postgres://postgres@127.0.0.1:5432/hotline_bench")
         only = {s.strip() for s in o["only"].split(",") if s.strip()} or set(STEPS)
         unknown = only - set(STEPS) - set(OPTIONAL_STEPS) - {TRIAGE, NEARDUP, HOTSPOTS, KB}
         if unknown:
