@@ -280,15 +280,14 @@ def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_i
         # The door (visible_to) still decides; this lets it look only at the unit's own orders.
         ordered = ordered.filter(textindex.among_search_units(unit_id))
     postgres = connections[db].vendor == "postgresql"
-    # The text index is only ever read as a bitmap: planned without bitmaps, it is not read.
-    no_text_index = ("bitmapscan",)
     if not edge:  # fewer orders than the window left: one query
         return list((ordered.filter(textindex.holds_keys(text, unit_id)) if postgres else ordered)[:limit])
     at, pk = edge[0]
     # The plain range (received_at >= at) beside the OR gives the index scan its bounds.
     newer = Q(received_at__gte=at) & (Q(received_at__gt=at) | Q(id__gte=pk))
     older = Q(received_at__lte=at) & (Q(received_at__lt=at) | Q(id__lt=pk))
-    with planner_without(db, *no_text_index):
+    # The text index is only ever read as a bitmap: planned without bitmaps, it is not read.
+    with planner_without(db, "bitmapscan"):
         rows = list(ordered.filter(newer)[:limit])
     if len(rows) < limit:
         rest = ordered.filter(older)

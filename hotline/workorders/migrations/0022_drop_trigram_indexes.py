@@ -14,29 +14,19 @@ dominated by them. Reversing recreates them (at 10M, hours: plan it like 0019).
 
 from django.db import migrations
 
+from hotline.workorders.migrations._postgres import postgres_indexes
+
 TRIGRAM_INDEXES = (
     ("wo_title_trgm_idx", "ON workorders_workorder USING gin (title gin_trgm_ops)"),
     ("wo_content_trgm_idx", "ON workorders_workorder USING gin (content gin_trgm_ops)"),
     ("wo_masked_text_trgm_idx", "ON workorders_workorder USING gin (masked_text gin_trgm_ops) WHERE masked_text <> ''"),
 )
-
-
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _ in TRIGRAM_INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for name, definition in TRIGRAM_INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
+# The shared PostgreSQL-only index operation, run the other way round: forwards drops, backwards
+# creates (pg_trgm itself stays installed from 0002).
+_trigram = postgres_indexes(TRIGRAM_INDEXES)
 
 
 class Migration(migrations.Migration):
     dependencies = [("workorders", "0021_supervision_indexes")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [migrations.RunPython(_trigram.reverse_code, _trigram.code, elidable=False)]
