@@ -149,6 +149,20 @@ def test_missing_options_are_named(tmp_path):
         evaluate_json(path, tmp_path / "none.joblib")
 
 
+def test_a_file_that_is_not_a_model_is_named(tmp_path):
+    """The CSV given as --model by mistake, or as -o (it would be overwritten): a sentence that says
+    which file and what it should be, not the unpickler's bare "230"."""
+    path = write_csv(tmp_path / "a.csv", rows(n_per_leaf=3))
+    with pytest.raises(CommandError) as caught:
+        evaluate_json(path, path)
+    assert f"{path} 不是可用的模型文件（无法读取：不是本平台保存的模型" in str(caught.value)
+    assert "--model 应是 hotline triage train --csv … -o 保存的模型文件" in str(caught.value)
+    before = path.read_bytes()
+    with pytest.raises(CommandError, match="不是可用的模型文件.*它已存在，请换一个文件名，或先删除它"):
+        train(path, path)
+    assert path.read_bytes() == before
+
+
 def test_a_worse_model_is_not_activated(tmp_path):
     """v1 learns from clean labels; v2 from shuffled ones scores worse and is kept aside, MODEL stays v1."""
     good = write_csv(tmp_path / "good.csv", rows(seed=1))

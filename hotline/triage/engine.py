@@ -520,7 +520,7 @@ def loads(data: bytes) -> Model:
     try:
         payload = joblib.load(io.BytesIO(bytes(data)))
     except Exception as exc:  # a truncated or foreign blob
-        raise TriageError(f"无法读取模型：{exc}") from exc
+        raise TriageError(f"无法读取：不是本平台保存的模型，或文件不完整：{type(exc).__name__}") from exc
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         raise TriageError("模型格式版本不符，请重新训练（hotline triage train）")
     if payload["metadata"].get("sklearn") != sklearn.__version__:

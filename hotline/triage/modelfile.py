@@ -26,14 +26,20 @@ class Saved:
 
 
 def load(path: str | Path) -> engine.Model:
-    path = Path(path)
+    return _load(Path(path), advice="--model 应是 hotline triage train --csv … -o 保存的模型文件")
+
+
+def _load(path: Path, *, advice: str) -> engine.Model:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise engine.TriageError(f"找不到模型文件 {path}：先用 hotline triage train --csv … -o {path} 训练") from None
     except IsADirectoryError:
         raise engine.TriageError(f"{path} 是一个目录，不是模型文件") from None
-    return engine.loads(data)
+    try:
+        return engine.loads(data)
+    except engine.TriageError as exc:  # another file given as the model (the CSV itself), a truncated one
+        raise engine.TriageError(f"{path} 不是可用的模型文件（{exc}）：{advice}") from exc
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -47,10 +53,7 @@ def save(model: engine.Model, path: str | Path, *, force: bool = False) -> Saved
     path = Path(path)
     current = None
     if path.exists():
-        try:
-            current = load(path)
-        except engine.TriageError as exc:
-            raise engine.TriageError(f"{path} 已存在但不是可用的模型文件（{exc}）：请换一个文件名，或先删除它") from None
+        current = _load(path, advice="它已存在，请换一个文件名，或先删除它")
     previous = current.metadata.get("version", 1) if current else None
     version = (previous or 0) + 1
     model.metadata["version"] = version
