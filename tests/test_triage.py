@@ -355,6 +355,11 @@ def test_operator_li_clicks_a_category_chip_in_the_browser(transactional_db, liv
             page.locator("#id_content").press_sequentially(content[-4:])
             chip = page.locator(f"#triage-category-chips [data-category='{target.full_name}']")
             chip.wait_for()
+            # One key, without leaving the keyboard: Alt+2 takes the second chip, whatever has focus.
+            chips = page.locator("#triage-category-chips [data-fill]")
+            assert chips.count() >= 2 and chips.nth(1).get_attribute("aria-keyshortcuts") == "Alt+2"
+            page.locator("#id_content").press("Alt+2")
+            assert page.input_value("#id_category") == chips.nth(1).get_attribute("data-value")
             chip.click()
             assert page.input_value("#id_category") == target.full_name
         finally:

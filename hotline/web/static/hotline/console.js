@@ -9,6 +9,15 @@
       if (form) { ev.preventDefault(); form.requestSubmit(); }
     }
     if (ev.key === "Escape") { closePanel(); }
+    // Alt+1, Alt+2, Alt+3 take the first, second, third suggestion chip (the category on the intake
+    // form, the lead unit on the dispatch form) without leaving the keyboard. ev.code, not ev.key:
+    // Option+1 types a symbol on a Mac. Alt+letters are the menu's accesskeys; the digits are free.
+    var digit = /^Digit([1-9])$/.exec(ev.code || "");
+    if (digit && ev.altKey && !ev.ctrlKey && !ev.metaKey && !ev.shiftKey) {
+      var chips = document.querySelectorAll("#triage-category-chips [data-fill], #triage-unit-chips [data-fill]");
+      var chip = chips[Number(digit[1]) - 1];
+      if (chip) { ev.preventDefault(); chip.click(); }
+    }
   });
   function closePanel() {
     var p = document.getElementById("panel");
