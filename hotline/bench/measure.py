@@ -14,6 +14,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -367,7 +368,9 @@ def intake(port: int, orders: int, clients: int = 8, *, workers: int = 2, baseli
     # A worker's first request loads the URLconf (and scikit-learn behind the triage views, about
     # a second): concurrent reads first reach every worker, so what is timed is a running server.
     in_parallel(warm)
+    before = cpu_split(port)
     wall = in_parallel(run)
+    cpu = cpu_split(port, before)
     if errors:
         raise RuntimeError(f"intake errors: {errors[:3]}")
     times = [x for part in latencies for x in part]
@@ -375,15 +378,114 @@ def intake(port: int, orders: int, clients: int = 8, *, workers: int = 2, baseli
     api = latency_row(f"受理 POST /api/orders/（{clients} 个并发客户端，gunicorn {workers} workers）", times,
                       target_ms=100, baseline="plain")
     api.update(rate=round(rate, 1), rate_unit="单/秒", target="≥ 300 单/秒，p95 < 100 ms",
-               ok=rate >= 300 and api["p95_ms"] < 100, queries=intake_queries(payloads[0]))
+               ok=rate >= 300 and api["p95_ms"] < 100, queries=intake_queries(payloads[0]),
+               note=cpu.text(orders))
     if not baseline:
         return [api]
+    per_row, per_row_cpu = per_row_inserts(payloads)
     plain_rate = plain_inserts(payloads)
+    rows = {"name": "基线：同样的行逐单 INSERT 工单和登记日志并提交（一个连接，每单一个事务）", "key": "per-row",
+            "n": orders, "rate": round(per_row, 1), "rate_unit": "单/秒", "note": per_row_cpu.text(orders)}
     base = {"name": "基线：同样的行直接 INSERT（psycopg executemany，一个事务）", "key": "plain", "n": orders,
             "rate": round(plain_rate, 1), "rate_unit": "单/秒"}
-    api["ratio"] = round(plain_rate / rate, 1)
-    api["ratio_text"] = f"基线快 {api['ratio']}×"
-    return [api, base]
+    api["baseline"] = "per-row"
+    api["ratio"] = round(per_row / rate, 1)
+    api["ratio_text"] = f"逐单基线快 {api['ratio']}×"
+    return [api, rows, base]
+
+
+@dataclass
+class CpuSplit:
+    """CPU seconds spent during a run, by who spent them (from /proc: Linux only)."""
+
+    app: float = 0.0  # the gunicorn processes
+    database: float = 0.0  # the PostgreSQL backends connected to the benchmark database
+    client: float = 0.0  # this process (the load's client threads, or the baseline's driver)
+    machine: float = 0.0  # every process on the machine (/proc/stat)
+
+    def __sub__(self, other: CpuSplit) -> CpuSplit:
+        return CpuSplit(self.app - other.app, self.database - other.database, self.client - other.client,
+                        self.machine - other.machine)
+
+    def text(self, orders: int) -> str:
+        if not self.machine:
+            return ""
+        per = 1000 / orders
+        parts = [f"应用 {self.app * per:.2f}"] if self.app else []
+        parts += [f"PostgreSQL {self.database * per:.2f}", f"客户端 {self.client * per:.2f}",
+                  f"整机 {self.machine * per:.2f}"]
+        return "每单 CPU（ms）：" + "，".join(parts)
+
+
+def _process_cpu(pid: int) -> float:
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0  # gone since it was listed
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(port: int | None = None, before: CpuSplit | None = None) -> CpuSplit:
+    """CPU seconds so far of the gunicorn serving ``port``, of the database's backends and of this
+    process, and of the whole machine; minus ``before`` when given. Backends are kept open between
+    requests (CONN_MAX_AGE), so the ones seen at the end of a run did its work."""
+    import os
+    from pathlib import Path
+
+    if not Path("/proc/stat").exists():
+        return CpuSplit()
+    app = 0.0
+    if port is not None:
+        bind = f"127.0.0.1:{port}".encode()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    cmdline = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"gunicorn" in cmdline and bind in cmdline:
+                    app += _process_cpu(int(entry.name))
+    database = 0.0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            database = sum(_process_cpu(pid) for (pid,) in cursor.fetchall())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    now = CpuSplit(app, database, usage.ru_utime + usage.ru_stime, busy / os.sysconf("SC_CLK_TCK"))
+    return now - before if before is not None else now
+
+
+def per_row_inserts(payloads: list[dict]) -> tuple[float, CpuSplit]:
+    """Orders/s (and the CPU it took) of the same order rows and their register events written one
+    order at a time, each in its own transaction and committed: what a registration costs the
+    database at the least, without the application."""
+    import json
+
+    from django.utils import timezone
+
+    rows, _ = _plain_rows(payloads, "ROW")
+    cols = _PLAIN_COLUMNS
+    order_sql = (f"INSERT INTO {_table(WorkOrder)} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+                 "RETURNING id")
+    event_sql = (f"INSERT INTO {_table(Event)} (order_id, at, action, actor_role, from_status, to_status, note, data) "
+                 "VALUES (%s, %s, 'register', 'operator', '', 'received', '', %s)")
+    data = json.dumps({"source": "phone"})
+    before = cpu_split()
+    t = time.perf_counter()
+    for row in rows:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(order_sql, row)
+            cursor.execute(event_sql, [cursor.fetchone()[0], timezone.now(), data])
+    seconds = time.perf_counter() - t
+    cpu = cpu_split(None, before)
+    WorkOrder.objects.filter(number__startswith="ROW-").delete()
+    return len(rows) / seconds, cpu
 
 
 def intake_queries(payload: dict) -> int:
@@ -408,8 +510,15 @@ def intake_queries(payload: dict) -> int:
     return len(ctx.captured_queries)
 
 
-def plain_inserts(payloads: list[dict]) -> float:
-    """Orders/s of the same rows written by executemany INSERTs (order + its register event)."""
+_PLAIN_COLUMNS = ("number", "source", "upstream_number", "caller_name", "caller_phone", "confidential", "town_id",
+                  "address", "title", "content", "appeal_type_id", "category_id", "urgency", "status", "disposition",
+                  "transfer_target", "is_repeat", "received_at", "deadline_note", "answer", "is_true",
+                  "satisfaction", "rework_count", "reminder_count", "supervised", "excluded_from_assessment",
+                  "updated_at")
+
+
+def _plain_rows(payloads: list[dict], prefix: str) -> tuple[list[tuple], tuple[str, ...]]:
+    """The baselines' order rows (numbered ``prefix-…``, deleted after) and their columns."""
     from django.utils import timezone
 
     from hotline.catalog.models import AppealType, Category
@@ -419,14 +528,16 @@ def plain_inserts(payloads: list[dict]) -> float:
     cats = dict(Category.objects.filter(level=2).values_list("full_name", "pk"))
     towns = dict(Unit.objects.values_list("short_name", "pk"))
     now = timezone.now()
-    cols = ("number", "source", "upstream_number", "caller_name", "caller_phone", "confidential", "town_id",
-            "address", "title", "content", "appeal_type_id", "category_id", "urgency", "status", "disposition",
-            "transfer_target", "is_repeat", "received_at", "deadline_note", "answer", "is_true", "satisfaction",
-            "rework_count", "reminder_count", "supervised", "excluded_from_assessment", "updated_at")
-    rows = [(f"BENCH-{i:07d}", "phone", "", p["caller_name"], p["caller_phone"], False, towns[p["town"]],
+    rows = [(f"{prefix}-{i:07d}", "phone", "", p["caller_name"], p["caller_phone"], False, towns[p["town"]],
              p["address"], p["title"], p["content"], types[p["appeal_type"]], cats[p["category"]], "normal",
              "received", "", "", False, now, "", "", "", "", 0, 0, False, False, now)
             for i, p in enumerate(payloads)]
+    return rows, _PLAIN_COLUMNS
+
+
+def plain_inserts(payloads: list[dict]) -> float:
+    """Orders/s of the same order rows written by one executemany INSERT in one transaction."""
+    rows, cols = _plain_rows(payloads, "BENCH")
     sql = (f"INSERT INTO {_table(WorkOrder)} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})")
     t = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
