@@ -27,6 +27,7 @@ from hotline.lib.planner import planner_without
 from hotline.lib.text import scrub
 from hotline.workorders import textindex
 from hotline.workorders.models import Assignment, Event, Reminder, Request, WorkOrder
+from hotline.workorders.visibility import led_by_unit
 from hotline.workorders.workflow import (
     OPEN,
     STATUS_LABELS,
@@ -96,14 +97,14 @@ def _count_summary(user, now: dt.datetime) -> dict:
     mine = WorkOrder.objects.visible_to(user).filter(status__in=OPEN_STATUSES)
     parts = [mine]
     if access.role_of(user) == Role.HANDLER and user.unit_id:
-        # The door's two arms apart (together, "led OR assigned" scanned every order): the orders the
-        # unit leads, one range of an index; then those it co-handles or held before a return, led
-        # by another unit or none, from its assignments other than its active lead ones (an active
-        # lead assignment is always of an order the unit leads: dispatch sets both, a return ends
-        # both). Both still go through the door, so nothing it refuses is ever counted.
+        # Two parts: the orders the unit leads, one range of an index (``led_by_unit``: the door
+        # admits each of them, and asking it again hashed the unit's whole assignment history);
+        # then, through the door, those it co-handles or held before a return, led by another unit
+        # or none, from its assignments other than its active lead ones (an active lead assignment
+        # is always of an order the unit leads: dispatch sets both, a return ends both).
         unit = user.unit_id
         others = Assignment.objects.filter(unit_id=unit).exclude(active=True, role=Assignment.Role.LEAD)
-        parts = [mine.filter(lead_unit_id=unit),
+        parts = [led_by_unit(WorkOrder.objects.filter(status__in=OPEN_STATUSES), user),
                  mine.filter(pk__in=others.values("order_id")).exclude(lead_unit_id=unit)]
     summary = dict.fromkeys(counts, 0)
     for part in parts:
@@ -783,7 +784,7 @@ def _lead_parts(user, now: dt.datetime, key: str, sent_back: list[int]) -> list[
     such; the page's rows are then read through it (``_inbox_rows``), assignment joined, so an
     order without this unit's active assignment never shows.
     """
-    mine = WorkOrder.objects.filter(lead_unit_id=user.unit_id)
+    mine = led_by_unit(WorkOrder.objects.all(), user)
 
     def part(cond: Q, nullable: bool) -> _Part:
         qs = mine.filter(cond)

@@ -39,6 +39,20 @@ def restrict_work_orders(queryset, user):
     return queryset.filter(condition) if condition else queryset.none()
 
 
+def led_by_unit(queryset, user):
+    """The orders the user's unit leads, without the EXISTS of ``restrict_work_orders``: for
+    counting and for picking a page's keys, never for showing rows (those are read back through
+    ``visible_to``). The door admits every one of them: ``lead_unit`` is only ever set by
+    ``actions.dispatch``, with the lead assignment in the same transaction, and the door admits an
+    order with any assignment of the unit. The EXISTS made PostgreSQL hash the unit's whole
+    assignment history for each count (280 ms for a bureau with 75,000 open orders at 10M); without
+    it a count reads one range of an index. Nobody but a unit's handler gets anything."""
+    scope = order_scope(user)
+    if scope.everything or scope.unit_id is None:
+        return queryset.none()
+    return queryset.filter(lead_unit_id=scope.unit_id)
+
+
 def access_work_order_by_id(user, order_id, *, for_update: bool = False):
     """The order with this id (or number) if ``user`` may see it; Http404 otherwise."""
     from hotline.workorders.models import WorkOrder
