@@ -86,6 +86,18 @@ def test_every_lead_unit_has_the_assignment_visibility_relies_on(people, unit, n
         assert order.number in visible(handler)
 
 
+def test_the_orders_a_unit_leads_are_within_its_door_and_nobody_else_gets_any(people, unit, yanglou_order,
+                                                                              new_order):
+    """``led_by_unit`` (counts and page keys without the door's EXISTS) is a subset of the door,
+    for the handler of the leading unit, and empty for everyone else."""
+    new_order(title="未派单")
+    led = visibility.led_by_unit(WorkOrder.objects.all(), people["handler_zhao"])
+    assert set(led.values_list("number", flat=True)) == {yanglou_order.number}
+    assert set(led.values_list("number", flat=True)) <= visible(people["handler_zhao"])
+    for name in ("handler_qian", "operator_li", "dispatcher_wang", "supervisor_zhou", "auditor_wu", "admin"):
+        assert not visibility.led_by_unit(WorkOrder.objects.all(), people[name]).exists(), name
+
+
 def test_operators_see_their_own_registrations_and_the_callback_and_intake_queues(people, new_order):
     mine = new_order()
     theirs = new_order(acting_user=people["dispatcher_wang"])
