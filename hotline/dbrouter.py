@@ -12,6 +12,12 @@ no-op rather than an error half-way through.
 READ_ONLY_ALIASES = frozenset({"replica"})
 
 
+def writable(db: str) -> str:
+    """Where a result computed from reads on ``db`` is kept: the reads may go to the replica (a hot
+    standby, which refuses writes), the result is written, and read back, on the primary."""
+    return "default" if db in READ_ONLY_ALIASES else db
+
+
 class PrimaryReplicaRouter:
     def db_for_read(self, model, **hints):
         return None  # the default database unless the query says otherwise

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Mod, Substr
 
+from hotline.dbrouter import writable
 from hotline.directory.models import Unit
 from hotline.lib import clock
 from hotline.triage.hotspots import Corpus, Hotspot, detect, early_warnings
@@ -118,14 +119,6 @@ def _compute_month(year: int, month: int, *, using: str, top: int) -> tuple[list
     return found, facts
 
 
-def _writable(db: str) -> str:
-    """Where a result read from ``db`` is kept: the texts may be read on the replica (a hot
-    standby, which refuses writes), the result is written, and read back, on the primary."""
-    from hotline.dbrouter import READ_ONLY_ALIASES
-
-    return "default" if db in READ_ONLY_ALIASES else db
-
-
 MEMBERS_STORED = 2000  # member ids kept per stored hot problem (the count is kept whole)
 
 
@@ -138,7 +131,7 @@ def store_month(year: int, month: int, *, using: str | None = None):
     from hotline.triage.models import MonthHotProblems
 
     db = using or settings.ANALYTICS_DATABASE
-    write = _writable(db)
+    write = writable(db)
     started = time.monotonic()
     start, end = clock.month_bounds(year, month)
     orders = WorkOrder.objects.using(db).filter(received_at__gte=start, received_at__lt=end).count()
@@ -169,7 +162,7 @@ def month_hot_problems(year: int, month: int, *, using: str | None = None, order
     from hotline.triage.models import MonthHotProblems
 
     db = using or settings.ANALYTICS_DATABASE
-    stored = MonthHotProblems.objects.using(_writable(db)).filter(year=year, month=month).first()
+    stored = MonthHotProblems.objects.using(writable(db)).filter(year=year, month=month).first()
     if stored is not None:
         if orders is None:
             start, end = clock.month_bounds(year, month)
