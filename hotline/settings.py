@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "hotline.workorders",
     "hotline.intake",
     "hotline.triage",
+    "hotline.metrics",
     "hotline.analytics",
     "hotline.assessment",
     "hotline.briefing",

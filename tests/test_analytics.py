@@ -238,7 +238,9 @@ def test_undecided_orders_are_counted_apart(new_order):
 
 
 def test_query_budget(july, django_assert_max_num_queries):
-    with django_assert_max_num_queries(25):
+    # Four of them are the closed month's store (hotline.metrics.store): its row, the event mark,
+    # the sub-units, the write; read again, the month is not counted.
+    with django_assert_max_num_queries(29):
         stats()
 
 

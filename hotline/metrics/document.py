@@ -38,6 +38,42 @@ from the lead assignments *dispatched* in the month without approved returns and
 The same July gave two rankings, and a score sheet's 及时签收率 disagreed with `hotline stats`.
 """
 
+STORE = """\
+## A closed month's figures are kept (月度单位指标的存储)
+
+The statistics, the assessment and the briefing of a month read the same unit figures. A
+calendar month of the center's clock that ended before the cut-off is counted once for the whole
+center and kept (`hotline/metrics/store.py`, model `MonthUnitFigures`: every unit's counts,
+evidence lists and excluded orders); the next reading uses the kept figures while this rule holds,
+and otherwise counts the month again and replaces them. Figures of a unit or a town, of periods
+that are not one calendar month, and of a month not yet ended at the cut-off are always counted
+when asked.
+
+Rule for late changes: figures counted with the cut-off A answer a reading with the cut-off B when
+
+1. A ≤ B and B is before the earliest sign-for or handling limit that was still running at A
+   (`valid_until`, found in the same pass). A limit not passed at the cut-off is not a failure;
+   once B reaches it the month is counted again.
+2. No work-order event has been recorded since on an order with a lead assignment dispatched in the
+   month. Every action writes one in its transaction: sign-for, reply, review, callback (and the
+   portal's citizen rating, which records a callback), rework, return and extension decisions,
+   suspension, redispatch, 督办 and its response, the sweep's 超期 stamp and 督办未落实, and the
+   exclusion from the assessment (不计入考核, `set_assessment_exclusion`, which the assessment's
+   exclusion decision calls). "Since" is by event id, so an action dated back (an import, the demo
+   generator) counts too; events dated within a minute of the count are looked at again (a
+   transaction still open when the month was read, a lagging replica).
+3. The directory rolls the same sub-units into the same parents. Units have no change time; the
+   sub-unit → parent pairs are kept with the figures and compared on each reading. Names, groups
+   and the order of units are read from the directory each time, so they are never stale.
+4. The counting code is unchanged (a digest of `definitions.py`, `units.py` and `store.py`).
+
+The check reads the events recorded since the figures were counted or last checked, and the lead
+assignments of those events' orders; it never reads the month's population. When more than 50,000
+events have been recorded since, the month is counted again instead. Not detected: a change written
+to the database without an action (SQL by hand, a data migration, the Django shell); after one,
+delete the month's row (`MonthUnitFigures.objects.filter(year=…, month=…).delete()`).
+"""
+
 
 def _row(d: Definition) -> str:
     formula = f"{d.numerator_text} ÷ {d.denominator_text}" if d.is_rate else d.numerator_text
@@ -57,6 +93,7 @@ def render() -> str:
     lines += _table("单位计数", UNIT_COUNTS, rate=False)
     lines += _table("中心计数（简报工作概况、数据分析各表）", CENTER_COUNTS, rate=False)
     lines += _table("知识库（GB/T 44191-2024，统计页“知识库”一栏）", KNOWLEDGE_COUNTS, rate=False)
+    lines += [STORE]
     lines += [
         "## Rounding (四舍五入)",
         "",

@@ -21,15 +21,18 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
+from django.db.models import Case, Count, DateTimeField, F, IntegerField, Max, Min, Q, Value, When
 from django.db.models.functions import Coalesce, Length
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from hotline.catalog.models import Source
 from hotline.directory.models import Unit
 from hotline.lib import clock
 from hotline.lib.planner import joins_by_key
+from hotline.metrics import store
 from hotline.metrics.definitions import UNIT_COUNT_KEYS
-from hotline.metrics.values import Rate, Rates
+from hotline.metrics.values import Counted, Rate, Rates
 from hotline.workorders.models import SATISFIED_LEVELS, Assignment, Reminder, Request
 from hotline.workorders.workflow import Status
 
@@ -100,6 +103,12 @@ def _conditions(cutoff: dt.datetime) -> dict[str, Q]:
     answered = (Q(order__status__in=[Status.AWAITING_CALLBACK, Status.CLOSED])
                 | Q(order__callback_at__isnull=False))
     return {
+        # The limits still running at the cut-off: the only way the figures depend on it (a later
+        # cut-off past one of them makes it a failure). The earliest is the stored figures' valid_until.
+        "sign_pending": (Q(signed_at__isnull=True) & Q(sign_deadline__isnull=False)
+                         & Q(sign_deadline__gte=cutoff)),
+        "handle_pending": (Q(replied_at__isnull=True) & Q(order__handle_deadline__isnull=False)
+                           & Q(order__handle_deadline__gte=cutoff) & ~Q(order__status=Status.SUSPENDED)),
         "signed_late": ((Q(signed_at__isnull=False) & Q(sign_deadline__isnull=False)
                          & Q(signed_at__gt=F("sign_deadline")))
                         | (Q(signed_at__isnull=True) & Q(sign_deadline__isnull=False)
@@ -136,6 +145,7 @@ class _Rows:
     counts: dict[int, dict[str, int]]  # assessed unit id -> counts
     evidence: list[tuple[int, str, int]]  # (assessed, order number, bit i set: EVIDENCE_KEYS[i]), by number
     excluded: list[tuple[int, str]]  # (assessed, order number) of orders taken out, by number
+    pending: dt.datetime | None = None  # the earliest limit still running at the cut-off (counted orders)
 
 
 def _rows(population, cond: dict[str, Q]) -> _Rows:
@@ -145,10 +155,14 @@ def _rows(population, cond: dict[str, Q]) -> _Rows:
     orders under several filters directly, ``COUNT(DISTINCT …) FILTER``, sorted a busy month's rows
     once per filter). Outside, three readings of that one result (PostgreSQL materialises a CTE
     read more than once): the sums per unit over the counted orders, the orders that fall short of
-    something with a flag per evidence list, and the excluded orders.
+    something with a flag per evidence list, and the excluded orders. The first reading also
+    takes the earliest sign-for and handling limits still running at the cut-off.
     """
     def flag(q: Q):
         return Max(Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField()))
+
+    def earliest(q: Q, limit: str):
+        return Min(Case(When(q, then=F(limit)), output_field=DateTimeField()))
 
     inner = population.order_by().values("assessed", "order_id").annotate(
         number=Max("order__number"),
@@ -158,6 +172,8 @@ def _rows(population, cond: dict[str, Q]) -> _Rows:
         replies=Count("id", filter=cond["replies"]),
         replies_compliant=Count("id", filter=cond["replies_compliant"]),
         rework_times=Max("order__rework_count"),
+        sign_pending=earliest(cond["sign_pending"], "sign_deadline"),
+        handle_pending=earliest(cond["handle_pending"], "order__handle_deadline"),
         **{key: flag(cond[key]) for key in PER_ORDER},
         **{f"e_{key}": flag(cond[_EVIDENCE_FLAGS[key]]) for key in EVIDENCE_KEYS},
     )
@@ -178,23 +194,36 @@ def _rows(population, cond: dict[str, Q]) -> _Rows:
     # order number; a busy month has hundreds of thousands of them, so they are kept small.
     statement = f"""
         WITH per_order AS ({sql})
-        SELECT 0, assessed, '', 0, COUNT(*), {", ".join(sums.values())}
+        SELECT 0, assessed, '', 0, COUNT(*), MIN(sign_pending), MIN(handle_pending), {", ".join(sums.values())}
           FROM per_order WHERE excluded = 0 GROUP BY assessed
         UNION ALL
-        SELECT 1, assessed, number, {mask}, NULL, {nulls}
+        SELECT 1, assessed, number, {mask}, NULL, NULL, NULL, {nulls}
           FROM per_order WHERE excluded = 0 AND {mask} > 0
         UNION ALL
-        SELECT 2, assessed, number, 0, NULL, {nulls} FROM per_order WHERE excluded = 1
+        SELECT 2, assessed, number, 0, NULL, NULL, NULL, {nulls} FROM per_order WHERE excluded = 1
         ORDER BY 1, 3"""
     result = _Rows({}, [], [])
-    for kind, assessed, number, flags, orders, *values in _stream(inner.db, statement, params):
+    for kind, assessed, number, flags, orders, sign_pending, handle_pending, *values in _stream(
+            inner.db, statement, params):
         if kind == 0:
             result.counts[assessed] = {"orders": orders, **{k: int(v or 0) for k, v in zip(summed, values, strict=True)}}
+            for limit in (sign_pending, handle_pending):
+                limit = _instant(limit)
+                if limit is not None and (result.pending is None or limit < result.pending):
+                    result.pending = limit
         elif kind == 1:
             result.evidence.append((assessed, number, flags))
         else:
             result.excluded.append((assessed, number))
     return result
+
+
+def _instant(value) -> dt.datetime | None:
+    """A timestamp from a raw row: PostgreSQL gives it aware; SQLite gives the text Django stored (UTC)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = parse_datetime(value)
+    return timezone.make_aware(parsed, dt.UTC) if timezone.is_naive(parsed) else parsed
 
 
 def _stream(db: str, statement: str, params):
@@ -230,8 +259,43 @@ def unit_metrics(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using:
     ``orders`` (a Q over ``order__``) and ``unit`` narrow the population (the statistics page's
     filters). ``units``: the units to report, with zeros when they had nothing (default: the
     units that had something).
+
+    The whole center's figures of one calendar month that ended before ``as_of`` come from the
+    month's store while it still holds (``hotline.metrics.store``: the statistics, the assessment
+    and the briefing of a closed month read the month once); everything else is counted now.
     """
     db = using or settings.ANALYTICS_DATABASE
+    month = store.closed_month(lo, hi, as_of) if orders is None and unit is None else None
+    if month is None:
+        counted, _ = count_units(lo, hi, as_of=as_of, using=db, orders=orders, unit=unit)
+    else:
+        counted = store.month_figures(*month, as_of=as_of, using=db,
+                                      count=lambda: count_units(lo, hi, as_of=as_of, using=db))
+    return _assemble(counted, units, db)
+
+
+def _assemble(counted: dict[int, Counted], units: list[Unit] | None, db: str) -> dict[int, UnitMetrics]:
+    """The figures of ``units`` (default: every unit with something counted, in the directory's
+    order), zeros for those with nothing. Names and groups are the directory's now."""
+    if units is None:
+        units = list(Unit.objects.using(db).filter(pk__in=counted).select_related("group").order_by("position", "code"))
+    result = {}
+    for u in units:
+        m = UnitMetrics(unit_id=u.pk, short_name=u.short_name, name=u.name,
+                        group=u.group.key if u.group_id else "", parent_id=u.parent_id)
+        c = counted.get(u.pk)
+        if c is not None:
+            m.counts, m.evidence, m.excluded_orders = c.counts, c.evidence, c.excluded_orders
+        result[u.pk] = m
+    return result
+
+
+def count_units(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using: str, orders: Q | None = None,
+                unit: Unit | None = None) -> tuple[dict[int, Counted], dt.datetime | None]:
+    """Count [lo, hi) now: (every unit that had something, by the unit it counts for; the earliest
+    sign-for or handling limit of a counted order still running at ``as_of``, None if none — the
+    figures hold for any later cut-off before it)."""
+    db = using
     every = lead_assignments(lo, hi, using=db, orders=orders, unit=unit)
     population = every.exclude(end_reason="returned").alias(reply_len=Length("reply_public"))
     with joins_by_key(db):
@@ -262,16 +326,9 @@ def unit_metrics(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using:
     supervised = list(supervised)
 
     ids = set(rows.counts) | set(assignments) | set(returns) | {a for a, _ in supervised} | {a for a, _ in rows.excluded}
-    if units is None:
-        units = list(Unit.objects.using(db).filter(pk__in=ids).select_related("group").order_by("position", "code"))
-    result = {u.pk: UnitMetrics(unit_id=u.pk, short_name=u.short_name, name=u.name,
-                                group=u.group.key if u.group_id else "", parent_id=u.parent_id)
-              for u in units}
+    result = {assessed: Counted() for assessed in sorted(ids)}
     for assessed, row in rows.counts.items():
-        m = result.get(assessed)
-        if m is None:
-            continue
-        c = m.counts
+        c = result[assessed].counts
         for key in ("orders", "dispatched", "closed_on_time", "answered", "callbacks", "satisfied", "solved",
                     "upstream_callbacks", "upstream_satisfied", "upstream_solved", "replies",
                     "replies_compliant", "reworks", "reworked", "unreachable"):
@@ -280,31 +337,24 @@ def unit_metrics(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using:
         c["due"] = row["closed_on_time"] + row["closed_late"]
         c["overdue"] = row["closed_late"]
     for assessed, n in assignments.items():
-        if assessed in result:
-            result[assessed].counts["assignments"] = n
+        result[assessed].counts["assignments"] = n
     for assessed, r in returns.items():
-        if assessed in result:
-            result[assessed].counts.update(r)
+        result[assessed].counts.update(r)
 
     bits = tuple((1 << i, key) for i, key in enumerate(EVIDENCE_KEYS))
     for assessed, number, flags in rows.evidence:
-        m = result.get(assessed)
-        if m is None:
-            continue
+        evidence = result[assessed].evidence
         for bit, key in bits:
             if flags & bit:
-                m.evidence.setdefault(key, []).append(number)
+                evidence.setdefault(key, []).append(number)
     for assessed, number in rows.excluded:
-        if assessed in result:
-            result[assessed].excluded_orders.append(number)
+        result[assessed].excluded_orders.append(number)
     for assessed, number in rejected:
-        if assessed in result:
-            result[assessed].evidence.setdefault("unjustified_returns", []).append(number)
+        result[assessed].evidence.setdefault("unjustified_returns", []).append(number)
     for assessed, number in supervised:
-        if assessed in result:
-            result[assessed].counts["supervision_failed"] += 1
-            result[assessed].evidence.setdefault("supervision_failed", []).append(number)
-    return result
+        result[assessed].counts["supervision_failed"] += 1
+        result[assessed].evidence.setdefault("supervision_failed", []).append(number)
+    return result, rows.pending
 
 
 def overdue_order_ids(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using: str | None = None,

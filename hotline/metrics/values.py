@@ -1,11 +1,13 @@
-"""The values figures are carried in: a rate with its counts, a change against an earlier period."""
+"""The values figures are carried in: a rate with its counts, a change against an earlier period,
+one unit's counted figures."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hotline.lib.shares import format_share, share
+from hotline.metrics.definitions import UNIT_COUNT_KEYS
 
 
 @dataclass(frozen=True)
@@ -77,3 +79,14 @@ class Rates:
 
     def as_dict(self) -> dict[str, Rate]:
         return dict(self._rates)
+
+
+@dataclass
+class Counted:
+    """What ``hotline.metrics.units`` counted for one unit in a period (sub-units rolled in): every
+    count, the order numbers behind each shortfall (by evidence key, each list by order number) and
+    the orders taken out. A closed month's store keeps exactly this per unit (``metrics.store``)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(UNIT_COUNT_KEYS, 0))
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    excluded_orders: list[str] = field(default_factory=list)
