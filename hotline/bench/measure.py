@@ -838,6 +838,11 @@ def month_build(label: str = "") -> list[dict]:
     supervisor = User.objects.get(username="supervisor_zhou")
     history = WorkOrder.objects.count()
     hot = hot_problem_pass(year, month)
+    # A first build of the month: figures kept by an earlier run on this database (--reuse) would
+    # spare the statistics their pass over the month (hotline.metrics.store).
+    from hotline.metrics.models import MonthUnitFigures
+
+    MonthUnitFigures.objects.filter(year=year, month=month).delete()
     steps = {}
     t = time.perf_counter()
     stats = period_statistics(start, end, as_of=now)
