@@ -98,6 +98,23 @@ def test_the_orders_a_unit_leads_are_within_its_door_and_nobody_else_gets_any(pe
         assert not visibility.led_by_unit(WorkOrder.objects.all(), people[name]).exists(), name
 
 
+def test_the_orders_of_a_units_assignments_are_within_its_door(people, unit, yanglou_order, new_order):
+    """``on_unit_assignments`` narrows any assignments to the user's unit's: 钱 of 寄料镇, asking for
+    every assignment there is, gets only the order it co-handles, never 杨楼镇's own."""
+    from hotline.workorders.models import Assignment
+
+    co = new_order(title="杨楼镇主办寄料镇协办")
+    actions.submit_for_dispatch(co, acting_user=people["operator_li"])
+    actions.dispatch(co, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"), co_units=[unit("寄料镇")])
+    every = Assignment.objects.all()
+    for name, expected in (("handler_qian", {co.number}), ("handler_zhao", {co.number, yanglou_order.number})):
+        found = set(visibility.on_unit_assignments(WorkOrder.objects.all(), people[name], every)
+                    .values_list("number", flat=True))
+        assert found == expected and found <= visible(people[name]), name
+    for name in ("operator_li", "dispatcher_wang", "auditor_wu"):
+        assert not visibility.on_unit_assignments(WorkOrder.objects.all(), people[name], every).exists(), name
+
+
 def test_operators_see_their_own_registrations_and_the_callback_and_intake_queues(people, new_order):
     mine = new_order()
     theirs = new_order(acting_user=people["dispatcher_wang"])

@@ -23,11 +23,11 @@ from django.db.models.functions import Coalesce
 from hotline.accounts import access
 from hotline.catalog.history import roll_up
 from hotline.lib import clock, parsing
-from hotline.lib.planner import planner_without
+from hotline.lib.planner import joins_by_key, planner_without
 from hotline.lib.text import scrub
 from hotline.workorders import textindex
 from hotline.workorders.models import Assignment, Event, Reminder, Request, WorkOrder
-from hotline.workorders.visibility import led_by_unit
+from hotline.workorders.visibility import led_by_unit, on_unit_assignments
 from hotline.workorders.workflow import (
     OPEN,
     STATUS_LABELS,
@@ -97,18 +97,28 @@ def _count_summary(user, now: dt.datetime) -> dict:
     mine = WorkOrder.objects.visible_to(user).filter(status__in=OPEN_STATUSES)
     parts = [mine]
     if access.role_of(user) == Role.HANDLER and user.unit_id:
-        # Two parts: the orders the unit leads, one range of an index (``led_by_unit``: the door
-        # admits each of them, and asking it again hashed the unit's whole assignment history);
-        # then, through the door, those it co-handles or held before a return, led by another unit
-        # or none, from its assignments other than its active lead ones (an active lead assignment
-        # is always of an order the unit leads: dispatch sets both, a return ends both).
+        # Two parts, each what the door admits by construction, without its EXISTS (asking it
+        # again hashed the unit's whole assignment history): the orders the unit leads, one range
+        # of an index (``led_by_unit``); then those it co-handles or held before a return, led by
+        # another unit or none, from its assignments other than its active lead ones (an active
+        # lead assignment is always of an order the unit leads: dispatch sets both, a return ends
+        # both).
         unit = user.unit_id
-        others = Assignment.objects.filter(unit_id=unit).exclude(active=True, role=Assignment.Role.LEAD)
-        parts = [led_by_unit(WorkOrder.objects.filter(status__in=OPEN_STATUSES), user),
-                 mine.filter(pk__in=others.values("order_id")).exclude(lead_unit_id=unit)]
+        others = Assignment.objects.exclude(active=True, role=Assignment.Role.LEAD)
+        open_orders = WorkOrder.objects.filter(status__in=OPEN_STATUSES)
+        parts = [led_by_unit(open_orders, user),
+                 on_unit_assignments(open_orders, user, others).exclude(lead_unit_id=unit)]
     summary = dict.fromkeys(counts, 0)
-    for part in parts:
-        for name, n in part.aggregate(**counts).items():
+    for i, part in enumerate(parts):
+        if i:
+            # The co-handled part starts from the unit's few assignments (13k for a large bureau at
+            # 10M orders), each looked up by key; left to itself, PostgreSQL merged them with all
+            # million open orders in id order (260 ms, against 37 ms).
+            with joins_by_key(part.db):
+                found = part.aggregate(**counts)
+        else:
+            found = part.aggregate(**counts)
+        for name, n in found.items():
             summary[name] += n
     summary["at"] = now
     return summary

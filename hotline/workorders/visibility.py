@@ -53,6 +53,17 @@ def led_by_unit(queryset, user):
     return queryset.filter(lead_unit_id=scope.unit_id)
 
 
+def on_unit_assignments(queryset, user, assignments):
+    """The orders of ``assignments`` (assignments of any unit, narrowed here to the user's unit's),
+    without the door's EXISTS: the door admits an order with any assignment of the unit, which is
+    what this asks for, so asking both probed the assignments twice. For counts and page keys, as
+    ``led_by_unit``; nobody but a unit's handler gets anything."""
+    scope = order_scope(user)
+    if scope.everything or scope.unit_id is None:
+        return queryset.none()
+    return queryset.filter(pk__in=assignments.filter(unit_id=scope.unit_id).values("order_id"))
+
+
 def access_work_order_by_id(user, order_id, *, for_update: bool = False):
     """The order with this id (or number) if ``user`` may see it; Http404 otherwise."""
     from hotline.workorders.models import WorkOrder
