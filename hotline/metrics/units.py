@@ -17,7 +17,7 @@ an overdue order.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connections
@@ -43,19 +43,16 @@ EVIDENCE_KEYS = ("signed_late", "closed_late", "dissatisfied", "unsolved", "upst
                  "replies_noncompliant", "overdue", "reworks")
 
 
-@dataclass
-class UnitMetrics:
+@dataclass(kw_only=True)
+class UnitMetrics(Counted):
     """One unit's counts for a period (sub-units included), the order numbers behind each
-    shortfall, and the orders taken out."""
+    shortfall, and the orders taken out (``Counted``), with the unit as the directory names it."""
 
     unit_id: int
     short_name: str
     name: str
     group: str  # UnitGroup.key; "" for a unit assessed with its parent or not at all
     parent_id: int | None
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(UNIT_COUNT_KEYS, 0))
-    evidence: dict[str, list[str]] = field(default_factory=dict)
-    excluded_orders: list[str] = field(default_factory=list)
 
     def rate(self, key: str) -> Rate:
         from hotline.metrics.definitions import unit_rate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -94,29 +95,23 @@ def _count_summary(user, now: dt.datetime) -> dict:
     }
     # Open orders only, read from the open orders' indexes (migration 0008): the closed history is
     # never read, so the cost follows the open orders, not the years behind them.
-    mine = WorkOrder.objects.visible_to(user).filter(status__in=OPEN_STATUSES)
-    parts = [mine]
+    open_orders = WorkOrder.objects.filter(status__in=OPEN_STATUSES)
+    parts = [(open_orders.visible_to(user), False)]  # (orders, joined by key)
     if access.role_of(user) == Role.HANDLER and user.unit_id:
         # Two parts, each what the door admits by construction, without its EXISTS (asking it
         # again hashed the unit's whole assignment history): the orders the unit leads, one range
         # of an index (``led_by_unit``); then those it co-handles or held before a return, led by
         # another unit or none, from its assignments other than its active lead ones (an active
         # lead assignment is always of an order the unit leads: dispatch sets both, a return ends
-        # both).
-        unit = user.unit_id
+        # both). The second starts from the unit's few assignments (13k for a large bureau at 10M
+        # orders), each looked up by key; left to itself, PostgreSQL merged them with all million
+        # open orders in id order (260 ms, against 37 ms).
         others = Assignment.objects.exclude(active=True, role=Assignment.Role.LEAD)
-        open_orders = WorkOrder.objects.filter(status__in=OPEN_STATUSES)
-        parts = [led_by_unit(open_orders, user),
-                 on_unit_assignments(open_orders, user, others).exclude(lead_unit_id=unit)]
+        parts = [(led_by_unit(open_orders, user), False),
+                 (on_unit_assignments(open_orders, user, others).exclude(lead_unit_id=user.unit_id), True)]
     summary = dict.fromkeys(counts, 0)
-    for i, part in enumerate(parts):
-        if i:
-            # The co-handled part starts from the unit's few assignments (13k for a large bureau at
-            # 10M orders), each looked up by key; left to itself, PostgreSQL merged them with all
-            # million open orders in id order (260 ms, against 37 ms).
-            with joins_by_key(part.db):
-                found = part.aggregate(**counts)
-        else:
+    for part, by_key in parts:
+        with joins_by_key(part.db) if by_key else nullcontext():
             found = part.aggregate(**counts)
         for name, n in found.items():
             summary[name] += n

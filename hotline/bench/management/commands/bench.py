@@ -56,6 +56,14 @@ def _pg_admin(url: str):
                            password=parsed.password, dbname="postgres", autocommit=True)
 
 
+def load_average() -> float:
+    """The machine's one-minute load, said beside figures measured on a shared machine."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
 class Command(BaseCommand):
     help = "性能基准：生成大规模数据并测量受理、列表、检索、SLA 巡检和月度统计/考核/简报"
 
@@ -299,6 +307,16 @@ class Command(BaseCommand):
             report.update_doc(path, o["scale"], report.section(o["scale"], info, load_text, text))
             self.stdout.write(f"已写入 {path}")
 
+    def write_section(self, o, key: str, head: str, text: str) -> None:
+        """Print a measurement's own table and put it, under ``head``, in its section of the report."""
+        from hotline.bench import report
+
+        self.stdout.write(text)
+        if not o["no_report"]:
+            path = Path(o["report"])
+            report.update_section(path, key, head, text)
+            self.stdout.write(f"已写入 {path}")
+
     def run_triage(self, o) -> None:
         """The classifiers against the baseline (``hotline.bench.triage``); its own section of the report."""
         from hotline.bench import report
@@ -310,20 +328,13 @@ class Command(BaseCommand):
                                     scale_repeat=o["triage_scale_repeat"], log=self.stderr.write)
         text = report.table(sections)
         info = report.machine("")
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = float("nan")
+        load = load_average()
         head = (f"### 分类模型对基线（{info['date']}）\n\n"
                 f"机器：{info['cpu']}，{info['cores']} 核，{info['ram_gib']} GiB 内存；Python {info['python']}；"
                 f"结束时负载 {load:.1f}。`hotline bench --only triage --repeat {o['repeat']}`，"
                 f"用时 {time.perf_counter() - started:.0f} 秒。每格：中位数（最小–最大），{o['repeat']} 次，"
                 "每次换一组随机种子生成语料。语料全部是合成的（见 docs/triage.md “评估测了什么、没测什么”）。\n")
-        self.stdout.write(text)
-        if not o["no_report"]:
-            path = Path(o["report"])
-            report.update_section(path, TRIAGE, head, text)
-            self.stdout.write(f"已写入 {path}")
+        self.write_section(o, TRIAGE, head, text)
 
     def run_triage_real(self, o) -> None:
         """The classifiers against the baseline on real text (``hotline.bench.triage.run_real``);
@@ -340,10 +351,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         text = report.table(sections)
         info = report.machine("")
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = float("nan")
+        load = load_average()
         head = (f"### 分类模型对基线 · 真实文本（{info['date']}）\n\n"
                 f"机器：{info['cpu']}，{info['cores']} 核，{info['ram_gib']} GiB 内存；Python {info['python']}；"
                 f"结束时负载 {load:.1f}。`hotline bench --only {TRIAGE_REAL} --repeat {o['repeat']}`，"
@@ -352,11 +360,7 @@ class Command(BaseCommand):
                 f"去掉两个文件里都有的 {data['both_labels']} 条，余 {data['texts']:,} 条，平均 {data['chars']} 字。"
                 f"每格：中位数（最小–最大），{o['repeat']} 个分层 80/20 划分（种子 0–{o['repeat'] - 1}），"
                 "每个划分上两者用同样的训练集和测试集。\n")
-        self.stdout.write(text)
-        if not o["no_report"]:
-            path = Path(o["report"])
-            report.update_section(path, TRIAGE_REAL, head, text)
-            self.stdout.write(f"已写入 {path}")
+        self.write_section(o, TRIAGE_REAL, head, text)
 
     def run_neardup(self, url: str, name: str) -> None:
         """The near-duplicate index against every-pair TF-IDF (``hotline.bench.neardup``) in a
@@ -382,20 +386,14 @@ class Command(BaseCommand):
                 self.drop_database(url, name, pg)
         text = report.table([(f"相似文本（{o['scale']}）", result["rows"])])
         info = report.machine(self.pg_version if pg else "SQLite")
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = float("nan")
+        load = load_average()
         head = (f"### 相似文本索引对逐对比对（{o['scale']}，{info['date']}）\n\n"
                 f"机器：{info['cpu']}，{info['cores']} 核，{info['ram_gib']} GiB 内存；{info['postgres']}；"
                 f"Python {info['python']}；结束时负载 {load:.1f}（与其他任务共用）。"
                 f"`hotline bench --only neardup --scale {o['scale']} --repeat {o['repeat']}`，用时 "
                 f"{time.perf_counter() - started:.0f} 秒。热缓存：数据刚加载、索引刚建好，每项先预热 1 次。"
                 f"{settings_text}\n")
-        self.stdout.write(text)
-        if not o["no_report"]:
-            path = Path(o["report"])
-            report.update_section(path, NEARDUP, head, text)
+        self.write_section(o, NEARDUP, head, text)
 
     def run_hotspots(self, o) -> None:
         """The hot-problem pass on generated text (``hotline.bench.hotspots``); its own section."""
@@ -409,11 +407,7 @@ class Command(BaseCommand):
                 f"机器：{info['cpu']}，{info['cores']} 核，{info['ram_gib']} GiB 内存；Python {info['python']}。"
                 f"`hotline bench --only hotspots --hotspot-rows {o['hotspot_rows']}`，用时 "
                 f"{time.perf_counter() - started:.0f} 秒（含生成语料）。不用数据库：语料由 hotline.demo.corpus 生成。\n")
-        self.stdout.write(text)
-        if not o["no_report"]:
-            path = Path(o["report"])
-            report.update_section(path, HOTSPOTS, head, text)
-            self.stdout.write(f"已写入 {path}")
+        self.write_section(o, HOTSPOTS, head, text)
 
     def run_kb(self, o) -> None:
         """Knowledge-base ranking against the old substring search (``hotline.bench.kb``)."""
@@ -426,11 +420,7 @@ class Command(BaseCommand):
         head = (f"### 知识库检索排序（{info['date']}）\n\n"
                 f"机器：{info['cpu']}，{info['cores']} 核；Python {info['python']}。`hotline bench --only kb`，"
                 f"用时 {time.perf_counter() - started:.0f} 秒。命中率是确定的（固定种子），用时随机器负载浮动。\n")
-        self.stdout.write(text)
-        if not o["no_report"]:
-            path = Path(o["report"])
-            report.update_section(path, KB, head, text)
-            self.stdout.write(f"已写入 {path}")
+        self.write_section(o, KB, head, text)
 
     def prepare_database(self, url: str, name: str, pg: bool, reuse: bool) -> None:
         self.pg_version = ""
