@@ -131,8 +131,8 @@ def test_an_unanswered_supervision_fails_at_local_midnight_and_is_deducted(handl
     assert failed.actor_role == "system" and failed.data["unit"] == "杨楼镇"
 
     # The supervisor's escalation list and the month's 通报 list name it.
-    assert [r["order__number"] for r in failed_supervisions(zhou)] == [handling.number]
-    assert escalations(zhou, local(2023, 7, 11, 9, 0))["awaiting"] == []
+    assert [r["order__number"] for r in failed_supervisions(zhou).rows] == [handling.number]
+    assert escalations(zhou, local(2023, 7, 11, 9, 0))["awaiting"].rows == []
     assert [(b["unit"], b["number"]) for b in month_bulletin(2023, 7)] == [("杨楼镇", handling.number)]
     client.force_login(zhou)
     page = client.get("/supervision/").content.decode()
@@ -244,7 +244,7 @@ def test_an_unreached_callback_is_retried_per_policy_then_closed_as_unreachable(
     settings.HOTLINE_NOTIFY = {**settings.HOTLINE_NOTIFY, "KANNEL_SENDSMS_URL": "http://127.0.0.1:9/cgi-bin/sendsms"}
     li = people["operator_li"]
     with frozen(2023, 7, 4, 18, 0):
-        assert [o.number for o in callback_queue(li)] == [answered.number]
+        assert [o["number"] for o in callback_queue(li).rows] == [answered.number]
         actions.record_callback(answered, acting_user=li, reached=False)
     order = WorkOrder.objects.get(pk=answered.pk)
     assert order.status == "awaiting_callback" and order.callback_attempts == 1
@@ -257,9 +257,9 @@ def test_an_unreached_callback_is_retried_per_policy_then_closed_as_unreachable(
     assert (survey.channel, survey.recipient_kind, survey.event_id) == ("sms", "citizen", first.pk)
 
     with frozen(2023, 7, 5, 17, 59):  # not due again yet: off the queue
-        assert callback_queue(li) == []
+        assert callback_queue(li).rows == []
     with frozen(2023, 7, 5, 18, 0):
-        assert [o.number for o in callback_queue(li)] == [answered.number]
+        assert [o["number"] for o in callback_queue(li).rows] == [answered.number]
         actions.record_callback(answered, acting_user=li, reached=False)
     assert "sms_survey" not in Event.objects.filter(order=order, action="callback_unreached").last().data
     assert Delivery.objects.filter(kind=Kind.SURVEY).count() == 1  # once per callback round
@@ -335,14 +335,16 @@ def test_orders_near_their_upstream_deadline_are_on_the_supervisors_list(new_ord
         later = new_order(at=None, source=Source.UPSTREAM, upstream_platform=platform, upstream_number="PDS-2",
                           upstream_deadline=local(2023, 7, 20, 18, 0))
     now = local(2023, 7, 3, 23, 30)
+    def near():
+        return [o["number"] for o in upstream_deadlines(people["supervisor_zhou"], now).rows if not o["late"]]
     lists = upstream_deadlines(people["supervisor_zhou"], now)
-    assert [o.number for o in lists["upstream_near"]] == [soon.number] and lists["upstream_overdue"] == []
+    assert [(o["number"], o["late"]) for o in lists.rows] == [(soon.number, False)]
 
     # Answered and approved, the report is still owed: it stays on the list until reported back.
     with frozen(2023, 7, 3, 10, 0):
         actions.coordinate(soon, acting_user=people["operator_li"], answer="已协调处理。")
-    assert [o.number for o in upstream_deadlines(people["supervisor_zhou"], now)["upstream_near"]] == [soon.number]
+    assert near() == [soon.number]
     with frozen(2023, 7, 3, 10, 5):
         actions.report_back(soon, acting_user=people["dispatcher_wang"])
-    assert upstream_deadlines(people["supervisor_zhou"], now)["upstream_near"] == []
-    assert later.number not in {o.number for o in upstream_deadlines(people["supervisor_zhou"], now)["upstream_near"]}
+    assert near() == []
+    assert later.number not in near()

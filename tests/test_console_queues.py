@@ -276,14 +276,14 @@ def test_supervisor_sees_failed_supervision_and_upstream_deadlines(as_user, peop
                                       upstream_number=number, upstream_deadline=now + dt.timedelta(hours=hours),
                                       title=f"上级交办{number}", content="内容", appeal_type=kind, town=town)
     late, soon, far = upstream("SJ-1", -2), upstream("SJ-2", 3), upstream("SJ-3", 24 * 10)
-    failed = queries.failed_supervisions(zhou)
+    failed = queries.failed_supervisions(zhou).rows
     assert [r["order__number"] for r in failed] == [chased.number] and failed[0]["unit__short_name"] == "杨楼镇"
     due = queries.upstream_deadlines(zhou, now)
-    assert [o.number for o in due["upstream_overdue"]] == [late.number]
-    assert [o.number for o in due["upstream_near"]] == [soon.number]
+    assert [(o["number"], o["late"]) for o in due.rows] == [(late.number, True), (soon.number, False)]
+    assert due.counts == {"late": "1", "near": "1"}
     body = as_user("supervisor_zhou").get(reverse("supervision")).content.decode()
     assert "督办未落实（1）" in body and chased.number in body and answered.number not in body.split("督办未落实")[1]
     assert "上级交办时限（已超 1，临近 1）" in body and "SJ-2" in body and far.number not in body
     # Units have no such page, and 钱 of 寄料镇 sees no row of 杨楼镇's in these lists.
     assert as_user("handler_qian").get(reverse("supervision")).status_code == 403
-    assert not queries.failed_supervisions(people["handler_qian"])
+    assert not queries.failed_supervisions(people["handler_qian"]).rows

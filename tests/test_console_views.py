@@ -310,6 +310,9 @@ def test_list_pages_have_a_fixed_query_budget(as_user, people, unit, django_asse
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    # Once before counting: what a page keeps in the cache for a minute (the 督办 page's counts per
+    # unit) is then kept for both requests counted, whatever ran before this test.
+    c.get(reverse(url))
     with django_assert_max_num_queries(50), CaptureQueriesContext(connection) as first:
         assert c.get(reverse(url)).status_code == 200
     _many(people, unit, 60, start + dt.timedelta(hours=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -59,15 +60,21 @@ def summary_for(user, now: dt.datetime, *, cached: bool = True) -> dict:
     Kept ``SUMMARY_SECONDS`` per visibility scope: the center-wide roles share one entry, a unit's
     handlers one, each operator their own. ``cached=False`` counts afresh (the bench does).
     """
+    return _kept("home-summary", user, lambda: _count_summary(user, now), cached=cached)
+
+
+def _kept(name: str, user, count, *, cached: bool):
+    """``count()``, kept ``SUMMARY_SECONDS`` in the shared cache under ``name`` per visibility scope
+    (``_summary_scope``); counted afresh when not ``cached`` or for those who see nothing."""
     scope = _summary_scope(user)
     if not cached or scope is None:
-        return _count_summary(user, now)
-    key = f"home-summary:{scope}"
-    summary = cache.get(key)
-    if summary is None:
-        summary = _count_summary(user, now)
-        cache.set(key, summary, SUMMARY_SECONDS)
-    return summary
+        return count()
+    key = f"{name}:{scope}"
+    value = cache.get(key)
+    if value is None:
+        value = count()
+        cache.set(key, value, SUMMARY_SECONDS)
+    return value
 
 
 def _summary_scope(user) -> str | None:
@@ -462,10 +469,22 @@ class QueuePage:
     next_cursor: str | None
     total: int
     capped: bool = False
+    # Count labels of the queue's named parts, where its heading tells them apart (上级交办时限:
+    # 已超 and 临近), each capped like the whole.
+    counts: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def count_label(self) -> str:
         return f"{COUNT_CAP}+" if self.capped else str(self.total)
+
+
+def _capped(qs) -> int:
+    """How many rows ``qs`` holds, counted up to ``COUNT_CAP + 1`` (a LIMITed count)."""
+    return qs.order_by().values("pk")[: COUNT_CAP + 1].count()
+
+
+def _count_label(n: int) -> str:
+    return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
 
 
 def encode_cursor(values) -> str:
@@ -550,11 +569,7 @@ def _read(parts: list[_Part], fields: tuple[str, ...], columns: tuple[str, ...],
         qs = part.qs if position is None else part.qs.filter(_after(fields, part.nullable, position))
         rows.extend(qs.order_by(*order).values(*columns)[: size + 1])
     rows.sort(key=lambda r: _sort_key(tuple(r[f] for f in fields)))
-    total = 0
-    if count:
-        for p in parts:
-            total += p.qs.order_by().values("pk")[: COUNT_CAP + 1].count()
-    return rows, total
+    return rows, sum(_capped(p.qs) for p in parts) if count else 0
 
 
 def _page(rows: list, fields: tuple[str, ...], size: int, total: int, wrap=None) -> QueuePage:
@@ -625,47 +640,175 @@ def pending_requests(user, kind: str, *, cursor: str | None = None, size: int = 
     return _page(rows, ("requested_at", "id"), size, total)
 
 
-def callback_queue(user, *, now: dt.datetime | None = None, limit: int = 200) -> list[WorkOrder]:
+CALLBACK_ROW_COLUMNS = ("id", "number", "title", "disposition", "replied_at", "answer", "callback_attempts",
+                        "next_callback_at", "lead_unit__short_name", "due")
+
+
+def callback_queue(user, *, now: dt.datetime | None = None, cursor: str | None = None,
+                   size: int = QUEUE_PAGE) -> QueuePage:
     """Orders awaiting callback that are due now, the earliest due first: a first callback is due
-    from the answer on, a retry (回访未接通) from its ``next_callback_at``. Only what the page shows."""
+    from the answer on, a retry (回访未接通) from its ``next_callback_at``; an order with neither
+    first of all, then by id. A page with a keyset cursor on (due, id) and a capped count.
+
+    Read in the order of ``wo_callback_due_idx`` (PostgreSQL, migration 0023), whose key is that
+    due time: the page is its first entries, and the count reads the index alone. Sorting every
+    order awaiting callback by it read all the open orders (17,521 of 100,494 matched at 1M:
+    43,000 pages, 230 ms) on every load. An order retried later is due after every order due now
+    (its due time is that retry), so the page never walks past them.
+    """
     now = now or clock.now()
-    due_from = Coalesce("next_callback_at", "replied_at")
-    return list(WorkOrder.objects.visible_to(user).filter(status=Status.AWAITING_CALLBACK)
-                .filter(Q(next_callback_at__isnull=True) | Q(next_callback_at__lte=now))
-                .select_related("lead_unit").only("number", "title", "disposition", "replied_at", "answer",
-                                                  "callback_attempts", "next_callback_at",
-                                                  "lead_unit__short_name")
-                .order_by(due_from.asc(nulls_first=True), "id")[:limit])
+    queue = (WorkOrder.objects.visible_to(user).filter(status=Status.AWAITING_CALLBACK)
+             .filter(Q(next_callback_at__isnull=True) | Q(next_callback_at__lte=now))
+             .annotate(due=Coalesce("next_callback_at", "replied_at")))
+    position = decode_cursor(cursor, 2, datetimes=1) if cursor else None
+    after = queue
+    if position is not None:
+        due, pk = position
+        # Undated first (NULLS FIRST): after an undated row, the undated with a larger id, then
+        # every dated one; after a dated row, the plain range first, as in ``_after``.
+        after = queue.filter((Q(due__isnull=True, id__gt=pk) | Q(due__isnull=False)) if due is None
+                             else Q(due__gte=due) & (Q(due__gt=due) | Q(due=due, id__gt=pk)))
+    rows = list(after.order_by(F("due").asc(nulls_first=True), "id").values(*CALLBACK_ROW_COLUMNS)[: size + 1])
+    dispositions = dict(WorkOrder._meta.get_field("disposition").choices)
+    for r in rows:
+        r["disposition_label"] = dispositions.get(r["disposition"], r["disposition"])
+    return _page(rows, ("due", "id"), size, _capped(queue))
 
 
-# -- chase loops: the supervisor's escalation list and the month's 通报 -----------------------
+# -- the supervisor's page (督办) and the month's 通报 -----------------------------------------
+# Each list of /supervision/ is a queue like the work queues above: a page of ``QUEUE_PAGE`` in the
+# order of an index, its own keyset cursor, a capped count. They showed 200 rows each, as model
+# instances through a template include per table: at 1M orders a third of a megabyte of HTML, and
+# most of the page's 280 ms went to drawing it (the queries took 60-80 ms).
 
-ESCALATION_RELATED = ("order", "order__lead_unit", "unit", "by")
+SUPERVISION_QUEUES = ("overdue", "near_due", "failed", "upstream", "awaiting", "overdue_chased")
+
+
+def supervision_queues(user, now: dt.datetime, *, cursors=None, size: int = QUEUE_PAGE) -> dict[str, QueuePage]:
+    """Every queue of the supervisor's page, a page each (``cursors[name]`` for the next ones)."""
+    cursors = cursors or {}
+    return {**supervision_lists(user, now, cursors=cursors, size=size),
+            "failed": failed_supervisions(user, cursor=cursors.get("failed"), size=size),
+            "upstream": upstream_deadlines(user, now, cursor=cursors.get("upstream"), size=size),
+            **escalations(user, now, cursors=cursors, size=size)}
+
+
+_DEADLINE_KEY = ("handle_deadline", "id")
+
+
+def _by_deadline(qs, cursor: str | None, size: int) -> QueuePage:
+    """Orders the unit holds, the earliest deadline first, as the order tables read them: ``qs``
+    always bounds the deadline (never NULL), so the key is a plain range of a deadline index."""
+    rows, total = _read([_Part(qs, (False, False))], _DEADLINE_KEY, ORDER_ROW_COLUMNS + ("id",), cursor,
+                        datetimes=1, size=size)
+    return _page(_order_rows(rows), _DEADLINE_KEY, size, total)
+
+
+def supervision_lists(user, now: dt.datetime, *, cursors=None, size: int = QUEUE_PAGE) -> dict[str, QueuePage]:
+    """Overdue and near-due orders across units, the earliest deadline first (partial index
+    ``wo_open_deadline_idx``); their counts per lead unit are ``per_unit_counts``."""
+    cursors = cursors or {}
+    qs = WorkOrder.objects.visible_to(user)
+    return {"overdue": _by_deadline(qs.overdue(now), cursors.get("overdue"), size),
+            "near_due": _by_deadline(qs.near_due(now, near_due_window(now)), cursors.get("near_due"), size)}
+
+
+def per_unit_counts(user, now: dt.datetime, *, cached: bool = True) -> dict:
+    """Overdue and near-due orders per lead unit (``rows``: the most overdue first) and ``at``, when
+    they were counted: kept ``SUMMARY_SECONDS`` in the shared cache like the home page's counts.
+
+    The one count on the page over a whole backlog rather than a page of it: every overdue and
+    near-due order (61,838 at 1M, an index-only scan of ``wo_open_summary_idx`` and a hash of them
+    by unit, 44 ms), ten times that at 10M. Counted once a minute for the center, not on each load.
+    """
+    def count() -> dict:
+        holds = [s.value for s in UNIT_HOLDS]
+        rows = list(WorkOrder.objects.visible_to(user).filter(status__in=holds, handle_deadline__lt=near_due_window(now))
+                    .values("lead_unit__short_name")
+                    .annotate(overdue=Count("id", filter=Q(handle_deadline__lt=now)),
+                              near_due=Count("id", filter=Q(handle_deadline__gte=now)))
+                    .order_by("-overdue", "-near_due", "lead_unit__short_name"))
+        return {"rows": rows, "at": now}
+    return _kept("supervision-units", user, count, cached=cached)
+
+
+FAILED_SUPERVISION_COLUMNS = ("id", "at", "respond_by", "notice", "order__number", "order__title", "order__status",
+                              "unit__short_name")
+_RESPOND_BY_KEY = ("respond_by", "id")
 
 
 def _reminders(user):
     """督办 on orders ``user`` may see (the order's door decides)."""
-    return (Reminder.objects.filter(kind=Reminder.Kind.SUPERVISION,
-                                    order__in=WorkOrder.objects.visible_to(user).values("pk"))
-            .select_related(*ESCALATION_RELATED))
+    return Reminder.objects.filter(kind=Reminder.Kind.SUPERVISION,
+                                   order__in=WorkOrder.objects.visible_to(user).values("pk"))
 
 
-def escalations(user, now: dt.datetime, *, limit: int = 200) -> dict:
+def failed_supervisions(user, *, cursor: str | None = None, size: int = QUEUE_PAGE) -> QueuePage:
+    """督办 the unit did not answer by its ``respond_by`` (``Reminder.failed``, set by the sweep), the
+    latest first (partial index ``reminder_failed_idx``, read backwards): each is a 督办未落实
+    deduction on the unit's assessment sheet. The list only grows, so it is paged like the others.
+
+    Every failed 督办 has a ``respond_by``: ``actions.supervise`` sets it and the sweep fails those
+    whose ``respond_by`` has passed; saying so keeps the key a plain range on both databases (which
+    would order a NULL apart)."""
+    failed = _reminders(user).filter(failed=True, respond_by__isnull=False)
+    position = decode_cursor(cursor, len(_RESPOND_BY_KEY), datetimes=1) if cursor else None
+    after = failed
+    if position is not None and position[0] is not None:
+        at, pk = position
+        after = failed.filter(Q(respond_by__lte=at) & (Q(respond_by__lt=at) | Q(respond_by=at, id__lt=pk)))
+    rows = list(after.order_by("-respond_by", "-id").values(*FAILED_SUPERVISION_COLUMNS)[: size + 1])
+    for r in rows:
+        r["status_label"] = STATUS_LABELS[Status(r["order__status"])]
+    return _page(rows, _RESPOND_BY_KEY, size, _capped(failed))
+
+
+UPSTREAM_ROW_COLUMNS = ("id", "number", "title", "status", "upstream_number", "upstream_deadline",
+                        "upstream_platform__name", "upstream_platform__short_name", "lead_unit__short_name")
+_UPSTREAM_KEY = ("upstream_deadline", "id")
+
+
+def upstream_deadlines(user, now: dt.datetime, *, cursor: str | None = None, size: int = QUEUE_PAGE) -> QueuePage:
+    """Upstream orders not yet reported back whose upstream deadline has passed (``late`` rows) or
+    falls within the near-due window, the earliest first (partial index ``wo_upstream_owed_idx``):
+    what the center owes its upstream platforms. ``counts`` has ``late`` and ``near``."""
+    owed = (WorkOrder.objects.visible_to(user).filter(upstream_platform__isnull=False, reported_back_at__isnull=True)
+            .exclude(status=Status.MERGED))
+    soon = near_due_window(now)
+    rows, _ = _read([_Part(owed.filter(upstream_deadline__lt=soon), (False, False))], _UPSTREAM_KEY,
+                    UPSTREAM_ROW_COLUMNS, cursor, datetimes=1, size=size, count=False)
+    for r in rows:
+        r["late"] = r["upstream_deadline"] < now
+        r["status_label"] = STATUS_LABELS[Status(r["status"])]
+    late = _capped(owed.filter(upstream_deadline__lt=now))
+    near = _capped(owed.filter(upstream_deadline__gte=now, upstream_deadline__lt=soon))
+    page = _page(rows, _UPSTREAM_KEY, size, late + near)
+    page.counts = {"late": _count_label(late), "near": _count_label(near)}
+    return page
+
+
+AWAITING_SUPERVISION_COLUMNS = ("id", "respond_by", "acknowledged_at", "order__number", "order__title",
+                                "unit__short_name")
+
+
+def escalations(user, now: dt.datetime, *, cursors=None, size: int = QUEUE_PAGE) -> dict[str, QueuePage]:
     """The rest of the supervisor's escalation list, beside ``failed_supervisions`` (督办未落实) and
-    ``upstream_deadlines`` (docs/workflow.md, "Chase loops that close"), one query per section:
+    ``upstream_deadlines`` (docs/workflow.md, "Chase loops that close"), a queue each:
 
-    - ``awaiting``: 督办 waiting for the unit's written response, the earliest respond_by first;
-    - ``overdue_chased``: orders past their deadline although chased (催办 or 督办) already.
+    - ``awaiting``: 督办 waiting for the unit's written response, the earliest respond_by first
+      (partial index ``reminder_awaiting_idx``);
+    - ``overdue_chased``: orders past their deadline although chased (催办 or 督办) already
+      (partial index ``wo_chased_deadline_idx``).
     """
+    cursors = cursors or {}
     holds = [s.value for s in UNIT_HOLDS]
-    return {
-        "awaiting": list(_reminders(user).filter(responded_at__isnull=True, failed=False)
-                         .order_by("respond_by", "id")[:limit]),
-        "overdue_chased": list(WorkOrder.objects.visible_to(user).select_related(*LIST_RELATED)
-                               .filter(status__in=holds, handle_deadline__lt=now)
-                               .filter(Q(reminder_count__gt=0) | Q(supervised=True))
-                               .order_by("handle_deadline", "id")[:limit]),
-    }
+    awaiting = _reminders(user).filter(responded_at__isnull=True, failed=False)
+    rows, total = _read([_Part(awaiting, (True, False))], _RESPOND_BY_KEY, AWAITING_SUPERVISION_COLUMNS,
+                        cursors.get("awaiting"), datetimes=1, size=size)
+    chased = (WorkOrder.objects.visible_to(user).filter(status__in=holds, handle_deadline__lt=now)
+              .filter(Q(reminder_count__gt=0) | Q(supervised=True)))
+    return {"awaiting": _page(rows, _RESPOND_BY_KEY, size, total),
+            "overdue_chased": _by_deadline(chased, cursors.get("overdue_chased"), size)}
 
 
 def month_bulletin(year: int, month: int, *, using: str | None = None) -> list[dict]:
@@ -881,55 +1024,6 @@ def unit_inbox(user, now: dt.datetime, *, cursors: dict[str, str] | None = None,
         page.rows = [InboxRow.of(found[r["id"]]) for r in page.rows if r["id"] in found]
         result[key] = page
     return result
-
-
-def supervision_lists(user, now: dt.datetime, *, limit: int = 200) -> dict:
-    """Near-due and overdue orders across units, with counts per lead unit (one aggregate query)."""
-    holds = [s.value for s in UNIT_HOLDS]
-    qs = WorkOrder.objects.visible_to(user)
-    soon = near_due_window(now)
-    per_unit = list(qs.filter(status__in=holds, handle_deadline__lt=soon)
-                    .values("lead_unit__short_name")
-                    .annotate(overdue=Count("id", filter=Q(handle_deadline__lt=now)),
-                              near_due=Count("id", filter=Q(handle_deadline__gte=now)))
-                    .order_by("-overdue", "-near_due", "lead_unit__short_name"))
-    rel = qs.select_related(*LIST_RELATED)
-    return {
-        "overdue": list(rel.overdue(now).order_by("handle_deadline")[:limit]),
-        "near_due": list(rel.near_due(now, soon).order_by("handle_deadline")[:limit]),
-        "per_unit": per_unit,
-    }
-
-
-FAILED_SUPERVISION_COLUMNS = ("id", "at", "respond_by", "notice", "order__number", "order__title", "order__status",
-                              "unit__short_name")
-
-
-def failed_supervisions(user, *, limit: int = 200) -> list[dict]:
-    """督办 the unit did not answer by its ``respond_by`` (``Reminder.failed``, set by the sweep), the
-    latest first: each is a 督办未落实 deduction on the unit's assessment sheet."""
-    visible = WorkOrder.objects.visible_to(user).values("pk")
-    rows = list(Reminder.objects.filter(kind=Reminder.Kind.SUPERVISION, failed=True, order__in=visible)
-                .order_by("-respond_by", "-id").values(*FAILED_SUPERVISION_COLUMNS)[:limit])
-    for r in rows:
-        r["status_label"] = STATUS_LABELS[Status(r["order__status"])]
-    return rows
-
-
-def upstream_deadlines(user, now: dt.datetime, *, limit: int = 200) -> dict:
-    """Upstream orders not yet reported back whose upstream deadline has passed or falls within the
-    near-due window, the earliest first: what the center owes its upstream platforms."""
-    qs = (WorkOrder.objects.visible_to(user)
-          .filter(upstream_platform__isnull=False, reported_back_at__isnull=True,
-                  upstream_deadline__lt=near_due_window(now))
-          .exclude(status=Status.MERGED)
-          .select_related("upstream_platform", "lead_unit")
-          .only("number", "title", "status", "upstream_number", "upstream_deadline", "upstream_platform__name",
-                "upstream_platform__short_name", "lead_unit__short_name")
-          .order_by("upstream_deadline", "id"))
-    rows = list(qs[:limit])
-    return {"upstream_overdue": [o for o in rows if o.upstream_deadline < now],
-            "upstream_near": [o for o in rows if o.upstream_deadline >= now]}
 
 
 def dashboard(user, now: dt.datetime, *, as_of: dt.date | None = None) -> dict:

@@ -51,7 +51,20 @@ def _hm(value, tz) -> str:
 
 
 TIME_COLUMNS = ("received_at", "handle_deadline", "replied_at", "requested_at", "requested_deadline",
-                "order__handle_deadline")
+                "order__handle_deadline", "at", "respond_by", "acknowledged_at", "upstream_deadline")
+
+
+def _link_rows(page, links: dict, tz, now, can: dict[str, str]) -> None:
+    """A queue page's rows as its table reads them: the order's link, local times, whether it is
+    late (past its handling deadline, unless the query said), and the buttons ``can`` offers."""
+    for row in page.rows:
+        number = quote(row.get("number") or row["order__number"], safe="")
+        row["url"] = links["detail"].format(n=number)
+        row.update({f"{c}_hm": _hm(row[c], tz) for c in TIME_COLUMNS if c in row})
+        deadline = row.get("handle_deadline") or row.get("order__handle_deadline")
+        row.setdefault("late", bool(deadline and deadline < now))
+        row["buttons"] = [(a, label, links["action"].format(n=number, a=a) + links["next"])
+                          for a, label in can.items()]
 
 
 @login_required
@@ -72,14 +85,7 @@ def dispatch_board(request):
            "suspensions": _can(r, Status.HANDLING, "approve_suspension", "reject_suspension"),
            "replies": _can(r, Status.REPLIED, "approve_reply", "send_back")}
     for key, page in pages.items():
-        for row in page.rows:
-            number = quote(row.get("number") or row["order__number"], safe="")
-            row["url"] = links["detail"].format(n=number)
-            row.update({f"{c}_hm": _hm(row[c], tz) for c in TIME_COLUMNS if c in row})
-            deadline = row.get("handle_deadline") or row.get("order__handle_deadline")
-            row["late"] = bool(deadline and deadline < now)
-            row["buttons"] = [(a, label, links["action"].format(n=number, a=a) + links["next"])
-                              for a, label in can[key].items()]
+        _link_rows(page, links, tz, now, can[key])
         page.urls = _section_urls(request, key, page)
     return render_page(request, "web/dispatch.html", {**pages, "now": now, "duplicates_label": _duplicates_label()})
 
@@ -163,27 +169,38 @@ def inbox(request):
 @login_required
 def callbacks(request):
     r = require_role(request, Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR)
-    queue = queries.callback_queue(request.user)
+    page = queries.callback_queue(request.user, cursor=request.GET.get("queue"))
     # Rework goes to the active lead unit, otherwise back to dispatch: ``workflow.refusal`` picks the
     # one reopen path per row, as it does on the order page and in the action itself.
-    with_lead = set(Assignment.objects.filter(order__in=[o.pk for o in queue], active=True,
-                                              role=Assignment.Role.LEAD).values_list("order_id", flat=True))
+    with_lead = set(Assignment.objects.filter(order__in=[row["id"] for row in page.rows], active=True,
+                                              role=Assignment.Role.LEAD)
+                    .order_by().values_list("order_id", flat=True))  # the default order joins the orders
     offered = [t for t in allowed(Status.AWAITING_CALLBACK, r)
                if t.action in ("callback_close", "callback_rework", "callback_redispatch")]
-    for o in queue:
-        o.buttons = possible(offered, Situation(has_lead=o.pk in with_lead))
-    return render_page(request, "web/callbacks.html", {"queue": queue, "here": request.get_full_path()})
+    links, tz = _links(request), clock.tz()
+    for row in page.rows:
+        number = quote(row["number"], safe="")
+        row["url"] = links["detail"].format(n=number)
+        row["replied_at_hm"] = _hm(row["replied_at"], tz)
+        row["buttons"] = [(t.action, t.label, t.needs_note, links["action"].format(n=number, a=t.action) + links["next"])
+                          for t in possible(offered, Situation(has_lead=row["id"] in with_lead))]
+    page.urls = _section_urls(request, "queue", page)
+    return render_page(request, "web/callbacks.html", {"queue": page})
 
 
 @login_required
 def supervision(request):
     r = require_role(request, Role.SUPERVISOR, Role.DISPATCHER)
-    now = timezone.now()
+    user, now = request.user, timezone.now()
+    cursors = {key: request.GET[key] for key in queries.SUPERVISION_QUEUES if request.GET.get(key)}
+    pages = queries.supervision_queues(user, now, cursors=cursors)
+    links, tz = _links(request), clock.tz()
+    # 催办 and 督办 on every order row, as the workflow table offers them on an order being handled.
+    can = _can(r, Status.HANDLING, "remind", "supervise")
+    for key, page in pages.items():
+        _link_rows(page, links, tz, now, can if key in ("overdue", "near_due", "overdue_chased") else {})
+        page.urls = _section_urls(request, key, page)
     return render_page(request, "web/supervision.html", {
-        **queries.supervision_lists(request.user, now),
-        **queries.upstream_deadlines(request.user, now),
-        "failed": queries.failed_supervisions(request.user),
-        "escalations": queries.escalations(request.user, now),
-        "can": _can(r, Status.HANDLING, "remind", "supervise"),
-        "now": now, "here": request.get_full_path(), "duplicates_label": _duplicates_label(),
+        **pages, "per_unit": queries.per_unit_counts(user, now), "now": now,
+        "duplicates_label": _duplicates_label(),
     })
