@@ -42,6 +42,11 @@ def _rows(table: str, heading: str) -> list[str]:
     return [line for line in table.splitlines() if line.startswith(f"| {heading}")]
 
 
+# The supervisor's page and the callback queue: their query functions and their whole pages.
+CHASE_PAGES = ("督办页 supervision_queues", "督办页 各单位临期/超期计数", "回访队列 callback_queue", "GET /supervision/",
+               "GET /callbacks/")
+
+
 @pytest.mark.skipif(not _postgres_reachable(), reason="needs PostgreSQL on 127.0.0.1")
 def test_bench_50k_on_postgres(tmp_path):
     out, doc = run_bench("--scale", "50k", "--database-url", PG_ADMIN_URL, tmp_path=tmp_path)
@@ -49,7 +54,7 @@ def test_bench_50k_on_postgres(tmp_path):
     assert "50,000 件工单" in out
     for heading in ("受理 POST /api/orders/", "单位待办 unit_inbox", "派单队列 dispatch_queue", "全文检索 q=",
                     "全文检索（承办人", "SLA 巡检 run_sweep", "月度统计+考核+简报", "基线：一条手写 SQL", "窄基线：一条 SQL",
-                    "GET /inbox/"):
+                    "GET /inbox/", *CHASE_PAGES):
         assert _rows(out, heading), heading
     # The month was built after each of the three load phases (the cost-vs-history curve).
     assert len(_rows(out, "月度统计+考核+简报")) == 3
@@ -73,6 +78,8 @@ def test_bench_small_on_sqlite(tmp_path):
                          "--keep", tmp_path=tmp_path)
     assert "5,000 件工单" in out and "一致性检查通过" in out
     assert _rows(out, "单位待办 unit_inbox") and _rows(out, "全文检索 q=") and _rows(out, "月度统计+考核+简报")
+    for heading in CHASE_PAGES:
+        assert _rows(out, heading), heading
     # The month's hot-problem pass runs first, as the scheduler's job, and is reported on its own row.
     assert _rows(out, "热点问题（月结后的后台任务")
     for label in ("1 字（罕见）", "2 字（罕见）", "4 字"):

@@ -213,7 +213,42 @@ def lists(reps: int = 20) -> list[dict]:
         times, _, q = timed(lambda u=who: queries.summary_for(u, now, cached=False), max(3, reps // 4))
         rows.append(latency_row(f"首页计数 summary_for（{label}，不经缓存）", times, queries=q,
                                 note="首页从缓存取（每个可见范围每分钟算一次），页面目标 100 ms 由缓存达成"))
+    return rows + chase_lists(reps)
+
+
+def chase_lists(reps: int = 20) -> list[dict]:
+    """The supervisor's page (督办) and the callback queue (回访), as their people open them."""
+    from django.utils import timezone
+
+    from hotline.workorders import queries
+
+    supervisor, operator = _center_people()
+    now = timezone.now()
+    rows = []
+    times, pages, q = timed(lambda: queries.supervision_queues(supervisor, now), reps)
+    counts = "、".join(f"{name} {page.count_label}" for name, page in pages.items())
+    rows.append(latency_row(f"督办页 supervision_queues（六个队列各一页共 {sum(len(p.rows) for p in pages.values())} 行；"
+                            f"{counts}）", times, target_ms=100, queries=q))
+    times, result, q = timed(lambda: queries.per_unit_counts(supervisor, now, cached=False), max(3, reps // 4))
+    rows.append(latency_row(f"督办页 各单位临期/超期计数 per_unit_counts（{len(result['rows'])} 个单位，不经缓存）", times,
+                            queries=q, note="页面从缓存取（每分钟算一次），同首页计数"))
+    times, page, q = timed(lambda: queries.callback_queue(operator, now=now), reps)
+    rows.append(latency_row(f"回访队列 callback_queue（话务员，第 1 页 {len(page.rows)} 件，共 {page.count_label} 件）", times,
+                            target_ms=100, queries=q))
+    cursor = page.next_cursor
+    for _ in range(9):  # ten pages deep
+        cursor = cursor and queries.callback_queue(operator, now=now, cursor=cursor).next_cursor
+    if cursor:
+        times, _, q = timed(lambda: queries.callback_queue(operator, now=now, cursor=cursor), reps)
+        rows.append(latency_row("回访队列 第 11 页（keyset 游标）", times, target_ms=100, queries=q))
     return rows
+
+
+def _center_people():
+    """The demo's supervisor and operator: who opens /supervision/ and /callbacks/."""
+    from hotline.accounts.models import User
+
+    return User.objects.get(username="supervisor_zhou"), User.objects.get(username="operator_li")
 
 
 def search_terms() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -291,8 +326,10 @@ def http_pages(port: int, reps: int = 20) -> list[dict]:
     from hotline.workorders import queries
 
     dispatcher, handler, _ = _people()
+    supervisor, operator = _center_people()
     pages = [(handler, "/inbox/", "GET /inbox/（承办人）"), (dispatcher, "/dispatch/", "GET /dispatch/"),
-             (dispatcher, "/orders/", "GET /orders/"), (dispatcher, "/orders/?q=%E7%87%83%E6%B0%94", "GET /orders/?q=燃气")]
+             (dispatcher, "/orders/", "GET /orders/"), (dispatcher, "/orders/?q=%E7%87%83%E6%B0%94", "GET /orders/?q=燃气"),
+             (supervisor, "/supervision/", "GET /supervision/（督办）"), (operator, "/callbacks/", "GET /callbacks/（话务员）")]
     cursor = queries.unit_inbox(handler, timezone.now())["overdue"].next_cursor
     if cursor:
         pages.insert(1, (handler, f"/inbox/?overdue={cursor}", "GET /inbox/?overdue=…（已超期第 2 页）"))
