@@ -162,7 +162,10 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # django-axes first: a locked-out username+address is refused before the password is even checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# hotline.accounts.backends.ModelBackend is Django's with the user read on every request by a
+# statement compiled once. Sessions logged in before it replaced Django's name their old backend and
+# end once (the person logs in again).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "hotline.accounts.backends.ModelBackend"]
 
 # Login throttling (django-axes, failures in the database so every app process counts them):
 # AXES_FAILURE_LIMIT wrong passwords for one username from one address lock that pair for
@@ -256,9 +259,10 @@ else:
 # Sessions live in PostgreSQL so any app process can serve any request and losing Redis loses no
 # login. With the shared Redis cache they are also read from it (cached_db): one query less on
 # every request; saves and logouts write both. A per-process cache would keep serving a session
-# that another process logged out, so without Redis they are read from the database.
+# that another process logged out, so without Redis they are read from the database (Django's
+# database engine, its per-request read built once: hotline/accounts/sessions.py).
 SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if os.environ.get("REDIS_URL")
-                  else "django.contrib.sessions.backends.db")
+                  else "hotline.accounts.sessions")
 
 TASKS = {
     "default": {
