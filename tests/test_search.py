@@ -1,7 +1,8 @@
 """Text search, newest first (``queries.search_orders``): the newest stretch is read in time
 order, the rest from an index — on PostgreSQL the character index (hotline.workorders.textindex)
 for every phrase, with the unit's key beside it for a unit's search (the trigram indexes are
-gone: migration 0022); on SQLite in time order. Whichever way a page is found, paging through the
+gone: migration 0022; the keys are in a side table kept by triggers: migration 0024); on SQLite in
+time order. Whichever way a page is found, paging through the
 results must give exactly what the plain query (``filter_orders`` in time order) gives, for every
 role: 李 the operator, 王 the dispatcher, 周 the supervisor, the admin, 赵 of 杨楼镇, 钱 of 寄料镇,
 孙 of 住建局 (a co-handler), 吴 the auditor (who sees nothing) — confidential orders and orders
@@ -13,8 +14,9 @@ import importlib
 import pytest
 from django.db import connection
 
-from hotline.workorders import actions, queries, textindex
+from hotline.workorders import actions, queries, tasks, textindex
 from hotline.workorders.models import Assignment, WorkOrder
+from hotline.workorders.remask import remask
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +34,8 @@ def history(people, unit, new_order):
     """36 orders over 36 days. Every third is dispatched to 杨楼镇, every third to 寄料镇; every
     fourth of those with 住建局 co-handling. Every fifth names its caller (张三丰, 13812341234) in
     the content, every seventh is confidential. One order, 鑫 in its title and 上集 in its content,
-    was returned by 杨楼镇 and redispatched to 寄料镇: 杨楼镇 still sees it."""
+    was returned by 杨楼镇 and redispatched to 寄料镇: 杨楼镇 still sees it. Two that name their caller
+    had their unit search text rewritten by ``hotline remask``."""
     numbers = []
     for i in range(36):
         content = f"来电反映第{i}号问题。" + ("来电人张三丰，电话13812341234。" if i % 5 == 0 else "")
@@ -49,6 +52,10 @@ def history(people, unit, new_order):
     actions.request_return(order, acting_user=people["handler_zhao"], reason="不属于本镇", basis="三定方案")
     actions.approve_return(order, acting_user=people["dispatcher_wang"])
     actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("寄料镇"))
+    # Two orders naming their caller were stored under an older masking rule (nothing masked) and
+    # brought up to date by ``hotline remask``: on PostgreSQL their keys are the rewritten ones.
+    WorkOrder.objects.filter(number__in=[numbers[10], numbers[25]]).update(masked_text="")
+    remask(WorkOrder.objects.all())
     return numbers
 
 
@@ -96,7 +103,7 @@ def test_the_other_sorts_and_the_export_ask_the_index_and_find_the_same(people, 
     if connection.vendor == "postgresql":  # the condition is there, not only a no-op that agrees
         sql = str(queries.with_text_keys(queries.filter_orders(people["dispatcher_wang"], {"q": "漏水"}),
                                          people["dispatcher_wang"], {"q": "漏水"}).query)
-        assert textindex.FUNCTION in sql
+        assert textindex.TABLE in sql
 
 
 def test_the_comparison_has_something_to_compare(people, history):
@@ -175,3 +182,151 @@ def test_postgres_can_read_the_character_index_for_the_condition_queries_write(p
             plan = qs.explain()
             assert f"Bitmap Index Scan on {textindex.INDEX}" in plan, plan
             assert [o.number for o in qs] == [history[4]]
+
+
+# The side table (migration 0024): written by the database with the order and when its text or
+# units change, never by the sweep's stamps or a change of state.
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the character index is PostgreSQL's")
+
+
+def stored_keys(order_id: int):
+    """The order's side-table row: its keys, and where and by which transaction the row version was
+    written (a rewrite gives a new ctid; a savepoint's write a new xmin)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT keys, xmin::text, ctid::text FROM {textindex.TABLE} WHERE order_id = %s", [order_id])
+        return cursor.fetchone()
+
+
+def keys_now(order_id: int) -> list[str]:
+    """The keys the order's columns make now."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {textindex.keys_of('o')} FROM {textindex.ORDERS} o WHERE o.id = %s", [order_id])
+        return cursor.fetchone()[0]
+
+
+@postgres_only
+def test_postgres_keys_follow_the_text_and_the_units(people, unit, new_order):
+    """李 registers an order, 王 dispatches it to 杨楼镇, 赵 returns it and 王 redispatches it to 寄料镇
+    with 住建局 co-handling: at each step the row holds the keys of the order as it is now, the
+    units' keys added. Then its masked text is rewritten (``hotline remask``) and its title and
+    content corrected: the keys follow."""
+    order = new_order(title="楼道灯不亮", content="来电人张三丰反映楼道灯坏了，电话13812341234。")
+    assert stored_keys(order.pk)[0] == keys_now(order.pk)
+    assert "灯不" in stored_keys(order.pk)[0] and not any(k.startswith("@") for k in stored_keys(order.pk)[0])
+    yanglou, jiliao, sun = unit("杨楼镇"), unit("寄料镇"), people["handler_sun"].unit
+    actions.submit_for_dispatch(order, acting_user=people["operator_li"])
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=yanglou)
+    assert textindex.unit_key(yanglou.pk) in stored_keys(order.pk)[0]
+    actions.request_return(order, acting_user=people["handler_zhao"], reason="不属于本镇", basis="三定方案")
+    actions.approve_return(order, acting_user=people["dispatcher_wang"])
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=jiliao, co_units=[sun])
+    keys = stored_keys(order.pk)[0]
+    assert {textindex.unit_key(u.pk) for u in (yanglou, jiliao, sun)} <= set(keys) and keys == keys_now(order.pk)
+
+    WorkOrder.objects.filter(pk=order.pk).update(masked_text="")  # an older rule masked nothing
+    assert stored_keys(order.pk)[0] == keys_now(order.pk)
+    before = stored_keys(order.pk)
+    assert remask(WorkOrder.objects.filter(pk=order.pk)) == 1
+    after = stored_keys(order.pk)
+    assert after[2] != before[2] and after[0] != before[0] and after[0] == keys_now(order.pk)
+    WorkOrder.objects.filter(pk=order.pk).update(title="路灯不亮", content="路口的路灯坏了。")
+    keys = stored_keys(order.pk)[0]
+    assert keys == keys_now(order.pk) and "路口" in keys and "楼道" in keys  # 楼道: still in masked_text
+    order.refresh_from_db()
+    order.masked_text = ""
+    order.save()  # every column written, the text among them: a real change is a real change
+    assert "楼道" not in stored_keys(order.pk)[0]
+
+
+@postgres_only
+def test_postgres_stamps_and_state_changes_leave_the_keys_row_alone(people, unit, new_order):
+    """The row is not rewritten by anything but a change of the text or the units: not by 赵
+    signing for the order, not by the sweep's overdue stamp and automatic 催办, not by a save that
+    writes every column unchanged — the update that used to re-insert every key into the GIN index."""
+    order = new_order(at=dt.datetime(2023, 7, 3, 9, tzinfo=dt.UTC))
+    actions.submit_for_dispatch(order, acting_user=people["operator_li"])
+    actions.dispatch(order, acting_user=people["dispatcher_wang"], lead_unit=unit("杨楼镇"),
+                     at=dt.datetime(2023, 7, 3, 10, tzinfo=dt.UTC))
+    before = stored_keys(order.pk)
+    actions.sign(order, acting_user=people["handler_zhao"], at=dt.datetime(2023, 7, 3, 11, tzinfo=dt.UTC))
+    order.refresh_from_db()
+    swept = tasks.run_sweep(order.handle_deadline + dt.timedelta(hours=1))
+    order.refresh_from_db()
+    assert swept["overdue"] == 1 and order.overdue_at is not None and order.status == "handling"
+    WorkOrder.objects.filter(pk=order.pk).update(reminder_count=order.reminder_count + 1)
+    order.refresh_from_db()
+    order.save()
+    assert stored_keys(order.pk) == before
+
+
+@postgres_only
+def test_postgres_keys_go_with_the_order_deleted_and_the_table_truncated(people, unit, new_order):
+    """Deleting an order deletes its row; Django's ``flush`` (tests, ``hotline demo --reset``), which
+    truncates its models' tables only, empties the side table with them (no foreign key refuses it)."""
+    from django.core.management.color import no_style
+
+    kept, gone = new_order(), new_order(title="另一件")
+    gone.delete()
+    assert stored_keys(gone.pk) is None and stored_keys(kept.pk) is not None
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    assert textindex.TABLE not in tables
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's transaction still has FK checks queued
+        for sql in connection.ops.sql_flush(no_style(), tables):
+            cursor.execute(sql)
+        cursor.execute(f"SELECT COUNT(*) FROM {textindex.TABLE}")
+        assert cursor.fetchone()[0] == 0
+
+
+@postgres_only
+def test_postgres_triggers_work_with_an_empty_search_path(new_order):
+    """pg_restore and maintenance sessions run with an empty search_path (migration 0020): the
+    trigger functions carry their own, so an update there still rewrites the keys."""
+    order = new_order()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        schema = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL search_path = ''")
+        cursor.execute(f'UPDATE "{schema}".{textindex.ORDERS} SET title = %s WHERE id = %s', ["井盖丢失", order.pk])
+        cursor.execute("RESET search_path")
+    assert "井盖" in stored_keys(order.pk)[0]
+
+
+@postgres_only
+def test_postgres_the_one_statement_fill_writes_what_the_triggers_wrote(history):
+    """Migration 0024's backfill and the bench loader write the keys with ``textindex.fill``; the
+    triggers wrote them order by order as the story went. They agree, row for row."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT order_id, keys FROM {textindex.TABLE} ORDER BY order_id")
+        by_triggers = cursor.fetchall()
+        cursor.execute(f"DELETE FROM {textindex.TABLE}")
+        cursor.execute(textindex.fill())
+        cursor.execute(f"SELECT order_id, keys FROM {textindex.TABLE} ORDER BY order_id")
+        assert cursor.fetchall() == by_triggers
+    assert len(by_triggers) == WorkOrder.objects.count() == 36
+
+
+@postgres_only
+def test_postgres_migration_0024_reverses_and_replays(history):
+    """Backwards: the expression index again, no side table, no triggers. Forwards again: every
+    order's keys back, and every search path finds what the plain query finds."""
+    migration = importlib.import_module("hotline.workorders.migrations.0024_search_keys_table")
+
+    def exists(name: str) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # DDL refuses a table with queued FK checks
+    with connection.schema_editor() as editor:
+        migration.backwards(None, editor)
+    assert exists(textindex.EXPRESSION_INDEX) and not exists(textindex.TABLE)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM pg_trigger WHERE tgname = ANY(%s)", [list(textindex.TRIGGERS)])
+        assert cursor.fetchone()[0] == 0
+    with connection.schema_editor() as editor:
+        migration.forwards(None, editor)
+    assert exists(textindex.INDEX) and not exists(textindex.EXPRESSION_INDEX)
+    for order_id in WorkOrder.objects.values_list("pk", flat=True):
+        assert stored_keys(order_id)[0] == keys_now(order_id)

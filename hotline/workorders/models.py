@@ -103,8 +103,9 @@ class WorkOrder(models.Model):
     # Every unit ever assigned the order, ids space-separated in the order of their first dispatch
     # ("12 57"): added by ``actions.dispatch``, never removed (a unit sees what it once handled).
     # A unit's text search on PostgreSQL starts from them, one index holding each order's units
-    # beside the characters of its text (migration 0019); the door itself
-    # (visibility.restrict_work_orders) still decides from the assignments.
+    # beside the characters of its text (hotline.workorders.textindex: a side table the database's
+    # triggers rewrite when this column, title, content or masked_text change; migration 0024);
+    # the door itself (visibility.restrict_work_orders) still decides from the assignments.
     search_units = models.TextField("检索用承办单位", blank=True, default="", db_default="", editable=False)
     appeal_type = models.ForeignKey("catalog.AppealType", models.PROTECT, verbose_name="诉求类型")
     category = models.ForeignKey("catalog.Category", models.PROTECT, null=True, blank=True, verbose_name="热点分类",

@@ -248,9 +248,10 @@ TEXT_WINDOW = 50_000
 def with_text_keys(qs, user, params):
     """``qs`` (``filter_orders``'s) also asking the character index for the phrase, on PostgreSQL:
     for the paths that do not read the newest orders first (another sort, the Excel export), so
-    the planner can start from the phrase's orders when they are few. Not for ``search_orders``'
-    default sort: there the newest stretch is read with the index switched off, and a condition
-    on the index's expression would be computed row by row."""
+    the planner can start from the phrase's orders when they are few (or, when they are many,
+    walk its own order and look each row's keys up by id). Not for ``search_orders``' default
+    sort: there the newest stretch is read with the index switched off, and the condition would
+    only add a look-up per row of the stretch."""
     text = search_phrase(params.get("q"))
     if not text or connections[qs.db].vendor != "postgresql":
         return qs

@@ -35,13 +35,13 @@ def create_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(textindex.CREATE_FUNCTION)
-    schema_editor.execute(textindex.CREATE_INDEX)
+    schema_editor.execute(textindex.CREATE_EXPRESSION_INDEX)
 
 
 def drop_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(textindex.DROP_INDEX)
+    schema_editor.execute(textindex.DROP_EXPRESSION_INDEX)
     schema_editor.execute(textindex.DROP_FUNCTION)
 
 
