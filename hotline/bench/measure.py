@@ -125,6 +125,18 @@ def consistency() -> dict:
                            [textindex.INDEX])
             if not cursor.fetchone()[0]:
                 failures["character index missing"] = textindex.INDEX
+            # The side table the index reads: one row per order (the loader writes them with its
+            # insert trigger off), and the triggers that keep it there, on.
+            cursor.execute(f"SELECT (SELECT COUNT(*) FROM {wo} o WHERE NOT EXISTS (SELECT 1 FROM {textindex.TABLE} k "
+                           f"WHERE k.order_id = o.id)), (SELECT COUNT(*) FROM {textindex.TABLE} k WHERE NOT EXISTS "
+                           f"(SELECT 1 FROM {wo} o WHERE o.id = k.order_id))")
+            without, orphans = cursor.fetchone()
+            if without or orphans:
+                failures["search keys rows missing / without an order"] = f"{without} / {orphans}"
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND tgenabled = 'O'", [wo])
+            off = sorted(set(textindex.TRIGGERS) - {name for (name,) in cursor.fetchall()})
+            if off:
+                failures["search keys triggers missing or off"] = ", ".join(off)
     differ = search_differs()
     if differ:
         failures["search differs from the plain query"] = differ
