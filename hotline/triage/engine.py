@@ -185,7 +185,12 @@ class Classifier:
     def fit(self, docs: Sequence[str], labels: Sequence[str]) -> Classifier:
         x = self._matrix(docs, fit=True)
         labels = np.asarray(labels, dtype=object)
-        svm = LinearSVC(C=self.c, random_state=0)  # liblinear shuffles: fixed, a retrain on the same data is the same
+        # The dual solver, always: scikit-learn's default ("auto") switches to the primal one when
+        # there are more rows than n-gram columns, which at 120,000 fitted rows took 3× as long on
+        # one core (492 s against 158 s) with the same accuracy (docs/triage.md, "Choices"). Below
+        # that size "auto" already chose the dual, so smaller models are unchanged.
+        # liblinear shuffles: random_state fixed, so a retrain on the same data is the same model.
+        svm = LinearSVC(C=self.c, dual=True, random_state=0)
         counts = Counter(labels.tolist())
         self.a = self.b = None
         if min(counts.values()) >= CALIBRATION_FOLDS and len(labels) <= CALIBRATE_MAX_SAMPLES:
