@@ -204,3 +204,31 @@ def test_the_vectoriser_weighs_as_scikit_learn_does(samples):
     a, b = ours.transform(texts).toarray(), theirs.transform(texts).toarray()[:, columns]
     assert np.abs(a - b).max() < 1e-9 and not a[-1].any()
     assert np.allclose(np.linalg.norm(a[:-1], axis=1), 1.0)
+
+
+
+def test_the_title_weight_is_chosen_on_held_out_rows(monkeypatch, leaves):
+    # Each weight of TITLE_WEIGHTS is tried on a held-out fifth; the model keeps the first of the
+    # best (its trials are in the metadata) and, at weight 0, has no title block (the title is read
+    # once, inside the text). Which weight wins on long, messy texts is measured by the bench
+    # (docs/triage.md, "Choices"); here the demo corpus is easy and every weight ties.
+    texts, labels, _ = compose(leaves, 50, seed=2)  # 750 rows: 150 held out
+    titles = [t.split("\n", 1)[0] for t in texts]
+    contents = [t.split("\n", 1)[1][:30] for t in texts]  # a short piece of the content: the title matters
+    for weights in ((0.25, 0.1, 0.0), (0.0, 0.25)):
+        monkeypatch.setattr(engine, "TITLE_WEIGHTS", weights)
+        model = engine.train(contents, labels, titles=titles)
+        meta = model.metadata
+        trials = meta["title_weight_trials"]
+        assert set(trials) == {str(w) for w in weights} and all(0 < a <= 1 for a in trials.values())
+        best = max(trials.values())
+        assert meta["title_weight"] == next(w for w in weights if trials[str(w)] == best)
+        assert ("title" in [name for name, _, _ in model.classifier.blocks]) == (meta["title_weight"] > 0)
+        assert engine.predict(model, contents[0], title=titles[0], k=1)[0][0] == labels[0]
+
+
+def test_too_few_rows_keep_the_first_title_weight(leaves):
+    texts, labels, _ = compose(leaves[:3], 10, seed=3)
+    meta = engine.train(texts, labels, titles=["标题"] * len(texts)).metadata
+    assert meta["title_weight"] == engine.TITLE_WEIGHTS[0] and meta["title_weight_trials"] == {}
+    assert engine.train(texts, labels).metadata["title_weight"] is None  # no titles: nothing to weigh

@@ -50,6 +50,13 @@ TITLE_SEP = "\x1e"  # between the title and the text
 NGRAMS = (1, 2)
 SUBLINEAR = True
 TITLE_WEIGHT = 0.25  # the title block's weight: its n-grams count again on top of the text's
+# The title block's weight is chosen per training set, by accuracy on a held-out fifth of (at most)
+# TITLE_CHOICE_MAX_ROWS rows, in this order of preference (a tie keeps the earlier): counting the
+# title again put the engine ahead of the baseline by 1–2 points on long texts with informative
+# titles, and behind it by up to half a point where the titles misled (docs/triage.md, "Choices").
+TITLE_WEIGHTS = (TITLE_WEIGHT, 0.1, 0.0)
+TITLE_CHOICE_MAX_ROWS = 20_000
+TITLE_CHOICE_MIN_HELD_OUT = 100  # fewer held-out rows than this say nothing: the first weight is kept
 SVM_C = 1.0  # chosen on validation splits carved from the real-text check's training parts (docs/triage.md)
 CALIBRATION_FOLDS = 3
 CALIBRATE_MAX_SAMPLES = 100_000  # above this, four fits cost too much: softmax of decision values
@@ -165,10 +172,12 @@ class Classifier:
     ``1 / (1 + exp(a·d + b))`` (Platt's, as scikit-learn's sigmoid calibration fits).
     """
 
-    def __init__(self, *, with_title: bool, with_context: bool, c: float = SVM_C):
+    def __init__(self, *, with_title: bool, with_context: bool, c: float = SVM_C, title_weight: float = TITLE_WEIGHT):
+        # The text block reads the title too (``_text_of``); the title block counts it again. At
+        # weight 0 there is no title block: the title is read once, as part of the text.
         self.blocks = [("text", CharNgramTfidf(NGRAMS, sublinear_tf=SUBLINEAR), 1.0)]
-        if with_title:
-            self.blocks.append(("title", CharNgramTfidf((1, 2), sublinear_tf=SUBLINEAR), TITLE_WEIGHT))
+        if with_title and title_weight:
+            self.blocks.append(("title", CharNgramTfidf((1, 2), sublinear_tf=SUBLINEAR), title_weight))
         if with_context:
             self.blocks.append(("context", TfidfVectorizer(analyzer=_context_of, use_idf=False), 1.0))
         self.c = c
@@ -182,7 +191,7 @@ class Classifier:
             parts.append(x * weight if weight != 1.0 else x)
         return sp.hstack(parts, format="csr") if len(parts) > 1 else sp.csr_matrix(parts[0])
 
-    def fit(self, docs: Sequence[str], labels: Sequence[str]) -> Classifier:
+    def fit(self, docs: Sequence[str], labels: Sequence[str], *, calibrate: bool = True) -> Classifier:
         x = self._matrix(docs, fit=True)
         labels = np.asarray(labels, dtype=object)
         # The dual solver, always: scikit-learn's default ("auto") switches to the primal one when
@@ -193,7 +202,7 @@ class Classifier:
         svm = LinearSVC(C=self.c, dual=True, random_state=0)
         counts = Counter(labels.tolist())
         self.a = self.b = None
-        if min(counts.values()) >= CALIBRATION_FOLDS and len(labels) <= CALIBRATE_MAX_SAMPLES:
+        if calibrate and min(counts.values()) >= CALIBRATION_FOLDS and len(labels) <= CALIBRATE_MAX_SAMPLES:
             # Platt scaling with one sigmoid shared by every class, fitted on held-out decision values
             # (3 folds): a sigmoid per class (CalibratedClassifierCV) reorders the classes and lost
             # accuracy against the SVM's own ranking; a shared one keeps the ranking, so the first
@@ -268,7 +277,10 @@ def train(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[Seq
         contexts = None if contexts is None else [contexts[i] for i in keep]
         titles = None if titles is None else [titles[i] for i in keep]
     docs = _docs(texts, contexts, titles)
-    classifier = Classifier(with_title=titles is not None, with_context=contexts is not None)
+    title_weight, trials = _choose_title_weight(docs, list(labels), with_context=contexts is not None) if (
+        titles is not None) else (None, {})
+    classifier = Classifier(with_title=titles is not None, with_context=contexts is not None,
+                            title_weight=title_weight or 0.0)
     classifier.fit(docs, list(labels))
     return Model(classifier=classifier, kind=kind, metadata={
         "kind": kind,
@@ -282,11 +294,43 @@ def train(texts: Sequence[str], labels: Sequence[str], *, contexts: Sequence[Seq
         "label_counts": dict(sorted(counts.items())),
         "uses_context": contexts is not None,
         "uses_title": titles is not None,
+        "title_weight": title_weight,
+        "title_weight_trials": trials,
         "calibrated": classifier.calibrated,
         "sklearn": sklearn.__version__,
         "format_version": FORMAT_VERSION,
         "scores": scores or {},
     })
+
+
+def _choose_title_weight(docs: list[str], labels: list[str], *, with_context: bool) -> tuple[float, dict]:
+    """The title block's weight for this training set: each of ``TITLE_WEIGHTS`` fitted on four
+    fifths of (at most ``TITLE_CHOICE_MAX_ROWS``, each class's newest) rows and scored by top-1
+    accuracy on the fifth held out; the first of the best is kept. Returns it and {weight: accuracy}
+    (empty when there were too few rows to tell, and the first weight is kept)."""
+    keep = _within_budget(labels, TITLE_CHOICE_MAX_ROWS)
+    if keep is not None:
+        docs, labels = [docs[i] for i in keep], [labels[i] for i in keep]
+    try:
+        train_idx, held_idx = _split(labels, 0.2, seed=0)
+    except TriageError:
+        return TITLE_WEIGHTS[0], {}
+    if len(held_idx) < TITLE_CHOICE_MIN_HELD_OUT or len({labels[i] for i in train_idx}) < 2:
+        return TITLE_WEIGHTS[0], {}
+    fit_docs, fit_labels = [docs[i] for i in train_idx], [labels[i] for i in train_idx]
+    held_docs, truth = [docs[i] for i in held_idx], np.asarray([labels[i] for i in held_idx], dtype=object)
+    trials: dict[str, float] = {}
+    best, best_accuracy = TITLE_WEIGHTS[0], -1.0
+    for weight in TITLE_WEIGHTS:
+        trial = Classifier(with_title=True, with_context=with_context, title_weight=weight)
+        trial.fit(fit_docs, fit_labels, calibrate=False)  # calibration keeps the ranking: not needed to score it
+        accuracy = float(np.mean(trial.classes_[np.argmax(trial.decision(held_docs), axis=1)] == truth)) if (
+            len(trial.classes_) > 2) else float(np.mean(
+                np.where(trial.decision(held_docs)[:, 0] > 0, trial.classes_[1], trial.classes_[0]) == truth))
+        trials[str(weight)] = round(accuracy, 4)
+        if accuracy > best_accuracy:
+            best, best_accuracy = weight, accuracy
+    return best, trials
 
 
 def _share(counts, budget: int) -> int:
