@@ -325,9 +325,8 @@ def _choose_title_weight(docs: list[str], labels: list[str], *, with_context: bo
     for weight in TITLE_WEIGHTS:
         trial = Classifier(with_title=True, with_context=with_context, title_weight=weight)
         trial.fit(fit_docs, fit_labels, calibrate=False)  # calibration keeps the ranking: not needed to score it
-        accuracy = float(np.mean(trial.classes_[np.argmax(trial.decision(held_docs), axis=1)] == truth)) if (
-            len(trial.classes_) > 2) else float(np.mean(
-                np.where(trial.decision(held_docs)[:, 0] > 0, trial.classes_[1], trial.classes_[0]) == truth))
+        # ``scores`` puts two classes' one signed distance into two columns: argmax is the answer.
+        accuracy = float(np.mean(trial.classes_[np.argmax(trial.scores(held_docs), axis=1)] == truth))
         trials[str(weight)] = round(accuracy, 4)
         if accuracy > best_accuracy:
             best, best_accuracy = weight, accuracy
