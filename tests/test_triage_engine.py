@@ -186,7 +186,8 @@ def test_the_row_budget_keeps_every_row_under_it_and_the_newest_over_it(monkeypa
     assert meta["per_class_share"] == 200 // LEAVES
 
 
-def test_the_vectoriser_weighs_as_scikit_learn_does(samples):
+@pytest.mark.parametrize("ngram_range", [(1, 2), (1, 3)])
+def test_the_vectoriser_weighs_as_scikit_learn_does(samples, ngram_range):
     """features.CharNgramTfidf: the TF-IDF of scikit-learn's char analyser (smooth idf, sublinear tf,
     unit rows), computed without a Python string per n-gram."""
     import numpy as np
@@ -196,14 +197,44 @@ def test_the_vectoriser_weighs_as_scikit_learn_does(samples):
 
     # Chinese characters only: full-width punctuation and whitespace runs are folded by ours alone.
     texts = ["".join(ch for ch in t if "\u4e00" <= ch <= "\u9fff") for t in samples[0][:120]] + [""]
-    ours = CharNgramTfidf((1, 2), sublinear_tf=True).fit(texts)
-    theirs = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+    ours = CharNgramTfidf(ngram_range, sublinear_tf=True).fit(texts)
+    theirs = TfidfVectorizer(analyzer="char", ngram_range=ngram_range, sublinear_tf=True).fit(texts)
     names = list(ours.get_feature_names_out())
     assert sorted(names) == sorted(theirs.get_feature_names_out())
     columns = [theirs.vocabulary_[n] for n in names]
     a, b = ours.transform(texts).toarray(), theirs.transform(texts).toarray()[:, columns]
     assert np.abs(a - b).max() < 1e-9 and not a[-1].any()
     assert np.allclose(np.linalg.norm(a[:-1], axis=1), 1.0)
+
+
+def test_a_trigram_seen_in_one_text_only_is_dropped_and_shorter_ones_kept():
+    from hotline.lib.ngrams import CharNgramTfidf
+
+    texts = ["路灯不亮", "路灯不亮了", "噪音扰民"]
+    names = set(CharNgramTfidf((1, 3), trigram_min_df=2).fit(texts).get_feature_names_out())
+    assert {"路灯不", "灯不亮"} <= names  # in two texts
+    assert not {"噪音扰", "音扰民", "不亮了"} & names  # in one
+    assert {"噪", "噪音", "音扰", "亮了"} <= names  # unigrams and bigrams seen once stay
+    everything = set(CharNgramTfidf((1, 3)).fit(texts).get_feature_names_out())
+    assert everything - names == {"噪音扰", "音扰民", "不亮了"}
+
+
+def test_the_chips_are_best_first_and_a_tie_goes_to_the_earlier_class(monkeypatch, model, samples):
+    import numpy as np
+
+    texts = samples[0][:4]
+    labels = model.labels
+    tied = np.zeros((4, len(labels)))
+    tied[0, [5, 2, 9]] = 0.3  # a three-way tie: by class order
+    tied[1, [7, 1, 3]] = [0.2, 0.5, 0.1]
+    tied[2, [6, 0, 11]] = [0.4, 0.4, 0.2]
+    tied[3, [3, 4, 8]] = [0.1, 0.6, 0.3]
+    monkeypatch.setattr(model.classifier, "scores", lambda docs: tied)
+    ranked = engine.predict_many(model, texts, k=3)
+    assert [[label for label, _ in row] for row in ranked] == [
+        [labels[2], labels[5], labels[9]], [labels[1], labels[7], labels[3]],
+        [labels[0], labels[6], labels[11]], [labels[4], labels[8], labels[3]]]
+    assert ranked[3][0][1] == 0.6 and isinstance(ranked[3][0][1], float)
 
 
 

@@ -87,15 +87,19 @@ def _l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
 class CharNgramTfidf(TransformerMixin, BaseEstimator):
     """TF-IDF of character n-grams (1 ≤ n ≤ 3), with scikit-learn's weighting, vectorised.
 
-    ``min_df``: an n-gram must occur in at least this many training texts; ``max_features``: keep
-    only the most frequent ones (by document frequency). ``max_chars``: texts longer than this are
+    ``min_df``: an n-gram must occur in at least this many training texts; ``trigram_min_df``: the
+    same for three-character n-grams alone (most of them occur in one text only, and one text's
+    n-gram teaches a classifier nothing it can use again); ``max_features``: keep only the most
+    frequent ones (by document frequency). ``max_chars``: texts longer than this are
     cut to their head and tail (two thirds / one third); None keeps them whole.
     """
 
-    def __init__(self, ngram_range=(1, 2), *, min_df: int = 1, max_features: int | None = None,
-                 sublinear_tf: bool = True, use_idf: bool = True, max_chars: int | None = None):
+    def __init__(self, ngram_range=(1, 2), *, min_df: int = 1, trigram_min_df: int = 1,
+                 max_features: int | None = None, sublinear_tf: bool = True, use_idf: bool = True,
+                 max_chars: int | None = None):
         self.ngram_range = ngram_range
         self.min_df = min_df
+        self.trigram_min_df = trigram_min_df
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
         self.use_idf = use_idf
@@ -123,6 +127,8 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
             df = np.bincount(where, weights=np.concatenate([df, chunk_df]), minlength=len(merged)).astype(np.int64)
             vocab = merged
         keep = df >= self.min_df
+        if self.trigram_min_df > 1:  # a trigram's key has a third code point above two code points' bits
+            keep &= (vocab < 1 << 2 * _BITS) | (df >= self.trigram_min_df)
         if self.max_features is not None and keep.sum() > self.max_features:
             order = np.argsort(-np.where(keep, df, -1), kind="stable")[: self.max_features]
             keep = np.zeros(len(vocab), bool)
@@ -149,9 +155,14 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         size = len(vocab)
         if size == 0:
             return sp.csr_matrix((len(texts), 0), dtype=np.float64)
-        pos = np.searchsorted(vocab, keys)
-        pos[pos >= size] = 0
-        hit = vocab[pos] == keys
+        # Each distinct n-gram is looked up once, in sorted order: a batch's keys repeat (a 91-character
+        # appeal has about 270 n-grams, the batch far fewer distinct ones), and a binary search over
+        # sorted needles stays in cache. Half the time of searching every key as it comes.
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        found = np.searchsorted(vocab, distinct)
+        found[found >= size] = 0
+        known = vocab[found] == distinct
+        pos, hit = found[inverse], known[inverse]
         cells, counts = np.unique(owners[hit] * size + pos[hit], return_counts=True)
         rows = cells // size
         indptr = np.searchsorted(rows, np.arange(len(texts) + 1))
