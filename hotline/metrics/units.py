@@ -145,30 +145,38 @@ class _Rows:
     pending: dt.datetime | None = None  # the earliest limit still running at the cut-off (counted orders)
 
 
-def _rows(population, cond: dict[str, Q]) -> _Rows:
-    """The period's counts, evidence and excluded orders from one pass over the population.
+def _rows(every, cond: dict[str, Q]) -> _Rows:
+    """The period's counts, evidence and excluded orders from one pass over the period's lead
+    assignments (``every``, the returned ones included).
 
     Inside, one row per (assessed unit, order) with every count and flag (counting distinct
     orders under several filters directly, ``COUNT(DISTINCT …) FILTER``, sorted a busy month's rows
-    once per filter). Outside, three readings of that one result (PostgreSQL materialises a CTE
-    read more than once): the sums per unit over the counted orders, the orders that fall short of
-    something with a flag per evidence list, and the excluded orders. The first reading also
-    takes the earliest sign-for and handling limits still running at the cut-off.
+    once per filter). The population is the assignments not returned: each count and flag is
+    filtered on it, and ``assigned`` counts them all (the ``assignments`` figure), so the month's
+    assignments are read once, not again for that one count. An order the unit only returned has
+    ``dispatched`` 0 and is in nothing else. Outside, three readings of that one result (PostgreSQL
+    materialises a CTE read more than once): the sums per unit over the counted orders, the orders
+    that fall short of something with a flag per evidence list, and the excluded orders. The first
+    reading also takes the earliest sign-for and handling limits still running at the cut-off.
     """
+    kept = ~Q(end_reason="returned")
+
     def flag(q: Q):
-        return Max(Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        return Max(Case(When(kept & q, then=Value(1)), default=Value(0), output_field=IntegerField()))
 
     def earliest(q: Q, limit: str):
-        return Min(Case(When(q, then=F(limit)), output_field=DateTimeField()))
+        return Min(Case(When(kept & q, then=F(limit)), output_field=DateTimeField()))
 
-    inner = population.order_by().values("assessed", "order_id").annotate(
+    inner = every.order_by().values("assessed", "order_id").annotate(
         number=Max("order__number"),
-        excluded=flag(Q(order__excluded_from_assessment=True)),
-        dispatched=Count("id"),
-        signed_late=Count("id", filter=cond["signed_late"]),
-        replies=Count("id", filter=cond["replies"]),
-        replies_compliant=Count("id", filter=cond["replies_compliant"]),
-        rework_times=Max("order__rework_count"),
+        excluded=Max(Case(When(Q(order__excluded_from_assessment=True), then=Value(1)), default=Value(0),
+                          output_field=IntegerField())),
+        assigned=Count("id"),
+        dispatched=Count("id", filter=kept),
+        signed_late=Count("id", filter=kept & cond["signed_late"]),
+        replies=Count("id", filter=kept & cond["replies"]),
+        replies_compliant=Count("id", filter=kept & cond["replies_compliant"]),
+        rework_times=Max(Case(When(kept, then=F("order__rework_count")), output_field=IntegerField())),
         sign_pending=earliest(cond["sign_pending"], "sign_deadline"),
         handle_pending=earliest(cond["handle_pending"], "order__handle_deadline"),
         **{key: flag(cond[key]) for key in PER_ORDER},
@@ -178,6 +186,7 @@ def _rows(population, cond: dict[str, Q]) -> _Rows:
     # An order replied once on time and once late (a rework) in the period is late: on time only
     # when nothing about it was late, so due = on time + late exactly.
     sums = {
+        "assignments": "SUM(assigned)",
         **{key: f"SUM({key})" for key in PER_ROW},
         **{key: f"SUM({key})" for key in PER_ORDER if key not in ("closed_on_time",)},
         "closed_on_time": "SUM(CASE WHEN closed_late = 0 THEN closed_on_time ELSE 0 END)",
@@ -191,19 +200,21 @@ def _rows(population, cond: dict[str, Q]) -> _Rows:
     # order number; a busy month has hundreds of thousands of them, so they are kept small.
     statement = f"""
         WITH per_order AS ({sql})
-        SELECT 0, assessed, '', 0, COUNT(*), MIN(sign_pending), MIN(handle_pending), {", ".join(sums.values())}
+        SELECT 0, assessed, '', 0, SUM(CASE WHEN dispatched > 0 THEN 1 ELSE 0 END), MIN(sign_pending),
+               MIN(handle_pending), {", ".join(sums.values())}
           FROM per_order WHERE excluded = 0 GROUP BY assessed
         UNION ALL
         SELECT 1, assessed, number, {mask}, NULL, NULL, NULL, {nulls}
           FROM per_order WHERE excluded = 0 AND {mask} > 0
         UNION ALL
-        SELECT 2, assessed, number, 0, NULL, NULL, NULL, {nulls} FROM per_order WHERE excluded = 1
+        SELECT 2, assessed, number, 0, NULL, NULL, NULL, {nulls} FROM per_order WHERE excluded = 1 AND dispatched > 0
         ORDER BY 1, 3"""
     result = _Rows({}, [], [])
     for kind, assessed, number, flags, orders, sign_pending, handle_pending, *values in _stream(
             inner.db, statement, params):
         if kind == 0:
-            result.counts[assessed] = {"orders": orders, **{k: int(v or 0) for k, v in zip(summed, values, strict=True)}}
+            result.counts[assessed] = {"orders": int(orders or 0),
+                                       **{k: int(v or 0) for k, v in zip(summed, values, strict=True)}}
             for limit in (sign_pending, handle_pending):
                 limit = _instant(limit)
                 if limit is not None and (result.pending is None or limit < result.pending):
@@ -294,13 +305,12 @@ def count_units(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using: 
     figures hold for any later cut-off before it)."""
     db = using
     every = lead_assignments(lo, hi, using=db, orders=orders, unit=unit)
-    population = every.exclude(end_reason="returned").alias(reply_len=Length("reply_public"))
+    population = every.exclude(end_reason="returned")
     with joins_by_key(db):
-        rows = _rows(population, _conditions(as_of))
+        rows = _rows(every.alias(reply_len=Length("reply_public")), _conditions(as_of))
 
-    # Assignments with the returned ones, and the returns asked for on them (excluded orders out).
+    # The returns asked for on the period's assignments (excluded orders out).
     counted = every.filter(order__excluded_from_assessment=False)
-    assignments = dict(counted.order_by().values("assessed").annotate(n=Count("id")).values_list("assessed", "n"))
     returns: dict[int, dict[str, int]] = {}
     rejected: list[tuple[int, str]] = []
     for assessed, state, number in (Request.objects.using(db)
@@ -322,19 +332,17 @@ def count_units(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using: 
                   .values_list("assessed", "order__number").order_by("order__number"))
     supervised = list(supervised)
 
-    ids = set(rows.counts) | set(assignments) | set(returns) | {a for a, _ in supervised} | {a for a, _ in rows.excluded}
+    ids = set(rows.counts) | set(returns) | {a for a, _ in supervised} | {a for a, _ in rows.excluded}
     result = {assessed: Counted() for assessed in sorted(ids)}
     for assessed, row in rows.counts.items():
         c = result[assessed].counts
-        for key in ("orders", "dispatched", "closed_on_time", "answered", "callbacks", "satisfied", "solved",
+        for key in ("orders", "assignments", "dispatched", "closed_on_time", "answered", "callbacks", "satisfied", "solved",
                     "upstream_callbacks", "upstream_satisfied", "upstream_solved", "replies",
                     "replies_compliant", "reworks", "reworked", "unreachable"):
             c[key] = row[key]
         c["signed_on_time"] = row["dispatched"] - row["signed_late"]
         c["due"] = row["closed_on_time"] + row["closed_late"]
         c["overdue"] = row["closed_late"]
-    for assessed, n in assignments.items():
-        result[assessed].counts["assignments"] = n
     for assessed, r in returns.items():
         result[assessed].counts.update(r)
 
