@@ -263,3 +263,42 @@ def test_too_few_rows_keep_the_first_title_weight(leaves):
     meta = engine.train(texts, labels, titles=["标题"] * len(texts)).metadata
     assert meta["title_weight"] == engine.TITLE_WEIGHTS[0] and meta["title_weight_trials"] == {}
     assert engine.train(texts, labels).metadata["title_weight"] is None  # no titles: nothing to weigh
+
+
+def test_one_text_is_scored_as_in_a_batch(samples):
+    """The intake form's one-text path (no sparse matrices) gives the batch's numbers, with and
+    without a title block, and its vectoriser row is the batch's row."""
+    import numpy as np
+
+    from hotline.lib.ngrams import CharNgramTfidf
+
+    texts, labels = samples[0][:300], samples[1][:300]
+    titles = [t[:12] for t in texts]
+    for with_title in (True, False):
+        m = engine.train(texts, labels, titles=titles if with_title else None)
+        c = m.classifier
+        docs = engine._docs(texts[:40], None, titles[:40] if with_title else None)
+        batch = c.decision(docs)
+        one = np.vstack([c.decision([doc]) for doc in docs])
+        assert np.abs(batch - one).max() < 1e-5
+        assert [engine.predict(m, t, title=titles[i] if with_title else None)[0][0] for i, t in enumerate(texts[:40])] == [
+            r[0][0] for r in engine.predict_many(m, texts[:40], titles=titles[:40] if with_title else None)]
+    v = CharNgramTfidf((1, 3), trigram_min_df=2).fit(texts)
+    x = v.transform(texts[:20] + ["", "！！"])
+    for i, t in enumerate(texts[:20] + ["", "！！"]):
+        columns, values = v.row(t)
+        assert list(columns) == list(x[i].indices) and np.allclose(values, x[i].data, rtol=0, atol=1e-12)
+
+
+def test_long_batches_are_transformed_in_parts_with_the_same_result(monkeypatch, samples):
+    import numpy as np
+
+    from hotline.lib import ngrams
+
+    texts = samples[0][:200]
+    v = ngrams.CharNgramTfidf((1, 3)).fit(texts)
+    whole = v.transform(texts)
+    monkeypatch.setattr(ngrams, "CHUNK_CHARS", 500)
+    assert len(ngrams._batches(texts, 500)) > 10
+    parts = v.transform(texts)
+    assert (whole != parts).nnz == 0 and np.array_equal(whole.indptr, parts.indptr)

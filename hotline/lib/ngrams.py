@@ -21,7 +21,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 _BITS = 21
 _SPACE = 32
-CHUNK = 20_000  # texts per batch
+CHUNK = 20_000  # texts per batch when fitting
+# Characters per batch when transforming: a batch's n-gram keys are sorted (np.unique) twice, and
+# a sort that stays in cache is twice as fast per key. 4,000 appeals of 416 characters took 1.07 s
+# in one batch and 0.50 s in batches of 100,000 characters (docs/triage.md, "Character 1–3-grams").
+CHUNK_CHARS = 100_000
 
 
 def _codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +88,16 @@ def _l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
     return m
 
 
+def _batches(texts: Sequence[str], chars: int) -> list[int]:
+    """Boundaries [0, …, len(texts)] of consecutive batches of about ``chars`` characters (a text
+    longer than that is a batch of its own)."""
+    ends = np.cumsum(np.fromiter((len(t or "") + 1 for t in texts), dtype=np.int64, count=len(texts)))
+    if not len(ends) or ends[-1] <= chars:
+        return [0, len(texts)]
+    cuts = np.searchsorted(ends, np.arange(chars, ends[-1], chars), side="right")
+    return sorted({0, len(texts), *(int(c) for c in cuts if 0 < c < len(texts))})
+
+
 class CharNgramTfidf(TransformerMixin, BaseEstimator):
     """TF-IDF of character n-grams (1 ≤ n ≤ 3), with scikit-learn's weighting, vectorised.
 
@@ -143,10 +157,34 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
 
     def transform(self, texts):
         texts = self._cut(texts)
-        if len(texts) <= CHUNK:
+        bounds = _batches(texts, CHUNK_CHARS)
+        if len(bounds) <= 2:
             return self._weigh(self._counts(texts))
-        return sp.vstack([self._weigh(self._counts(texts[start:start + CHUNK]))
-                          for start in range(0, len(texts), CHUNK)], format="csr")
+        return sp.vstack([self._weigh(self._counts(texts[a:b])) for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+                         format="csr")
+
+    def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """One text's row of ``transform`` as (column indices, ascending; values), without building
+        a sparse matrix: for one text (the intake form's suggestions) scipy's checks on each
+        matrix built cost more than the n-grams. The same numbers as ``transform([text])``."""
+        keys, _ = ngram_keys(self._cut([text]), tuple(self.ngram_range))
+        vocab = self.vocabulary_
+        if not len(vocab) or not len(keys):
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        distinct, counts = np.unique(keys, return_counts=True)
+        found = np.searchsorted(vocab, distinct)
+        found[found >= len(vocab)] = 0
+        known = vocab[found] == distinct
+        columns, values = found[known], counts[known].astype(np.float64)
+        if self.sublinear_tf:
+            np.log(values, out=values)
+            values += 1.0
+        if self.use_idf:
+            values *= self.idf_[columns]
+        norm = np.sqrt(np.dot(values, values))
+        if norm:
+            values /= norm
+        return columns, values
 
     def _counts(self, texts) -> sp.csr_matrix:
         """Raw n-gram counts of ``texts`` over the vocabulary, canonical CSR (sorted, no duplicates)."""

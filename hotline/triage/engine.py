@@ -60,7 +60,7 @@ TITLE_WEIGHTS = (TITLE_WEIGHT, 0.1, 0.0)
 TITLE_CHOICE_MAX_ROWS = 20_000
 TITLE_CHOICE_MIN_HELD_OUT = 100  # fewer held-out rows than this say nothing: the first weight is kept
 # The dual solver's stopping tolerance: liblinear's own default for this solver is 0.1; scikit-learn's
-# 1e-4 ran 30 % longer for the same predictions on every corpus measured (docs/triage.md, "Choices").
+# 1e-4 took 10–40 % longer for the same predictions on every corpus measured (docs/triage.md, "Choices").
 SVM_TOL = 1e-2
 SVM_C = 1.0  # chosen on validation splits carved from the real-text check's training parts (docs/triage.md)
 CALIBRATION_FOLDS = 3
@@ -230,7 +230,21 @@ class Classifier:
         return self
 
     def decision(self, docs: Sequence[str]) -> np.ndarray:
+        if len(docs) == 1 and all(isinstance(v, CharNgramTfidf) for _, v, _ in self.blocks):
+            return self._decision_one(docs[0])
         return np.asarray(self._matrix(docs).astype(self.coef_.dtype, copy=False) @ self.coef_) + self.intercept_
+
+    def _decision_one(self, doc: str) -> np.ndarray:
+        """``decision([doc])`` without sparse matrices: each block's row picks its rows of the
+        coefficients (the blocks' columns follow one another as ``_matrix`` stacks them)."""
+        d = np.zeros(self.coef_.shape[1], np.float64)
+        offset = 0
+        for part, vectorizer, weight in self.blocks:
+            columns, values = vectorizer.row(_PARTS[part]([doc])[0])
+            if len(columns):
+                d += (values * weight).astype(self.coef_.dtype) @ self.coef_[offset + columns]
+            offset += len(vectorizer.vocabulary_)
+        return (d + self.intercept_)[None, :]
 
     def scores(self, docs: Sequence[str]) -> np.ndarray:
         """Per class, a score that sums to 1 over the classes: calibrated probabilities when the
