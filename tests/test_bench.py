@@ -97,6 +97,11 @@ def test_bench_small_on_sqlite(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM workorders_workorder WHERE search_units <> ''").fetchone()[0] > 1000
         # The pass stored the measured month's result, which the month build then read.
         assert conn.execute("SELECT COUNT(*) FROM triage_monthhotproblems").fetchone()[0] == 1
+        # After each of the three load phases the month was built three times (median, fastest,
+        # slowest), each a first build: nine assessment versions computed and published.
+        assert conn.execute("SELECT COUNT(*) FROM assessment_monthlyresult WHERE state = 'published'").fetchone()[0] == 9
+    months = _rows(out, "月度统计+考核+简报")
+    assert len(months) == 3 and all("3 次）" in m and "中位那次 stats" in m for m in months)
 
 
 # ---------------------------------------------------------------------------------------------

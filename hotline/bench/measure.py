@@ -868,9 +868,17 @@ def hot_problem_pass(year: int, month: int) -> dict:
                     "（其余是进程启动与读库）；不计入下一行的月度构建：构建读存下的结果"}
 
 
-def month_build(label: str = "") -> list[dict]:
+MONTH_TARGET_RATIO = 1.5  # issue 16: the build within 1.5× the hand-written baseline
+
+
+def month_build(label: str = "", *, repeats: int = 3) -> list[dict]:
     """Statistics + assessment (compute and publish) + briefing (build and render) of the measured
-    month, after the month's hot-problem pass has run (``hot_problem_pass``, reported beside it)."""
+    month, after the month's hot-problem pass has run (``hot_problem_pass``, reported beside it).
+
+    ``repeats`` builds, each a first one (the month's kept unit figures deleted before it), and as
+    many runs of the hand-written baseline, interleaved so both see the same cache: the row gives
+    the median with the fastest and slowest. PostgreSQL's cache is warm (the load or an earlier
+    step has read the month); the cold case is ``--restart-postgres``' rows."""
     from hotline.accounts.models import User
     from hotline.analytics.stats import period_statistics
     from hotline.assessment.actions import compute_month, publish_result
@@ -878,6 +886,7 @@ def month_build(label: str = "") -> list[dict]:
     from hotline.briefing.build import build_briefing_data
     from hotline.briefing.render_docx import render_docx
     from hotline.directory.models import month_bounds
+    from hotline.metrics.models import MonthUnitFigures
 
     warm = _warm_imports()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -887,32 +896,40 @@ def month_build(label: str = "") -> list[dict]:
     supervisor = User.objects.get(username="supervisor_zhou")
     history = WorkOrder.objects.count()
     hot = hot_problem_pass(year, month)
-    # A first build of the month: figures kept by an earlier run on this database (--reuse) would
-    # spare the statistics their pass over the month (hotline.metrics.store).
-    from hotline.metrics.models import MonthUnitFigures
-
-    MonthUnitFigures.objects.filter(year=year, month=month).delete()
-    steps = {}
-    t = time.perf_counter()
-    stats = period_statistics(start, end, as_of=now)
-    steps["stats"] = time.perf_counter() - t
-    t = time.perf_counter()
-    result = compute_month(year, month, acting_user=supervisor, at=now, as_of=now)
-    publish_result(result, acting_user=supervisor, at=now)
-    steps["assessment"] = time.perf_counter() - t
-    t = time.perf_counter()
-    data = build_briefing_data(year, month, stats=stats)
-    docx = render_docx(data)
-    steps["briefing"] = time.perf_counter() - t
-    total = sum(steps.values())
+    totals: list[float] = []
+    runs: list[dict[str, float]] = []
+    fulls: list[float] = []
+    for _ in range(max(1, repeats)):
+        # A first build of the month each time: figures kept by the run before (or by an earlier
+        # run on this database, --reuse) would spare the statistics their pass over the month
+        # (hotline.metrics.store).
+        MonthUnitFigures.objects.filter(year=year, month=month).delete()
+        steps = {}
+        t = time.perf_counter()
+        stats = period_statistics(start, end, as_of=now)
+        steps["stats"] = time.perf_counter() - t
+        t = time.perf_counter()
+        result = compute_month(year, month, acting_user=supervisor, at=now, as_of=now)
+        publish_result(result, acting_user=supervisor, at=now)
+        steps["assessment"] = time.perf_counter() - t
+        t = time.perf_counter()
+        data = build_briefing_data(year, month, stats=stats)
+        docx = render_docx(data)
+        steps["briefing"] = time.perf_counter() - t
+        runs.append(steps)
+        totals.append(sum(steps.values()))
+        fulls.append(month_full_baseline(year, month, now))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    full = month_full_baseline(year, month, now)
+    total = median(totals)
+    full = median(fulls)
     narrow = min(month_baseline(start, end) for _ in range(2))
+    middle = runs[totals.index(sorted(totals)[(len(totals) - 1) // 2])]
     name = f"月度统计+考核+简报 {year}-{month:02d}（当月 {stats.grand_total:,} 件，库中共 {history:,} 件）{label}"
-    row = {"name": name, "seconds": round(total, 2), "month_orders": stats.grand_total, "history": history,
-           "steps": {k: round(v, 2) for k, v in steps.items()}, "peak_rss_mb": round(peak_mb),
+    row = {"name": name, "seconds": round(total, 2), "min": round(min(totals), 2), "max": round(max(totals), 2),
+           "n": len(totals), "month_orders": stats.grand_total, "history": history,
+           "steps": {k: round(v, 2) for k, v in middle.items()}, "peak_rss_mb": round(peak_mb),
            "rss_growth_mb": round(peak_mb - rss0 / 1024), "docx_kb": len(docx) // 1024,
-           "target": "< 10 s，≤ 2× 基线，< 1 GiB", "baseline": "month-full-sql"}
+           "target": f"< 10 s，≤ {MONTH_TARGET_RATIO}× 基线，< 1 GiB", "baseline": "month-full-sql"}
     if stats.grand_total < 100_000:
         # A Ruzhou-size month (the seed's 5,043 orders): the issue's target is 2 s, and the fixed
         # costs (charts, the document) outweigh the queries, so no ratio target.
@@ -920,16 +937,19 @@ def month_build(label: str = "") -> list[dict]:
         if full == full:
             row["ratio"] = round(total / full, 1)
     elif full == full:  # not NaN
-        row["ratio"] = round(total / full, 1)
-        row["ok"] = total < 10 and total <= 2 * full and peak_mb < 1024
+        row["ratio"] = round(total / full, 2)
+        row["ok"] = total < 10 and total <= MONTH_TARGET_RATIO * full and peak_mb < 1024
     else:
         row["ok"] = None
-    row["note"] = (" + ".join(f"{k} {v:.2f}s" for k, v in steps.items()) + f"；峰值 RSS {row['peak_rss_mb']} MB"
+    row["note"] = (("中位那次 " if len(totals) > 1 else "") + " + ".join(f"{k} {v:.2f}s" for k, v in middle.items())
+                   + f"；峰值 RSS {row['peak_rss_mb']} MB"
                    + (f"；对窄基线 {total / narrow:.1f}×" if narrow == narrow else ""))
     rows = [hot, row]
     if full == full:
         rows.append({"name": "基线：一条手写 SQL 算出构建读取的全部数字（统计、环比同比、签收、考核计数与证据编号、"
-                             "每日、前三月分类、典型案例）", "key": "month-full-sql", "seconds": round(full, 2)})
+                             "每日、前三月分类、典型案例）", "key": "month-full-sql", "seconds": round(full, 2),
+                     "min": round(min(fulls), 2), "max": round(max(fulls), 2), "n": len(fulls),
+                     "note": "与构建交替跑"})
         rows.append({"name": "窄基线：一条 SQL（GROUPING SETS + FILTER）只算当月各表计数", "key": "month-sql",
                      "seconds": round(narrow, 2)})
     rows.append({"name": "（新进程首次）导入 jieba、matplotlib 并加载 jieba 词典", "seconds": round(warm, 2),

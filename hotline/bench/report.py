@@ -44,6 +44,8 @@ def _measure(row: dict) -> str:
     if "rate" in row:
         return f"{row['rate']:g} {row.get('rate_unit', '/s')}"
     if "seconds" in row:
+        if row.get("min") is not None and row.get("n", 1) > 1:  # a median with its spread
+            return f"{row['seconds']:g} s（{row['min']:g}–{row['max']:g}，{row['n']} 次）"
         return f"{row['seconds']:g} s"
     return ""
 
