@@ -251,11 +251,24 @@ def test_the_title_weight_is_chosen_on_held_out_rows(monkeypatch, leaves):
         model = engine.train(contents, labels, titles=titles)
         meta = model.metadata
         trials = meta["title_weight_trials"]
-        assert set(trials) == {str(w) for w in weights} and all(0 < a <= 1 for a in trials.values())
+        # Every weight in order, unless one scored every held-out row right (none after can beat it).
+        assert list(trials) == [str(w) for w in weights[:len(trials)]] and all(0 < a <= 1 for a in trials.values())
+        assert len(trials) == len(weights) or list(trials.values())[-1] == 1.0
         best = max(trials.values())
         assert meta["title_weight"] == next(w for w in weights if trials[str(w)] == best)
         assert ("title" in [name for name, _, _ in model.classifier.blocks]) == (meta["title_weight"] > 0)
         assert engine.predict(model, contents[0], title=titles[0], k=1)[0][0] == labels[0]
+
+
+def test_a_perfect_first_weight_spares_the_other_trials(monkeypatch, leaves):
+    texts, labels, _ = compose(leaves, 50, seed=2)
+    titles = [t.split("\n", 1)[0] for t in texts]
+    fits = []
+    fit = engine.Classifier.fit
+    monkeypatch.setattr(engine.Classifier, "fit", lambda self, *a, **k: fits.append(1) or fit(self, *a, **k))
+    meta = engine.train([t.split("\n", 1)[1] for t in texts], labels, titles=titles).metadata
+    assert meta["title_weight_trials"] == {str(engine.TITLE_WEIGHTS[0]): 1.0}  # the whole text: all right
+    assert meta["title_weight"] == engine.TITLE_WEIGHTS[0] and len(fits) == 2  # one trial, one final fit
 
 
 def test_too_few_rows_keep_the_first_title_weight(leaves):

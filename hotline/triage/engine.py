@@ -350,6 +350,8 @@ def _choose_title_weight(docs: list[str], labels: list[str], *, with_context: bo
         trials[str(weight)] = round(accuracy, 4)
         if accuracy > best_accuracy:
             best, best_accuracy = weight, accuracy
+        if best_accuracy == 1.0:  # nothing after can beat it (a tie keeps the earlier): spare the fits
+            break
     return best, trials
 
 
