@@ -896,7 +896,6 @@ def month_build(label: str = "", *, repeats: int = 3) -> list[dict]:
     supervisor = User.objects.get(username="supervisor_zhou")
     history = WorkOrder.objects.count()
     hot = hot_problem_pass(year, month)
-    totals: list[float] = []
     runs: list[dict[str, float]] = []
     fulls: list[float] = []
     for _ in range(max(1, repeats)):
@@ -917,8 +916,8 @@ def month_build(label: str = "", *, repeats: int = 3) -> list[dict]:
         docx = render_docx(data)
         steps["briefing"] = time.perf_counter() - t
         runs.append(steps)
-        totals.append(sum(steps.values()))
         fulls.append(month_full_baseline(year, month, now))
+    totals = [sum(steps.values()) for steps in runs]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total = median(totals)
     full = median(fulls)

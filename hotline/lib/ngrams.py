@@ -168,19 +168,12 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         a sparse matrix: for one text (the intake form's suggestions) scipy's checks on each
         matrix built cost more than the n-grams. The same numbers as ``transform([text])``."""
         keys, _ = ngram_keys(self._cut([text]), tuple(self.ngram_range))
-        vocab = self.vocabulary_
-        if not len(vocab) or not len(keys):
+        if not len(self.vocabulary_) or not len(keys):
             return np.zeros(0, np.int64), np.zeros(0, np.float64)
         distinct, counts = np.unique(keys, return_counts=True)
-        found = np.searchsorted(vocab, distinct)
-        found[found >= len(vocab)] = 0
-        known = vocab[found] == distinct
+        found, known = self._lookup(distinct)
         columns, values = found[known], counts[known].astype(np.float64)
-        if self.sublinear_tf:
-            np.log(values, out=values)
-            values += 1.0
-        if self.use_idf:
-            values *= self.idf_[columns]
+        self._tf_idf(values, columns)
         norm = np.sqrt(np.dot(values, values))
         if norm:
             values /= norm
@@ -197,9 +190,7 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         # appeal has about 270 n-grams, the batch far fewer distinct ones), and a binary search over
         # sorted needles stays in cache. Half the time of searching every key as it comes.
         distinct, inverse = np.unique(keys, return_inverse=True)
-        found = np.searchsorted(vocab, distinct)
-        found[found >= size] = 0
-        known = vocab[found] == distinct
+        found, known = self._lookup(distinct)
         pos, hit = found[inverse], known[inverse]
         cells, counts = np.unique(owners[hit] * size + pos[hit], return_counts=True)
         rows = cells // size
@@ -207,12 +198,23 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         return sp.csr_matrix((counts.astype(np.float64), (cells % size).astype(np.int32), indptr),
                              shape=(len(texts), size))
 
-    def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+    def _lookup(self, distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For sorted distinct keys: each one's column (0 where unknown) and whether it is known."""
+        vocab = self.vocabulary_
+        found = np.searchsorted(vocab, distinct)
+        found[found >= len(vocab)] = 0
+        return found, vocab[found] == distinct
+
+    def _tf_idf(self, values: np.ndarray, columns: np.ndarray) -> None:
+        """Raw counts of ``columns`` turned into (unnormalised) weights, in place."""
         if self.sublinear_tf:
-            np.log(counts.data, out=counts.data)
-            counts.data += 1.0
+            np.log(values, out=values)
+            values += 1.0
         if self.use_idf:
-            counts.data *= self.idf_[counts.indices]
+            values *= self.idf_[columns]
+
+    def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        self._tf_idf(counts.data, counts.indices)
         return _l2_rows(counts)
 
     def get_feature_names_out(self, input_features=None):

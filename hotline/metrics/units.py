@@ -161,16 +161,18 @@ def _rows(every, cond: dict[str, Q]) -> _Rows:
     """
     kept = ~Q(end_reason="returned")
 
+    def any_of(q: Q):
+        return Max(Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField()))
+
     def flag(q: Q):
-        return Max(Case(When(kept & q, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        return any_of(kept & q)
 
     def earliest(q: Q, limit: str):
         return Min(Case(When(kept & q, then=F(limit)), output_field=DateTimeField()))
 
     inner = every.order_by().values("assessed", "order_id").annotate(
         number=Max("order__number"),
-        excluded=Max(Case(When(Q(order__excluded_from_assessment=True), then=Value(1)), default=Value(0),
-                          output_field=IntegerField())),
+        excluded=any_of(Q(order__excluded_from_assessment=True)),
         assigned=Count("id"),
         dispatched=Count("id", filter=kept),
         signed_late=Count("id", filter=kept & cond["signed_late"]),
