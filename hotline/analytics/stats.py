@@ -26,6 +26,7 @@ from hotline.catalog.models import AppealType
 from hotline.directory.models import UpstreamPlatform, month_bounds, stationing_compliance
 from hotline.intake.models import Call
 from hotline.lib import clock
+from hotline.lib.parallel import side_by_side
 from hotline.lib.shares import format_share, share
 from hotline.metrics import units as unit_queries
 from hotline.metrics.center import COORDINATED_DISPOSITIONS, direct_answer_rate, main_aggregates, repeat_rate
@@ -317,19 +318,25 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
     db = using or settings.ANALYTICS_DATABASE
     as_of = as_of or clock.now()
     orders = period_orders(start, end, unit=unit, town=town, using=db)
+    prev = previous_period(start, end)
+    last_year = same_period_last_year(start, end)
+    lo, hi = local_bounds(start, end)
+    narrow = Q(order__town=town) if town is not None else None
     # Each pass over the period costs the same at any history size; these are kept few: one over
-    # the orders for every count of the center (types, platforms, categories), one over the
-    # period's lead assignments for every unit indicator (hotline.metrics.units: the overall rates
-    # are the sum of the units'), returns, the overdue list — and the comparison periods' counts.
-    one = _one_pass(orders)
+    # the period's lead assignments for every unit indicator (hotline.metrics.units: the overall
+    # rates are the sum of the units'; it reads the returns and 督办 beside it), one over the
+    # orders for every count of the center (types, platforms, categories), the overdue list and
+    # the comparison periods' counts. None needs another, so they run side by side, longest first.
+    per_unit, one, overdue, prev_main, ly_main = side_by_side(
+        lambda: unit_queries.unit_metrics(lo, hi, as_of=as_of, using=db, orders=narrow, unit=unit),
+        lambda: _one_pass(orders),
+        lambda: overdue_orders(lo, hi, as_of, using=db, orders=narrow, unit=unit),
+        lambda: _main_counts(period_orders(*prev, unit=unit, town=town, using=db)),
+        lambda: _main_counts(period_orders(*last_year, unit=unit, town=town, using=db)),
+        using=db)
     main, type_counts, platform_counts = one.main, one.types, one.platforms
     with_calls = unit is None and town is None
     calls = _call_volume(start, end, db) if with_calls else None
-
-    prev = previous_period(start, end)
-    last_year = same_period_last_year(start, end)
-    prev_main = _main_counts(period_orders(*prev, unit=unit, town=town, using=db))
-    ly_main = _main_counts(period_orders(*last_year, unit=unit, town=town, using=db))
     if with_calls:
         prev_main["call_volume"] = _call_volume(*prev, db)
         ly_main["call_volume"] = _call_volume(*last_year, db)
@@ -337,11 +344,7 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
     changes = tuple(ChangeRow(key, label, Change(current[key], prev_main[key]), Change(current[key], ly_main[key]))
                     for key, label in CHANGE_LABELS if current.get(key) is not None)
 
-    lo, hi = local_bounds(start, end)
-    narrow = Q(order__town=town) if town is not None else None
-    per_unit = unit_queries.unit_metrics(lo, hi, as_of=as_of, using=db, orders=narrow, unit=unit)
     totals = total_counts(per_unit.values())
-    overdue = overdue_orders(lo, hi, as_of, using=db, orders=narrow, unit=unit)
     hotspots, categorized = _top_categories(db, one.categories, top, orders, start, end, as_of)
     return PeriodStats(
         start=start, end=end, as_of=as_of,

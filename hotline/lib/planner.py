@@ -10,26 +10,28 @@ from django.db import connections, transaction
 
 
 @contextmanager
-def planner_without(using: str, *methods: str):
+def planner_without(using: str, *methods: str, parallel: bool = True):
     """A transaction in which PostgreSQL plans without ``methods`` (``hashjoin``, ``bitmapscan``, …:
-    each ``SET LOCAL enable_<method> = off``, which ends with the transaction). Other databases:
-    just the transaction."""
+    each ``SET LOCAL enable_<method> = off``, which ends with the transaction), and without
+    parallel workers unless ``parallel``. Other databases: just the transaction."""
     with transaction.atomic(using=using):
         connection = connections[using]
-        if methods and connection.vendor == "postgresql":
-            # One statement for all methods: set_config(…, true) is SET LOCAL as a function.
-            settings = ", ".join(f"set_config('enable_{method}', 'off', true)" for method in methods)
+        if (methods or not parallel) and connection.vendor == "postgresql":
+            # One statement for all: set_config(…, true) is SET LOCAL as a function.
+            settings = [f"set_config('enable_{method}', 'off', true)" for method in methods]
+            if not parallel:
+                settings.append("set_config('max_parallel_workers_per_gather', '0', true)")
             with connection.cursor() as cursor:
-                cursor.execute(f"SELECT {settings}")
+                cursor.execute(f"SELECT {', '.join(settings)}")
         yield
 
 
-def joins_by_key(using: str = "default"):
+def joins_by_key(using: str = "default", *, parallel: bool = True):
     """A transaction in which PostgreSQL joins by index lookups (nested loops), not by hashing.
 
     For a join from a month's rows to a table with years of history (orders, callbacks): when the
     month is a large share of the table, the planner prefers hashing the whole other side, a
     cost that grows with the history; looking each row up by key costs the same at any history
-    size.
+    size. ``parallel=False``: see ``hotline.metrics.units.count_units``.
     """
-    return planner_without(using, "hashjoin", "mergejoin")
+    return planner_without(using, "hashjoin", "mergejoin", parallel=parallel)
