@@ -12,9 +12,9 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
+from hotline.analytics import stats
 from hotline.analytics.stats import period_statistics
 from hotline.lib import parallel
-from hotline.metrics import units
 from hotline.metrics.models import MonthUnitFigures
 from tests.test_analytics import FAR_LATER, JULY, build_july
 
@@ -31,17 +31,20 @@ def where_it_ran():
 
 
 def test_results_in_order_each_on_its_own_connection_closed_after():
-    results = parallel.side_by_side(where_it_ran, lambda: "二", where_it_ran, using="default")
-    assert results[1] == "二"
-    (first, first_conn), (third, third_conn) = results[0], results[2]
+    results = parallel.side_by_side(where_it_ran, lambda: "二", where_it_ran, lambda: "四", where_it_ran,
+                                    using="default")
+    assert results[1::2] == ["二", "四"]
     here = threading.get_ident()
+    (first, first_conn), *others = results[0::2]
+    # The first call runs here, on this thread's connection.
+    assert first == here and first_conn is connections["default"] and first_conn.connection is not None
     if ON_POSTGRES:
-        assert first != here and third != here
-        # Each pool thread closed what it opened: no backend left idle by a statistics page.
-        assert first_conn.connection is None and third_conn.connection is None
-        assert first_conn is not connections["default"]
+        for ident, conn in others:
+            assert ident != here and conn is not connections["default"]
+            # Each pool thread closed what it opened: no backend left idle by a statistics page.
+            assert conn.connection is None
     else:
-        assert first == third == here and first_conn is connections["default"]
+        assert all(ident == here and conn is connections["default"] for ident, conn in others)
 
 
 def test_inside_a_transaction_one_after_another_on_this_connection():
@@ -65,20 +68,25 @@ def test_an_error_is_raised_once_the_calls_running_have_ended():
 
     with pytest.raises(ValueError, match="第一项失败"):
         parallel.side_by_side(fails, slow, using="default")
-    # Side by side, the other call was already running; in turn, nothing runs after a failure.
+    # Side by side, the other call was already running and has ended; in turn, nothing runs after
+    # a failure.
     assert ended == ([True] if ON_POSTGRES else [])
+    with pytest.raises(ValueError, match="第一项失败"):
+        parallel.side_by_side(slow, fails, using="default")
+    assert ended == ([True, True] if ON_POSTGRES else [True])
 
 
 def test_month_statistics_side_by_side_equal_one_after_another(people, unit, new_order, monkeypatch):
     build_july(people, unit, new_order)
     threads = []
-    counted = units._rows
+    tables = stats._one_pass
 
-    def main_pass(*args, **kwargs):
+    def tables_pass(*args, **kwargs):
         threads.append(threading.get_ident())
-        return counted(*args, **kwargs)
+        return tables(*args, **kwargs)
 
-    monkeypatch.setattr(units, "_rows", main_pass)
+    # The tables' pass is the second of the statistics' calls: in a thread of its own on PostgreSQL.
+    monkeypatch.setattr(stats, "_one_pass", tables_pass)
     # The closed month's figures are kept after the first reading: each run counts afresh.
     MonthUnitFigures.objects.all().delete()
     at_once = period_statistics(*JULY, as_of=FAR_LATER)
