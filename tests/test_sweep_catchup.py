@@ -21,12 +21,13 @@ import threading
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from hotline.accounts.models import User
 from hotline.catalog.models import AppealType, SlaPolicy
 from hotline.directory.models import Unit
+from hotline.lib import clock
 from hotline.notify.models import Channel, Delivery, Kind, Notification, Preference, UnitContact
 from hotline.workorders import actions, sla, tasks
 from hotline.workorders.actions import CHASED
@@ -301,3 +302,152 @@ def test_three_sweeps_at_once_write_each_fact_once(outage):
     assert sum(r["auto_remind"] for r in results) == len(reminders) == Reminder.objects.filter(at=BACK).count()
     assert sum(r["supervision_failed"] for r in results) == len(failed)
     assert dict(WorkOrder.objects.filter(pk__in=counts).values_list("pk", "reminder_count")) == counts
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch path against the per-order path it replaced
+
+
+class _Undo(Exception):
+    """Raised to roll a block back: each path runs on the same rows."""
+
+
+def _per_order(overdue_ids, near_ids, remind_ids, supervision_ids, at):
+    """What the sweep wrote before it was set-based: each order locked and written on its own, each
+    event through ``Event.objects.create`` and its own ``event_recorded`` (notify then reads the
+    order the event carries), each notification and outbox row through ``bulk_create``."""
+    from hotline.notify import emit
+
+    def orm_insert(model, names, rows, *, ignore_conflicts=False, using="default"):
+        model.objects.bulk_create([model(**dict(zip(names, row, strict=True))) for row in rows],
+                                  ignore_conflicts=ignore_conflicts)
+        return len(rows)
+
+    window = dt.timedelta(hours=settings.HOTLINE["NEAR_DUE_HOURS"])
+    system = actions.SYSTEM
+    saved, emit.insert_rows = emit.insert_rows, orm_insert
+    try:
+        for pk in sorted(overdue_ids):
+            order = WorkOrder.objects.select_for_update().get(pk=pk)
+            if order.status in tasks.SWEPT_STATUSES and order.overdue_at is None and order.handle_deadline < at:
+                order.overdue_at = at
+                actions._record(order, "overdue", system, at, from_status=order.status, fields=["overdue_at"],
+                                handle_deadline=_iso(order.handle_deadline))
+        for pk in sorted(near_ids):
+            order = WorkOrder.objects.select_for_update().get(pk=pk)
+            d = order.handle_deadline
+            if (order.status in tasks.SWEPT_STATUSES and at <= d < at + window
+                    and not Event.objects.filter(order=order, action="near_due", at__gte=at - window).exists()):
+                hours_left = round((d - at).total_seconds() / 3600, 1)
+                actions.record_system_fact(order, "near_due", at=at, note=f"距办理时限还剩 {hours_left} 小时",
+                                           handle_deadline=_iso(d), unit_id=order.lead_unit_id,
+                                           hours_left=hours_left)
+        for pk in sorted(remind_ids):
+            order = WorkOrder.objects.select_for_update().get(pk=pk)
+            d, lead = order.handle_deadline, actions._lead_of(order)
+            if (order.status in CHASED and at <= d < at + window and lead is not None
+                    and not Reminder.objects.filter(automatic=True, assignment=lead).exists()
+                    and sla.auto_remind(order.appeal_type_id, order.urgency, order.source)):
+                hours_left = round((d - at).total_seconds() / 3600, 1)
+                notice = f"工单临近办理时限（剩余 {hours_left} 小时），请抓紧办理并按时回复"
+                Reminder.objects.create(order=order, kind=Reminder.Kind.REMINDER, unit_id=lead.unit_id, at=at,
+                                        notice=notice, assignment=lead, automatic=True)
+                order.reminder_count += 1
+                actions._record(order, "remind", system, at, from_status=order.status, note=notice,
+                                fields=["reminder_count"], automatic=True,
+                                unit=order.lead_unit.short_name if order.lead_unit else None,
+                                unit_id=lead.unit_id, handle_deadline=_iso(d))
+        for pk in sorted(supervision_ids):
+            r = Reminder.objects.select_related("unit").get(pk=pk)
+            order = WorkOrder.objects.select_for_update().get(pk=r.order_id)
+            if r.responded_at is None and not r.failed and r.respond_by < at:
+                r.failed, r.failed_at = True, at
+                r.save(update_fields=["failed", "failed_at"])
+                actions._record(order, "supervision_failed", system, at, from_status=order.status,
+                                note=f"督办未在 {clock.local(r.respond_by):%Y-%m-%d %H:%M} 前书面反馈，认定督办未落实",
+                                reminder=r.pk, respond_by=_iso(r.respond_by), unit=r.unit.short_name,
+                                unit_id=r.unit_id)
+    finally:
+        emit.insert_rows = saved
+
+
+def _batch_path(overdue_ids, near_ids, remind_ids, supervision_ids, at):
+    window = dt.timedelta(hours=settings.HOTLINE["NEAR_DUE_HOURS"])
+    actions.mark_overdue(overdue_ids, at=at)
+    actions.notify_near_due(near_ids, at=at, window=window)
+    actions.auto_remind(remind_ids, at=at, window=window)
+    actions.mark_supervision_failed(supervision_ids, at=at)
+
+
+def _written(first_event, first_reminder):
+    """Every row the sweep wrote or changed, without primary keys (an event is named by its order,
+    action and data; notifications and outbox rows by their event)."""
+    def key(model, row, skip=("id",)):
+        return tuple(repr(getattr(row, f.attname)) for f in model._meta.concrete_fields if f.attname not in skip)
+
+    events = {e.pk: key(Event, e) for e in Event.objects.filter(pk__gt=first_event)}
+    return {
+        "events": sorted(events.values()),
+        "notifications": sorted((events[n.event_id], key(Notification, n, ("id", "event_id")))
+                                for n in Notification.objects.filter(event_id__in=events)),
+        "deliveries": sorted((events[d.event_id], key(Delivery, d, ("id", "event_id")))
+                             for d in Delivery.objects.filter(event_id__in=events)),
+        "reminders": sorted(key(Reminder, r) for r in Reminder.objects.filter(pk__gt=first_reminder)),
+        "orders": sorted(WorkOrder.objects.values_list("pk", "overdue_at", "reminder_count", "updated_at")),
+        "failed": sorted(Reminder.objects.filter(failed=True).values_list("pk", "failed_at")),
+    }
+
+
+def test_the_batch_writes_what_the_per_order_path_wrote(outage, people, unit):
+    """One batch of each pass, with the cases that make it skip rows: orders a concurrent sweep
+    stamped or warned after this one read its candidates, orders warned or chased before the
+    outage, orders with no lead unit, an appeal type whose policy asks for no automatic 催办, 督办
+    answered in time or addressed to a unit that no longer holds the order. Run once the batch
+    way and once order by order (rolled back in between): the same rows, column by column."""
+    window = dt.timedelta(hours=settings.HOTLINE["NEAR_DUE_HOURS"])
+    # Orders nobody leads (their dispatch was withdrawn): stamped and warned, told to nobody.
+    supervised = {a.order_id for a in outage["held"]}
+    orphans = [o for o in WorkOrder.objects.filter(status="handling").order_by("pk") if o.pk not in supervised][::8]
+    WorkOrder.objects.filter(pk__in=[o.pk for o in orphans]).update(lead_unit=None)
+    Assignment.objects.filter(order__in=orphans).update(active=False)
+    overdue_ids = list(tasks.overdue_candidates(BACK).values_list("pk", flat=True))
+    near_ids = list(tasks.near_due_candidates(BACK).values_list("pk", flat=True))
+    remind_ids = list(tasks.auto_remind_candidates(BACK).values_list("pk", flat=True))
+    supervision_ids = list(tasks.unanswered_supervisions(BACK).values_list("pk", flat=True))
+    # One answered while this sweep read its candidates: the batch re-reads and leaves it.
+    answered = Reminder.objects.get(pk=supervision_ids[0])
+    answered.responded_at, answered.response = BACK - dt.timedelta(minutes=1), "已整改"
+    answered.save(update_fields=["responded_at", "response"])
+    # Another sweep, a minute earlier, got to some of them after this one read its candidates.
+    actions.mark_overdue(overdue_ids[:4], at=BACK - dt.timedelta(minutes=1))
+    actions.notify_near_due(near_ids[-4:], at=BACK - dt.timedelta(minutes=1), window=window)
+    first_event = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
+    first_reminder = Reminder.objects.order_by("-pk").values_list("pk", flat=True).first()
+    cases = {o.pk for o in orphans}
+    assert cases & set(overdue_ids) and cases & set(near_ids)
+    assert {o.pk for o in outage["near"][:6]} <= set(near_ids) | set(remind_ids)
+
+    paths = {}
+    for name, path in (("batch", _batch_path), ("per order", _per_order)):
+        try:
+            with time_machine.travel(BACK, tick=False), transaction.atomic():
+                path(overdue_ids, near_ids, remind_ids, supervision_ids, BACK)
+                paths[name] = _written(first_event, first_reminder)
+                raise _Undo
+        except _Undo:
+            pass
+
+    batch, per_order = paths["batch"], paths["per order"]
+    for table in batch:
+        assert batch[table] == per_order[table], table
+    # Each case was decided, not merely written the same way twice.
+    events = {(int(e[0]), e[2].strip("'")) for e in batch["events"]}
+    assert not {(pk, "overdue") for pk in overdue_ids[:4]} & events
+    assert not {(pk, "near_due") for pk in near_ids[-4:]} & events
+    assert {(o.pk, "near_due") for o in orphans} & events
+    assert not {(o.pk, "remind") for o in orphans} & events
+    assert {(o.pk, "overdue") for o in orphans} & events
+    orphan_events = {e for e in batch["events"] if int(e[0]) in cases}
+    assert orphan_events and not [n for n in batch["notifications"] if n[0] in orphan_events]
+    assert len(batch["events"]) > 150 and len(batch["notifications"]) > 100 and batch["deliveries"]
+    assert {pk for pk, _ in batch["failed"]} == set(supervision_ids[1:]) and len(supervision_ids) == 6

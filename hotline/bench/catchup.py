@@ -187,10 +187,11 @@ def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
         print("    passes: " + ", ".join(f"{name} {secs:.2f} s ({passes.counted[name]:,} statements)"
                                       for name, secs in passes.seconds.items()))
         if n == 0:
-            for key, c in stmts.count.most_common(12):
-                print(f"    {c:7,}  {stmts.seconds[key]:6.2f} s  {key}")
+            for key, secs in stmts.seconds.most_common(12):
+                print(f"    {stmts.count[key]:7,}  {secs:6.2f} s  {key}")
     if repeat > 1:
-        print(f"median {statistics.median(times):.2f} s over {repeat} runs")
+        print(f"median {statistics.median(times):.2f} s (fastest {min(times):.2f}, slowest {max(times):.2f}) "
+              f"over {repeat} runs")
 
 
 def main() -> None:

@@ -78,9 +78,11 @@ def publish(user_ids: Iterable[int], message: dict | None = None) -> None:
             finally:
                 client.close()
         elif kind == "postgres":
+            # One statement for everybody (a sweep's batch tells dozens of people at once); the
+            # ids go as an array literal, which psycopg would otherwise dump element by element.
             with connections["default"].cursor() as cursor:
-                for uid in ids:
-                    cursor.execute("SELECT pg_notify(%s, %s)", [channel(uid), payload])
+                cursor.execute("SELECT pg_notify(%s || u, %s) FROM unnest(%s::bigint[]) AS u",
+                               [CHANNEL_PREFIX, payload, "{" + ",".join(map(str, ids)) + "}"])
     except Exception:  # noqa: BLE001 — a live update must never fail the action that caused it
         log.warning("live update not published (%s)", kind, exc_info=True)
 

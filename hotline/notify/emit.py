@@ -9,6 +9,7 @@ outbox). ``notify_users`` is the entry point for in-app notifications that no ev
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from hotline.lib import clock
+from hotline.lib.bulk import insert_rows
 from hotline.notify import rules
 from hotline.notify.models import Channel, Delivery, Kind, Notification, Preference, UnitContact
 from hotline.notify.signals import notifications_committed
@@ -41,10 +43,17 @@ def enabled_channels() -> set[str]:
     return on
 
 
+# A batch's rows are tuples of these columns, written with one statement per table
+# (``hotline.lib.bulk``): a sweep's catch-up writes tens of thousands of them.
+NOTIFICATION_COLUMNS = ("recipient_id", "order_id", "event_id", "kind", "title", "body", "url", "created_at")
+DELIVERY_COLUMNS = ("event_id", "order_id", "kind", "channel", "recipient_kind", "unit_id", "user_id", "address",
+                    "subject", "body", "created_at", "next_attempt_at")
+
+
 @dataclass
 class _Batch:
-    notifications: list[Notification] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
+    notifications: list[tuple] = field(default_factory=list)
+    deliveries: list[tuple] = field(default_factory=list)
     seen: set = field(default_factory=set)
 
 
@@ -87,9 +96,14 @@ _REVIEW_WHAT = {"request_return": "申请退单", "request_extension": "申请�
                 "acknowledge_reminder": "已确认收到督办"}
 
 
-def _fields(event, order, unit_name: str) -> dict:
+@functools.cache
+def _source_labels() -> dict[str, str]:
     from hotline.catalog.models import Source
 
+    return dict(Source.choices)
+
+
+def _fields(event, order, unit_name: str) -> dict:
     data = event.data or {}
     decision = _REQUEST_OF.get(event.action, ("", ""))[1]
     return {
@@ -97,7 +111,7 @@ def _fields(event, order, unit_name: str) -> dict:
         "deadline": _fmt(data.get("handle_deadline") or order.handle_deadline),
         "respond_by": _fmt(data.get("respond_by")), "note": (event.note or "")[:200] + ("。" if event.note else ""),
         "hotline": settings.HOTLINE["NAME"], "decision": decision, "what": _REVIEW_WHAT.get(event.action, ""),
-        "source": Source(order.source).label if order.source in Source.values else order.source,
+        "source": _source_labels().get(order.source, order.source),
     }
 
 
@@ -107,11 +121,11 @@ def _units_for(audience: str, event, order) -> list[int]:
     if audience == rules.LEAD_UNIT:
         return [order.lead_unit_id] if order.lead_unit_id else []
     if audience == rules.ASSIGNED_UNITS:
-        return list(Assignment.objects.filter(order=order, active=True).order_by("role", "id")
+        return list(Assignment.objects.filter(order_id=order.pk, active=True).order_by("role", "id")
                     .values_list("unit_id", flat=True))
     if audience == rules.REQUESTING_UNIT:
         kind = _REQUEST_OF[event.action][0]
-        unit_id = (Request.objects.filter(order=order, kind=kind, decided_at__isnull=False)
+        unit_id = (Request.objects.filter(order_id=order.pk, kind=kind, decided_at__isnull=False)
                    .order_by("-decided_at", "-id").values_list("assignment__unit_id", flat=True).first())
         return [unit_id] if unit_id else []
     if audience == rules.EVENT_UNIT:
@@ -233,10 +247,8 @@ def _deliver(batch: _Batch, *, event, order, kind, channel, address, subject, bo
     if key in batch.seen:
         return
     batch.seen.add(key)
-    batch.deliveries.append(Delivery(
-        event=event, order=order, kind=kind, channel=channel, recipient_kind=recipient_kind, unit_id=unit_id,
-        user_id=user_id, address=address, subject=subject[:200], body=body, created_at=now,
-        next_attempt_at=release))
+    batch.deliveries.append((event.pk if event else None, order.pk if order else None, kind, channel,
+                             recipient_kind, unit_id, user_id, address, subject[:200], body, now, release))
 
 
 def _notify(batch: _Batch, *, user_id, event, order, kind, title, body, url, now):
@@ -244,8 +256,8 @@ def _notify(batch: _Batch, *, user_id, event, order, kind, title, body, url, now
     if key in batch.seen:
         return
     batch.seen.add(key)
-    batch.notifications.append(Notification(recipient_id=user_id, order=order, event=event, kind=kind,
-                                            title=title[:200], body=body, url=url, created_at=now))
+    batch.notifications.append((user_id, order.pk if order else None, event.pk if event else None, kind,
+                                title[:200], body, url, now))
 
 
 def _emit_rule(batch: _Batch, look: _Lookups, rule: rules.Rule, event, order, now, channels: set[str]):
@@ -293,7 +305,7 @@ def _merged_callers(batch: _Batch, rule: rules.Rule, event, order, now) -> None:
     its tracking page (which shows the main order's outcome); a phone that called twice hears once."""
     from hotline.workorders.models import WorkOrder
 
-    for merged in WorkOrder.objects.filter(merged_into=order).order_by("pk"):
+    for merged in WorkOrder.objects.filter(merged_into_id=order.pk).order_by("pk"):
         if not rules.citizen_may_get_sms(event, merged):
             continue
         title, text = render(rule.kind, **_fields(event, merged, ""), link=citizen_link(merged))
@@ -315,10 +327,24 @@ def _person_channels(batch, look, user_id, kind, event, order, title, text, now,
                      now=now, release=release)
 
 
-# What the rules and templates read of an order. A sweep's batch loads hundreds of orders; their
-# texts (content, answer, search columns) would be most of the bytes and none of the use. A field
-# left out still loads when read, one query per order: add it here when a rule or template needs it.
-ORDER_FIELDS = ("number", "title", "handle_deadline", "source", "caller_phone", "confidential", "lead_unit")
+@dataclass(slots=True)
+class OrderFacts:
+    """What the rules and templates read of an order (``ORDER_FIELDS``), for the events whose
+    order is not already at hand. A sweep's batch loads hundreds of orders: their texts (content,
+    answer, search columns) would be most of the bytes and none of the use, and a model instance
+    each cost more than the row. A rule or template that needs another field: add it here."""
+
+    pk: int
+    number: str
+    title: str
+    handle_deadline: dt.datetime | None
+    source: str
+    caller_phone: str
+    confidential: bool
+    lead_unit_id: int | None
+
+
+ORDER_FIELDS = tuple(OrderFacts.__dataclass_fields__)
 
 
 def _load_orders(events) -> dict[int, object]:
@@ -333,7 +359,8 @@ def _load_orders(events) -> dict[int, object]:
         else:
             missing.append(event.order_id)
     if missing:
-        orders.update(WorkOrder.objects.only(*ORDER_FIELDS).in_bulk(missing))
+        orders.update((row[0], OrderFacts(*row)) for row in
+                      WorkOrder.objects.filter(pk__in=set(missing)).values_list(*ORDER_FIELDS))
     return orders
 
 
@@ -412,16 +439,16 @@ def on_hotspot_alert(sender, instance, created, using, raw=False, **kwargs) -> N
 def _write(batch: _Batch) -> None:
     if batch.notifications:
         # ignore_conflicts: a second send of the same event (a retried sweep) adds nobody twice.
-        Notification.objects.bulk_create(batch.notifications, batch_size=1000, ignore_conflicts=True)
-        recipients = sorted({n.recipient_id for n in batch.notifications})
+        insert_rows(Notification, NOTIFICATION_COLUMNS, batch.notifications, ignore_conflicts=True)
+        recipients = sorted({n[0] for n in batch.notifications})
         transaction.on_commit(lambda: notifications_committed.send(sender=Notification, recipient_ids=recipients))
     if batch.deliveries:
-        Delivery.objects.bulk_create(batch.deliveries, batch_size=1000, ignore_conflicts=True)
+        insert_rows(Delivery, DELIVERY_COLUMNS, batch.deliveries, ignore_conflicts=True)
         from hotline.notify.tasks import wake_worker
 
         wake_worker()
         logger.info("outbox: %d message(s) queued (%s)", len(batch.deliveries),
-                    ", ".join(sorted({f"{d.channel}:{d.kind}" for d in batch.deliveries})))
+                    ", ".join(sorted({f"{d[3]}:{d[2]}" for d in batch.deliveries})))
 
 
 __all__ = ["Kind", "notify_users", "on_events_recorded"]
