@@ -58,6 +58,8 @@ def test_bench_50k_on_postgres(tmp_path):
         assert _rows(out, heading), heading
     # The month was built after each of the three load phases (the cost-vs-history curve).
     assert len(_rows(out, "月度统计+考核+简报")) == 3
+    # The catch-up after a day down, three times the same work (undone and vacuumed between runs).
+    assert [r for r in _rows(out, "SLA 巡检 停机一天后的第一轮") if "3 次）" in r]
     # Every new search path ran (a unit's and the center's, one and two characters, rare), with its
     # median, fastest and slowest; the consistency check above compared each with the plain query
     # and found the character index in place.
@@ -102,6 +104,9 @@ def test_bench_small_on_sqlite(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM assessment_monthlyresult WHERE state = 'published'").fetchone()[0] == 9
     months = _rows(out, "月度统计+考核+简报")
     assert len(months) == 3 and all("3 次）" in m and "中位那次 stats" in m for m in months)
+    # The catch-up after a day down, three times the same work (undone between runs).
+    [catch_up] = _rows(out, "SLA 巡检 停机一天后的第一轮")
+    assert "3 次）" in catch_up and "自动催办" in catch_up
 
 
 # ---------------------------------------------------------------------------------------------

@@ -600,7 +600,11 @@ def plain_inserts(payloads: list[dict]) -> float:
 # The SLA sweep
 
 
-def sweep() -> list[dict]:
+CATCH_UP_REPEATS = 3
+
+
+def sweep(repeats: int = CATCH_UP_REPEATS) -> list[dict]:
+    from hotline.bench.catchup import reset
     from hotline.workorders import tasks
 
     at = data_now() + dt.timedelta(minutes=5)
@@ -616,10 +620,22 @@ def sweep() -> list[dict]:
     tasks.near_due_candidates(at).count()
     scan = time.perf_counter() - t
     # A server that was down for a day: the first sweep catches up a day of deadlines at once.
+    # ``repeats`` times, each a first one: between runs ``catchup.reset`` undoes what the sweep at
+    # that instant wrote (its events, 催办, notifications and outbox rows, stamps and counts) and
+    # vacuums the tables it wrote, so the next run finds the same work.
     later = at + dt.timedelta(days=1)
-    t = time.perf_counter()
-    catch_up = tasks.run_sweep(later)
-    caught = time.perf_counter() - t
+    runs, results = [], []
+    for n in range(max(1, repeats)):
+        if n:
+            reset(later)
+        t = time.perf_counter()
+        results.append(tasks.run_sweep(later))
+        runs.append(time.perf_counter() - t)
+    catch_up = results[0]
+    if any(r != catch_up for r in results):
+        raise RuntimeError(f"补打重跑做的事与第一次不同，不能取中位数：{results}")
+    caught = median(runs)
+    items = catch_up["overdue"] + catch_up["near_due"] + catch_up["auto_remind"] + catch_up["supervision_failed"]
     return [
         {"name": f"SLA 巡检 run_sweep（在办 {open_count:,} 件；本轮超期 {result['overdue']}、临期 {result['near_due']}）",
          "seconds": round(first, 2), "target": "< 10 s", "ok": first < 10, "baseline": "sweep-scan",
@@ -627,11 +643,13 @@ def sweep() -> list[dict]:
         {"name": "SLA 巡检 重跑（无事可做，只扫描）", "seconds": round(second, 2),
          "note": f"超期 {again['overdue']}、临期 {again['near_due']}"},
         {"name": "基线：两个候选查询的 COUNT", "key": "sweep-scan", "seconds": round(scan, 3)},
-        {"name": f"SLA 巡检 停机一天后的第一轮（超期 {catch_up['overdue']:,}、临期 {catch_up['near_due']:,}）",
-         "seconds": round(caught, 2),
-         "note": (f"在“现在”之后一天巡检，一天到期的一次补打：约 "
-                  f"{(catch_up['overdue'] + catch_up['near_due']) / caught:,.0f} 条/秒"
-                  "（基准库里之后的巡检不再有这些）") if caught else ""},
+        {"name": (f"SLA 巡检 停机一天后的第一轮（超期 {catch_up['overdue']:,}、临期 {catch_up['near_due']:,}、"
+                  f"自动催办 {catch_up['auto_remind']:,}）"),
+         "seconds": round(caught, 2), "min": round(min(runs), 2), "max": round(max(runs), 2), "n": len(runs),
+         "target": "< 10 s", "ok": caught < 10,
+         "note": (f"在“现在”之后一天巡检，一天到期的一次补打：约 {items / caught:,.0f} 条/秒；"
+                  f"第一次是加载后的，之后每次先撤掉上一次写的（日志、催办、通知、外发、超期戳）并 VACUUM")
+         if caught else ""},
     ]
 
 
