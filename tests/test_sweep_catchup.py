@@ -304,6 +304,51 @@ def test_three_sweeps_at_once_write_each_fact_once(outage):
     assert dict(WorkOrder.objects.filter(pk__in=counts).values_list("pk", "reminder_count")) == counts
 
 
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="side by side only on PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_the_passes_side_by_side_write_what_they_write_in_turn(outage, monkeypatch):
+    """The catch-up's passes on connections of their own (overdue stamps; near-due notices then the
+    automatic 催办; failed 督办) write row for row what they write one after the other on one
+    connection, live, each batch stamped when it holds its locks."""
+    from hotline.bench.catchup import reset
+    from hotline.lib import parallel
+
+    first_event = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
+    first_reminder = Reminder.objects.order_by("-pk").values_list("pk", flat=True).first()
+    ran = []  # (pass, thread), in the order the passes started
+
+    def recorded(name, sweep_pass):
+        def run(*args, **kwargs):
+            ran.append((name.removeprefix("sweep_"), threading.get_ident()))
+            return sweep_pass(*args, **kwargs)
+        return run
+
+    for name in ("sweep_overdue", "sweep_near_due", "sweep_auto_remind", "sweep_supervisions"):
+        monkeypatch.setattr(tasks, name, recorded(name, getattr(tasks, name)))
+
+    def sweep():
+        ran.clear()
+        with time_machine.travel(BACK, tick=False):
+            result = tasks.run_sweep(batch_size=20)
+        return result, _written(first_event, first_reminder), dict(ran), [p for p, _ in ran]
+
+    assert parallel.can_run_side_by_side("default")
+    together, written_together, threads, started = sweep()
+    assert len(set(threads.values())) == 3 and threads["near_due"] == threads["auto_remind"]
+    assert started.index("near_due") < started.index("auto_remind")
+    reset(BACK)
+    monkeypatch.setattr(parallel, "can_run_side_by_side", lambda using: False)
+    in_turn, written_in_turn, threads, _ = sweep()
+    assert set(threads.values()) == {threading.get_ident()}
+
+    counts = [together[k] for k in ("overdue", "near_due", "auto_remind", "supervision_failed")]
+    assert together == in_turn and min(counts) > 0
+    for table in written_in_turn:
+        assert written_together[table] == written_in_turn[table], table
+    assert len(written_together["events"]) == sum(counts)
+    assert written_together["notifications"] and written_together["deliveries"]
+
+
 # ---------------------------------------------------------------------------------------------
 # The batch path against the per-order path it replaced
 

@@ -23,6 +23,7 @@ import argparse
 import datetime as dt
 import os
 import statistics
+import threading
 import time
 from collections import Counter
 
@@ -104,11 +105,13 @@ def reset(later: dt.datetime) -> dict:
 
 
 class _Statements:
-    """Counts and times every SQL statement, by its first words."""
+    """Counts and times every SQL statement, by its first words (from every thread a pass runs in:
+    the sweep's passes may run side by side, each on its own connection)."""
 
     def __init__(self):
         self.count = Counter()
         self.seconds = Counter()
+        self.lock = threading.Lock()
 
     def __call__(self, execute, sql, params, many, context):
         t = time.perf_counter()
@@ -116,8 +119,9 @@ class _Statements:
             return execute(sql, params, many, context)
         finally:
             key = " ".join(sql.split()[:3])[:40]
-            self.count[key] += 1
-            self.seconds[key] += time.perf_counter() - t
+            with self.lock:
+                self.count[key] += 1
+                self.seconds[key] += time.perf_counter() - t
 
 
 class _timed_passes:
@@ -133,12 +137,23 @@ class _timed_passes:
 
     def _wrap(self, name, fn):
         def run(*args, **kwargs):
-            t, before = time.perf_counter(), sum(self.statements.count.values())
+            from django.db import connection
+
+            counted = 0
+
+            def count(execute, sql, params, many, context):
+                nonlocal counted
+                counted += 1
+                return self.statements(execute, sql, params, many, context)
+
+            t = time.perf_counter()
             try:
-                return fn(*args, **kwargs)
+                # The connection of the thread the pass runs in.
+                with connection.execute_wrapper(count):
+                    return fn(*args, **kwargs)
             finally:
                 self.seconds[name.removeprefix("sweep_")] = time.perf_counter() - t
-                self.counted[name.removeprefix("sweep_")] = sum(self.statements.count.values()) - before
+                self.counted[name.removeprefix("sweep_")] = counted
         return run
 
     def restore(self):
@@ -147,7 +162,6 @@ class _timed_passes:
 
 
 def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
-    from django.db import connection
 
     from hotline.notify.models import Delivery, Notification
     from hotline.workorders import tasks
@@ -167,17 +181,15 @@ def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
             import cProfile
 
             prof = cProfile.Profile()
-            with connection.execute_wrapper(stmts):
-                result = prof.runcall(tasks.run_sweep, later, size)
+            result = prof.runcall(tasks.run_sweep, later, size)
             prof.dump_stats(profile)
         else:
-            with connection.execute_wrapper(stmts):
-                result = tasks.run_sweep(later, size)
+            result = tasks.run_sweep(later, size)
         seconds = time.perf_counter() - t
         passes.restore()
         stamped = result["overdue"] + result["near_due"] + result["auto_remind"] + result["supervision_failed"]
         notes = Notification.objects.count() - before[0], Delivery.objects.count() - before[1]
-        sql = sum(stmts.seconds.values())
+        sql = sum(stmts.seconds.values())  # summed over the passes' connections: may exceed the time
         batches = sum(-(-result[k] // size) for k in ("overdue", "near_due", "auto_remind", "supervision_failed"))
         times.append(seconds)
         print(f"run {n + 1}: {seconds:.2f} s, {result}, notifications {notes[0]:,}, outbox {notes[1]:,}; "
