@@ -59,12 +59,14 @@ class Notification(models.Model):
     """One in-app notification for one staff member (the bell). Written with the event that
     causes it; read/unread is per person."""
 
+    # ``recipient`` and ``event`` have no index of their own: ``notif_recipient_idx`` and
+    # ``notif_once_per_event`` start with them (``event = …`` implies the latter's condition).
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="notifications",
-                                  verbose_name="接收人")
+                                  verbose_name="接收人", db_index=False)
     order = models.ForeignKey("workorders.WorkOrder", models.CASCADE, null=True, blank=True, related_name="+",
                               verbose_name="工单")
     event = models.ForeignKey("workorders.Event", models.CASCADE, null=True, blank=True, related_name="+",
-                              verbose_name="工单日志")
+                              verbose_name="工单日志", db_index=False)
     kind = models.CharField("类型", max_length=24, choices=Kind.choices)
     title = models.CharField("标题", max_length=200)
     body = models.TextField("内容", blank=True)
@@ -112,10 +114,12 @@ class Delivery(models.Model):
         UNIT = "unit", "单位"
         USER = "user", "工作人员"
 
+    # ``event`` and ``order`` have no index of their own: ``delivery_once_per_event`` and
+    # ``delivery_order_idx`` start with them.
     event = models.ForeignKey("workorders.Event", models.CASCADE, null=True, blank=True, related_name="+",
-                              verbose_name="工单日志")
+                              verbose_name="工单日志", db_index=False)
     order = models.ForeignKey("workorders.WorkOrder", models.CASCADE, null=True, blank=True, related_name="+",
-                              verbose_name="工单")
+                              verbose_name="工单", db_index=False)
     kind = models.CharField("类型", max_length=24, choices=Kind.choices)
     channel = models.CharField("渠道", max_length=12, choices=Channel.choices)
     recipient_kind = models.CharField("接收方", max_length=10, choices=RecipientKind.choices)
