@@ -307,7 +307,7 @@ def test_three_sweeps_at_once_write_each_fact_once(outage):
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="side by side only on PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_the_passes_side_by_side_write_what_they_write_in_turn(outage, monkeypatch):
-    """The catch-up's passes on connections of their own (overdue stamps; near-due notices then the
+    """The catch-up's passes on connections of their own (overdue stamps; near-due notices and
     automatic 催办; failed 督办) write row for row what they write one after the other on one
     connection, live, each batch stamped when it holds its locks."""
     from hotline.bench.catchup import reset
@@ -323,22 +323,21 @@ def test_the_passes_side_by_side_write_what_they_write_in_turn(outage, monkeypat
             return sweep_pass(*args, **kwargs)
         return run
 
-    for name in ("sweep_overdue", "sweep_near_due", "sweep_auto_remind", "sweep_supervisions"):
+    for name in ("sweep_overdue", "sweep_near_due", "sweep_supervisions"):
         monkeypatch.setattr(tasks, name, recorded(name, getattr(tasks, name)))
 
     def sweep():
         ran.clear()
         with time_machine.travel(BACK, tick=False):
             result = tasks.run_sweep(batch_size=20)
-        return result, _written(first_event, first_reminder), dict(ran), [p for p, _ in ran]
+        return result, _written(first_event, first_reminder), dict(ran)
 
     assert parallel.can_run_side_by_side("default")
-    together, written_together, threads, started = sweep()
-    assert len(set(threads.values())) == 3 and threads["near_due"] == threads["auto_remind"]
-    assert started.index("near_due") < started.index("auto_remind")
+    together, written_together, threads = sweep()
+    assert len(threads) == len(set(threads.values())) == 3
     reset(BACK)
     monkeypatch.setattr(parallel, "can_run_side_by_side", lambda using: False)
-    in_turn, written_in_turn, threads, _ = sweep()
+    in_turn, written_in_turn, threads = sweep()
     assert set(threads.values()) == {threading.get_ident()}
 
     counts = [together[k] for k in ("overdue", "near_due", "auto_remind", "supervision_failed")]
@@ -419,8 +418,7 @@ def _per_order(overdue_ids, near_ids, remind_ids, supervision_ids, at):
 def _batch_path(overdue_ids, near_ids, remind_ids, supervision_ids, at):
     window = dt.timedelta(hours=settings.HOTLINE["NEAR_DUE_HOURS"])
     actions.mark_overdue(overdue_ids, at=at)
-    actions.notify_near_due(near_ids, at=at, window=window)
-    actions.auto_remind(remind_ids, at=at, window=window)
+    actions.near_due(sorted(set(near_ids) | set(remind_ids)), at=at, window=window)
     actions.mark_supervision_failed(supervision_ids, at=at)
 
 
@@ -465,7 +463,7 @@ def test_the_batch_writes_what_the_per_order_path_wrote(outage, people, unit):
     answered.save(update_fields=["responded_at", "response"])
     # Another sweep, a minute earlier, got to some of them after this one read its candidates.
     actions.mark_overdue(overdue_ids[:4], at=BACK - dt.timedelta(minutes=1))
-    actions.notify_near_due(near_ids[-4:], at=BACK - dt.timedelta(minutes=1), window=window)
+    actions.near_due(near_ids[-4:], at=BACK - dt.timedelta(minutes=1), window=window)
     first_event = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
     first_reminder = Reminder.objects.order_by("-pk").values_list("pk", flat=True).first()
     cases = {o.pk for o in orphans}

@@ -127,7 +127,7 @@ class _Statements:
 class _timed_passes:
     """Times each pass of ``run_sweep`` (it looks them up in its module when it runs)."""
 
-    NAMES = ("sweep_overdue", "sweep_near_due", "sweep_auto_remind", "sweep_supervisions")
+    NAMES = ("sweep_overdue", "sweep_near_due", "sweep_supervisions")
 
     def __init__(self, module, statements: _Statements):
         self.module, self.seconds, self.saved, self.statements, self.counted = module, {}, {}, statements, {}

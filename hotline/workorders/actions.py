@@ -1259,29 +1259,6 @@ def record_system_fact(order: WorkOrder, action: str, *, at: dt.datetime, note: 
 
 
 @_action
-def notify_near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> int:
-    """SLA sweep: note once per ``window`` that an order's deadline is within ``window``.
-
-    Set-based like ``mark_overdue``: lock the batch, then (a new statement, so a notice a
-    concurrent sweep committed meanwhile is seen) skip orders already noticed, and write one event
-    for each of the rest in one INSERT.
-    """
-    rows = _lock_batch(order_ids, "pk", "status", "handle_deadline", "lead_unit_id")
-    at = _now(at)
-    rows = [row for row in rows if row[2] is not None and at <= row[2] < at + window]
-    noticed = set(Event.objects.filter(order_id__in=[r[0] for r in rows], action="near_due", at__gte=at - window)
-                  .values_list("order_id", flat=True))
-    events = []
-    for pk, status, deadline, unit_id in rows:
-        if pk in noticed:
-            continue
-        hours_left = round((deadline - at).total_seconds() / 3600, 1)
-        events.append(_system_event(pk, "near_due", at, status, note=f"距办理时限还剩 {hours_left} 小时",
-                                    handle_deadline=_iso(deadline), unit_id=unit_id, hours_left=hours_left))
-    return len(_write_events(events))
-
-
-@_action
 def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     """SLA sweep: stamp orders that passed their deadline once, with one event each.
 
@@ -1309,17 +1286,51 @@ def _lead_assignments(order_ids: list[int]) -> dict[int, tuple[int, int]]:
 
 
 @_action
-def auto_remind(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> int:
-    """SLA sweep: one automatic 催办 to the lead unit of each order whose deadline is within
-    ``window``, where its SLA policy asks for it — once per lead assignment, however often the
-    sweep runs (the row locks, then a new statement for reminders already issued; the unique
-    constraint ``reminder_auto_once_per_assignment`` backs it). Each is a ``remind`` event by the
-    system, so it reads and is delivered like a dispatcher's; the batch's reminders, counts and
-    events are written with one statement each."""
+def near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> tuple[int, int]:
+    """SLA sweep: for each order whose deadline is within ``window``, a near-due notice once per
+    ``window``, and one automatic 催办 to its lead unit where its SLA policy asks for it — once per
+    lead assignment, however often the sweep runs (the unique constraint
+    ``reminder_auto_once_per_assignment`` backs it). Returns (notices, 催办).
+
+    Both are facts about the same orders, so the batch is locked once for both (a catch-up locked
+    and rewrote the same rows twice before), then (new statements, so what a concurrent sweep
+    committed meanwhile is seen) the notices and 催办 already written are skipped. A 催办 is a
+    ``remind`` event by the system, so it reads and is delivered like a dispatcher's. The batch's
+    reminders, counts and events are written with one statement each, and its events reach notify
+    together."""
     rows = _lock_batch(order_ids, "pk", "status", "handle_deadline", "lead_unit_id", "appeal_type_id", "urgency",
                        "source")
     at = _now(at)
-    rows = [row for row in rows if row[1] in CHASED and row[2] is not None and at <= row[2] < at + window]
+    rows = [row for row in rows if row[2] is not None and at <= row[2] < at + window]
+    notices = _near_due_notices(rows, at, window)
+    reminders, reminded = _automatic_reminders([row for row in rows if row[1] in CHASED], at)
+    if reminders:
+        insert_rows(Reminder, ("order_id", "kind", "unit_id", "at", "by_id", "notice", "assignment_id",
+                               "automatic"), reminders)
+        # updated_at as ``save()`` sets it (auto_now: the wall clock), which the per-order loop did.
+        WorkOrder.objects.filter(pk__in=[row[0] for row in reminders]).update(
+            reminder_count=F("reminder_count") + 1, updated_at=timezone.now())
+    _write_events(notices + reminded)
+    return len(notices), len(reminded)
+
+
+def _near_due_notices(rows: list[tuple], at: dt.datetime, window: dt.timedelta) -> list[tuple]:
+    """The ``near_due`` events of the locked ``rows`` not noticed within ``window``."""
+    noticed = set(Event.objects.filter(order_id__in=[r[0] for r in rows], action="near_due", at__gte=at - window)
+                  .values_list("order_id", flat=True))
+    events = []
+    for pk, status, deadline, unit_id, *_ in rows:
+        if pk in noticed:
+            continue
+        hours_left = round((deadline - at).total_seconds() / 3600, 1)
+        events.append(_system_event(pk, "near_due", at, status, note=f"距办理时限还剩 {hours_left} 小时",
+                                    handle_deadline=_iso(deadline), unit_id=unit_id, hours_left=hours_left))
+    return events
+
+
+def _automatic_reminders(rows: list[tuple], at: dt.datetime) -> tuple[list[tuple], list[tuple]]:
+    """The automatic 催办 of the locked, chased ``rows`` whose lead assignment has none yet and whose
+    policy asks for one: (reminder rows, ``remind`` events)."""
     leads = _lead_assignments([row[0] for row in rows])
     issued = set(Reminder.objects.filter(automatic=True, assignment__in=[a for a, _ in leads.values()])
                  .values_list("assignment_id", flat=True))
@@ -1330,7 +1341,7 @@ def auto_remind(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> i
         wanted[key] = sla.auto_remind(*key)
     rows = [row for row in rows if row[0] in leads and leads[row[0]][0] not in issued and wanted[row[4:7]]]
     if not rows:
-        return 0
+        return [], []
     names = dict(Unit.objects.filter(pk__in={row[3] for row in rows if row[3]}).values_list("pk", "short_name"))
     reminders, events = [], []
     for pk, status, deadline, lead_unit_id, *_ in rows:
@@ -1341,12 +1352,7 @@ def auto_remind(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> i
         events.append(_system_event(pk, "remind", at, status, note=notice, automatic=True,
                                     unit=names.get(lead_unit_id), unit_id=unit_id,
                                     handle_deadline=_iso(deadline)))
-    insert_rows(Reminder, ("order_id", "kind", "unit_id", "at", "by_id", "notice", "assignment_id", "automatic"),
-                reminders)
-    # updated_at as ``save()`` sets it (auto_now: the wall clock), which the per-order loop did.
-    WorkOrder.objects.filter(pk__in=[row[0] for row in rows]).update(
-        reminder_count=F("reminder_count") + 1, updated_at=timezone.now())
-    return len(_write_events(events))
+    return reminders, events
 
 
 @_action

@@ -112,6 +112,17 @@ def auto_remind_candidates(now: dt.datetime):
             .filter(status__in=sorted(actions.CHASED)).filter(~Exists(issued)))
 
 
+def near_due_work(now: dt.datetime):
+    """Orders in the near-due window owed a notice or an automatic 催办 (either candidate set): the
+    near-due pass locks each batch once for both."""
+    window = near_due_window()
+    noticed = Event.objects.filter(order=OuterRef("pk"), action="near_due", at__gte=now - window)
+    issued = Reminder.objects.filter(automatic=True, assignment__order=OuterRef("pk"), assignment__active=True)
+    return (WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__gte=now,
+                                     handle_deadline__lt=now + window, overdue_at__isnull=True)
+            .filter(Q(~Exists(noticed)) | Q(~Exists(issued), status__in=sorted(actions.CHASED))))
+
+
 def unanswered_supervisions(now: dt.datetime):
     """督办 past ``respond_by`` with no written response and not yet found failed (the partial
     index ``reminder_awaiting_idx``), addressed to a unit that still holds the order: a unit whose
@@ -137,21 +148,15 @@ def sweep_overdue(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool 
     return stamped
 
 
-def sweep_near_due(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> int:
-    """Record a near-due notice on every order entering the window; ``actions.notify_near_due``
-    locks and re-checks each batch (``live`` as for ``sweep_overdue``)."""
-    noticed = 0
-    for ids in _keyset_batches(near_due_candidates(now), batch_size):
-        noticed += actions.notify_near_due(ids, at=None if live else now, window=near_due_window())
-    return noticed
-
-
-def sweep_auto_remind(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> int:
-    """Issue the automatic near-due 催办 (``actions.auto_remind`` locks and re-checks each batch)."""
-    issued = 0
-    for ids in _keyset_batches(auto_remind_candidates(now), batch_size):
-        issued += actions.auto_remind(ids, at=None if live else now, window=near_due_window())
-    return issued
+def sweep_near_due(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> tuple[int, int]:
+    """Record a near-due notice on every order entering the window and issue the automatic
+    near-due 催办; ``actions.near_due`` locks and re-checks each batch once for both (``live`` as
+    for ``sweep_overdue``). Returns (notices, 催办)."""
+    noticed = issued = 0
+    for ids in _keyset_batches(near_due_work(now), batch_size):
+        notices, reminders = actions.near_due(ids, at=None if live else now, window=near_due_window())
+        noticed, issued = noticed + notices, issued + reminders
+    return noticed, issued
 
 
 def sweep_supervisions(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> int:
@@ -165,10 +170,11 @@ def sweep_supervisions(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: 
 
 
 def run_sweep(at: str | dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> dict:
-    """The four passes as of ``at`` (default: now, stamped live). On PostgreSQL, outside a
-    transaction, three run side by side, each on a connection of its own: the near-due notices and
-    then the automatic 催办 (the same orders, in that order), the overdue stamps, the 督办. After a
-    day down the catch-up is tens of thousands of stamps, and one connection keeps one core busy.
+    """The sweep's three passes as of ``at`` (default: now, stamped live): the near-due notices and
+    automatic 催办 (one lock of a batch for both), the overdue stamps, the failed 督办. On
+    PostgreSQL, outside a transaction, they run side by side, each on a connection of its own:
+    after a day down the catch-up is tens of thousands of stamps, and one connection keeps at most
+    one core busy.
 
     Why they cannot deadlock, with each other or with a second sweep's: each batch is a
     transaction of its own whose contended locks are order rows, taken in one statement in
@@ -182,12 +188,8 @@ def run_sweep(at: str | dt.datetime | None = None, batch_size: int = BATCH_SIZE)
     and then one batch waits for the other's commit.
     """
     now, live = _parse_at(at), at is None
-
-    def near_due_then_remind() -> tuple[int, int]:
-        return (sweep_near_due(now, batch_size, live=live), sweep_auto_remind(now, batch_size, live=live))
-
     (near_due, auto_remind), overdue, failed = side_by_side(
-        near_due_then_remind, lambda: sweep_overdue(now, batch_size, live=live),
+        lambda: sweep_near_due(now, batch_size, live=live), lambda: sweep_overdue(now, batch_size, live=live),
         lambda: sweep_supervisions(now, batch_size, live=live), using="default")
     result = {"at": now.isoformat(), "overdue": overdue, "near_due": near_due, "auto_remind": auto_remind,
               "supervision_failed": failed}
