@@ -182,10 +182,10 @@ def run_sweep(at: str | dt.datetime | None = None, batch_size: int = BATCH_SIZE)
     follows, so no two transactions can each hold a row the other waits for. The 督办 pass then
     locks its reminders, which no other pass locks, each after its order. Everything else a batch
     writes is a row it holds or a new row of its own events (the notifications' and outbox rows'
-    unique keys name the event; an event's or reminder's foreign keys take share locks that no pass
-    conflicts with but on orders it holds). The overdue orders (deadline before ``now``) and the
-    near-due ones (from ``now`` into the window) are disjoint; a 督办's order may be among either,
-    and then one batch waits for the other's commit.
+    unique keys name the event), and the share locks its new rows' foreign keys take fall on orders
+    it holds or on rows no pass locks (units, users, assignments). The overdue orders (deadline
+    before ``now``) and the near-due ones (from ``now`` into the window) are disjoint; a 督办's order
+    may be among either, and then one batch waits for the other's commit.
     """
     now, live = _parse_at(at), at is None
     (near_due, auto_remind), overdue, failed = side_by_side(
