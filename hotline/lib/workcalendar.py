@@ -11,6 +11,7 @@ An admin override (a date that is or is not a working day) always wins.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ class CalendarYearUnknown(Exception):
         )
 
 
+@functools.cache  # the package's data is fixed for the life of the process
 def package_knows(year: int) -> bool:
     try:
         chinese_calendar.is_workday(dt.date(year, 6, 1))
@@ -49,11 +51,20 @@ class WorkCalendar:
     overrides: Mapping[dt.date, bool] = field(default_factory=dict)
     configured_years: frozenset[int] = frozenset()
     strict: bool = False
+    # Each day's answer, once worked out: a calendar is kept per process (hotline.workorders.sla) and
+    # every deadline walks the same few days, each of which the package looks up slowly.
+    _days: dict[dt.date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def year_known(self, year: int) -> bool:
         return year in self.configured_years or package_knows(year)
 
     def is_workday(self, day: dt.date) -> bool:
+        found = self._days.get(day)
+        if found is None:
+            found = self._days[day] = self._is_workday(day)
+        return found
+
+    def _is_workday(self, day: dt.date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
         if day.year in self.configured_years:
