@@ -118,7 +118,7 @@ MIDDLEWARE = [
     "hotline.accounts.middleware.SecondFactorMiddleware",
     "hotline.accounts.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "hotline.web.csp.CSPMiddleware",  # django-csp's, the header built once per process
     # Last: it answers a locked-out login with the Chinese lockout page.
     "axes.middleware.AxesMiddleware",
 ]

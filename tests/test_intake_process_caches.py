@@ -1,12 +1,14 @@
 """What a registration no longer rebuilds on every request, and why nothing it answers changed.
 
 The story: operator 李 registers orders from 杨楼镇 on Monday 2023-07-03 through the JSON API, in one
-of several app processes. What each process now keeps instead of rebuilding per request:
+of several app processes. Two things each process now keeps instead of rebuilding per request:
 
 * the SLA policies and the working-day calendar (``hotline.workorders.sla``): when the admin changes
   a policy, the next order registered in the admin's process gets the new deadline at once, and an
   order registered in any other process within ``sla.CHECK_SECONDS`` — checked here with two real
-  processes, one changing the policy and one registering.
+  processes, one changing the policy and one registering;
+* the Content-Security-Policy header (``hotline.web.csp``): the very header django-csp builds, on
+  pages, API answers, 404s and attachments, with a nonce where a page asks for one.
 """
 
 from __future__ import annotations
@@ -23,13 +25,22 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from csp.constants import HEADER, HEADER_REPORT_ONLY, NONCE
+from csp.exceptions import CSPNonceError
+from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
+from csp.utils import build_policy
 from django.core.cache import caches
+from django.http import HttpResponse
+from django.test import RequestFactory
 
 from hotline.catalog.models import CalendarOverride, SlaPolicy
+from hotline.web.csp import CSPMiddleware
 from hotline.workorders import sla
 from tests.conftest import at
 
 ROOT = Path(__file__).resolve().parent.parent
+ROAD = {"title": "村内道路破损", "content": "杨楼镇某村主路破损严重，雨天积水。", "town": "杨楼镇",
+        "category": "农村管理—人居环境", "appeal_type": "problem", "caller_phone": "13812341234"}
 MONDAY = at(2023, 7, 3, 9, 0)
 
 
@@ -207,3 +218,80 @@ def test_sla_policy_edited_in_one_process_reaches_another_within_check_seconds(t
     time.sleep(sla.CHECK_SECONDS + 0.2)
     assert json.loads(registering("limit")) == [7, "working_days"]
     assert json.loads(admin("limit")) == [7, "working_days"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The Content-Security-Policy header, built once per process
+
+
+def _both(request_factory_call, response_factory, settings_changes=None):
+    """The header django-csp's own middleware writes and the one ours writes, for equal requests and
+    responses."""
+    got = []
+    for middleware_class in (DjangoCSPMiddleware, CSPMiddleware):
+        request = request_factory_call()
+        middleware = middleware_class(lambda r: response_factory(r))
+        response = middleware(request)
+        got.append((response.get(HEADER), response.get(HEADER_REPORT_ONLY), request))
+    return got
+
+
+def test_csp_header_is_django_csps_own_on_pages_api_answers_and_404s(client, people):
+    rf = RequestFactory()
+    for path, status in (("/", 200), ("/api/orders/", 201), ("/nowhere/", 404), ("/static/x.css", 500)):
+        theirs, ours = _both(lambda p=path: rf.get(p), lambda r, s=status: HttpResponse(status=s))
+        assert ours[:2] == theirs[:2] and ours[0] == build_policy()
+        with pytest.raises(CSPNonceError):  # asking for a nonce after the header is written
+            str(ours[2].csp_nonce)
+    # Through the whole stack: the console's page and the API's answer.
+    client.force_login(people["operator_li"])
+    page = client.get("/")
+    answer = client.post("/api/orders/", ROAD, content_type="application/json")
+    assert answer.status_code == 201
+    assert page[HEADER] == answer[HEADER] == build_policy()
+    assert "script-src 'self'" in page[HEADER] and "frame-ancestors 'none'" in page[HEADER]
+
+
+def test_csp_header_leaves_a_views_own_policy_and_decorators_alone(settings):
+    from csp.decorators import csp_update
+
+    rf = RequestFactory()
+    attachment = lambda r: HttpResponse(headers={HEADER: "default-src 'none'; sandbox"})  # noqa: E731
+    theirs, ours = _both(lambda: rf.get("/attachments/1/"), attachment)
+    assert ours[0] == theirs[0] == "default-src 'none'; sandbox"
+
+    @csp_update({"img-src": ["https://tiles.example.cn"]})
+    def map_view(request):
+        return HttpResponse()
+
+    theirs, ours = _both(lambda: rf.get("/map/"), map_view)
+    assert ours[0] == theirs[0] and "https://tiles.example.cn" in ours[0]
+
+
+def test_csp_nonce_a_page_asks_for_is_in_its_header(settings):
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+        **settings.CONTENT_SECURITY_POLICY["DIRECTIVES"], "script-src": ["'self'", NONCE]}}
+    rf = RequestFactory()
+
+    def page(request):
+        return HttpResponse(f'<script nonce="{request.csp_nonce}"></script>')
+
+    for middleware_class in (DjangoCSPMiddleware, CSPMiddleware):
+        request = rf.get("/")
+        response = middleware_class(page)(request)
+        assert f"'nonce-{request._csp_nonce}'" in response[HEADER]
+        assert f'nonce="{request._csp_nonce}"' in response.content.decode()
+    # A page that does not ask gets the policy without a nonce (the settings change was seen).
+    theirs, ours = _both(lambda: rf.get("/"), lambda r: HttpResponse())
+    assert ours[0] == theirs[0] and "nonce" not in ours[0] and "script-src 'self'" in ours[0]
+
+
+def test_csp_report_only_and_excluded_prefixes_as_django_csp(settings):
+    settings.CONTENT_SECURITY_POLICY = {**settings.CONTENT_SECURITY_POLICY, "EXCLUDE_URL_PREFIXES": ["/notify/"]}
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"],
+                                                                   "report-uri": "/csp-report/"}}
+    rf = RequestFactory()
+    for path in ("/", "/notify/kannel/"):
+        theirs, ours = _both(lambda p=path: rf.get(p), lambda r: HttpResponse())
+        assert ours[:2] == theirs[:2]
+        assert (ours[0] is None) == path.startswith("/notify/") and "report-uri /csp-report/" in ours[1]
