@@ -1,14 +1,16 @@
 """What a registration no longer rebuilds on every request, and why nothing it answers changed.
 
 The story: operator 李 registers orders from 杨楼镇 on Monday 2023-07-03 through the JSON API, in one
-of several app processes. Two things each process now keeps instead of rebuilding per request:
+of several app processes. Three things each process now keeps instead of rebuilding per request:
 
 * the SLA policies and the working-day calendar (``hotline.workorders.sla``): when the admin changes
   a policy, the next order registered in the admin's process gets the new deadline at once, and an
   order registered in any other process within ``sla.CHECK_SECONDS`` — checked here with two real
   processes, one changing the policy and one registering;
 * the Content-Security-Policy header (``hotline.web.csp``): the very header django-csp builds, on
-  pages, API answers, 404s and attachments, with a nonce where a page asks for one.
+  pages, API answers, 404s and attachments, with a nonce where a page asks for one;
+* the order of the URL patterns (``hotline.urls``): the JSON API is tried first, and no other
+  pattern can answer a path under /api/, so every URL resolves to the same view as before.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ from csp.utils import build_policy
 from django.core.cache import caches
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.urls import Resolver404, URLResolver, get_resolver, resolve, reverse
+from django.urls.resolvers import RegexPattern
 
 from hotline.catalog.models import CalendarOverride, SlaPolicy
 from hotline.web.csp import CSPMiddleware
+from hotline.workorders import api as order_api
 from hotline.workorders import sla
 from tests.conftest import at
 
@@ -295,3 +300,28 @@ def test_csp_report_only_and_excluded_prefixes_as_django_csp(settings):
         theirs, ours = _both(lambda p=path: rf.get(p), lambda r: HttpResponse())
         assert ours[:2] == theirs[:2]
         assert (ours[0] is None) == path.startswith("/notify/") and "report-uri /csp-report/" in ours[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The JSON API's URLs, tried first
+
+
+API_PATHS = ["/api/orders/", "/api/orders/17/", "/api/orders/RZ2307-000001/", "/api/metrics/2023-07/",
+             "/api/openapi.json"]
+
+
+def test_api_urls_are_tried_first_and_no_other_pattern_answers_them():
+    top = get_resolver().url_patterns
+    assert [str(p.pattern) for p in top[:2]] == ["api/", "api/"]
+    others = URLResolver(RegexPattern(r"^/"), [p for p in top if str(p.pattern) != "api/"])
+    for path in [*API_PATHS, "/api/", "/api/orders/1/2/", "/api/nothing/", "/api/metrics/x/"]:
+        with pytest.raises(Resolver404):
+            others.resolve(path)  # so being first changes what no path resolves to
+    assert resolve("/api/orders/").func is order_api.orders
+    assert resolve("/api/orders/RZ2307-000001/").func is order_api.order_detail
+    assert resolve("/api/orders/RZ2307-000001/").kwargs == {"key": "RZ2307-000001"}
+    assert reverse("api:orders") == "/api/orders/" and reverse("openapi") == "/api/openapi.json"
+    assert reverse("api:month_metrics", args=[2023, 7]) == "/api/metrics/2023-7/"
+    assert resolve("/orders/RZ2307-000001/").url_name == "order_detail"  # the console's, unchanged
+    with pytest.raises(Resolver404):
+        resolve("/api/nothing/")
