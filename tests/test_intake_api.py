@@ -38,8 +38,14 @@ def post(client, **overrides):
     return client.post("/api/orders/", {**ROAD, **overrides}, content_type="application/json")
 
 
-def test_an_api_registration_costs_a_fixed_handful_of_queries(li, settings, django_assert_max_num_queries):
+def test_an_api_registration_costs_a_fixed_handful_of_queries(li, settings, django_assert_max_num_queries,
+                                                              monkeypatch):
+    from hotline.workorders import sla
+
     settings.HOTLINE_NOTIFY = {**settings.HOTLINE_NOTIFY, "KANNEL_SENDSMS_URL": "http://127.0.0.1:9/sendsms"}
+    # The SLA copy's version is compared at most once a second (one read then): on a slow machine
+    # the second post could come more than a second after the first and count it.
+    monkeypatch.setattr(sla, "CHECK_SECONDS", 3600.0)
     assert post(li).status_code == 201  # loads the reference rows of this process once
     # session, user, (order id), event, receipt SMS, its task, number, order — plus BEGIN and COMMIT
     with django_assert_max_num_queries(10):
