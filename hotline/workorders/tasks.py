@@ -87,40 +87,46 @@ def overdue_candidates(now: dt.datetime):
     return WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__lt=now, overdue_at__isnull=True)
 
 
+def _in_near_due_window(now: dt.datetime, window: dt.timedelta):
+    """Open orders whose deadline falls in [now, now + window). (An order with a future deadline is
+    never stamped overdue, so ``overdue_at IS NULL`` only names the index ``wo_sweep_idx``.)"""
+    return WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__gte=now,
+                                    handle_deadline__lt=now + window, overdue_at__isnull=True)
+
+
+def _owed_notice(now: dt.datetime, window: dt.timedelta) -> Exists:
+    """No near-due notice within one window."""
+    return ~Exists(Event.objects.filter(order=OuterRef("pk"), action="near_due", at__gte=now - window))
+
+
+def _owed_auto_remind() -> Q:
+    """Worked by a unit (dispatched, handling) and its active lead assignment not yet chased automatically."""
+    issued = Reminder.objects.filter(automatic=True, assignment__order=OuterRef("pk"), assignment__active=True)
+    return Q(~Exists(issued), status__in=sorted(actions.CHASED))
+
+
 def near_due_candidates(now: dt.datetime):
     """Open orders entering the near-due window that had no near-due notice within one window.
 
     A unit hears at most once per window that an order is near due: an order whose deadline is
     extended past the window gets a new notice when the new deadline approaches; one extended by
-    a few hours, still inside the window it was already warned about, does not. (An order with a
-    future deadline is never stamped overdue, so ``overdue_at IS NULL`` only names the index.)
+    a few hours, still inside the window it was already warned about, does not.
     """
     window = near_due_window()
-    noticed = Event.objects.filter(order=OuterRef("pk"), action="near_due", at__gte=now - window)
-    return (WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__gte=now,
-                                     handle_deadline__lt=now + window, overdue_at__isnull=True)
-            .filter(~Exists(noticed)))
+    return _in_near_due_window(now, window).filter(_owed_notice(now, window))
 
 
 def auto_remind_candidates(now: dt.datetime):
     """Orders a unit works (dispatched, handling) entering the near-due window whose active lead
     assignment has had no automatic 催办 yet (the policy's switch is read per order when issuing)."""
-    window = near_due_window()
-    issued = Reminder.objects.filter(automatic=True, assignment__order=OuterRef("pk"), assignment__active=True)
-    return (WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__gte=now,
-                                     handle_deadline__lt=now + window, overdue_at__isnull=True)
-            .filter(status__in=sorted(actions.CHASED)).filter(~Exists(issued)))
+    return _in_near_due_window(now, near_due_window()).filter(_owed_auto_remind())
 
 
 def near_due_work(now: dt.datetime):
     """Orders in the near-due window owed a notice or an automatic 催办 (either candidate set): the
     near-due pass locks each batch once for both."""
     window = near_due_window()
-    noticed = Event.objects.filter(order=OuterRef("pk"), action="near_due", at__gte=now - window)
-    issued = Reminder.objects.filter(automatic=True, assignment__order=OuterRef("pk"), assignment__active=True)
-    return (WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__gte=now,
-                                     handle_deadline__lt=now + window, overdue_at__isnull=True)
-            .filter(Q(~Exists(noticed)) | Q(~Exists(issued), status__in=sorted(actions.CHASED))))
+    return _in_near_due_window(now, window).filter(Q(_owed_notice(now, window)) | _owed_auto_remind())
 
 
 def unanswered_supervisions(now: dt.datetime):
