@@ -1,12 +1,35 @@
 """Shared fixtures: Ruzhou's default configuration and the named demo people."""
 
 import datetime as dt
+import os
+import secrets
+import urllib.parse
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROAD_CATEGORY = "0401"  # 农村管理—人居环境, the default orders' category
+
+
+def throwaway_postgres(prefix: str) -> tuple[str, Callable[[], None]]:
+    """A new database on the suite's PostgreSQL server (``DATABASE_URL``), for app processes a test
+    starts: they must see committed rows, and the suite's test database lives inside its
+    transactions. Returns its URL and the call that drops it."""
+    import psycopg
+
+    url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin_dsn = url._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_dsn, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin_dsn, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url._replace(path=f"/{name}").geturl(), drop
 
 
 def at(*args) -> dt.datetime:

@@ -18,11 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -41,7 +39,7 @@ from hotline.catalog.models import CalendarOverride, SlaPolicy
 from hotline.web.csp import CSPMiddleware
 from hotline.workorders import api as order_api
 from hotline.workorders import sla
-from tests.conftest import at
+from tests.conftest import at, throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 ROAD = {"title": "村内道路破损", "content": "杨楼镇某村主路破损严重，雨天积水。", "town": "杨楼镇",
@@ -172,18 +170,7 @@ def two_app_processes(tmp_path):
     env.pop("REDIS_URL", None)  # the database's shared cache: the case that had no cross-process signal
     dropdb = None
     if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
-        name = f"test_sla_{secrets.token_hex(4)}"
-        admin_dsn = url._replace(path="/postgres").geturl()
-        with psycopg.connect(admin_dsn, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = url._replace(path=f"/{name}").geturl()
-
-        def dropdb():
-            with psycopg.connect(admin_dsn, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        env["DATABASE_URL"], dropdb = throwaway_postgres("test_sla")
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'sla.sqlite3'}"
     procs = []

@@ -39,6 +39,8 @@ sys.path.insert(0, str(ROOT / "deploy"))
 
 from render_nginx import render  # noqa: E402
 
+from tests.conftest import throwaway_postgres  # noqa: E402
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PASSWORD = "hotline12345"
 PG = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
@@ -166,20 +168,9 @@ def deployment(tmp_path):
     if PG:
         # A database of its own on the server the suite uses, so that the app processes see the
         # committed rows (the suite's test database lives inside its transactions).
-        import psycopg
-
-        url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
-        name = f"hl_live_{secrets.token_hex(4)}"
-        admin_dsn = url._replace(path="/postgres").geturl()
-        with psycopg.connect(admin_dsn, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = url._replace(path=f"/{name}").geturl()
+        env["DATABASE_URL"], dropdb = throwaway_postgres("hl_live")
         env["HOTLINE_LIVE_BACKEND"] = "postgres"
         env.pop("REDIS_URL", None)
-
-        def dropdb():
-            with psycopg.connect(admin_dsn, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
         redis_port = free_port()
         procs.append(subprocess.Popen([shutil.which("redis-server"), "--port", str(redis_port), "--bind", "127.0.0.1",
