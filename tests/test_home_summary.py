@@ -183,3 +183,40 @@ def test_home_page_shows_the_counts_and_when_they_were_counted(client, people, w
         return [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper() and "notify_" not in q["sql"]]
     assert len(order_counts(first)) == 2  # the unit's led orders, then its other assignments' orders
     assert not order_counts(second)
+
+
+def test_an_order_leaves_its_units_counts_when_it_closes_and_returns_when_it_reopens(people, world, settings):
+    """Each assignment carries its order's openness (``Assignment.order_open``), which the unit's
+    counts start from: closing the co-handled order takes it off 杨楼镇's and 住建局's counts, and
+    reopening it (a repeat call, reopen policy: its units' assignments ended) puts it back on both,
+    the door still admitting them."""
+    settings.HOTLINE = {**settings.HOTLINE, "REPEAT_POLICY": "reopen"}
+    now, co = world["now"], world["co"]
+    zhao, sun, wang, li = (people[n] for n in ("handler_zhao", "handler_sun", "dispatcher_wang", "operator_li"))
+    t = now - dt.timedelta(days=2)
+
+    def flags():
+        return sorted(co.assignments.values_list("order_open", flat=True))
+
+    def check(expected):
+        for user, n in zip((zhao, sun), expected, strict=True):
+            summary = queries.summary_for(user, now, cached=False)
+            assert summary["open"] == n
+            assert counts(summary) == by_the_door(user, now)
+
+    assert flags() == [True, True]
+    check((5, 1))
+    actions.sign(co, acting_user=zhao, at=t)
+    actions.reply(co, acting_user=zhao, public_reply="已处理。", solved=True, at=t + dt.timedelta(hours=1))
+    actions.approve_reply(co, acting_user=wang, at=t + dt.timedelta(hours=2))
+    actions.record_callback(co, acting_user=li, satisfaction="satisfied", solved=True, at=t + dt.timedelta(hours=3))
+    co.refresh_from_db()
+    assert co.status == Status.CLOSED and flags() == [False, False]
+    check((4, 0))
+    again = actions.register_order(acting_user=li, at=t + dt.timedelta(hours=4), title="仍未处理好",
+                                   content="来电人再次反映。", appeal_type=AppealType.objects.get(code="problem"))
+    actions.repeat_closed(again, acting_user=li, of=co, at=t + dt.timedelta(hours=5))
+    co.refresh_from_db()
+    assert co.status == Status.AWAITING_DISPATCH and not co.assignments.filter(active=True).exists()
+    assert flags() == [True, True]
+    check((5, 1))

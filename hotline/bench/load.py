@@ -60,7 +60,7 @@ ORDER_COLS = (
 ASSIGNMENT_COLS = (
     "id", "order_id", "unit_id", "role", "round", "active", "dispatched_at", "dispatched_by_id", "sign_deadline",
     "signed_at", "signed_by_id", "replied_at", "replied_by_id", "reply_public", "reply_internal", "reply_is_true",
-    "reply_solved", "contacted_at", "ended_at", "end_reason",
+    "reply_solved", "contacted_at", "ended_at", "end_reason", "order_open",
 )
 CALLBACK_COLS = ("order_id", "at", "by_id", "reached", "satisfaction", "solved", "reasonable", "outcome", "note")
 REQUEST_COLS = ("order_id", "assignment_id", "kind", "state", "reason", "basis", "requested_at", "requested_by_id",
@@ -307,6 +307,9 @@ class _Gen:
                            callback_at=cb_at)
             if state == "awaiting_dispatch":
                 row["disposition"] = ""
+            # Each assignment says whether its order ended open (Assignment.order_open).
+            assignments[first_assignment:] = [(*a, state not in ("closed", "merged"))
+                                              for a in assignments[first_assignment:]]
             orders.append((
                 oid, number, source, platform, f"UP{oid}" if upstream else "", "市民", _phone(rng),
                 False, refs.towns[town], place, title, content, refs.appeal_types[atype], refs.categories.get(leaf),

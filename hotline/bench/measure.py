@@ -101,6 +101,10 @@ def consistency() -> dict:
             f"SELECT COUNT(*) FROM {wo} o WHERE (o.search_units <> '') <> EXISTS (SELECT 1 FROM {asg} a "
             f"WHERE a.order_id = o.id) OR EXISTS (SELECT 1 FROM {asg} a WHERE a.order_id = o.id AND "
             f"(' ' || o.search_units || ' ') NOT LIKE ('%% ' || a.unit_id || ' %%'))"),
+        # Assignment.order_open, what a unit's counts and inbox start from: its order's openness.
+        "assignment's order_open not its order's": (
+            f"SELECT COUNT(*) FROM {asg} a JOIN {wo} o ON o.id = a.order_id "
+            f"WHERE a.order_open <> (o.status NOT IN ('closed', 'merged'))"),
         "number sequence behind": (
             "SELECT COUNT(*) FROM workorders_numbersequence s WHERE s.last < (SELECT COUNT(*) FROM "
             f"{wo} o WHERE o.number LIKE 'RZ' || s.period || '-%%')"),

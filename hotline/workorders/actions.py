@@ -59,6 +59,7 @@ from hotline.workorders.workflow import (
     CANCEL_REQUEST,
     CENTER_DISPATCH,
     NOT_DUPLICATE,
+    OPEN,
     UNIT_HOLDS,
     Role,
     Status,
@@ -200,6 +201,10 @@ def _record(order: WorkOrder, action: str, actor: Actor, at: dt.datetime, *, fro
         fields.add("status")
     if fields:
         order.save(update_fields=sorted(fields | {"updated_at"}))
+    if (order.status in OPEN) != (from_status in OPEN):
+        # The order opened or closed: its assignments say so (``Assignment.order_open``), all of
+        # them, ended ones too — the door admits the unit of any of them.
+        Assignment.objects.filter(order=order).update(order_open=order.status in OPEN)
     event = Event.objects.create(
         order=order, at=at, action=action, actor=actor.user, actor_role=actor.role.value,
         actor_unit_id=actor.unit_id, from_status=from_status, to_status=order.status,

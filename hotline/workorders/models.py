@@ -250,6 +250,13 @@ class Assignment(models.Model):
     contacted_at = models.DateTimeField("联系来电人时间", null=True, blank=True)
     ended_at = models.DateTimeField("结束时间", null=True, blank=True)
     end_reason = models.CharField("结束原因", max_length=20, blank=True)
+    # Whether the order is open (workflow.OPEN), kept on each of its assignments by
+    # ``actions._record`` whenever a move opens or closes the order. Assignments outlive their
+    # order's handling (an active co-handling one stays active after the order closes, a returned
+    # one stays with its unit), so a unit's assignments are mostly of closed orders and grow with
+    # history; the unit's views of its open orders (home counts, the inbox's co-handling half)
+    # start from the unit's assignments of open orders only (migration 0026's indexes).
+    order_open = models.BooleanField("工单在办", default=True, editable=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "派单记录"

@@ -110,10 +110,11 @@ def _count_summary(user, now: dt.datetime) -> dict:
         # of an index (``led_by_unit``); then those it co-handles or held before a return, led by
         # another unit or none, from its assignments other than its active lead ones (an active
         # lead assignment is always of an order the unit leads: dispatch sets both, a return ends
-        # both). The second starts from the unit's few assignments (13k for a large bureau at 10M
-        # orders), each looked up by key; left to itself, PostgreSQL merged them with all million
-        # open orders in id order (260 ms, against 37 ms).
-        others = Assignment.objects.exclude(active=True, role=Assignment.Role.LEAD)
+        # both). The second starts from the unit's assignments of open orders
+        # (``Assignment.order_open``: the unit's others are mostly of closed orders and grow with
+        # history, 13k for a large bureau at 10M orders), each looked up by key; left to itself,
+        # PostgreSQL merged them with all million open orders in id order.
+        others = Assignment.objects.filter(order_open=True).exclude(active=True, role=Assignment.Role.LEAD)
         parts = [(led_by_unit(open_orders, user), False),
                  (on_unit_assignments(open_orders, user, others).exclude(lead_unit_id=user.unit_id), True)]
     summary = dict.fromkeys(counts, 0)
@@ -978,7 +979,7 @@ def _co_keys(user, now: dt.datetime) -> dict[str, list[dict]]:
     # Like the lead half, keys are picked without ``visible_to``: its "assigned to the unit" test is
     # the join itself, and asking it again probed the assignments once more per order.
     co = _mine(WorkOrder.objects.filter(status__in=INBOX_STATUSES), user.unit_id,
-               Assignment.Role.CO).annotate(signed=_isset("mine__signed_at"))
+               Assignment.Role.CO).filter(mine__order_open=True).annotate(signed=_isset("mine__signed_at"))
     by_key = {k: [] for k in INBOX_SECTIONS}
     for r in co.order_by(F("handle_deadline").asc(nulls_last=True), "id").values("id", "handle_deadline", "status",
                                                                                    "signed"):
