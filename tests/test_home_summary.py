@@ -7,6 +7,7 @@ the order he co-handles; 吴 the auditor nothing.
 """
 
 import datetime as dt
+import importlib
 import re
 import types
 
@@ -185,6 +186,17 @@ def test_home_page_shows_the_counts_and_when_they_were_counted(client, people, w
     assert not order_counts(second)
 
 
+def close(order, people, t):
+    """杨楼镇 signs and answers ``order``, 王 approves, 李 calls back satisfied: closed."""
+    zhao, wang, li = (people[n] for n in ("handler_zhao", "dispatcher_wang", "operator_li"))
+    actions.sign(order, acting_user=zhao, at=t)
+    actions.reply(order, acting_user=zhao, public_reply="已处理。", solved=True, at=t + dt.timedelta(hours=1))
+    actions.approve_reply(order, acting_user=wang, at=t + dt.timedelta(hours=2))
+    actions.record_callback(order, acting_user=li, satisfaction="satisfied", solved=True,
+                            at=t + dt.timedelta(hours=3))
+    order.refresh_from_db()
+
+
 def test_an_order_leaves_its_units_counts_when_it_closes_and_returns_when_it_reopens(people, world, settings):
     """Each assignment carries its order's openness (``Assignment.order_open``), which the unit's
     counts start from: closing the co-handled order takes it off 杨楼镇's and 住建局's counts, and
@@ -206,11 +218,7 @@ def test_an_order_leaves_its_units_counts_when_it_closes_and_returns_when_it_reo
 
     assert flags() == [True, True]
     check((5, 1))
-    actions.sign(co, acting_user=zhao, at=t)
-    actions.reply(co, acting_user=zhao, public_reply="已处理。", solved=True, at=t + dt.timedelta(hours=1))
-    actions.approve_reply(co, acting_user=wang, at=t + dt.timedelta(hours=2))
-    actions.record_callback(co, acting_user=li, satisfaction="satisfied", solved=True, at=t + dt.timedelta(hours=3))
-    co.refresh_from_db()
+    close(co, people, t)
     assert co.status == Status.CLOSED and flags() == [False, False]
     check((4, 0))
     again = actions.register_order(acting_user=li, at=t + dt.timedelta(hours=4), title="仍未处理好",
@@ -220,3 +228,19 @@ def test_an_order_leaves_its_units_counts_when_it_closes_and_returns_when_it_reo
     assert co.status == Status.AWAITING_DISPATCH and not co.assignments.filter(active=True).exists()
     assert flags() == [True, True]
     check((5, 1))
+
+
+def test_the_migration_marks_the_assignments_of_open_orders(people, world):
+    """Migration 0026 adds ``order_open`` as false and then marks the assignments of open orders:
+    run its marking on every assignment unmarked, it gives each its order's openness."""
+    from django.db import connection
+
+    from hotline.workorders.models import Assignment
+
+    migration = importlib.import_module("hotline.workorders.migrations.0026_assignment_order_open")
+    close(world["co"], people, world["now"] - dt.timedelta(days=2))  # closed, with two assignments
+    expected = {a.pk: a.order.status in OPEN for a in Assignment.objects.select_related("order")}
+    assert set(expected.values()) == {True, False}
+    Assignment.objects.update(order_open=False)
+    migration.mark_open(None, types.SimpleNamespace(connection=connection))
+    assert dict(Assignment.objects.values_list("pk", "order_open")) == expected
