@@ -244,3 +244,21 @@ def test_the_migration_marks_the_assignments_of_open_orders(people, world):
     Assignment.objects.update(order_open=False)
     migration.mark_open(None, types.SimpleNamespace(connection=connection))
     assert dict(Assignment.objects.values_list("pk", "order_open")) == expected
+
+
+def test_the_inbox_lists_a_co_handled_order_while_it_is_open(people, world):
+    """住建局 co-handles one order: its inbox lists it until the order closes, reading the unit's
+    co-handling assignments of open orders in one join (a second join of the assignments was what a
+    filter on the joined assignment added after the fact)."""
+    sun, now = people["handler_sun"], world["now"]
+
+    def listed():
+        with CaptureQueriesContext(connection) as queries_run:
+            pages = queries.unit_inbox(sun, now)
+        co_keys = [q["sql"] for q in queries_run.captured_queries if '"role" = \'co\'' in q["sql"]]
+        assert co_keys and all(sql.count('JOIN "workorders_assignment"') == 1 for sql in co_keys)
+        return sorted(r.id for page in pages.values() for r in page.rows)
+
+    assert listed() == [world["co"].pk]
+    close(world["co"], people, now - dt.timedelta(days=2))
+    assert listed() == []

@@ -873,12 +873,16 @@ class InboxRow:
         return STATUS_LABELS[Status(self.status)]
 
 
-def _mine(qs, unit: int, role: str | None = None):
-    """``qs`` joined to the unit's active assignment in each order (of ``role``, if given): one row
-    per order, since a unit holds at most one active assignment of an order."""
+def _mine(qs, unit: int, role: str | None = None, *, open_orders: bool = False):
+    """``qs`` joined to the unit's active assignment in each order (of ``role``, if given; of an
+    open order, ``Assignment.order_open``, if ``open_orders``): one row per order, since a unit
+    holds at most one active assignment of an order. Conditions on the assignment belong here: a
+    filter on ``mine__…`` afterwards would join the assignments a second time."""
     condition = Q(assignments__unit_id=unit, assignments__active=True)
     if role:
         condition &= Q(assignments__role=role)
+    if open_orders:
+        condition &= Q(assignments__order_open=True)
     # An inner join, on a column the co-handling index holds (``mine__id`` would visit the table).
     return qs.annotate(mine=FilteredRelation("assignments", condition=condition)).filter(mine__order__isnull=False)
 
@@ -978,8 +982,8 @@ def _co_keys(user, now: dt.datetime) -> dict[str, list[dict]]:
     soon = near_due_window(now)
     # Like the lead half, keys are picked without ``visible_to``: its "assigned to the unit" test is
     # the join itself, and asking it again probed the assignments once more per order.
-    co = _mine(WorkOrder.objects.filter(status__in=INBOX_STATUSES), user.unit_id,
-               Assignment.Role.CO).filter(mine__order_open=True).annotate(signed=_isset("mine__signed_at"))
+    co = _mine(WorkOrder.objects.filter(status__in=INBOX_STATUSES), user.unit_id, Assignment.Role.CO,
+               open_orders=True).annotate(signed=_isset("mine__signed_at"))
     by_key = {k: [] for k in INBOX_SECTIONS}
     for r in co.order_by(F("handle_deadline").asc(nulls_last=True), "id").values("id", "handle_deadline", "status",
                                                                                    "signed"):
