@@ -22,15 +22,27 @@ if "DATABASE_URL" not in os.environ:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value.strip().lower() in TRUE_WORDS
 
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _url_flag(value: str, name: str) -> bool:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"DATABASE_URL 的 {name} 须为 true 或 false：{value!r}")
 
 
 def parse_database_url(url: str) -> dict:
@@ -45,6 +57,15 @@ def parse_database_url(url: str) -> dict:
                             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}}
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        # Two options Django reads by type, not as libpq text: ``server_side_binding=true`` would
+        # otherwise be the string "true", which Django's ``is True`` ignores without a word.
+        if "server_side_binding" in options:
+            options["server_side_binding"] = _url_flag(options["server_side_binding"], "server_side_binding")
+        if "prepare_threshold" in options:
+            value = options["prepare_threshold"].strip().lower()
+            if value not in {"none", ""} and not value.isdigit():
+                raise ValueError(f"DATABASE_URL 的 prepare_threshold 须为非负整数或 none：{value!r}")
+            options["prepare_threshold"] = int(value) if value.isdigit() else None
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),
@@ -341,6 +362,10 @@ HOTLINE = {
     "NAME": os.environ.get("HOTLINE_NAME", "汝州市12345民呼必应热线"),
     "ISSUER": os.environ.get("HOTLINE_ISSUER", "汝州市人民政府办公室"),
     "NUMBER_PREFIX": os.environ.get("HOTLINE_NUMBER_PREFIX", "RZ"),
+    # The few statements every request and registration runs (hotline.lib.compiled.cursor) are
+    # prepared by PostgreSQL once per connection. Off behind PgBouncer older than 1.21 in
+    # transaction pooling, or without its max_prepared_statements (docs/deployment.md).
+    "PREPARED_STATEMENTS": env_bool("HOTLINE_PREPARED_STATEMENTS", True),
     # An order is near-due when less than this share of its handling time is left.
     "NEAR_DUE_HOURS": int(os.environ.get("HOTLINE_NEAR_DUE_HOURS", "24")),
     # Repeat governance (国办函〔2025〕66号): a new call about an order closed less than this many days

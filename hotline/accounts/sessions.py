@@ -12,6 +12,8 @@ from django.contrib.sessions.backends import db
 from django.db import connections, router
 from django.utils import timezone
 
+from hotline.lib import compiled
+
 
 class SessionStore(db.SessionStore):
     def load(self):
@@ -19,7 +21,7 @@ class SessionStore(db.SessionStore):
         connection = connections[alias]
         sql = _select_data(connection, self.model)
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        with connection.cursor() as cursor:
+        with compiled.cursor(connection) as cursor:  # prepared once per connection on PostgreSQL
             cursor.execute(sql, [self.session_key, now])
             row = cursor.fetchone()
         if row is None:

@@ -239,7 +239,7 @@ def _reserve_pk(model) -> int | None:
     """On PostgreSQL, the next primary key of ``model`` from its sequence; None elsewhere."""
     if connection.vendor != "postgresql":
         return None
-    with connection.cursor() as cursor:
+    with compiled.cursor(connection) as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))",
                        [model._meta.db_table, model._meta.pk.column])
         return cursor.fetchone()[0]
@@ -256,7 +256,7 @@ def _next_number(at: dt.datetime) -> str:
     from django.conf import settings
 
     period = timezone.localtime(at).strftime("%y%m")
-    with connection.cursor() as cursor:
+    with compiled.cursor(connection) as cursor:
         cursor.execute(_DRAW_NUMBER.format(t=connection.ops.quote_name(NumberSequence._meta.db_table)), [period])
         last = cursor.fetchone()[0]
     return f"{settings.HOTLINE['NUMBER_PREFIX']}{period}-{last:06d}"
