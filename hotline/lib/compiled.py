@@ -81,6 +81,14 @@ def _preparing_cursor_class():
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
 
+        def _convert_query(self, query, params=None):
+            # Django's query log reads the statement from ``_query`` (``last_executed_query``),
+            # which psycopg sets only on the unprepared path: without this, DEBUG's and the tests'
+            # captured queries would show None for every prepared execution.
+            pgq = super()._convert_query(query, params)
+            self._query = pgq
+            return pgq
+
     return PreparingCursor
 
 
