@@ -47,8 +47,7 @@ def cursor(connection):
     tuple or list to expand into ``IN (…)``, one statement, no ``SET``). Elsewhere, and with
     ``HOTLINE["PREPARED_STATEMENTS"]`` off, it is ``connection.cursor()``.
 
-    On the 200k bench database (2026-12-07, in-process, 4 × 1,000 API registrations alternated
-    with the client-bound cursors): PostgreSQL's CPU per registration 3.30–3.79 ms → 2.51–3.03 ms.
+    A quarter of PostgreSQL's CPU per API registration (docs/benchmarks.md, "受理：预备语句").
     The cursor is Django's own wrapper around it, so query logging, ``CaptureQueriesContext`` and
     ``execute_wrapper`` see these statements like any other.
     """
