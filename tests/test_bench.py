@@ -56,6 +56,11 @@ def test_bench_50k_on_postgres(tmp_path):
                     "全文检索（承办人", "SLA 巡检 run_sweep", "月度统计+考核+简报", "基线：一条手写 SQL", "窄基线：一条 SQL",
                     "GET /inbox/", *CHASE_PAGES):
         assert _rows(out, heading), heading
+    # Intake is run three times (other orders each round) for both worker counts, and so are its
+    # baselines: each rate is a median with its slowest and fastest round.
+    assert [r for r in _rows(out, "受理 POST /api/orders/") if "3 轮）" in r and "每轮 200 单" in r]
+    assert len([r for r in _rows(out, "受理 POST /api/orders/") if "3 轮）" in r]) == 2
+    assert [r for r in _rows(out, "基线：同样的行逐单 INSERT") if "3 轮）" in r]
     # The month was built after each of the three load phases (the cost-vs-history curve).
     assert len(_rows(out, "月度统计+考核+简报")) == 3
     # The catch-up after a day down, three times the same work (undone and vacuumed between runs).

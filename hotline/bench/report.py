@@ -39,15 +39,22 @@ def _measure(row: dict) -> str:
         if row.get("p95_ms") is not None:
             text += f" · p95 {row['p95_ms']:g} ms"
         if "rate" in row:
-            text = f"{row['rate']:g} {row.get('rate_unit', '/s')} · " + text
+            text = f"{_rate(row)} · " + text
         return text
     if "rate" in row:
-        return f"{row['rate']:g} {row.get('rate_unit', '/s')}"
+        return _rate(row)
     if "seconds" in row:
         if row.get("min") is not None and row.get("n", 1) > 1:  # a median with its spread
             return f"{row['seconds']:g} s（{row['min']:g}–{row['max']:g}，{row['n']} 次）"
         return f"{row['seconds']:g} s"
     return ""
+
+
+def _rate(row: dict) -> str:
+    text = f"{row['rate']:g} {row.get('rate_unit', '/s')}"
+    if row.get("rounds", 1) > 1:  # a median of repeated runs, with its spread
+        text += f"（{row['rate_min']:g}–{row['rate_max']:g}，{row['rounds']} 轮）"
+    return text
 
 
 def _verdict(row: dict) -> str:
