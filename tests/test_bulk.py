@@ -11,9 +11,10 @@ import datetime as dt
 import json
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
-from hotline.lib.bulk import insert_rows, instances, reserve_ids
+from hotline.lib.bulk import any_of, insert_rows, instances, reserve_ids
 from hotline.notify.models import Channel, Delivery, Kind, Notification
 from hotline.workorders.models import Event, Reminder
 from tests.conftest import at
@@ -115,3 +116,42 @@ def test_reminders_read_back_as_bulk_create_writes_them(order, people, unit):
     insert_rows(Reminder, names, rows)
     assert _read(Reminder, Reminder.objects.values_list("pk", flat=True)) == expected
     assert Reminder.objects.get().failed is False
+
+
+def test_instances_are_what_from_db_makes(order, people, unit):
+    """The events handed to ``event_recorded`` are made without ``__init__``: the same attributes and
+    state as ``from_db`` gives (columns left out read as their defaults), and they behave as models."""
+    rows = [(pk, *row) for pk, row in zip((901, 902, 903), _event_rows(order, people, unit), strict=True)]
+    names = ("id", *EVENT_NAMES)
+    ours = instances(Event, names, rows)
+    position = {name: i for i, name in enumerate(names)}
+    theirs = [Event.from_db("default", None, [row[position[f.attname]] for f in Event._meta.concrete_fields])
+              for row in rows]
+    for mine, made in zip(ours, theirs, strict=True):
+        assert {k: v for k, v in vars(mine).items() if k != "_state"} == \
+            {k: v for k, v in vars(made).items() if k != "_state"}
+        assert (mine._state.adding, mine._state.db) == (made._state.adding, made._state.db) == (False, "default")
+        assert mine.order == order and mine.order is mine.order  # the related order is read, then cached
+        assert mine == made and hash(mine) == hash(made)
+    # A column left out reads as its field's default (an event without data has ``{}``).
+    [short] = instances(Event, ("id", "order_id", "action"), [(904, order.pk, "annotate")])
+    assert (short.data, short.note, short.actor_id) == ({}, "", None)
+
+
+def test_any_of_selects_and_updates_what_in_does(order, people, unit, new_order):
+    """``any_of`` names the rows ``__in`` names, for any list (empty, with duplicates, with keys that
+    do not exist); on PostgreSQL as one array parameter."""
+    other = new_order(title="路灯不亮")
+    events = list(Event.objects.filter(order__in=[order, other]).values_list("pk", flat=True))
+    assert len(events) >= 2
+    for ids in ([], [events[0]], events, [*events, events[0], 10**12], [10**12]):
+        assert sorted(Event.objects.filter(any_of("pk", ids)).values_list("pk", flat=True)) == \
+            sorted(Event.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        assert sorted(Event.objects.filter(any_of("order_id", [order.pk, *ids])).values_list("pk", flat=True)) == \
+            sorted(Event.objects.filter(order_id__in=[order.pk, *ids]).values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        assert Event.objects.filter(any_of("pk", events)).update(note="已读") == len(events)
+    assert set(Event.objects.filter(pk__in=events).values_list("note", flat=True)) == {"已读"}
+    if connection.vendor == "postgresql":
+        [update] = queries.captured_queries
+        assert "= ANY(" in update["sql"] and " IN (" not in update["sql"]
