@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from hotline.lib import clock
-from hotline.lib.bulk import insert_rows
+from hotline.lib.bulk import any_of, insert_rows
 from hotline.notify import rules
 from hotline.notify.models import Channel, Delivery, Kind, Notification, Preference, UnitContact
 from hotline.notify.signals import notifications_committed
@@ -360,7 +360,7 @@ def _load_orders(events) -> dict[int, object]:
             missing.append(event.order_id)
     if missing:
         orders.update((row[0], OrderFacts(*row)) for row in
-                      WorkOrder.objects.filter(pk__in=set(missing)).values_list(*ORDER_FIELDS))
+                      WorkOrder.objects.filter(any_of("pk", set(missing))).order_by().values_list(*ORDER_FIELDS))
     return orders
 
 

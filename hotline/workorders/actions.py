@@ -30,7 +30,7 @@ from hotline.accounts.access import role_of, unit_search_text
 from hotline.catalog.models import Source, Urgency
 from hotline.directory.models import Unit
 from hotline.lib import clock, compiled, parsing
-from hotline.lib.bulk import insert_rows, instances, reserve_ids
+from hotline.lib.bulk import any_of, insert_rows, instances, reserve_ids
 from hotline.lib.files import CleanFile
 from hotline.lib.text import NUL_MESSAGE, scrub
 from hotline.lib.workcalendar import WORKING_DAYS, compute_deadline, earliest
@@ -1223,7 +1223,7 @@ def _lock_batch(order_ids: Iterable[int], *columns: str, **conditions) -> list[t
     (a merge holding two of them cannot deadlock with the sweep), and read ``columns``. The time
     is taken after this, so the filter on deadlines is applied by the caller."""
     return list(WorkOrder.objects.select_for_update()
-                .filter(pk__in=list(order_ids), status__in=[s.value for s in UNIT_HOLDS], **conditions)
+                .filter(any_of("pk", order_ids), status__in=[s.value for s in UNIT_HOLDS], **conditions)
                 .order_by("pk").values_list(*columns))
 
 
@@ -1275,7 +1275,7 @@ def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     rows = [row for row in rows if row[2] is not None and row[2] < at]
     if not rows:
         return 0
-    WorkOrder.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(overdue_at=at, updated_at=at)
+    WorkOrder.objects.filter(any_of("pk", [pk for pk, _, _ in rows])).update(overdue_at=at, updated_at=at)
     return len(_write_events([_system_event(pk, "overdue", at, status, handle_deadline=_iso(deadline))
                               for pk, status, deadline in rows]))
 
@@ -1287,7 +1287,8 @@ CHASED = frozenset({Status.DISPATCHED.value, Status.HANDLING.value})
 def _lead_assignments(order_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Order id -> (assignment id, unit id) of the active lead assignments."""
     return {order_id: (pk, unit_id) for pk, order_id, unit_id in Assignment.objects.filter(
-        order_id__in=order_ids, active=True, role=Assignment.Role.LEAD).values_list("pk", "order_id", "unit_id")}
+        any_of("order_id", order_ids), active=True, role=Assignment.Role.LEAD).order_by()
+        .values_list("pk", "order_id", "unit_id")}
 
 
 @_action
@@ -1313,7 +1314,7 @@ def near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> tupl
         insert_rows(Reminder, ("order_id", "kind", "unit_id", "at", "by_id", "notice", "assignment_id",
                                "automatic"), reminders)
         # updated_at as ``save()`` sets it (auto_now: the wall clock), which the per-order loop did.
-        WorkOrder.objects.filter(pk__in=[row[0] for row in reminders]).update(
+        WorkOrder.objects.filter(any_of("pk", [row[0] for row in reminders])).update(
             reminder_count=F("reminder_count") + 1, updated_at=timezone.now())
     _write_events(notices + reminded)
     return len(notices), len(reminded)
@@ -1321,8 +1322,8 @@ def near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> tupl
 
 def _near_due_notices(rows: list[tuple], at: dt.datetime, window: dt.timedelta) -> list[tuple]:
     """The ``near_due`` events of the locked ``rows`` not noticed within ``window``."""
-    noticed = set(Event.objects.filter(order_id__in=[r[0] for r in rows], action="near_due", at__gte=at - window)
-                  .values_list("order_id", flat=True))
+    noticed = set(Event.objects.filter(any_of("order_id", [r[0] for r in rows]), action="near_due",
+                                       at__gte=at - window).order_by().values_list("order_id", flat=True))
     events = []
     for pk, status, deadline, unit_id, *_ in rows:
         if pk in noticed:
@@ -1337,8 +1338,8 @@ def _automatic_reminders(rows: list[tuple], at: dt.datetime) -> tuple[list[tuple
     """The automatic 催办 of the locked, chased ``rows`` whose lead assignment has none yet and whose
     policy asks for one: (reminder rows, ``remind`` events)."""
     leads = _lead_assignments([row[0] for row in rows])
-    issued = set(Reminder.objects.filter(automatic=True, assignment__in=[a for a, _ in leads.values()])
-                 .values_list("assignment_id", flat=True))
+    issued = set(Reminder.objects.filter(any_of("assignment_id", [a for a, _ in leads.values()]), automatic=True)
+                 .order_by().values_list("assignment_id", flat=True))
     # The policy's switch, looked up once per kind of order in the batch (each lookup reads the
     # policies from the cache, which is Redis in production).
     wanted = {}
@@ -1368,17 +1369,18 @@ def mark_supervision_failed(reminder_ids: Iterable[int], *, at=None) -> int:
     then the reminders re-read, so a response committed meanwhile wins and nothing is marked twice.
     """
     reminder_ids = list(reminder_ids)
-    order_ids = sorted(set(Reminder.objects.filter(pk__in=reminder_ids).values_list("order_id", flat=True)))
-    statuses = dict(WorkOrder.objects.select_for_update().filter(pk__in=order_ids).order_by("pk")
+    order_ids = sorted(set(Reminder.objects.filter(any_of("pk", reminder_ids)).order_by()
+                           .values_list("order_id", flat=True)))
+    statuses = dict(WorkOrder.objects.select_for_update().filter(any_of("pk", order_ids)).order_by("pk")
                     .values_list("pk", "status"))
     at = _now(at)
     rows = list(Reminder.objects.select_for_update(of=("self",))
-                .filter(pk__in=reminder_ids, kind=Reminder.Kind.SUPERVISION, responded_at__isnull=True,
+                .filter(any_of("pk", reminder_ids), kind=Reminder.Kind.SUPERVISION, responded_at__isnull=True,
                         failed=False, respond_by__lt=at)
                 .order_by("order_id", "id").values_list("pk", "order_id", "respond_by", "unit_id", "unit__short_name"))
     if not rows:
         return 0
-    Reminder.objects.filter(pk__in=[row[0] for row in rows]).update(failed=True, failed_at=at)
+    Reminder.objects.filter(any_of("pk", [row[0] for row in rows])).update(failed=True, failed_at=at)
     return len(_write_events([
         _system_event(order_id, "supervision_failed", at, statuses[order_id], reminder=pk,
                       respond_by=_iso(respond_by), unit=unit_name, unit_id=unit_id,
