@@ -494,3 +494,25 @@ def test_the_batch_writes_what_the_per_order_path_wrote(outage, people, unit):
     assert orphan_events and not [n for n in batch["notifications"] if n[0] in orphan_events]
     assert len(batch["events"]) > 150 and len(batch["notifications"]) > 100 and batch["deliveries"]
     assert {pk for pk, _ in batch["failed"]} == set(supervision_ids[1:]) and len(supervision_ids) == 6
+
+
+def test_a_batch_reads_its_orders_once(outage):
+    """Each pass's batch reads its orders with its locks, and notify takes what it needs of them
+    from there (``event_recorded``'s ``orders``): no second read of the same orders per batch."""
+    window = dt.timedelta(hours=settings.HOTLINE["NEAR_DUE_HOURS"])
+    overdue_ids = list(tasks.overdue_candidates(BACK).values_list("pk", flat=True))
+    near_ids = list(tasks.near_due_work(BACK).values_list("pk", flat=True))
+    supervision_ids = list(tasks.unanswered_supervisions(BACK).values_list("pk", flat=True))
+    with time_machine.travel(BACK, tick=False), CaptureQueriesContext(connection) as queries:
+        stamped = actions.mark_overdue(overdue_ids, at=BACK)
+        noticed, reminded = actions.near_due(near_ids, at=BACK, window=window)
+        failed = actions.mark_supervision_failed(supervision_ids, at=BACK)
+    assert min(stamped, noticed, reminded, failed) > 0
+    reads = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith("SELECT") and 'FROM "workorders_workorder"' in q["sql"]]
+    assert len(reads) == 3, reads
+    assert connection.vendor == "sqlite" or all("FOR UPDATE" in sql for sql in reads)  # SQLite locks the file
+    # And what they were told is about the right orders: 赵's unit's overdue orders, by number.
+    numbers = dict(WorkOrder.objects.values_list("pk", "number"))
+    for note in Notification.objects.filter(event__action="overdue").select_related("event")[:20]:
+        assert numbers[note.event.order_id] in note.title and note.url == f"/orders/{numbers[note.event.order_id]}/"

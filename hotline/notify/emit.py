@@ -23,6 +23,7 @@ from hotline.notify import rules
 from hotline.notify.models import Channel, Delivery, Kind, Notification, Preference, UnitContact
 from hotline.notify.signals import notifications_committed
 from hotline.notify.templates import render
+from hotline.workorders.signals import ORDER_FACTS, OrderFacts
 
 logger = logging.getLogger(__name__)
 
@@ -327,27 +328,9 @@ def _person_channels(batch, look, user_id, kind, event, order, title, text, now,
                      now=now, release=release)
 
 
-@dataclass(slots=True)
-class OrderFacts:
-    """What the rules and templates read of an order (``ORDER_FIELDS``), for the events whose
-    order is not already at hand. A sweep's batch loads hundreds of orders: their texts (content,
-    answer, search columns) would be most of the bytes and none of the use, and a model instance
-    each cost more than the row. A rule or template that needs another field: add it here."""
-
-    pk: int
-    number: str
-    title: str
-    handle_deadline: dt.datetime | None
-    source: str
-    caller_phone: str
-    confidential: bool
-    lead_unit_id: int | None
-
-
-ORDER_FIELDS = tuple(OrderFacts.__dataclass_fields__)
-
-
-def _load_orders(events) -> dict[int, object]:
+def _load_orders(events, given: dict) -> dict[int, object]:
+    """The events' orders: the instance an event carries, else the facts the sender gave, else read
+    (``OrderFacts``, only its columns)."""
     from hotline.workorders.models import WorkOrder
 
     orders = {}
@@ -356,16 +339,19 @@ def _load_orders(events) -> dict[int, object]:
         cached = event._state.fields_cache.get("order")
         if cached is not None and cached.number:
             orders[event.order_id] = cached
+        elif event.order_id in given:
+            orders[event.order_id] = given[event.order_id]
         else:
             missing.append(event.order_id)
     if missing:
         orders.update((row[0], OrderFacts(*row)) for row in
-                      WorkOrder.objects.filter(any_of("pk", set(missing))).order_by().values_list(*ORDER_FIELDS))
+                      WorkOrder.objects.filter(any_of("pk", set(missing))).order_by().values_list(*ORDER_FACTS))
     return orders
 
 
-def on_events_recorded(sender, events, **kwargs) -> None:
-    """The receiver of ``event_recorded``: notifications and outbox rows for ``events``.
+def on_events_recorded(sender, events, orders=None, **kwargs) -> None:
+    """The receiver of ``event_recorded``: notifications and outbox rows for ``events`` (their
+    orders' facts from ``orders`` where the sender gave them).
 
     Events older than ``MAX_AGE_MINUTES`` when recorded are history being replayed (imports, the
     demo month, an upstream backlog): nobody is told about them now.
@@ -375,7 +361,7 @@ def on_events_recorded(sender, events, **kwargs) -> None:
     fresh = [e for e in events if e.action in rules.RULES and e.at >= horizon]
     if not fresh:
         return
-    orders = _load_orders(fresh)
+    orders = _load_orders(fresh, orders or {})
     channels = enabled_channels()
     batch, look = _Batch(), _Lookups()
     if len(fresh) > 1:

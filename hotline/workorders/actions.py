@@ -52,7 +52,7 @@ from hotline.workorders.models import (
     WorkOrder,
 )
 from hotline.workorders.preconditions import refuse_unless_possible
-from hotline.workorders.signals import event_recorded, order_registering
+from hotline.workorders.signals import ORDER_FACTS, OrderFacts, event_recorded, order_registering
 from hotline.workorders.textindex import search_units_with
 from hotline.workorders.visibility import restrict_work_orders
 from hotline.workorders.workflow import (
@@ -1218,13 +1218,24 @@ SYSTEM_FACTS = {"near_due", "receipt_sent", "supervision_failed"}
 # batch.
 
 
-def _lock_batch(order_ids: Iterable[int], *columns: str, **conditions) -> list[tuple]:
+def _lock_batch(order_ids: Iterable[int], *columns: str, **conditions) -> tuple[list[tuple], dict[int, OrderFacts]]:
     """Lock a sweep's batch of orders a unit holds, in primary-key order like every other action
-    (a merge holding two of them cannot deadlock with the sweep), and read ``columns``. The time
-    is taken after this, so the filter on deadlines is applied by the caller."""
-    return list(WorkOrder.objects.select_for_update()
-                .filter(any_of("pk", order_ids), status__in=[s.value for s in UNIT_HOLDS], **conditions)
-                .order_by("pk").values_list(*columns))
+    (a merge holding two of them cannot deadlock with the sweep), and read ``columns``, and with
+    them the orders' ``OrderFacts`` for the batch's events (notify read each batch's orders again).
+    The time is taken after this, so the filter on deadlines is applied by the caller."""
+    return _facts_of(WorkOrder.objects.select_for_update()
+                     .filter(any_of("pk", order_ids), status__in=[s.value for s in UNIT_HOLDS], **conditions)
+                     .order_by("pk"), columns)
+
+
+def _facts_of(orders, columns: tuple[str, ...]) -> tuple[list[tuple], dict[int, OrderFacts]]:
+    """``orders``' rows of ``columns`` and their ``OrderFacts`` (by order id), read in one statement."""
+    names = list(dict.fromkeys((*columns, *ORDER_FACTS)))
+    picked = [names.index(c) for c in columns]
+    facts = [names.index(c) for c in ORDER_FACTS]
+    rows = list(orders.values_list(*names))
+    return ([tuple(row[i] for i in picked) for row in rows],
+            {row[facts[0]]: OrderFacts(*(row[i] for i in facts)) for row in rows})
 
 
 # The columns of a system fact written by a sweep's batch (``insert_rows``), primary key first.
@@ -1240,8 +1251,9 @@ def _system_event(order_id: int, action: str, at: dt.datetime, status: str, note
             {k: v for k, v in data.items() if v not in (None, "", [], {})})
 
 
-def _write_events(rows: list[tuple]) -> list[Event]:
-    """One INSERT for a batch's events, then one ``event_recorded`` for all of them.
+def _write_events(rows: list[tuple], orders: dict[int, OrderFacts]) -> list[Event]:
+    """One INSERT for a batch's events, then one ``event_recorded`` for all of them (with the
+    ``orders``' facts the batch read).
 
     A catch-up writes tens of thousands: as rows, not model instances through ``bulk_create``
     (which cost more CPU than the database spent writing them). The primary keys are drawn first,
@@ -1251,7 +1263,7 @@ def _write_events(rows: list[tuple]) -> list[Event]:
     rows = [(pk, *row) for pk, row in zip(reserve_ids(Event, len(rows)), rows, strict=True)]
     insert_rows(Event, EVENT_COLUMNS, rows)
     events = instances(Event, EVENT_COLUMNS, rows)
-    event_recorded.send(sender=Event, events=events)
+    event_recorded.send(sender=Event, events=events, orders=orders)
     return events
 
 
@@ -1270,14 +1282,14 @@ def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     Set-based (one UPDATE, one multi-row INSERT per batch) because a sweep after downtime may have
     tens of thousands to stamp; the rows are locked first so a concurrent sweep stamps nothing twice.
     """
-    rows = _lock_batch(order_ids, "pk", "status", "handle_deadline", overdue_at__isnull=True)
+    rows, facts = _lock_batch(order_ids, "pk", "status", "handle_deadline", overdue_at__isnull=True)
     at = _now(at)
     rows = [row for row in rows if row[2] is not None and row[2] < at]
     if not rows:
         return 0
     WorkOrder.objects.filter(any_of("pk", [pk for pk, _, _ in rows])).update(overdue_at=at, updated_at=at)
     return len(_write_events([_system_event(pk, "overdue", at, status, handle_deadline=_iso(deadline))
-                              for pk, status, deadline in rows]))
+                              for pk, status, deadline in rows], facts))
 
 
 # A unit is chased while it works the order: not once it has replied (the center reviews then).
@@ -1304,8 +1316,8 @@ def near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> tupl
     ``remind`` event by the system, so it reads and is delivered like a dispatcher's. The batch's
     reminders, counts and events are written with one statement each, and its events reach notify
     together."""
-    rows = _lock_batch(order_ids, "pk", "status", "handle_deadline", "lead_unit_id", "appeal_type_id", "urgency",
-                       "source")
+    rows, facts = _lock_batch(order_ids, "pk", "status", "handle_deadline", "lead_unit_id", "appeal_type_id",
+                              "urgency", "source")
     at = _now(at)
     rows = [row for row in rows if row[2] is not None and at <= row[2] < at + window]
     notices = _near_due_notices(rows, at, window)
@@ -1316,7 +1328,7 @@ def near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> tupl
         # updated_at as ``save()`` sets it (auto_now: the wall clock), which the per-order loop did.
         WorkOrder.objects.filter(any_of("pk", [row[0] for row in reminders])).update(
             reminder_count=F("reminder_count") + 1, updated_at=timezone.now())
-    _write_events(notices + reminded)
+    _write_events(notices + reminded, facts)
     return len(notices), len(reminded)
 
 
@@ -1371,8 +1383,9 @@ def mark_supervision_failed(reminder_ids: Iterable[int], *, at=None) -> int:
     reminder_ids = list(reminder_ids)
     order_ids = sorted(set(Reminder.objects.filter(any_of("pk", reminder_ids)).order_by()
                            .values_list("order_id", flat=True)))
-    statuses = dict(WorkOrder.objects.select_for_update().filter(any_of("pk", order_ids)).order_by("pk")
-                    .values_list("pk", "status"))
+    statuses, facts = _facts_of(WorkOrder.objects.select_for_update().filter(any_of("pk", order_ids))
+                                .order_by("pk"), ("pk", "status"))
+    statuses = dict(statuses)
     at = _now(at)
     rows = list(Reminder.objects.select_for_update(of=("self",))
                 .filter(any_of("pk", reminder_ids), kind=Reminder.Kind.SUPERVISION, responded_at__isnull=True,
@@ -1385,4 +1398,4 @@ def mark_supervision_failed(reminder_ids: Iterable[int], *, at=None) -> int:
         _system_event(order_id, "supervision_failed", at, statuses[order_id], reminder=pk,
                       respond_by=_iso(respond_by), unit=unit_name, unit_id=unit_id,
                       note=f"督办未在 {clock.local(respond_by):%Y-%m-%d %H:%M} 前书面反馈，认定督办未落实")
-        for pk, order_id, respond_by, unit_id, unit_name in rows]))
+        for pk, order_id, respond_by, unit_id, unit_name in rows], facts))
