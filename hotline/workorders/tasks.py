@@ -29,6 +29,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from hotline.lib import clock
+from hotline.lib.heap import collect_only_new
 from hotline.lib.parallel import side_by_side
 from hotline.workorders import actions
 from hotline.workorders.models import Assignment, Event, Reminder, WorkOrder
@@ -194,9 +195,11 @@ def run_sweep(at: str | dt.datetime | None = None, batch_size: int = BATCH_SIZE)
     may be among either, and then one batch waits for the other's commit.
     """
     now, live = _parse_at(at), at is None
-    (near_due, auto_remind), overdue, failed = side_by_side(
-        lambda: sweep_near_due(now, batch_size, live=live), lambda: sweep_overdue(now, batch_size, live=live),
-        lambda: sweep_supervisions(now, batch_size, live=live), using="default")
+    # A full collection of the worker's objects stops every pass at once (hotline.lib.heap).
+    with collect_only_new():
+        (near_due, auto_remind), overdue, failed = side_by_side(
+            lambda: sweep_near_due(now, batch_size, live=live), lambda: sweep_overdue(now, batch_size, live=live),
+            lambda: sweep_supervisions(now, batch_size, live=live), using="default")
     result = {"at": now.isoformat(), "overdue": overdue, "near_due": near_due, "auto_remind": auto_remind,
               "supervision_failed": failed}
     logger.info("SLA sweep %s", result)
