@@ -264,7 +264,7 @@ def _notify(batch: _Batch, *, user_id, event, order, kind, title, body, url, now
 
 def _emit_rule(batch: _Batch, look: _Lookups, rule: rules.Rule, event, order, now, channels: set[str]):
     staff_url = staff_path(order)
-    link = conf("PUBLIC_URL").rstrip("/") + staff_url  # staff_link(order)
+    link = staff_link(order)  # once a rule, not once an audience
     for audience in rule.audiences:
         if audience == rules.CITIZEN:
             if Channel.SMS in channels:
