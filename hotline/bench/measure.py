@@ -633,8 +633,16 @@ def sweep(repeats: int = CATCH_UP_REPEATS) -> list[dict]:
     from hotline.bench.catchup import reset
     from hotline.workorders import tasks
 
-    at = data_now() + dt.timedelta(minutes=5)
+    # The loader stamps what a running sweep would have (overdue stamps, near-due notices) but
+    # writes no automatic 催办, so the first sweep after a load issues them for every chased order in
+    # the near-due window: a catch-up of the loader's, not a round. It is run and reported as such;
+    # the round that is timed is the next one, five minutes later, as the scheduler runs it.
+    settle = data_now() + dt.timedelta(minutes=5)
     open_count = WorkOrder.objects.filter(status__in=tasks.SWEPT_STATUSES).count()
+    t = time.perf_counter()
+    settled = tasks.run_sweep(settle)
+    settling = time.perf_counter() - t
+    at = settle + dt.timedelta(minutes=5)
     t = time.perf_counter()
     result = tasks.run_sweep(at)
     first = time.perf_counter() - t
@@ -663,7 +671,11 @@ def sweep(repeats: int = CATCH_UP_REPEATS) -> list[dict]:
     caught = median(runs)
     items = catch_up["overdue"] + catch_up["near_due"] + catch_up["auto_remind"] + catch_up["supervision_failed"]
     return [
-        {"name": f"SLA 巡检 run_sweep（在办 {open_count:,} 件；本轮超期 {result['overdue']}、临期 {result['near_due']}）",
+        {"name": (f"SLA 巡检 加载后的第一轮（补上加载器不写的自动催办：超期 {settled['overdue']:,}、"
+                  f"临期 {settled['near_due']:,}、自动催办 {settled['auto_remind']:,}）"),
+         "seconds": round(settling, 2), "note": "不是平常的一轮：加载器写了超期戳和临期提醒，没写自动催办"},
+        {"name": (f"SLA 巡检 run_sweep，5 分钟后的一轮（在办 {open_count:,} 件；本轮超期 {result['overdue']}、"
+                  f"临期 {result['near_due']}、自动催办 {result['auto_remind']}）"),
          "seconds": round(first, 2), "target": "< 10 s", "ok": first < 10, "baseline": "sweep-scan",
          "ratio": round(first / scan, 1) if scan else None},
         {"name": "SLA 巡检 重跑（无事可做，只扫描）", "seconds": round(second, 2),
