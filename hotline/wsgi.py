@@ -10,7 +10,7 @@ application = get_wsgi_application()
 # Load the URLconf (every view module) now, then put everything loaded so far out of the garbage
 # collector's reach. An app process holds some 200,000 objects that live as long as it does
 # (modules, models, URL patterns); each full collection walked all of them, 60–260 ms, and one came
-# every thirty-odd pages: the slow tail of /inbox/ (docs/benchmarks.md, "/inbox/ 的慢尾巴"). Frozen,
+# every thirty-odd pages: the slow tail of /inbox/ (docs/performance.md, "/inbox/ 的慢尾巴"). Frozen,
 # a full collection walks only what requests made since, a few ten thousand objects.
 get_resolver().url_patterns  # noqa: B018 (imported for its side effect)
 gc.collect()

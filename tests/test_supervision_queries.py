@@ -363,7 +363,7 @@ def test_the_supervision_and_callback_queues_start_from_their_partial_indexes(va
     # Still a few thousand rows: the planner would as soon read them whole (or by bitmap, or through
     # another open-orders index) and sort what matched. Without those it must show that the index's
     # condition is implied by the list's WHERE and gives its order; at 1M orders it picks these
-    # indexes unaided (docs/benchmarks.md, mixed workload). Each queue sends its page, then its
+    # indexes unaided (docs/performance.md, "督办页和回访"). Each queue sends its page, then its
     # capped count(s): the page is the first statement.
     with planner_without("default", "seqscan", "bitmapscan", "sort"):
         upstream = _plans(lambda: upstream_deadlines(user, NOW))[0]

@@ -12,7 +12,7 @@ functions (right for a demo month, hours for millions). This loader writes rows 
 * texts come from a pool of a few thousand appeals composed by ``hotline.demo.corpus`` and
   reused at random (composing 10 million unique texts would take longer than loading them);
 * on PostgreSQL the secondary indexes and foreign keys of the big tables can be dropped before
-  a load and rebuilt after it (``rebuild=True``) — docs/benchmarks.md has the measured choice;
+  a load and rebuilt after it (``rebuild=True``) — docs/performance.md has the measured choice;
 * the character index's keys (hotline.workorders.textindex) are written for each chunk in one
   ``INSERT … SELECT`` beside its ``COPY``, the insert trigger that would write them row by row
   switched off for that transaction only.

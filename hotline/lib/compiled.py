@@ -47,7 +47,7 @@ def cursor(connection):
     tuple or list to expand into ``IN (…)``, one statement, no ``SET``). Elsewhere, and with
     ``HOTLINE["PREPARED_STATEMENTS"]`` off, it is ``connection.cursor()``.
 
-    About 0.8 ms of PostgreSQL's CPU per API registration at the median (docs/benchmarks.md,
+    About 0.8 ms of PostgreSQL's CPU per API registration at the median (docs/performance.md,
     "受理：预备语句"; the throughput gain through gunicorn was within the test machine's noise).
     The cursor is Django's own wrapper around it, so query logging, ``CaptureQueriesContext`` and
     ``execute_wrapper`` see these statements like any other.

@@ -5,7 +5,7 @@ pass over the month's lead assignments, the tables' pass over its orders, the co
 the overdue list, the returns and 督办 of the units. One after the other on one connection, the
 server works on one of them at a time, and the Python between them waits too. Each on its own
 connection, PostgreSQL runs them at once (on two cores, the month build's statistics took a fifth
-less time at a million orders: docs/benchmarks.md, "月度构建").
+less time at a million orders: docs/performance.md, "月度构建").
 """
 
 from __future__ import annotations

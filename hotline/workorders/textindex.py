@@ -19,7 +19,7 @@ id is among the rows holding the phrase's keys. Until 0024 they were a GIN index
 over the order's own row, and every update of the row that was not HOT — the sweep's overdue stamp,
 a reminder count, any state change: each of those columns is in some other index — re-computed and
 re-inserted its hundred-odd keys, though the text had not changed (5k orders: 3,000 overdue stamps
-1.7 s with that index, 0.4 s without; docs/benchmarks.md). The side table is written only when the
+1.7 s with that index, 0.4 s without; docs/performance.md). The side table is written only when the
 text or the units change.
 
 The database writes it, not the application: triggers on the order table (``CREATE_TRIGGERS``)

@@ -2,7 +2,7 @@
 
 The search form's ``q`` is ``title LIKE '%q%' OR content LIKE '%q%'``; a trigram GIN index answers
 that for patterns of three characters or more (pg_trgm treats each CJK character as a word
-character, so trigrams of Chinese text work). docs/benchmarks.md has the measurements and what
+character, so trigrams of Chinese text work). docs/performance.md has the measurements and what
 happens with one- and two-character queries. SQLite has no such index and keeps the plain scan.
 """
 

@@ -7,7 +7,7 @@
   (lead assignments dispatched in the month) and the statistics' sign-for counts read the month
   through it instead of every assignment ever made.
 
-docs/benchmarks.md has the measurements behind both. SQLite keeps the model's indexes only.
+docs/performance.md has the measurements behind both. SQLite keeps the model's indexes only.
 """
 
 from django.db import migrations

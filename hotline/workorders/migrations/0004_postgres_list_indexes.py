@@ -9,7 +9,7 @@
   the model's (unit, active, order) index reads every lead assignment of the unit too.
 * ``wo_awaiting_dispatch_idx``: the dispatch queue in its own order (partial, a few thousand rows).
 
-docs/benchmarks.md has the before/after figures. SQLite keeps the model's indexes only.
+docs/performance.md has the before/after figures. SQLite keeps the model's indexes only.
 """
 
 from django.db import migrations

@@ -8,7 +8,7 @@
   (sent back or reworked, not yet answered again). The inbox's "sent back" section starts from it
   and reads the last event of those few orders only, instead of every order the unit handles.
 
-SQLite keeps the model's indexes only; docs/benchmarks.md has the figures.
+SQLite keeps the model's indexes only; docs/performance.md has the figures.
 """
 
 from django.db import migrations

@@ -13,7 +13,7 @@ the whole orders table (5M orders: 1.5–3.9 s), growing with the closed history
   those ended by a return). Its active lead assignments are of orders it leads, already counted
   from the first index; reading them here would read the unit's whole history.
 
-SQLite keeps the model's indexes only; docs/benchmarks.md has the figures.
+SQLite keeps the model's indexes only; docs/performance.md has the figures.
 """
 
 from django.db import migrations

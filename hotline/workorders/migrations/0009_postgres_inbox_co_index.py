@@ -7,7 +7,7 @@ the unit's active co-handling assignments with their sign-for time, so the query
 only: this one, then ``0008``'s ``wo_open_id_idx`` (open orders by id, with state and deadline),
 which tells a closed order apart without reading it.
 
-SQLite keeps the model's indexes only; docs/benchmarks.md has the figures.
+SQLite keeps the model's indexes only; docs/performance.md has the figures.
 """
 
 from django.db import migrations

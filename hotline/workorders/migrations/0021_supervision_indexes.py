@@ -1,7 +1,7 @@
 """Partial indexes for the supervisor's page (``/supervision/``): the upstream orders still owed a
 report, the open orders already chased, and the failed 督办 — each list starts from the few rows
-that can match instead of walking every upstream or overdue order (docs/benchmarks.md, mixed
-workload). Plain CREATE INDEX: at 10M orders each reads the table once (the conditions keep the
+that can match instead of walking every upstream or overdue order (docs/performance.md, "督办页和回访").
+Plain CREATE INDEX: at 10M orders each reads the table once (the conditions keep the
 indexes themselves small).
 """
 

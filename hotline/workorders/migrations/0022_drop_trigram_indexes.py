@@ -7,7 +7,7 @@ The trigram indexes were kept for the center's longer phrases only, and each cos
 of the order, not just on a change of its text: a status change or an SLA stamp is not a HOT
 update (the status and the stamps are in other indexes), so every index of the row gets a new
 entry — GIN entries for each trigram of the content among them. Measured on 1M orders
-(docs/benchmarks.md, "单位检索：字符索引"), the trigram indexes were about half of what the text
+(docs/performance.md, "单位检索：字符索引"), the trigram indexes were about half of what the text
 indexes cost per INSERT and per UPDATE; at 10M the SLA sweep's UPDATE of a few hundred orders was
 dominated by them. Reversing recreates them (at 10M, hours: plan it like 0019).
 """

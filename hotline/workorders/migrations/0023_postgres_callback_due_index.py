@@ -8,7 +8,7 @@
   alone. Without it the page sorted every order awaiting callback, found by walking all open
   orders (1M orders: 17,521 of 100,494, 43,000 pages, 230 ms).
 
-SQLite keeps the model's indexes only; docs/benchmarks.md has the figures.
+SQLite keeps the model's indexes only; docs/performance.md has the figures.
 """
 
 from django.db import migrations
