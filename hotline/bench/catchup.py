@@ -162,7 +162,7 @@ class _timed_passes:
 
 
 def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
-
+    from hotline.lib import clock
     from hotline.notify.models import Delivery, Notification
     from hotline.workorders import tasks
 
@@ -190,8 +190,6 @@ def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
         stamped = result["overdue"] + result["near_due"] + result["auto_remind"] + result["supervision_failed"]
         if not stamped:
             # A sweep already ran at or after that instant on this database: there is no catch-up to time.
-            from hotline.lib import clock
-
             raise SystemExit(f"{clock.local(later):%Y-%m-%d %H:%M} 这一刻没有要补打的（这个库上已经巡检过这一刻或更晚），没有可计时的补打")
         notes = Notification.objects.count() - before[0], Delivery.objects.count() - before[1]
         sql = sum(stmts.seconds.values())  # summed over the passes' connections: may exceed the time
