@@ -516,3 +516,18 @@ def test_a_batch_reads_its_orders_once(outage):
     numbers = dict(WorkOrder.objects.values_list("pk", "number"))
     for note in Notification.objects.filter(event__action="overdue").select_related("event")[:20]:
         assert numbers[note.event.order_id] in note.title and note.url == f"/orders/{numbers[note.event.order_id]}/"
+
+
+@pytest.mark.django_db(transaction=True)  # its reset VACUUMs, outside a transaction on PostgreSQL
+
+def test_the_catch_up_bench_says_so_when_there_is_nothing_to_catch_up(new_order):
+    """`python -m hotline.bench.catchup` on a database already swept past the catch-up's instant
+    (here: only a registered order, which the sweep never stamps) ends with one Chinese line, not
+    a division by zero; the reset it ran first undid nothing."""
+    from hotline.bench import catchup
+
+    new_order()
+    with pytest.raises(SystemExit) as ended:
+        catchup.measure(1, None)
+    assert "没有要补打的" in str(ended.value)
+    assert not Event.objects.filter(action__in=("overdue", "near_due", "remind")).exists()
