@@ -42,9 +42,10 @@ def _rows(table: str, heading: str) -> list[str]:
     return [line for line in table.splitlines() if line.startswith(f"| {heading}")]
 
 
-# The supervisor's page and the callback queue: their query functions and their whole pages.
+# The supervisor's page and the callback queue: their query functions and their whole pages; the
+# intake queue's whole page.
 CHASE_PAGES = ("督办页 supervision_queues", "督办页 各单位临期/超期计数", "回访队列 callback_queue", "GET /supervision/",
-               "GET /callbacks/")
+               "GET /callbacks/", "GET /intake/queue/")
 
 
 @pytest.mark.skipif(not _postgres_reachable(), reason="needs PostgreSQL on 127.0.0.1")

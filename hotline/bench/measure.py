@@ -345,7 +345,9 @@ def http_pages(port: int, reps: int = 20) -> list[dict]:
     supervisor, operator = _center_people()
     pages = [(handler, "/inbox/", "GET /inbox/（承办人）"), (dispatcher, "/dispatch/", "GET /dispatch/"),
              (dispatcher, "/orders/", "GET /orders/"), (dispatcher, "/orders/?q=%E7%87%83%E6%B0%94", "GET /orders/?q=燃气"),
-             (supervisor, "/supervision/", "GET /supervision/（督办）"), (operator, "/callbacks/", "GET /callbacks/（话务员）")]
+             (supervisor, "/supervision/", "GET /supervision/（督办）"), (operator, "/callbacks/", "GET /callbacks/（话务员）"),
+             # The slowest page of the 10M mixed load (2026-12-07), so it is timed alone too.
+             (operator, "/intake/queue/", "GET /intake/queue/（话务员，待受理）")]
     cursor = queries.unit_inbox(handler, timezone.now())["overdue"].next_cursor
     if cursor:
         pages.insert(1, (handler, f"/inbox/?overdue={cursor}", "GET /inbox/?overdue=…（已超期第 2 页）"))
