@@ -519,7 +519,6 @@ def test_a_batch_reads_its_orders_once(outage):
 
 
 @pytest.mark.django_db(transaction=True)  # its reset VACUUMs, outside a transaction on PostgreSQL
-
 def test_the_catch_up_bench_says_so_when_there_is_nothing_to_catch_up(new_order):
     """`python -m hotline.bench.catchup` on a database already swept past the catch-up's instant
     (here: only a registered order, which the sweep never stamps) ends with one Chinese line, not
