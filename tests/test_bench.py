@@ -168,6 +168,33 @@ def test_settings_recommended_or_default_per_database():
     assert 'ALTER DATABASE "hotline_bench" RESET jit' in statements and not elsewhere
 
 
+@pytest.mark.skipif(not _postgres_reachable(), reason="needs PostgreSQL on 127.0.0.1")
+def test_server_settings_are_written_reloaded_and_reset():
+    """``--server-settings``: ALTER SYSTEM and a reload reach new sessions; shared_buffers waits for a
+    restart; "default" puts back what the server had (the test's change lasts a moment)."""
+    import psycopg
+
+    from hotline.bench import cache
+
+    dsn = "host=127.0.0.1 user=postgres dbname=postgres"
+
+    def show(*names: str) -> list[str]:
+        with psycopg.connect(dsn, autocommit=True) as fresh:
+            return [fresh.execute("SELECT current_setting(%s)", [n]).fetchone()[0] for n in names]
+
+    names = ("max_wal_size", "checkpoint_timeout", "wal_compression", "shared_buffers")
+    before = show(*names)
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cursor:
+        try:
+            pending = cache.apply_server_settings(cursor, "recommended")
+            assert show(*names[:3]) == ["8GB", "15min", "pglz"]  # "on" is pglz
+            assert show("shared_buffers") == before[3:]
+            assert pending == ([] if before[3] == "6GB" else ["shared_buffers"])
+        finally:
+            assert cache.apply_server_settings(cursor, "default") == []
+    assert show(*names) == before
+
+
 def test_a_step_whose_part_is_missing_says_so_in_one_chinese_line(tmp_path):
     """gunicorn shadowed by a package that cannot be imported: the step answers its one line."""
     fake = tmp_path / "shadow" / "gunicorn"

@@ -119,6 +119,33 @@ def settings_sql(database: str, which: str) -> tuple[list[str], list[str]]:
     return statements, elsewhere
 
 
+def server_settings_sql(which: str) -> list[str]:
+    """``ALTER SYSTEM`` statements that give the whole server the ``which`` ("recommended" or
+    "default") values of the settings a database cannot hold: postgresql.auto.conf, which
+    PostgreSQL reads after postgresql.conf, so they hold until reset (``which="default"``)."""
+    return [f"ALTER SYSTEM SET {name} = '{value}'" if which == "recommended" else f"ALTER SYSTEM RESET {name}"
+            for name, (value, how) in RECOMMENDED.items() if how != "database"]
+
+
+def apply_server_settings(cursor, which: str, *, settle: float = 10.0) -> list[str]:
+    """Write the server-wide settings (``server_settings_sql``) and reload the configuration; return
+    the names still waiting for a restart (``shared_buffers``). A backend takes a reload in when it
+    next reads a command; ``pg_conf_load_time()`` moves when this session has (up to ``settle`` s)."""
+    cursor.execute("SELECT pg_conf_load_time()")
+    [(loaded,)] = cursor.fetchall()
+    for statement in server_settings_sql(which):
+        cursor.execute(statement)
+    cursor.execute("SELECT pg_reload_conf()")
+    deadline = time.monotonic() + settle
+    while True:
+        cursor.execute("SELECT pg_conf_load_time()")
+        if cursor.fetchall()[0][0] > loaded or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    cursor.execute("SELECT name FROM pg_settings WHERE pending_restart ORDER BY name")
+    return [name for (name,) in cursor.fetchall()]
+
+
 def current_settings(cursor) -> dict[str, str]:
     """The values in force for this session, of every setting docs/deployment.md recommends."""
     cursor.execute("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s) ORDER BY name",

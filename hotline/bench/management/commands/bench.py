@@ -105,6 +105,10 @@ class Command(BaseCommand):
         parser.add_argument("--cold-rounds", type=int, default=3, help="冷缓存测几轮（默认 3，取中位数）")
         parser.add_argument("--pg-settings", choices=("recommended", "default"), default="recommended",
                             help="基准库用 docs/deployment.md 推荐的设置（可按库设置的部分）或 PostgreSQL 默认值")
+        parser.add_argument("--server-settings", choices=("leave", "recommended", "default"), default="leave",
+                            help="服务器级设置（shared_buffers、max_wal_size、检查点等）：leave 不动（默认）；"
+                                 "recommended/default 用 ALTER SYSTEM 改为推荐值或还原默认值并重新加载，"
+                                 "对同一服务器上所有库生效、结束后不还原；shared_buffers 另需 --restart-postgres 才生效")
         # internal: one step inside the benchmark database
         parser.add_argument("--step", default="", help="（内部）")
         parser.add_argument("--phase", type=int, default=0, help="（内部）")
@@ -180,7 +184,9 @@ class Command(BaseCommand):
                 self.step("setup")
             if pg:
                 elsewhere = self.step("pg-settings", "--pg-settings", o["pg_settings"])["elsewhere"]
-                if elsewhere:
+                if o["server_settings"] != "leave":
+                    load_text += self.server_settings(name)
+                elif elsewhere:
                     load_text += "不能按库设置、基准未改的推荐值：" + "；".join(elsewhere) + "。"
             phases = [int(p) for p in o["load_phases"].split(",") if p.strip()] if not o["reuse"] else []
             if o["reuse"] and o["load_phases"] != "0,1,2":
@@ -248,16 +254,13 @@ class Command(BaseCommand):
         if totals["errors"]:
             self.stdout.write(f"日志：{totals['logs']}")
 
-    def cold_search(self, name: str) -> list[dict]:
-        """The searches' first runs after a restart (and the page cache dropped, when permitted):
-        ``--cold-rounds`` rounds, median with the fastest and slowest."""
+    def restart_server(self, name: str) -> None:
+        """Restart PostgreSQL (``--restart-command`` or Debian's) and wait until ``name`` answers."""
         import psycopg
 
         from hotline.bench import cache
-        from hotline.bench.measure import UNIT_SEARCH_NOTE
 
-        o = self.o
-        command = o["restart_command"] or cache.default_restart_command()
+        command = self.o["restart_command"] or cache.default_restart_command()
         parsed = urlparse(self.url)
 
         def ready() -> bool:
@@ -268,9 +271,39 @@ class Command(BaseCommand):
             except psycopg.OperationalError:
                 return False
 
+        self.stderr.write(f"[bench] 重启 PostgreSQL：{command}")
+        cache.restart_postgres(command, ready)
+
+    def server_settings(self, name: str) -> str:
+        """``--server-settings``: the server-wide values written with ALTER SYSTEM and reloaded, and a
+        restart for those that need one when ``--restart-postgres`` allows it; the report's sentence."""
+        from hotline.bench import cache
+
+        which = self.o["server_settings"]
+        pending = self.step("server-settings", "--server-settings", which)["pending_restart"]
+        values = "推荐值" if which == "recommended" else "PostgreSQL 默认值"
+        text = (f"服务器级设置由基准用 ALTER SYSTEM 改为{values}并重新加载（写在 postgresql.auto.conf，"
+                f"对同一服务器上所有库生效，基准结束后不还原）")
+        if pending and self.o["restart_postgres"]:
+            try:
+                self.restart_server(name)
+            except cache.CacheError as exc:
+                raise CommandError(str(exc)) from None
+            text += f"；{'、'.join(pending)} 需重启，已重启"
+        elif pending:
+            text += f"；{'、'.join(pending)} 需重启才生效，没有 --restart-postgres，未重启，仍是旧值"
+        return text + "。"
+
+    def cold_search(self, name: str) -> list[dict]:
+        """The searches' first runs after a restart (and the page cache dropped, when permitted):
+        ``--cold-rounds`` rounds, median with the fastest and slowest."""
+        from hotline.bench import cache
+        from hotline.bench.measure import UNIT_SEARCH_NOTE
+
+        o = self.o
+
         def restart() -> None:
-            self.stderr.write(f"[bench] 重启 PostgreSQL：{command}")
-            cache.restart_postgres(command, ready)
+            self.restart_server(name)
 
         try:
             times, dropped = cache.cold_rounds(max(1, o["cold_rounds"]), restart,
@@ -498,6 +531,13 @@ class Command(BaseCommand):
             from django.db import connection
 
             result = {"elsewhere": self.apply_settings(connection, o["pg_settings"])}
+        elif step == "server-settings":
+            from django.db import connection
+
+            from hotline.bench.cache import apply_server_settings
+
+            with connection.cursor() as cursor:
+                result = {"pending_restart": apply_server_settings(cursor, o["server_settings"])}
         elif step == "settings":
             from django.db import connection
 
