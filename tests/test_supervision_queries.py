@@ -32,6 +32,7 @@ from hotline.workorders.queries import (
     callback_queue,
     escalations,
     failed_supervisions,
+    intake_queue,
     near_due_window,
     per_unit_counts,
     supervision_lists,
@@ -337,7 +338,7 @@ def _plans(run) -> list[str]:
 
 
 @postgres_only
-def test_the_supervision_and_callback_queues_start_from_their_partial_indexes(varied):
+def test_the_supervision_callback_and_intake_queues_start_from_their_partial_indexes(varied):
     """Shaped like a server's history, where few rows match: thousands of upstream orders reported
     back, overdue open orders nobody chased yet, 督办 long answered, callbacks long made."""
     user = varied["supervisor_zhou"]
@@ -371,6 +372,7 @@ def test_the_supervision_and_callback_queues_start_from_their_partial_indexes(va
         failed = _plans(lambda: failed_supervisions(user))[0]
         overdue, _, near, _ = _plans(lambda: supervision_lists(user, NOW))
         callbacks = _plans(lambda: callback_queue(varied["operator_li"], now=NOW))[0]
+        intake = _plans(lambda: intake_queue(varied["operator_li"]))[0]
     # Each list is read from the index whose condition is its WHERE (the range on its date).
     assert "using wo_upstream_owed_idx" in upstream, upstream
     assert "using wo_chased_deadline_idx" in chased, chased
@@ -378,3 +380,6 @@ def test_the_supervision_and_callback_queues_start_from_their_partial_indexes(va
     assert "Index Scan Backward using reminder_failed_idx" in failed, failed
     assert "using wo_open_deadline_idx" in overdue and "using wo_open_deadline_idx" in near, (overdue, near)
     assert "using wo_callback_due_idx" in callbacks, callbacks
+    # The intake queue under the operator's door (an OR of its own orders and two statuses, ANDed
+    # with 已登记): migration 0014's index never existed (its name was taken); 0027's is read.
+    assert "using wo_intake_idx" in intake, intake

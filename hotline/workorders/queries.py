@@ -610,7 +610,7 @@ def dispatch_queue(user, *, cursor: str | None = None, size: int = QUEUE_PAGE) -
 def intake_queue(user, *, cursor: str | None = None, size: int = QUEUE_PAGE) -> QueuePage:
     """Orders registered and not yet taken in (已登记): what the portal, Open311 and the API
     registered, and anything else left without a disposition. The earliest deadline first, then
-    the earliest registered (partial index ``wo_received_idx``); rows carry their channel."""
+    the earliest registered (partial index ``wo_intake_idx``, PostgreSQL); rows carry their channel."""
     qs = WorkOrder.objects.visible_to(user).filter(status=Status.RECEIVED)
     fields = ("handle_deadline", "received_at", "id")
     rows, total = _read([_Part(qs, (True, False, False))], fields, ORDER_ROW_COLUMNS + ("id", "source"), cursor,

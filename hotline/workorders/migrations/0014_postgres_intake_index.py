@@ -3,6 +3,9 @@
 ``wo_received_idx`` is partial (``status = 'received'``): orders stay there minutes, not months, so
 the index holds a handful of rows however long the history grows, and the queue's page and capped
 count read only those. SQLite keeps the model's indexes only.
+
+It never took effect: the model's index on (received_at, id) already had that name, so ``IF NOT
+EXISTS`` built nothing. Migration 0027 builds it as ``wo_intake_idx``.
 """
 
 from django.db import migrations
