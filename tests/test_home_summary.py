@@ -34,8 +34,9 @@ COUNTS = ("open", "overdue", "near_due", "awaiting_dispatch", "awaiting_callback
 @pytest.fixture
 def clock(settings, monkeypatch):
     """A cache of its own (nothing left by other tests) whose clock the test moves: ``clock(61)``."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "home-summary-tests"}}
+    # Only the default cache is replaced: the shared one (sessions' and the schedulers' keys) stays.
+    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                                      "LOCATION": "home-summary-tests"}}
     cache.clear()
     now = [1_700_000_000.0]
     fake = types.SimpleNamespace(time=lambda: now[0])
