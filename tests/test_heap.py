@@ -3,6 +3,7 @@ objects alone, and the process gets them back afterwards; an app process's own f
 
 import gc
 import weakref
+from collections import Counter
 
 import pytest
 
@@ -56,6 +57,6 @@ def test_an_app_process_keeps_its_freeze(thawed):
 
 def test_the_sweep_runs_with_the_older_objects_frozen(thawed, monkeypatch, db):
     seen = []
-    monkeypatch.setattr(tasks, "sweep_overdue", lambda *a, **k: seen.append(gc.get_freeze_count()) or 0)
+    monkeypatch.setattr(tasks._SharedBatches, "work", lambda self: seen.append(gc.get_freeze_count()) or Counter())
     tasks.run_sweep(batch_size=10)
     assert seen and seen[0] > 0 and gc.get_freeze_count() == 0

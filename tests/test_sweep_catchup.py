@@ -306,39 +306,46 @@ def test_three_sweeps_at_once_write_each_fact_once(outage):
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="side by side only on PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_the_passes_side_by_side_write_what_they_write_in_turn(outage, monkeypatch):
-    """The catch-up's passes on connections of their own (overdue stamps; near-due notices and
-    automatic 催办; failed 督办) write row for row what they write one after the other on one
-    connection, live, each batch stamped when it holds its locks."""
+def test_the_connections_side_by_side_write_what_one_writes_alone(outage, monkeypatch):
+    """The catch-up's connections side by side, each taking the next batch of any pass (overdue
+    stamps; near-due notices and automatic 催办; failed 督办), write row for row what one connection
+    writes taking every batch in turn, live, each batch stamped when it holds its locks; every
+    connection works, and a connection is not tied to one pass."""
     from hotline.bench.catchup import reset
     from hotline.lib import parallel
 
     first_event = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
     first_reminder = Reminder.objects.order_by("-pk").values_list("pk", flat=True).first()
-    ran = []  # (pass, thread), in the order the passes started
+    ran = []  # (pass, thread, batch), in the order the batches started
 
-    def recorded(name, sweep_pass):
-        def run(*args, **kwargs):
-            ran.append((name.removeprefix("sweep_"), threading.get_ident()))
-            return sweep_pass(*args, **kwargs)
+    def recorded(name, write):
+        def run(ids, **kwargs):
+            ran.append((name, threading.get_ident(), tuple(ids)))
+            return write(ids, **kwargs)
         return run
 
-    for name in ("sweep_overdue", "sweep_near_due", "sweep_supervisions"):
-        monkeypatch.setattr(tasks, name, recorded(name, getattr(tasks, name)))
+    for name in ("near_due", "mark_overdue", "mark_supervision_failed"):
+        monkeypatch.setattr(actions, name, recorded(name, getattr(actions, name)))
 
     def sweep():
         ran.clear()
         with time_machine.travel(BACK, tick=False):
             result = tasks.run_sweep(batch_size=20)
-        return result, _written(first_event, first_reminder), dict(ran)
+        return result, _written(first_event, first_reminder), list(ran)
 
-    assert parallel.can_run_side_by_side("default")
-    together, written_together, threads = sweep()
-    assert len(threads) == len(set(threads.values())) == 3
+    assert parallel.can_run_side_by_side("default") and tasks.SWEEP_CONNECTIONS > 1
+    together, written_together, batches = sweep()
+    threads = {thread for _, thread, _ in batches}
+    assert len(threads) == tasks.SWEEP_CONNECTIONS
+    assert any(len({name for name, thread, _ in batches if thread == t}) > 1 for t in threads)
+    # No order (no 督办) was handed to two batches.
+    for name in ("near_due", "mark_overdue", "mark_supervision_failed"):
+        ids = [pk for n, _, batch in batches if n == name for pk in batch]
+        assert ids and len(ids) == len(set(ids)), name
     reset(BACK)
     monkeypatch.setattr(parallel, "can_run_side_by_side", lambda using: False)
-    in_turn, written_in_turn, threads = sweep()
-    assert set(threads.values()) == {threading.get_ident()}
+    in_turn, written_in_turn, batches = sweep()
+    assert {thread for _, thread, _ in batches} == {threading.get_ident()}
 
     counts = [together[k] for k in ("overdue", "near_due", "auto_remind", "supervision_failed")]
     assert together == in_turn and min(counts) > 0

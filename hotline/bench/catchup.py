@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import os
 import statistics
 import threading
@@ -125,40 +126,43 @@ class _Statements:
 
 
 class _timed_passes:
-    """Times each pass of ``run_sweep`` (it looks them up in its module when it runs)."""
-
-    NAMES = ("sweep_overdue", "sweep_near_due", "sweep_supervisions")
+    """Times each connection's share of ``run_sweep`` (``tasks._SharedBatches.work``, one call per
+    connection: each takes the next batch of any pass until none is left)."""
 
     def __init__(self, module, statements: _Statements):
-        self.module, self.seconds, self.saved, self.statements, self.counted = module, {}, {}, statements, {}
-        for name in self.NAMES:
-            self.saved[name] = original = getattr(module, name)
-            setattr(module, name, self._wrap(name, original))
+        self.owner, self.seconds, self.statements, self.counted, self.done = module._SharedBatches, {}, statements, {}, {}
+        self.numbers = itertools.count(1)  # next() is atomic: the connections' threads start at once
+        self.saved = original = self.owner.work
+        self.owner.work = self._wrap(original)
 
-    def _wrap(self, name, fn):
-        def run(*args, **kwargs):
+    def _wrap(self, fn):
+        timer = self
+
+        def run(shared):
             from django.db import connection
 
+            name = f"connection {next(timer.numbers)}"
             counted = 0
 
             def count(execute, sql, params, many, context):
                 nonlocal counted
                 counted += 1
-                return self.statements(execute, sql, params, many, context)
+                return timer.statements(execute, sql, params, many, context)
 
             t = time.perf_counter()
             try:
-                # The connection of the thread the pass runs in.
+                # The connection of the thread the share runs in.
                 with connection.execute_wrapper(count):
-                    return fn(*args, **kwargs)
+                    done = fn(shared)
             finally:
-                self.seconds[name.removeprefix("sweep_")] = time.perf_counter() - t
-                self.counted[name.removeprefix("sweep_")] = counted
+                timer.seconds[name] = time.perf_counter() - t
+                timer.counted[name] = counted
+            timer.done[name] = dict(done)
+            return done
         return run
 
     def restore(self):
-        for name, fn in self.saved.items():
-            setattr(self.module, name, fn)
+        self.owner.work = self.saved
 
 
 def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
@@ -199,8 +203,9 @@ def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
               f"{stamped / seconds:,.0f} stamps/s, {seconds / stamped * 1e3:.3f} ms/stamp; "
               f"SQL {sum(stmts.count.values()):,} statements {sql:.2f} s (~{sum(stmts.count.values()) / max(batches, 1):.0f}"
               f" per batch of {size}), other {seconds - sql:.2f} s")
-        print("    passes: " + ", ".join(f"{name} {secs:.2f} s ({passes.counted[name]:,} statements)"
-                                      for name, secs in passes.seconds.items()))
+        print("    connections: " + ", ".join(
+            f"{name} {secs:.2f} s ({passes.counted[name]:,} statements, {passes.done.get(name, {})})"
+            for name, secs in passes.seconds.items()))
         if n == 0:
             for key, secs in stmts.seconds.most_common(12):
                 print(f"    {stmts.count[key]:7,}  {secs:6.2f} s  {key}")

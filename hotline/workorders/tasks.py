@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from collections import Counter
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -166,22 +168,89 @@ def sweep_near_due(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool
     return noticed, issued
 
 
-def sweep_supervisions(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> int:
-    """Mark 督办 unanswered past ``respond_by`` as failed (``actions.mark_supervision_failed``)."""
-    failed, last = 0, 0
+def _supervision_batches(now: dt.datetime, batch_size: int) -> Iterator[list[int]]:
+    """Ids of the 督办 ``unanswered_supervisions`` finds, ``batch_size`` at a time by primary key."""
+    last = 0
     while ids := list(unanswered_supervisions(now).filter(pk__gt=last).order_by("pk")
                       .values_list("pk", flat=True)[:batch_size]):
-        failed += actions.mark_supervision_failed(ids, at=None if live else now)
+        yield ids
         last = ids[-1]
-    return failed
+
+
+def sweep_supervisions(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> int:
+    """Mark 督办 unanswered past ``respond_by`` as failed (``actions.mark_supervision_failed``)."""
+    return sum(actions.mark_supervision_failed(ids, at=None if live else now)
+               for ids in _supervision_batches(now, batch_size))
+
+
+# Connections a sweep works on at once: the catch-up's time is the server's and Python's CPU per
+# stamp, and two cores are what the smallest deployment has (docs/performance.md, "巡检与停机后的补打").
+SWEEP_CONNECTIONS = 2
+
+
+class _SharedBatches:
+    """The sweep's batches of all three passes, handed out one at a time to whichever connection
+    asks next, the passes taken in turn.
+
+    Each pass on a connection of its own left the cores idle at the end: after a day down the
+    near-due pass (a notice and often a 催办 per order) has about twice the overdue pass's work,
+    and the last half of its time ran alone. Handed out from one place, every connection works
+    until the last batch. Each pass still finds its batches by keyset (each batch starts after the
+    last key handed out, so no two connections get the same order), and each batch is still one
+    ``actions`` call: one transaction that locks its orders in one statement in primary-key order.
+    """
+
+    def __init__(self, now: dt.datetime, batch_size: int, live: bool):
+        at = None if live else now
+        window = near_due_window()
+        self._lock = threading.Lock()
+        # (pass, its batches, what one batch does): the near-due pass first, the longest.
+        self._passes = [
+            ("near_due", _keyset_batches(near_due_work(now), batch_size),
+             lambda ids: actions.near_due(ids, at=at, window=window)),
+            ("overdue", _keyset_batches(overdue_candidates(now), batch_size),
+             lambda ids: (actions.mark_overdue(ids, at=at),)),
+            ("supervision_failed", _supervision_batches(now, batch_size),
+             lambda ids: (actions.mark_supervision_failed(ids, at=at),)),
+        ]
+        self._turn = 0
+
+    def _next(self):
+        """The next batch and what to do with it, or None when every pass is done. The candidate
+        query runs on the asking thread's connection, under the lock (a keyset resumes after the
+        last batch handed out, whoever took it)."""
+        with self._lock:
+            while self._passes:
+                self._turn %= len(self._passes)
+                name, batches, work = self._passes[self._turn]
+                ids = next(batches, None)
+                if ids is None:
+                    del self._passes[self._turn]
+                    continue
+                self._turn += 1
+                return name, ids, work
+            return None
+
+    def work(self) -> Counter:
+        """Take batches until none is left; what this connection wrote, by kind."""
+        done = Counter()
+        while (item := self._next()) is not None:
+            name, ids, work = item
+            counts = work(ids)
+            if name == "near_due":
+                done["near_due"] += counts[0]
+                done["auto_remind"] += counts[1]
+            else:
+                done[name] += counts[0]
+        return done
 
 
 def run_sweep(at: str | dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> dict:
     """The sweep's three passes as of ``at`` (default: now, stamped live): the near-due notices and
     automatic 催办 (one lock of a batch for both), the overdue stamps, the failed 督办. On
-    PostgreSQL, outside a transaction, they run side by side, each on a connection of its own:
-    after a day down the catch-up is tens of thousands of stamps, and one connection keeps at most
-    one core busy.
+    PostgreSQL, outside a transaction, ``SWEEP_CONNECTIONS`` connections work side by side, each
+    taking the next batch of any pass (``_SharedBatches``): after a day down the catch-up is tens
+    of thousands of stamps, and one connection keeps at most one core busy.
 
     Why they cannot deadlock, with each other or with a second sweep's: each batch is a
     transaction of its own whose contended locks are order rows, taken in one statement in
@@ -191,17 +260,17 @@ def run_sweep(at: str | dt.datetime | None = None, batch_size: int = BATCH_SIZE)
     writes is a row it holds or a new row of its own events (the notifications' and outbox rows'
     unique keys name the event), and the share locks its new rows' foreign keys take fall on orders
     it holds or on rows no pass locks (units, users, assignments). The overdue orders (deadline
-    before ``now``) and the near-due ones (from ``now`` into the window) are disjoint; a 督办's order
-    may be among either, and then one batch waits for the other's commit.
+    before ``now``) and the near-due ones (from ``now`` into the window) are disjoint, and two
+    batches of one pass are disjoint (keyset); a 督办's order may be among either, and then one
+    batch waits for the other's commit.
     """
     now, live = _parse_at(at), at is None
-    # A full collection of the worker's objects stops every pass at once (hotline.lib.heap).
+    shared = _SharedBatches(now, batch_size, live)
+    # A full collection of the worker's objects stops every connection's thread at once (hotline.lib.heap).
     with collect_only_new():
-        (near_due, auto_remind), overdue, failed = side_by_side(
-            lambda: sweep_near_due(now, batch_size, live=live), lambda: sweep_overdue(now, batch_size, live=live),
-            lambda: sweep_supervisions(now, batch_size, live=live), using="default")
-    result = {"at": now.isoformat(), "overdue": overdue, "near_due": near_due, "auto_remind": auto_remind,
-              "supervision_failed": failed}
+        done = sum(side_by_side(*[shared.work] * SWEEP_CONNECTIONS, using="default"), Counter())
+    result = {"at": now.isoformat(), "overdue": done["overdue"], "near_due": done["near_due"],
+              "auto_remind": done["auto_remind"], "supervision_failed": done["supervision_failed"]}
     logger.info("SLA sweep %s", result)
     return result
 
