@@ -106,8 +106,8 @@ def reset(later: dt.datetime) -> dict:
 
 
 class _Statements:
-    """Counts and times every SQL statement, by its first words (from every thread a pass runs in:
-    the sweep's passes may run side by side, each on its own connection)."""
+    """Counts and times every SQL statement, by its first words (from every thread the sweep runs
+    in: its connections work side by side, each in a thread of its own)."""
 
     def __init__(self):
         self.count = Counter()
@@ -125,7 +125,7 @@ class _Statements:
                 self.seconds[key] += time.perf_counter() - t
 
 
-class _timed_passes:
+class _timed_connections:
     """Times each connection's share of ``run_sweep`` (``tasks._SharedBatches.work``, one call per
     connection: each takes the next batch of any pass until none is left)."""
 
@@ -179,7 +179,7 @@ def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
             print("reset", undone)
         before = (Notification.objects.count(), Delivery.objects.count())
         stmts = _Statements()
-        passes = _timed_passes(tasks, stmts)
+        passes = _timed_connections(tasks, stmts)
         t = time.perf_counter()
         if profile and n == 0:
             import cProfile
@@ -196,7 +196,7 @@ def measure(repeat: int, batch_size: int | None, profile: str = "") -> None:
             # A sweep already ran at or after that instant on this database: there is no catch-up to time.
             raise SystemExit(f"{clock.local(later):%Y-%m-%d %H:%M} 这一刻没有要补打的（这个库上已经巡检过这一刻或更晚），没有可计时的补打")
         notes = Notification.objects.count() - before[0], Delivery.objects.count() - before[1]
-        sql = sum(stmts.seconds.values())  # summed over the passes' connections: may exceed the time
+        sql = sum(stmts.seconds.values())  # summed over the connections: may exceed the time
         batches = sum(-(-result[k] // size) for k in ("overdue", "near_due", "auto_remind", "supervision_failed"))
         times.append(seconds)
         print(f"run {n + 1}: {seconds:.2f} s, {result}, notifications {notes[0]:,}, outbox {notes[1]:,}; "
