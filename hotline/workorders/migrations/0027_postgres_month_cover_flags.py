@@ -1,0 +1,51 @@
+"""The two covering indexes carry the columns the month's counts gained since (PostgreSQL).
+
+``is_repeat`` (重复诉求率) and ``callback_unreachable`` (回访无法联系) joined the center's counts
+and the unit figures on 12-04, ``kb_article_id`` is the knowledge base's direct-answer count: none
+was in ``wo_month_cover2_idx`` or ``wo_assess_cover_idx``, so every pass over a month's orders (the
+tables, the previous month, the same month last year, the unit figures' join by key) read the
+orders' heap rows — wide, with the appeal's text — instead of the index alone, and the planner often
+chose to read the whole table. Built under new names, then the old ones dropped, so the statistics
+never run without a covering index. SQLite keeps the model's indexes only. docs/performance.md,
+"月度构建：覆盖索引补上三列".
+"""
+
+from django.db import migrations
+
+MONTH_OLD = ("id", "lead_unit_id", "appeal_type_id", "upstream_platform_id", "category_id", "source",
+             "disposition", "status", "handle_deadline", "replied_at", "satisfaction", "callback_solved",
+             "callback_at", "rework_count", "overdue_at", "excluded_from_assessment", "dispatched_at")
+ASSESS_OLD = ("number", "handle_deadline", "status", "source", "callback_at", "satisfaction", "callback_solved",
+              "rework_count", "overdue_at", "excluded_from_assessment")
+MONTH = (*MONTH_OLD, "is_repeat", "callback_unreachable", "kb_article_id")
+ASSESS = (*ASSESS_OLD, "callback_unreachable")
+
+# (new name, old name, key, new columns, old columns)
+INDEXES = (
+    ("wo_month_cover3_idx", "wo_month_cover2_idx", "received_at", MONTH, MONTH_OLD),
+    ("wo_assess_cover2_idx", "wo_assess_cover_idx", "id", ASSESS, ASSESS_OLD),
+)
+
+
+def _swap(schema_editor, *, forwards: bool):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for new, old, key, columns, old_columns in INDEXES:
+        make, drop, include = (new, old, columns) if forwards else (old, new, old_columns)
+        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {make} ON workorders_workorder ({key}) "
+                              f"INCLUDE ({', '.join(include)})")
+        schema_editor.execute(f"DROP INDEX IF EXISTS {drop}")
+
+
+def forwards(apps, schema_editor):
+    _swap(schema_editor, forwards=True)
+
+
+def backwards(apps, schema_editor):
+    _swap(schema_editor, forwards=False)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("workorders", "0026_assignment_order_open")]
+
+    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
