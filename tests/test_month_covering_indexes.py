@@ -62,6 +62,7 @@ def test_the_month_passes_over_orders_are_index_only(people, unit, new_order):
     scans = _order_scans(_plan(units))
     assert scans and set(scans) == {"Index Only Scan using wo_assess_cover2_idx"}, scans
 
-    # The knowledge base's direct answers of the month.
-    [answers] = [s for s in statements if '"kb_article_id" IS NOT NULL' in s]
-    assert _order_scans(_plan(answers)) == ["Index Only Scan using wo_month_cover3_idx"]
+    # The knowledge base's direct answers of the month are counted in the tables' pass, not in a
+    # pass of their own.
+    assert len([s for s in statements if '"kb_article_id" IS NOT NULL' in s]) == 1
+    assert any('"kb_article_id" IS NOT NULL' in s for s in center)

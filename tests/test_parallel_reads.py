@@ -106,3 +106,37 @@ def test_month_statistics_side_by_side_equal_one_after_another(people, unit, new
     assert at_once.grand_total > 0 and at_once.overdue and any(m.evidence for m in at_once.unit_rates)
     assert sum(m.counts.get("return_requests", 0) for m in at_once.unit_rates) > 0
     assert unit_at_once == unit_in_turn and unit_at_once.grand_total > 0
+
+
+def test_unit_figures_in_parts_by_order_equal_one_pass(people, unit, new_order, monkeypatch):
+    """The unit figures' main pass cut in two by order id (a connection each, on PostgreSQL) gives
+    the same counts, evidence lists in the same order, excluded orders and pending limit as one pass."""
+    from hotline.lib import clock
+    from hotline.metrics import units
+
+    build_july(people, unit, new_order)
+    lo, hi = clock.days_bounds(*JULY)
+    parts = []
+    main_pass = units._rows
+
+    def counted_part(*args, **kwargs):
+        parts.append(threading.get_ident())
+        return main_pass(*args, **kwargs)
+
+    monkeypatch.setattr(units, "_rows", counted_part)
+    results = []
+    for as_of in (FAR_LATER, lo + (hi - lo) / 2):  # every limit passed; mid-month, some still running
+        monkeypatch.setattr(units, "PARTS", 2)
+        parts.clear()
+        in_parts = units.count_units(lo, hi, as_of=as_of, using="default")
+        assert len(parts) == (2 if ON_POSTGRES else 1)
+        monkeypatch.setattr(units, "PARTS", 1)
+        whole = units.count_units(lo, hi, as_of=as_of, using="default")
+        assert in_parts == whole
+        assert list(in_parts[0]) == list(whole[0])
+        results.append(whole)
+    (counted, _), (_, pending) = results
+    assert any(c.evidence for c in counted.values()) and pending is not None
+    # Both parts had orders: the cut is not one part and an empty one.
+    dispatched = units.lead_assignments(lo, hi, using="default").values_list("order_id", flat=True)
+    assert {pk % 2 for pk in dispatched} == {0, 1}

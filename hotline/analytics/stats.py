@@ -30,7 +30,7 @@ from hotline.lib.parallel import side_by_side
 from hotline.lib.shares import format_share, share
 from hotline.metrics import units as unit_queries
 from hotline.metrics.center import COORDINATED_DISPOSITIONS, direct_answer_rate, main_aggregates, repeat_rate
-from hotline.metrics.knowledge import knowledge_counts
+from hotline.metrics.knowledge import answer_aggregates, knowledge_counts
 from hotline.metrics.units import UnitMetrics, total_counts
 from hotline.metrics.values import Change, Rate, Rates
 from hotline.workorders.models import Assignment, WorkOrder
@@ -211,6 +211,7 @@ class _Pass:
     platforms: dict  # upstream platform id -> upstream orders
     categories: dict  # category id -> orders (categorized orders only)
     category_leads: dict  # (category id, lead unit id) -> orders (categorized orders with a lead unit)
+    kb_answers: int  # 知识库直接答复 (hotline.metrics.knowledge), counted in the same pass
 
 
 GROUP_KEYS = ("appeal_type", "upstream_platform", "category", "lead_unit")
@@ -226,7 +227,8 @@ def _one_pass(orders: QuerySet) -> _Pass:
     """
     main_aggs = main_aggregates()
     main_keys = tuple(main_aggs)
-    rows = orders.order_by().values(*GROUP_KEYS).annotate(**main_aggs)
+    rows = orders.order_by().values(*GROUP_KEYS).annotate(**main_aggs, **answer_aggregates())
+    kb_answers = 0
     main = dict.fromkeys(main_keys, 0)
     types: dict[int, int] = {}
     platforms: dict[int, int] = {}
@@ -235,6 +237,7 @@ def _one_pass(orders: QuerySet) -> _Pass:
     for r in rows:
         for key in main_keys:
             main[key] += r[key] or 0
+        kb_answers += r["kb_answers"] or 0
         types[r["appeal_type"]] = types.get(r["appeal_type"], 0) + r["grand_total"]
         if r["upstream_platform"] is not None and r["upstream_total"]:
             platforms[r["upstream_platform"]] = platforms.get(r["upstream_platform"], 0) + r["upstream_total"]
@@ -243,7 +246,7 @@ def _one_pass(orders: QuerySet) -> _Pass:
             if r["lead_unit"] is not None:
                 pair = (r["category"], r["lead_unit"])
                 category_leads[pair] = category_leads.get(pair, 0) + r["grand_total"]
-    return _Pass(main, types, platforms, categories, category_leads)
+    return _Pass(main, types, platforms, categories, category_leads, kb_answers)
 
 
 def appeal_type_rows(db: str, counts: dict) -> tuple[CountRow, ...]:
@@ -354,7 +357,7 @@ def period_statistics(start: dt.date, end: dt.date, *, unit=None, town=None, usi
         hotspots=hotspots, categorized=categorized,
         changes=changes, rates=Rates(totals), unit_rates=tuple(per_unit.values()),
         direct_answer=direct_answer_rate(main), repeat_rate=repeat_rate(main),
-        knowledge=knowledge_counts(start, end, using=db, orders=orders),
+        knowledge=knowledge_counts(start, end, using=db, answers=one.kb_answers),
         overdue=overdue, overdue_total=totals["overdue"], unreachable_total=totals["unreachable"],
         stationing_noncompliant=noncompliant_stationing(start, end) if with_calls else (),
         category_counts=dict(one.categories), category_leads=dict(one.category_leads),
