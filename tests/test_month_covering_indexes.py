@@ -3,7 +3,7 @@
 A column added to a count (``is_repeat``, ``callback_unreachable`` on 12-04) but not to the
 covering indexes silently sends every pass over a month back to the orders' heap rows — wide, with
 the appeal's text — at ten times the bytes: nothing fails, the month build only gets slower
-(docs/performance.md, "月度构建：覆盖索引补上三列"). These tests send the statistics' own statements
+(docs/performance.md, "月度构建：覆盖索引补上三列、单位指标分两半"). These tests send the statistics' own statements
 to EXPLAIN with the scans that read the table turned off: each pass over the orders must still find
 an index-only plan, through the index named, or a column it reads is missing from that index.
 """

@@ -72,6 +72,18 @@ assignments of those events' orders; it never reads the month's population. When
 events have been recorded since, the month is counted again instead. Not detected: a change written
 to the database without an action (SQL by hand, a data migration, the Django shell); after one,
 delete the month's row (`MonthUnitFigures.objects.filter(year=…, month=…).delete()`).
+
+How a month is counted when it is not kept (or no longer holds): the unit figures are one pass
+over the month's lead assignments, grouped per (unit counted for, order). Every count and flag is
+a sum or a maximum over those groups, so where the passes run side by side (PostgreSQL, outside a
+transaction: `hotline.lib.parallel`) the pass is cut in two by order id, each half on a connection
+of its own, and the halves are added (sums added, evidence lists merged by order number, the
+earliest running limit kept): no order is in both halves, and the figures are exactly those of one
+pass (`tests/test_parallel_reads.py` compares them). The center's counts and the knowledge base's
+direct answers are one pass over the month's orders. On PostgreSQL each of these passes reads the
+covering indexes alone (`wo_month_cover3_idx`, `wo_assess_cover2_idx`); a column added to a count
+must be added to them too, or every pass reads the orders' rows again
+(`tests/test_month_covering_indexes.py` fails).
 """
 
 
