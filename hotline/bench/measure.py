@@ -999,14 +999,17 @@ def month_build(label: str = "", *, repeats: int = 3) -> list[dict]:
     else:
         row["ok"] = None
     row["note"] = (("中位那次 " if len(totals) > 1 else "") + " + ".join(f"{k} {v:.2f}s" for k, v in middle.items())
-                   + f"；峰值 RSS {row['peak_rss_mb']} MB"
+                   # One process: the passes that run side by side (hotline.lib.parallel) are its
+                   # threads, so their results are in this peak; the server's memory is not.
+                   + f"；峰值 RSS {row['peak_rss_mb']} MB（一个进程，并排几遍的线程都在内）"
                    + (f"；对窄基线 {total / narrow:.1f}×" if narrow == narrow else ""))
     rows = [hot, row]
     if full == full:
         rows.append({"name": "基线：一条手写 SQL 算出构建读取的全部数字（统计、环比同比、签收、考核计数与证据编号、"
                              "每日、前三月分类、典型案例）", "key": "month-full-sql", "seconds": round(full, 2),
                      "min": round(min(fulls), 2), "max": round(max(fulls), 2), "n": len(fulls),
-                     "note": "与构建交替跑"})
+                     "note": "与构建交替跑；PostgreSQL 的并行查询开着（每个 Gather 至多 2 个工作进程），"
+                             "它和构建一样能用两个核"})
         rows.append({"name": "窄基线：一条 SQL（GROUPING SETS + FILTER）只算当月各表计数", "key": "month-sql",
                      "seconds": round(narrow, 2)})
     rows.append({"name": "（新进程首次）导入 jieba、matplotlib 并加载 jieba 词典", "seconds": round(warm, 2),
