@@ -384,13 +384,16 @@ def count_units(lo: dt.datetime, hi: dt.datetime, *, as_of: dt.datetime, using: 
 def _returns(every, db: str) -> tuple[dict[int, dict[str, int]], list[tuple[int, str]]]:
     """The returns asked for on the period's assignments (excluded orders out), per unit it counts
     for, and the rejected ones (unit, order number) by number."""
-    counted = every.filter(order__excluded_from_assessment=False)
+    # From the period's assignments to their requests (one row per return request), not from the
+    # requests to a subquery of the assignments: that way round PostgreSQL hashed every assignment
+    # in the history (a sequential scan of the table, growing with the years kept) to find the
+    # month's; this way it reads the month's range of ``asg_lead_dispatched_idx`` and hashes the
+    # return requests (1M orders: 0.33 → 0.11 s, docs/performance.md).
+    counted = every.filter(order__excluded_from_assessment=False, requests__kind=Request.Kind.RETURN)
     returns: dict[int, dict[str, int]] = {}
     rejected: list[tuple[int, str]] = []
-    for assessed, state, number in (Request.objects.using(db)
-                                    .filter(kind=Request.Kind.RETURN, assignment__in=counted.values("pk"))
-                                    .annotate(assessed=Coalesce("assignment__unit__parent_id", "assignment__unit_id"))
-                                    .values_list("assessed", "state", "order__number").order_by("order__number")):
+    for assessed, state, number in (counted.values_list("assessed", "requests__state", "requests__order__number")
+                                    .order_by("requests__order__number")):
         r = returns.setdefault(assessed, {"return_requests": 0, "returns_approved": 0, "unjustified_returns": 0})
         r["return_requests"] += 1
         if state == Request.State.APPROVED:
