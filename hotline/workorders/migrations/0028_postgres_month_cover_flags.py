@@ -46,6 +46,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("workorders", "0026_assignment_order_open")]
+    dependencies = [("workorders", "0027_postgres_intake_index")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]
