@@ -42,6 +42,14 @@ def _rows(table: str, heading: str) -> list[str]:
     return [line for line in table.splitlines() if line.startswith(f"| {heading}")]
 
 
+def assert_loader_swept(out: str) -> None:
+    """The loader wrote what a server sweeping every five minutes would have, automatic 催办
+    included: the sweep at the loader's last sweep, run again, finds nothing (before the loader
+    wrote the 催办, it issued one for every chased order in the near-due window)."""
+    [again] = _rows(out, "SLA 巡检 加载器最后一轮的重跑")
+    assert "超期 0、临期 0、自动催办 0）" in again and "✅" in again, again
+
+
 # The supervisor's page and the callback queue: their query functions and their whole pages; the
 # intake queue's whole page.
 CHASE_PAGES = ("督办页 supervision_queues", "督办页 各单位临期/超期计数", "回访队列 callback_queue", "GET /supervision/",
@@ -66,6 +74,7 @@ def test_bench_50k_on_postgres(tmp_path):
     assert len(_rows(out, "月度统计+考核+简报")) == 3
     # The catch-up after a day down, three times the same work (undone and vacuumed between runs).
     assert [r for r in _rows(out, "SLA 巡检 停机一天后的第一轮") if "3 次）" in r]
+    assert_loader_swept(out)
     # Every new search path ran (a unit's and the center's, one and two characters, rare), with its
     # median, fastest and slowest; the consistency check above compared each with the plain query
     # and found the character index in place.
@@ -113,6 +122,25 @@ def test_bench_small_on_sqlite(tmp_path):
     # The catch-up after a day down, three times the same work (undone between runs).
     [catch_up] = _rows(out, "SLA 巡检 停机一天后的第一轮")
     assert "3 次）" in catch_up and "自动催办" in catch_up
+    assert_loader_swept(out)
+    with sqlite3.connect(db) as conn:
+        # The loader's automatic 催办 (those the sweeps above issued are a day later or fewer):
+        # each on a lead assignment with its order's count, its system ``remind`` event and the
+        # bell's notice to each handler of the unit.
+        automatic, orders, counted = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT r.order_id), (SELECT SUM(reminder_count) FROM workorders_workorder) "
+            "FROM workorders_reminder r JOIN workorders_assignment a ON a.id = r.assignment_id "
+            "WHERE r.automatic AND r.kind = 'reminder' AND a.role = 'lead'").fetchone()
+        assert automatic == orders == counted > 100, (automatic, orders, counted)
+        assert conn.execute("SELECT COUNT(*) FROM workorders_reminder r WHERE NOT EXISTS (SELECT 1 FROM "
+                            "workorders_event e WHERE e.order_id = r.order_id AND e.action = 'remind' AND "
+                            "e.actor_role = 'system' AND e.at = r.at)").fetchone()[0] == 0
+        unnoticed = conn.execute(
+            "SELECT COUNT(*) FROM workorders_event e JOIN workorders_workorder o ON o.id = e.order_id "
+            "JOIN accounts_user u ON u.unit_id = o.lead_unit_id AND u.role = 'handler' AND u.is_active "
+            "WHERE e.action = 'remind' AND NOT EXISTS (SELECT 1 FROM notify_notification n "
+            "WHERE n.event_id = e.id AND n.recipient_id = u.id AND n.kind = 'reminder')").fetchone()[0]
+        assert unnoticed == 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,9 +20,12 @@ functions (right for a demo month, hours for millions). This loader writes rows 
 Shape: about 93 % local orders (70 % answered by the center, 30 % dispatched to a unit) and 7 %
 from upstream platforms; lead units follow the catalog's routing; recent orders are mostly open,
 older ones closed except a small tail, so about 10 % of all orders are open with deadlines spread
-around ``now``. Orders already past their deadline are stamped overdue as the SLA sweep would
-have done, up to ``SWEEP_LAG`` before ``now``, and near-due notices exist for orders already in
-the near-due window: the data is what a server that ran its sweeps looks like.
+around ``now``. The data is what a server that ran its SLA sweep every five minutes looks like,
+its last sweep on the scheduler's slot ``SWEEP_LAG`` before ``now`` (``last_sweep``): orders past
+their deadline by then are stamped overdue, orders that entered the near-due window have their
+near-due notice and, where a unit works them and the policy asks, the automatic 催办 (the reminder
+row, the order's count, the ``remind`` event and its notifications), each at the sweep that would
+have written it (``sweep_after``). So the first sweep after a load has only what came due since.
 """
 
 from __future__ import annotations
@@ -36,12 +39,28 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from hotline.catalog import data as catalog_data
-from hotline.workorders import textindex
-from hotline.workorders.models import Assignment, Callback, Event, NumberSequence, Request, WorkOrder
+from hotline.directory.models import Unit
+from hotline.notify import emit
+from hotline.notify.models import Kind, Notification
+from hotline.notify.templates import render
+from hotline.workorders import actions, sla, tasks, textindex
+from hotline.workorders.models import (
+    Assignment,
+    Callback,
+    Event,
+    NumberSequence,
+    Reminder,
+    Request,
+    WorkOrder,
+)
 from hotline.workorders.textindex import search_units_with
 
 UTC = dt.UTC
+# The sweep's period (``tasks.schedule_sweep``) and how long before ``now`` its last run was: the
+# first sweep after a load has a little to do, as a running server's next one has.
+SWEEP_EVERY = dt.timedelta(minutes=5)
 SWEEP_LAG = dt.timedelta(minutes=10)
+HELD = tuple(tasks.SWEPT_STATUSES)  # the statuses in which a unit holds the order
 TEXT_POOL = 3000
 REPLY_POOL = 400
 CHUNK = 50_000
@@ -65,6 +84,31 @@ ASSIGNMENT_COLS = (
 CALLBACK_COLS = ("order_id", "at", "by_id", "reached", "satisfaction", "solved", "reasonable", "outcome", "note")
 REQUEST_COLS = ("order_id", "assignment_id", "kind", "state", "reason", "basis", "requested_at", "requested_by_id",
                 "decided_at", "decided_by_id", "decision_note")
+REMINDER_COLS = ("order_id", "kind", "unit_id", "at", "by_id", "notice", "failed", "assignment_id", "automatic",
+                 "response")
+
+
+def last_sweep(now: dt.datetime) -> dt.datetime:
+    """The last sweep the loaded data has seen: the scheduler's slot ``SWEEP_LAG`` before ``now``."""
+    return tasks.slot_of(now - SWEEP_LAG, SWEEP_EVERY)
+
+
+def sweep_after(t: dt.datetime) -> dt.datetime:
+    """The first scheduled sweep that finds what became due at ``t``: the next slot strictly after it
+    (an order is overdue once its deadline is in the past, near due once it is less than the window away)."""
+    return tasks.slot_of(t, SWEEP_EVERY) + SWEEP_EVERY
+
+
+def chased_at(deadline: dt.datetime, dispatched_at: dt.datetime, *, window: dt.timedelta,
+              last: dt.datetime) -> dt.datetime | None:
+    """When the sweep wrote the near-due notice and the automatic 催办 of an order of a unit since
+    ``dispatched_at`` (the first sweep that saw it held with its deadline less than ``window`` away,
+    ``actions.near_due``), or None if no sweep up to ``last`` did."""
+    trigger = max(deadline - window, dispatched_at)
+    if trigger >= last:
+        return None
+    at = sweep_after(trigger)
+    return at if at <= deadline else None
 
 # Open states an order can be in, with weights, for orders still open at ``now``.
 OPEN_STATES = (("awaiting_dispatch", 3), ("dispatched", 14), ("handling", 52), ("return_requested", 2),
@@ -97,6 +141,8 @@ class LoadReport:
     requests: int = 0
     events: int = 0
     open_orders: int = 0
+    reminders: int = 0
+    notifications: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -157,6 +203,16 @@ class _Gen:
         self.sat_w = [w for _, w in SATISFACTION]
         self.unit_ids = sorted(set(refs.handlers))
         self.next_asg = 1
+        self.window = dt.timedelta(hours=settings.HOTLINE["NEAR_DUE_HOURS"])
+        self.last = last_sweep(now)
+        self._auto_remind: dict[tuple, bool] = {}
+
+    def auto_remind(self, appeal_type_id: int, urgency: str, source: str) -> bool:
+        """The policy's switch (``sla.auto_remind``), looked up once per kind of order."""
+        key = (appeal_type_id, urgency, source)
+        if key not in self._auto_remind:
+            self._auto_remind[key] = sla.auto_remind(*key)
+        return self._auto_remind[key]
 
     def lead_for(self, leaf: str, town: str) -> int:
         route = catalog_data.LEAF_ROUTING.get(leaf) or [catalog_data.TOWN]
@@ -180,10 +236,11 @@ class _Gen:
         """Rows of orders ``first_id``… received at ``times``; assignment ids continue from ``self.next_asg``."""
         rng, refs, now = self.rng, self.refs, self.now
         H = dt.timedelta(hours=1)
-        orders, assignments, callbacks, requests = [], [], [], []
+        orders, assignments, callbacks, requests, reminders = [], [], [], [], []
         for i, received in enumerate(times):
             oid = first_id + i
             first_assignment = len(assignments)
+            lead_asg = None  # (id, dispatched at) of the active lead assignment
             title, content, leaf, town, place = refs.texts[rng.randrange(len(refs.texts))]
             period = (received + SHANGHAI_OFFSET).strftime("%y%m")
             numbers[period] = numbers.get(period, 0) + 1
@@ -239,6 +296,8 @@ class _Gen:
                         signed = None
                     if rnd == 1:
                         first_asg = self.next_asg
+                    if last:
+                        lead_asg = (self.next_asg, at)
                     self.next_asg += 1
                     assignments.append((
                         self.next_asg - 1, oid, unit, "lead", rnd, last, at, refs.dispatchers[oid % len(refs.dispatchers)],
@@ -284,13 +343,24 @@ class _Gen:
                     state = "closed"
                 if state not in ("closed", "awaiting_callback") and row["disposition"] != "":
                     state = "awaiting_callback"
-            if row["handle_deadline"] and state in ("dispatched", "handling", "return_requested", "replied"):
+            if row["handle_deadline"] and state in HELD:
                 # The sweep's definition (``WorkOrderQuerySet.overdue``): held by a unit past the
                 # deadline, replied or not.
-                if row["handle_deadline"] < now - SWEEP_LAG:
-                    row["overdue_at"] = row["handle_deadline"] + dt.timedelta(minutes=rng.uniform(0, 5))
+                if row["handle_deadline"] < self.last:
+                    row["overdue_at"] = sweep_after(row["handle_deadline"])
             elif row["handle_deadline"] and row["replied_at"] and row["replied_at"] > row["handle_deadline"]:
-                row["overdue_at"] = row["handle_deadline"] + dt.timedelta(minutes=rng.uniform(0, 5))
+                row["overdue_at"] = sweep_after(row["handle_deadline"])
+            # The automatic 催办 (``actions.near_due``): the order's status now stands for its status
+            # then, as for the overdue stamps, so an order a unit works now was worked when it came
+            # near due, whether or not it is overdue since.
+            reminded = None
+            if (state in actions.CHASED and lead_asg
+                    and self.auto_remind(refs.appeal_types[atype], urgency, source)):
+                reminded = chased_at(row["handle_deadline"], lead_asg[1], window=self.window, last=self.last)
+                if reminded:
+                    reminders.append((oid, Reminder.Kind.REMINDER.value, row["lead"], reminded, None,
+                                      actions.automatic_reminder_notice(row["handle_deadline"], reminded), False,
+                                      lead_asg[0], True, ""))
             if state == "closed" and row["disposition"] in ("direct_answer", "coordinate", "dispatch"):
                 cb_at = (row["replied_at"] or received) + H * rng.uniform(2, 60)
                 if cb_at > now:
@@ -316,10 +386,11 @@ class _Gen:
                 urgency, state, row["disposition"], row["transfer"] or "", False, operator, received,
                 row["dispatched_at"], row["lead"], row["sign_deadline"], row["handle_deadline"], "",
                 row["replied_at"], row["closed_at"], row["overdue_at"], row["answer"], row["is_true"],
-                row["is_solved"], row["satisfaction"], row["callback_solved"], row["callback_at"], row["rework"], 0,
-                False, False, max(t for t in (received, row["closed_at"], row["replied_at"]) if t is not None),
+                row["is_solved"], row["satisfaction"], row["callback_solved"], row["callback_at"], row["rework"],
+                1 if reminded else 0, False, False,
+                max(t for t in (received, row["closed_at"], row["replied_at"], reminded) if t is not None),
                 search_units_with("", [a[2] for a in assignments[first_assignment:]])))
-        return orders, assignments, callbacks, requests
+        return orders, assignments, callbacks, requests, reminders
 
 
 def _phone(rng: random.Random) -> str:
@@ -339,6 +410,13 @@ def _copy(cursor, model, cols, rows) -> None:
     with cursor.copy(f"COPY {_table(model)} ({', '.join(cols)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def _aware(value) -> dt.datetime:
+    """A datetime read with a raw cursor: SQLite's may come back as text, or without its zone (UTC)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _sqlite_value(value):
@@ -446,10 +524,12 @@ def load(orders: int, *, start: dt.datetime, end: dt.datetime, now: dt.datetime,
             write(Assignment, ASSIGNMENT_COLS, rows[1])
             write(Callback, CALLBACK_COLS, rows[2])
             write(Request, REQUEST_COLS, rows[3])
+            write(Reminder, REMINDER_COLS, rows[4])
         report.orders += n
         report.assignments += len(rows[1])
         report.callbacks += len(rows[2])
         report.requests += len(rows[3])
+        report.reminders += len(rows[4])
         done += n
         if progress:
             progress(done, orders, time.perf_counter() - tick)
@@ -460,6 +540,7 @@ def load(orders: int, *, start: dt.datetime, end: dt.datetime, now: dt.datetime,
     tick = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         report.events = derive_events(cursor, first_id, first_id + orders - 1, asg_from, cb_from, now, pg)
+        report.notifications = reminder_notifications(cursor, first_id, first_id + orders - 1)
     report.seconds["derive events (sql)"] = time.perf_counter() - tick
     tick = time.perf_counter()
     with connection.cursor() as cursor:
@@ -479,7 +560,7 @@ def load(orders: int, *, start: dt.datetime, end: dt.datetime, now: dt.datetime,
         tick = time.perf_counter()
     with connection.cursor() as cursor:
         if pg:
-            for table in (*map(_table, BIG_TABLES), textindex.TABLE):
+            for table in (*map(_table, (*BIG_TABLES, Reminder, Notification)), textindex.TABLE):
                 cursor.execute(f"VACUUM (ANALYZE) {table}")
         else:
             cursor.execute("ANALYZE")
@@ -492,8 +573,12 @@ def load(orders: int, *, start: dt.datetime, end: dt.datetime, now: dt.datetime,
 
 def derive_events(cursor, lo: int, hi: int, asg_from: int, cb_from: int, now: dt.datetime, pg: bool) -> int:
     """Write the timeline of orders ``lo``..``hi`` from their rows, one INSERT … SELECT per kind."""
-    wo, asg, cb, req, ev = (_table(m) for m in (WorkOrder, Assignment, Callback, Request, Event))
+    wo, asg, cb, req, ev, rem, unit = (_table(m) for m in (WorkOrder, Assignment, Callback, Request, Event, Reminder,
+                                                           Unit))
     data = "'{}'::jsonb" if pg else "'{}'"
+    # What ``actions.near_due`` records with an automatic 催办 (the deadline is the order's).
+    reminded = ("jsonb_build_object('automatic', true, 'unit', u.short_name, 'unit_id', r.unit_id)" if pg else
+                "json_object('automatic', json('true'), 'unit', u.short_name, 'unit_id', r.unit_id)")
     cols = "order_id, at, action, actor_id, actor_role, actor_unit_id, from_status, to_status, note, data"
     rng = "o.id BETWEEN %s AND %s"
     statements = [
@@ -533,6 +618,10 @@ def derive_events(cursor, lo: int, hi: int, asg_from: int, cb_from: int, now: dt
          f"ELSE 'handling' END, c.note, {data} FROM {cb} c WHERE c.id >= %s", [cb_from]),
         (f"SELECT o.id, o.overdue_at, 'overdue', NULL, 'system', NULL, 'handling', 'handling', '', {data} "
          f"FROM {wo} o WHERE {rng} AND o.overdue_at IS NOT NULL", [lo, hi]),
+        # the automatic 催办, by the system, in the status the order is in (a unit works it)
+        (f"SELECT r.order_id, r.at, 'remind', NULL, 'system', NULL, o.status, o.status, r.notice, {reminded} "
+         f"FROM {rem} r JOIN {wo} o ON o.id = r.order_id LEFT JOIN {unit} u ON u.id = o.lead_unit_id "
+         f"WHERE r.order_id BETWEEN %s AND %s AND r.automatic", [lo, hi]),
     ]
     total = 0
     for select, params in statements:
@@ -543,20 +632,67 @@ def derive_events(cursor, lo: int, hi: int, asg_from: int, cb_from: int, now: dt
 
 
 def _near_due_notices(cursor, lo: int, hi: int, now: dt.datetime, pg: bool) -> int:
-    """The notices the sweep already sent: open orders inside the near-due window (minus the lag)."""
+    """The notices the sweep already sent: open orders inside the near-due window at its last run,
+    each at the sweep that sent it (the one that issued the order's automatic 催办, if any)."""
     window = dt.timedelta(hours=settings.HOTLINE["NEAR_DUE_HOURS"])
-    wo, ev = _table(WorkOrder), _table(Event)
-    cursor.execute(f"SELECT id, handle_deadline, status FROM {wo} WHERE id BETWEEN %s AND %s "
-                   f"AND status IN ('dispatched', 'handling', 'return_requested', 'replied') "
-                   f"AND handle_deadline >= %s AND handle_deadline < %s",
-                   [lo, hi, _sqlite_value(now) if not pg else now,
-                    _sqlite_value(now + window - SWEEP_LAG) if not pg else now + window - SWEEP_LAG])
+    last = last_sweep(now)
+    wo, asg, ev = _table(WorkOrder), _table(Assignment), _table(Event)
+    cursor.execute(f"SELECT o.id, o.handle_deadline, o.status, a.dispatched_at FROM {wo} o JOIN {asg} a "
+                   f"ON a.order_id = o.id AND a.active AND a.role = 'lead' WHERE o.id BETWEEN %s AND %s "
+                   f"AND o.status IN ({', '.join(['%s'] * len(HELD))}) "
+                   f"AND o.handle_deadline >= %s AND o.handle_deadline < %s",
+                   [lo, hi, *HELD, *((last, last + window) if pg else map(_sqlite_value, (last, last + window)))])
     rows = []
-    for oid, deadline, status in cursor.fetchall():
-        if isinstance(deadline, str):
-            deadline = dt.datetime.fromisoformat(deadline).replace(tzinfo=UTC)
-        at = deadline - window
-        rows.append((oid, at if pg else _sqlite_value(at), "near_due", "system", status, status, "{}"))
+    for oid, deadline, status, dispatched in cursor.fetchall():
+        deadline, dispatched = _aware(deadline), _aware(dispatched)
+        at = chased_at(deadline, dispatched, window=window, last=last)
+        if at is None:
+            continue
+        note = f"距办理时限还剩 {round((deadline - at).total_seconds() / 3600, 1)} 小时"
+        rows.append((oid, at if pg else _sqlite_value(at), "near_due", "system", status, status, note, "{}"))
     cursor.executemany(f"INSERT INTO {ev} (order_id, at, action, actor_role, from_status, to_status, note, data) "
-                       f"VALUES (%s, %s, %s, %s, %s, %s, '', %s)", rows)
+                       f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
     return len(rows)
+
+
+def _as_sql(text: str, fields: dict[str, str]) -> tuple[str, list[str]]:
+    """``text`` rendered with \\x00name\\x00 marks as one SQL string expression: the marks become
+    ``fields``' expressions, the rest parameters, joined with ``||`` (PostgreSQL and SQLite)."""
+    pieces, params = [], []
+    for i, part in enumerate(text.split("\x00")):
+        if i % 2:
+            pieces.append(f"({fields[part]})")
+        elif part:
+            pieces.append("%s")
+            params.append(part)
+    return " || ".join(pieces) or "''", params
+
+
+def reminder_notifications(cursor, lo: int, hi: int) -> int:
+    """The bell's notices of the automatic 催办 of orders ``lo``..``hi``, one per active handler of the
+    lead unit, as ``hotline.notify.emit`` writes them for a fresh ``remind`` event (rule: REMINDER
+    to LEAD_UNIT), unread, with the template's title and text built in SQL from ``render``'s output.
+
+    No outbox rows: the real path queues messages only on a configured gateway (Kannel, SMTP) or a
+    unit's robot webhook, and the bench's database has neither, so a running sweep queued none.
+    """
+    mark = {name: f"\x00{name}\x00" for name in ("number", "title", "unit", "note")}
+    path = emit.ORDER_PATH.format(number=mark["number"])
+    title, body = render(Kind.REMINDER, **mark, hotline=settings.HOTLINE["NAME"],
+                         link=settings.HOTLINE_NOTIFY["PUBLIC_URL"].rstrip("/") + path)
+    fields = {"number": "o.number", "title": "substr(o.title, 1, 30)", "unit": "COALESCE(u.short_name, '')",
+              # ``_fields``: the note to 200 characters and a full stop
+              "note": "CASE WHEN e.note = '' THEN '' ELSE substr(e.note, 1, 200) || '。' END"}
+    (title_sql, title_params), (body_sql, body_params), (url_sql, url_params) = (
+        _as_sql(text, fields) for text in (title, body, path))
+    from django.contrib.auth import get_user_model
+
+    wo, ev, unit, user = _table(WorkOrder), _table(Event), _table(Unit), _table(get_user_model())
+    cursor.execute(
+        f"INSERT INTO {_table(Notification)} (recipient_id, order_id, event_id, kind, title, body, url, created_at) "
+        f"SELECT p.id, e.order_id, e.id, %s, {title_sql}, {body_sql}, {url_sql}, e.at "
+        f"FROM {ev} e JOIN {wo} o ON o.id = e.order_id LEFT JOIN {unit} u ON u.id = o.lead_unit_id "
+        f"JOIN {user} p ON p.unit_id = o.lead_unit_id AND p.role = 'handler' AND p.is_active "
+        f"WHERE e.order_id BETWEEN %s AND %s AND e.action = 'remind' AND e.actor_role = 'system'",
+        [Kind.REMINDER.value, *title_params, *body_params, *url_params, lo, hi])
+    return cursor.rowcount

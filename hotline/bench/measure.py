@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from hotline.bench.load import _table
-from hotline.workorders.models import Event, WorkOrder
+from hotline.workorders.models import Assignment, Event, Reminder, WorkOrder
 
 SEARCH_TERMS = (("1 字", "水"), ("1 字（罕见）", "<rare1>"), ("2 字", "燃气"), ("2 字（少见）", "噪音"),
                 ("2 字（罕见）", "<rare>"), ("4 字", "拖欠工资"), ("6 字（标题片段）", "<title>"), ("无结果", "魑魅魍魉"))
@@ -80,7 +80,7 @@ def data_now() -> dt.datetime:
 
 def consistency() -> dict:
     """Counts that must hold in generated data; ``ok`` False names what broke."""
-    wo, asg, ev = _table(WorkOrder), "workorders_assignment", _table(Event)
+    wo, asg, ev, rem = _table(WorkOrder), "workorders_assignment", _table(Event), _table(Reminder)
     checks = {
         "numbers unique": f"SELECT COUNT(*) - COUNT(DISTINCT number) FROM {wo}",
         # Not yet (or no longer) with a unit: registered for dispatch by the mixed workload's operators
@@ -108,6 +108,13 @@ def consistency() -> dict:
         "number sequence behind": (
             "SELECT COUNT(*) FROM workorders_numbersequence s WHERE s.last < (SELECT COUNT(*) FROM "
             f"{wo} o WHERE o.number LIKE 'RZ' || s.period || '-%%')"),
+        # WorkOrder.reminder_count, what the supervisor's 已催仍超期 starts from: the order's 催办.
+        "reminder_count not the order's 催办": (
+            f"SELECT COUNT(*) FROM {wo} o LEFT JOIN (SELECT order_id, COUNT(*) AS n FROM {rem} "
+            f"WHERE kind = 'reminder' GROUP BY order_id) r ON r.order_id = o.id WHERE o.reminder_count <> COALESCE(r.n, 0)"),
+        "automatic 催办 without its remind event": (
+            f"SELECT COUNT(*) FROM {rem} r WHERE r.automatic AND NOT EXISTS (SELECT 1 FROM {ev} e "
+            f"WHERE e.order_id = r.order_id AND e.action = 'remind' AND e.actor_role = 'system' AND e.at = r.at)"),
     }
     failures = {}
     with connection.cursor() as cursor:
@@ -116,6 +123,9 @@ def consistency() -> dict:
             n = cursor.fetchone()[0]
             if n:
                 failures[name] = n
+        owed, automatic = owed_auto_reminders()
+        if owed:
+            failures["chased in the near-due window without its automatic 催办"] = owed
         cursor.execute(f"SELECT COUNT(*), COUNT(*) FILTER (WHERE status NOT IN ('closed', 'merged')) FROM {wo}"
                        if connection.vendor == "postgresql" else
                        f"SELECT COUNT(*), SUM(status NOT IN ('closed', 'merged')) FROM {wo}")
@@ -144,7 +154,41 @@ def consistency() -> dict:
     differ = search_differs()
     if differ:
         failures["search differs from the plain query"] = differ
-    return {"orders": orders, "open": open_orders or 0, "events": events, "ok": not failures, "failures": failures}
+    return {"orders": orders, "open": open_orders or 0, "events": events, "automatic_reminders": automatic,
+            "ok": not failures, "failures": failures}
+
+
+def owed_auto_reminders() -> tuple[int, int]:
+    """(orders the latest sweep in the data should have chased and did not, automatic 催办 in all).
+
+    The latest sweep is the latest automatic 催办's: a sweep at ``T`` leaves every order a unit works
+    with its deadline less than a window after ``T`` chased once on its lead assignment, where the
+    policy asks (``tasks.auto_remind_candidates``, the sweep's own query), unless the order was
+    dispatched or changed after ``T`` (the mixed workload's staff, in wall-clock time). Data with no
+    automatic 催办 at all (a loader from before they were written) has nothing to compare with: the
+    count of them says so.
+    """
+    from django.db.models import Count, Exists, Max, OuterRef, Q
+
+    from hotline.catalog.models import AppealType, Source, Urgency
+    from hotline.workorders import sla, tasks
+
+    latest = Reminder.objects.filter(automatic=True).aggregate(n=Count("id"), at=Max("at"))
+    if not latest["n"]:
+        return 0, 0
+    at = latest["at"]
+    off = Q()
+    for type_id in AppealType.objects.values_list("pk", flat=True):
+        for urgency in Urgency.values:
+            for source in Source.values:
+                if not sla.auto_remind(type_id, urgency, source):
+                    off |= Q(appeal_type_id=type_id, urgency=urgency, source=source)
+    lead_then = Assignment.objects.filter(order=OuterRef("pk"), active=True, role=Assignment.Role.LEAD,
+                                          dispatched_at__lt=at)
+    owed = tasks.auto_remind_candidates(at).filter(Exists(lead_then), updated_at__lte=at)
+    if off:
+        owed = owed.exclude(off)
+    return owed.count(), latest["n"]
 
 
 def search_differs() -> list[str]:
@@ -633,18 +677,20 @@ CATCH_UP_REPEATS = 3
 
 def sweep(repeats: int = CATCH_UP_REPEATS) -> list[dict]:
     from hotline.bench.catchup import reset
+    from hotline.bench.load import SWEEP_EVERY, last_sweep
     from hotline.workorders import tasks
 
-    # The loader stamps what a running sweep would have (overdue stamps, near-due notices) but
-    # writes no automatic 催办, so the first sweep after a load issues them for every chased order in
-    # the near-due window: a catch-up of the loader's, not a round. It is run and reported as such;
-    # the round that is timed is the next one, five minutes later, as the scheduler runs it.
-    settle = data_now() + dt.timedelta(minutes=5)
+    # The loader writes what a server sweeping every five minutes would have (overdue stamps,
+    # near-due notices, automatic 催办) up to its last sweep, ``load.last_sweep``: the same sweep
+    # run again must find nothing, or the loader missed something, and its row says so. The round
+    # that is timed is the next one, five minutes later, as the scheduler runs it.
+    last = last_sweep(data_now())
     open_count = WorkOrder.objects.filter(status__in=tasks.SWEPT_STATUSES).count()
     t = time.perf_counter()
-    settled = tasks.run_sweep(settle)
+    settled = tasks.run_sweep(last)
     settling = time.perf_counter() - t
-    at = settle + dt.timedelta(minutes=5)
+    leftover = settled["overdue"] + settled["near_due"] + settled["auto_remind"] + settled["supervision_failed"]
+    at = last + SWEEP_EVERY
     t = time.perf_counter()
     result = tasks.run_sweep(at)
     first = time.perf_counter() - t
@@ -673,9 +719,10 @@ def sweep(repeats: int = CATCH_UP_REPEATS) -> list[dict]:
     caught = median(runs)
     items = catch_up["overdue"] + catch_up["near_due"] + catch_up["auto_remind"] + catch_up["supervision_failed"]
     return [
-        {"name": (f"SLA 巡检 加载后的第一轮（补上加载器不写的自动催办：超期 {settled['overdue']:,}、"
+        {"name": (f"SLA 巡检 加载器最后一轮的重跑（应无事可做：超期 {settled['overdue']:,}、"
                   f"临期 {settled['near_due']:,}、自动催办 {settled['auto_remind']:,}）"),
-         "seconds": round(settling, 2), "note": "不是平常的一轮：加载器写了超期戳和临期提醒，没写自动催办"},
+         "seconds": round(settling, 2), "target": "无事可做", "ok": leftover == 0,
+         "note": "加载器按每 5 分钟一轮的巡检写了超期戳、临期提醒和自动催办，直到这一轮"},
         {"name": (f"SLA 巡检 run_sweep，5 分钟后的一轮（在办 {open_count:,} 件；本轮超期 {result['overdue']}、"
                   f"临期 {result['near_due']}、自动催办 {result['auto_remind']}）"),
          "seconds": round(first, 2), "target": "< 10 s", "ok": first < 10, "baseline": "sweep-scan",

@@ -1346,6 +1346,12 @@ def _near_due_notices(rows: list[tuple], at: dt.datetime, window: dt.timedelta) 
     return events
 
 
+def automatic_reminder_notice(deadline: dt.datetime, at: dt.datetime) -> str:
+    """The text of the automatic 催办 issued at ``at`` (the bench's loader writes the same)."""
+    hours_left = round((deadline - at).total_seconds() / 3600, 1)
+    return f"工单临近办理时限（剩余 {hours_left} 小时），请抓紧办理并按时回复"
+
+
 def _automatic_reminders(rows: list[tuple], at: dt.datetime) -> tuple[list[tuple], list[tuple]]:
     """The automatic 催办 of the locked, chased ``rows`` whose lead assignment has none yet and whose
     policy asks for one: (reminder rows, ``remind`` events)."""
@@ -1364,8 +1370,7 @@ def _automatic_reminders(rows: list[tuple], at: dt.datetime) -> tuple[list[tuple
     reminders, events = [], []
     for pk, status, deadline, lead_unit_id, *_ in rows:
         lead, unit_id = leads[pk]
-        hours_left = round((deadline - at).total_seconds() / 3600, 1)
-        notice = f"工单临近办理时限（剩余 {hours_left} 小时），请抓紧办理并按时回复"
+        notice = automatic_reminder_notice(deadline, at)
         reminders.append((pk, Reminder.Kind.REMINDER.value, unit_id, at, None, notice, lead, True))
         events.append(_system_event(pk, "remind", at, status, note=notice, automatic=True,
                                     unit=names.get(lead_unit_id), unit_id=unit_id,
