@@ -205,12 +205,14 @@ class Command(BaseCommand):
             check = self.step("consistency")
             if not check["ok"]:
                 raise CommandError(f"数据不一致：{check['failures']}")
-            load_rows = [{"name": f"加载第 {r['phase']} 阶段：{r['orders']:,} 单、{r['events']:,} 条日志",
+            load_rows = [{"name": (f"加载第 {r['phase']} 阶段：{r['orders']:,} 单、{r['events']:,} 条日志、"
+                                   f"{r.get('reminders', 0):,} 条自动催办"),
                           "seconds": r["seconds"], "rate": r["rate"], "rate_unit": "单/秒",
                           "note": "；".join(f"{k} {v:.1f}s" for k, v in r["steps"].items())} for r in loads]
             if load_rows:
                 sections["加载（COPY + INSERT…SELECT）"] = load_rows
-            load_text = (f"{check['orders']:,} 件工单（在办 {check['open']:,} 件），{check['events']:,} 条日志；"
+            load_text = (f"{check['orders']:,} 件工单（在办 {check['open']:,} 件），{check['events']:,} 条日志，"
+                         f"{check['automatic_reminders']:,} 条自动催办；"
                          f"一致性检查通过。")
             if "sweep" in only:
                 sections["SLA 巡检"] = self.step("sweep")["rows"]
@@ -618,5 +620,6 @@ class Command(BaseCommand):
                            rebuild=connection.vendor == "postgresql")
         seconds = time.perf_counter() - t
         return {"phase": o["phase"], "now": now.isoformat(), "orders": report.orders, "events": report.events,
+                "reminders": report.reminders, "notifications": report.notifications,
                 "seconds": round(seconds, 1), "rate": round(report.orders / seconds) if seconds else 0,
                 "steps": report.seconds}
