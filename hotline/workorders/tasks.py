@@ -33,6 +33,7 @@ from django_tasks_db.models import DBTaskResult
 from hotline.lib import clock
 from hotline.lib.heap import collect_only_new
 from hotline.lib.parallel import side_by_side
+from hotline.lib.planner import planner_without
 from hotline.workorders import actions
 from hotline.workorders.models import Assignment, Event, Reminder, WorkOrder
 from hotline.workorders.workflow import UNIT_HOLDS
@@ -74,6 +75,13 @@ def _keyset_batches(qs, batch_size: int) -> Iterator[list[int]]:
     batch could not stamp (its status changed meanwhile) is never read again in this sweep. The
     extra ``handle_deadline >= last`` is implied by the OR, but spelled out it is what lets the
     database start the index range at the last key instead of filtering from the beginning.
+
+    Planned without bitmap scans: a batch is then read in deadline order from ``wo_sweep_idx`` and
+    the reading stops after ``batch_size`` candidates. A bitmap scan reads the whole rest of the
+    range for every batch, and the planner, expecting a few thousand orders in a day's near-due
+    window where there are tens of thousands, also ANDed in the status index (every open order):
+    at 10M the near-due pass's candidate query took 0.1–0.9 s per batch, a third of a catch-up's
+    statement time (docs/benchmarks.md, "还没做的").
     """
     last = None
     while True:
@@ -82,7 +90,8 @@ def _keyset_batches(qs, batch_size: int) -> Iterator[list[int]]:
             deadline, pk = last
             page = page.filter(Q(handle_deadline__gte=deadline),
                                Q(handle_deadline__gt=deadline) | Q(handle_deadline=deadline, pk__gt=pk))
-        rows = list(page.order_by("handle_deadline", "pk").values_list("handle_deadline", "pk")[:batch_size])
+        with planner_without(qs.db, "bitmapscan"):
+            rows = list(page.order_by("handle_deadline", "pk").values_list("handle_deadline", "pk")[:batch_size])
         if not rows:
             return
         yield [pk for _, pk in rows]
