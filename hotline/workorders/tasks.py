@@ -170,17 +170,6 @@ def sweep_overdue(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool 
     return stamped
 
 
-def sweep_near_due(now: dt.datetime, batch_size: int = BATCH_SIZE, *, live: bool = False) -> tuple[int, int]:
-    """Record a near-due notice on every order entering the window and issue the automatic
-    near-due 催办; ``actions.near_due`` locks and re-checks each batch once for both (``live`` as
-    for ``sweep_overdue``). Returns (notices, 催办)."""
-    noticed = issued = 0
-    for ids in _keyset_batches(near_due_work(now), batch_size):
-        notices, reminders = actions.near_due(ids, at=None if live else now, window=near_due_window())
-        noticed, issued = noticed + notices, issued + reminders
-    return noticed, issued
-
-
 def _supervision_batches(now: dt.datetime, batch_size: int) -> Iterator[list[int]]:
     """Ids of the 督办 ``unanswered_supervisions`` finds, ``batch_size`` at a time by primary key."""
     last = 0
