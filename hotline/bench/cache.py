@@ -13,7 +13,7 @@ import shlex
 import statistics
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 DROP_CACHES = Path("/proc/sys/vm/drop_caches")
@@ -80,19 +80,25 @@ def drop_os_cache(path: Path = DROP_CACHES) -> bool:
         return False
 
 
-def cold_rounds(rounds: int, restart: Callable[[], None], measure: Callable[[], dict[str, float]],
+def cold_rounds(rounds: int, restart: Callable[[], None],
+                measure: Callable[[], dict[str, float]] | Sequence[Callable[[], dict[str, float]]],
                 drop: Callable[[], bool] | None = None) -> tuple[dict[str, list[float]], bool]:
-    """``rounds`` times: restart PostgreSQL (and drop the page cache when ``drop`` is given), then
-    ``measure`` once — each query's first run, in milliseconds by name. Returns every name's times
-    and whether the page cache was dropped every round."""
+    """``rounds`` times, for each of the ``measure`` callables: restart PostgreSQL (and drop the page
+    cache when ``drop`` is given), then run it once — each query's first run, in milliseconds by name.
+    Returns every name's times and whether the page cache was dropped every time.
+
+    Each callable gets a cold server of its own: searches run one after another read the same
+    newest orders, so every search after the first of a round found them cached."""
+    measures = [measure] if callable(measure) else list(measure)
     times: dict[str, list[float]] = {}
     dropped = drop is not None
     for _ in range(rounds):
-        restart()
-        if drop is not None:
-            dropped = drop() and dropped
-        for name, ms in measure().items():
-            times.setdefault(name, []).append(ms)
+        for one in measures:
+            restart()
+            if drop is not None:
+                dropped = drop() and dropped
+            for name, ms in one().items():
+                times.setdefault(name, []).append(ms)
     return times, dropped
 
 

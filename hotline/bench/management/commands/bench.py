@@ -307,9 +307,12 @@ class Command(BaseCommand):
         def restart() -> None:
             self.restart_server(name)
 
+        def once(search: list[str]):
+            return lambda: self.step("search-once", "--label", json.dumps(search, ensure_ascii=False))["times"]
+
+        searches = self.step("search-terms")["searches"]
         try:
-            times, dropped = cache.cold_rounds(max(1, o["cold_rounds"]), restart,
-                                               lambda: self.step("search-once")["times"],
+            times, dropped = cache.cold_rounds(max(1, o["cold_rounds"]), restart, [once(s) for s in searches],
                                                cache.drop_os_cache if o["drop_os_cache"] else None)
         except cache.CacheError as exc:
             raise CommandError(str(exc)) from None
@@ -527,8 +530,10 @@ class Command(BaseCommand):
             result = {"rows": measure.lists()}
         elif step == "search":
             result = {"rows": measure.search()}
+        elif step == "search-terms":
+            result = {"searches": measure.cold_searches()}
         elif step == "search-once":
-            result = {"times": measure.search_once()}
+            result = {"times": measure.search_once(*json.loads(o["label"]))}
         elif step == "pg-settings":
             from django.db import connection
 
