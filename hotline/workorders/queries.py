@@ -925,8 +925,8 @@ _LEAD_HELD = sorted(set(_HOLDS) - {Status.DISPATCHED.value})  # held and signed 
 
 
 def _lead_parts(user, now: dt.datetime, key: str, sent_back: list[int]) -> list[_Part]:
-    """The lead half of an inbox section, each part a range of the unit's index by state and
-    deadline (``wo_unit_status_deadline_idx``, ``wo_unit_open_deadline_idx``).
+    """The lead half of an inbox section, each part a range of the unit's open orders by state and
+    deadline (``wo_open_summary_idx`` on PostgreSQL, which holds the id too: an index-only read).
 
     The parts pick ids (and count) by the order's own columns only: a lead order waits to be signed
     for exactly while it is 待签收 (``dispatched``: signing is what moves it on), and its lead
