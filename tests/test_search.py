@@ -73,11 +73,20 @@ def expected(user, params):
     return list(queries.filter_orders(user, params).order_by("-received_at", "-id").values_list("number", flat=True))
 
 
-@pytest.mark.parametrize("window", [5, 50_000])
-def test_every_search_path_gives_what_the_plain_query_gives_for_every_role(people, history, monkeypatch, window):
-    """Window 5: the newest stretch, then the indexes for the rest; 50,000: one query (fewer orders
-    than the window), through the character index on PostgreSQL for a unit and short phrases."""
+# (first stretch, window, few candidates): both stretches, then the index for the rest; the first
+# stretch, then the index's few candidates (every phrase's, or only those found in no order);
+# the first stretch, then one query for the rest (fewer orders than the window); one query.
+STRETCHES = [(2, 5, 0), (2, 5, 1_000), (2, 50_000, 0), (50_000, 50_000, 1_000)]
+
+
+@pytest.mark.parametrize(("first", "window", "few"), STRETCHES)
+def test_every_search_path_gives_what_the_plain_query_gives_for_every_role(people, history, monkeypatch, first,
+                                                                            window, few):
+    """Whichever stretches are read in time order, and whether the character index's candidates
+    are few enough to read alone (PostgreSQL), every page is the plain query's."""
+    monkeypatch.setattr(queries, "FIRST_STRETCH", first)
     monkeypatch.setattr(queries, "TEXT_WINDOW", window)
+    monkeypatch.setattr(queries, "FEW_CANDIDATES", few)
     for term in TERMS:
         for who in PEOPLE:
             for extra in ({}, {"status": "dispatched"}):
@@ -120,8 +129,11 @@ def test_the_comparison_has_something_to_compare(people, history):
     assert expected(people["auditor_wu"], {"q": "水"}) == []
 
 
-def test_a_unit_finds_its_old_matches_beyond_the_newest_stretch(people, history, monkeypatch):
+@pytest.mark.parametrize("few", [0, 1_000])
+def test_a_unit_finds_its_old_matches_beyond_the_newest_stretch(people, history, monkeypatch, few):
+    monkeypatch.setattr(queries, "FIRST_STRETCH", 2)
     monkeypatch.setattr(queries, "TEXT_WINDOW", 3)
+    monkeypatch.setattr(queries, "FEW_CANDIDATES", few)
     zhao = people["handler_zhao"]
     found = every_page(zhao, {"q": "工资"}, page_size=2)
     # 杨楼镇 led orders 1, 4, 7, …, whose titles (拖欠工资问题, 工地拖欠工资) all hold 工资.

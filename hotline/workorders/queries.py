@@ -244,6 +244,12 @@ def search_orders(user, params, *, page_size: int = PAGE_SIZE) -> Page:
 
 # How many of the newest orders a text search reads in order before it asks the text index.
 TEXT_WINDOW = 50_000
+# The window's first stretch: a phrase that fills a page there (水, 燃气 for the center) is done
+# before the index is asked anything.
+FIRST_STRETCH = 2_000
+# A phrase whose orders the character index counts at most this many is read from the index
+# alone: all of them, then sorted (about two pages from disk each when cold, read in block order).
+FEW_CANDIDATES = 1_000
 
 
 def with_text_keys(qs, user, params):
@@ -277,43 +283,86 @@ def _text_newest_first(qs, after: tuple | None, limit: int, *, text: str, unit_i
     phrase found in one order in a thousand. Only a page not filled there asks an index, for the
     older orders, where a phrase that rare is cheap to look up.
 
+    But a phrase that does not fill a page in the window reads all of it, 50,000 wide rows: from
+    disk, when the cache is cold, half a second or more whatever the table's size (docs/performance.md,
+    "冷缓存下的罕见词语"). So the window is read in two stretches: the newest ``FIRST_STRETCH``
+    orders, where a common phrase fills its page; then, on PostgreSQL, the character index is
+    asked how many orders hold the phrase's keys (``textindex.orders_holding``: the unit's key
+    too, for a unit) — when they are at most ``FEW_CANDIDATES``, those are read and sorted, and
+    the rest of the window is never read. Otherwise the rest of the window, then the index.
+
     The index is the character index (hotline.workorders.textindex), for a phrase of any length;
     a unit's search asks for the unit's key beside the phrase's, so only the unit's matches are
     read from the table; if the window did not fill a page, they are fewer than a page per
     ``TEXT_WINDOW`` of the unit's share. (The trigram indexes that served the center's longer
     phrases are gone: migration 0022 says why.) SQLite has no such index and reads the older
-    orders in time order.
+    orders in time order. Every way reads the same condition (``qs``'s), and the keys only narrow
+    it: the rows are those of the plain query, in its order.
     """
     db = qs.db
-    window = WorkOrder.objects.using(db).order_by("-received_at", "-id")
+    postgres = connections[db].vendor == "postgresql"
+    newest = WorkOrder.objects.using(db).order_by("-received_at", "-id")
     if after is not None:
-        at, pk = after
-        window = window.filter(Q(received_at__lt=at) | Q(received_at=at, id__lt=pk))
-    edge = list(window.values_list("received_at", "id")[TEXT_WINDOW - 1:TEXT_WINDOW])
+        newest = newest.filter(_older_than(after))
     ordered = qs.order_by("-received_at", "-id")
     if unit_id is not None:
         # The door (visible_to) still decides; this lets it look only at the unit's own orders.
         ordered = ordered.filter(textindex.among_search_units(unit_id))
-    postgres = connections[db].vendor == "postgresql"
-    if not edge:  # fewer orders than the window left: one query
-        return list((ordered.filter(textindex.holds_keys(text, unit_id)) if postgres else ordered)[:limit])
-    at, pk = edge[0]
-    # The plain range (received_at >= at) beside the OR gives the index scan its bounds.
-    newer = Q(received_at__gte=at) & (Q(received_at__gt=at) | Q(id__gte=pk))
-    older = Q(received_at__lte=at) & (Q(received_at__lt=at) | Q(id__lt=pk))
-    # The text index is only ever read as a bitmap: planned without bitmaps, it is not read.
-    with planner_without(db, "bitmapscan"):
-        rows = list(ordered.filter(newer)[:limit])
-    if len(rows) < limit:
-        rest = ordered.filter(older)
-        if postgres:
-            # Read from the index, never by walking the table in time order: the matches found
-            # there are few (see above), and the sort of a few is cheap.
-            with planner_without(db, "indexscan"):
-                rows += list(rest.filter(textindex.holds_keys(text, unit_id))[:limit - len(rows)])
-        else:
-            rows += list(rest[:limit - len(rows)])
+    rows: list = []
+    start = None  # where the stretch being read begins: after its (time, id); None, at the cursor
+    for size in (FIRST_STRETCH, TEXT_WINDOW):
+        edge = list(newest.values_list("received_at", "id")[size - 1:size])
+        if not edge:  # fewer orders than that left: one query for all of them
+            rest = ordered if start is None else ordered.filter(_older_than(start))
+            if postgres:
+                rest = rest.filter(textindex.holds_keys(text, unit_id))
+            return rows + list(rest[:limit - len(rows)])
+        stretch = ordered.filter(_at_or_newer_than(edge[0]))
+        if start is not None:
+            stretch = stretch.filter(_older_than(start))
+        # The text index is only ever read as a bitmap: planned without bitmaps, it is not read.
+        with planner_without(db, "bitmapscan"):
+            rows += list(stretch[:limit - len(rows)])
+        start = edge[0]
+        if len(rows) == limit:
+            return rows
+        if postgres and size == FIRST_STRETCH and _may_be_few(db, found=len(rows), read=size):
+            few = textindex.orders_holding(text, unit_id, at_most=FEW_CANDIDATES, using=db)
+            if few is not None:
+                # Looked up by id in one bitmap, so the rows are read in block order (prefetched).
+                with planner_without(db, "indexscan"):
+                    return rows + list(ordered.filter(_older_than(start), id__in=few)[:limit - len(rows)])
+    rest = ordered.filter(_older_than(start))
+    if postgres:
+        # Read from the index, never by walking the table in time order: the matches found
+        # there are few (see above), and the sort of a few is cheap.
+        with planner_without(db, "indexscan"):
+            rows += list(rest.filter(textindex.holds_keys(text, unit_id))[:limit - len(rows)])
+    else:
+        rows += list(rest[:limit - len(rows)])
     return rows
+
+
+def _may_be_few(db: str, *, found: int, read: int) -> bool:
+    """Whether a phrase found ``found`` times in the newest ``read`` orders may be held by at most
+    ``FEW_CANDIDATES`` of them all (PostgreSQL's count of the table's rows, from its last ANALYZE;
+    unknown, asked anyway). Found 24 times in the newest 2,000 (燃气), it is in some 120 thousand
+    of 10 million: asking the index would read a thousand of its side rows for nothing."""
+    with connections[db].cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [WorkOrder._meta.db_table])
+        total = cursor.fetchone()[0]
+    return total <= 0 or found * total <= FEW_CANDIDATES * read
+
+
+def _at_or_newer_than(edge: tuple) -> Q:
+    at, pk = edge
+    # The plain range (received_at >= at) beside the OR gives the index scan its bounds.
+    return Q(received_at__gte=at) & (Q(received_at__gt=at) | Q(id__gte=pk))
+
+
+def _older_than(edge: tuple) -> Q:
+    at, pk = edge
+    return Q(received_at__lte=at) & (Q(received_at__lt=at) | Q(id__lt=pk))
 
 
 # Outcomes of the callback form (未接通), not actions of their own.
