@@ -249,7 +249,7 @@ TEXT_WINDOW = 50_000
 FIRST_STRETCH = 2_000
 # A phrase whose orders the character index counts at most this many is read from the index
 # alone: all of them, then sorted (about two pages from disk each when cold, read in block order).
-FEW_CANDIDATES = 1_000
+FEW_CANDIDATES = 500
 
 
 def with_text_keys(qs, user, params):
