@@ -355,21 +355,25 @@ def search(reps: int = 15) -> list[dict]:
 UNIT_SEARCH_NOTE = "最新 5 万单凑不满一页时，读字符索引里本单位与词语的交集（textindex）"
 
 
-def cold_searches() -> list[tuple[str, str, str]]:
-    """The searches of ``search`` as (who, label, phrase), who being "center" or "unit": what the
-    cold-cache rounds run, each after a restart of its own (``cache.cold_rounds``)."""
+def cold_searches() -> list[tuple[str, str, str, str]]:
+    """The searches of ``search`` as (username, whose, label, phrase): what the cold-cache rounds
+    run, each after a restart of its own (``cache.cold_rounds``). Who searches is picked here too,
+    before the restart: finding the busiest unit counts the open orders, which would warm the cache."""
+    dispatcher, handler, _ = _people()
     center, unit = search_terms()
-    return [("center", label, term) for label, term in center] + [("unit", label, term) for label, term in unit]
+    whose = f"（承办人，{handler.unit.short_name}）"
+    return ([(dispatcher.username, "", label, term) for label, term in center]
+            + [(handler.username, whose, label, term) for label, term in unit])
 
 
-def search_once(who: str, label: str, term: str) -> dict[str, float]:
-    """One search of ``search`` run once, no warm-up (by the dispatcher, or the unit's handler
-    when ``who`` is "unit"): a cold-cache measurement. The phrase comes from ``cold_searches``, run
-    before the restart, so picking it reads nothing into the cache."""
+def search_once(username: str, whose: str, label: str, term: str) -> dict[str, float]:
+    """One search of ``search`` by ``username``, run once with no warm-up: a cold-cache
+    measurement. Everything but the user's own row was picked by ``cold_searches`` before the
+    restart, so nothing else is read into the cache first."""
+    from hotline.accounts.models import User
     from hotline.workorders import queries
 
-    dispatcher, handler, _ = _people()
-    user, whose = (handler, f"（承办人，{handler.unit.short_name}）") if who == "unit" else (dispatcher, "")
+    user = User.objects.select_related("unit").get(username=username)
     t = time.perf_counter()
     page = queries.search_orders(user, {"q": term})
     return {_search_name(whose, label, term, len(page.orders)): (time.perf_counter() - t) * 1000}
