@@ -168,11 +168,16 @@ def search_units_with(units: str, unit_ids) -> str:
     return " ".join(known)
 
 
+def _asked_keys(phrase: str, unit_id: int | None) -> list[str]:
+    """The keys a search asks for: the phrase's, and the unit's for a unit's search."""
+    return phrase_keys(phrase) + ([unit_key(unit_id)] if unit_id is not None else [])
+
+
 def holds_keys(phrase: str, unit_id: int | None = None) -> RawSQL:
     """A condition (PostgreSQL) narrowing orders to those whose keys hold ``phrase``'s, and
     ``unit_id``'s when given: the ids of the side table's rows that hold them, which the planner
     finds in its GIN index (or, for a few orders found otherwise, checks row by row by key)."""
-    keys = phrase_keys(phrase) + ([unit_key(unit_id)] if unit_id is not None else [])
+    keys = _asked_keys(phrase, unit_id)
     return RawSQL(f'"{ORDERS}"."id" IN (SELECT order_id FROM {TABLE} WHERE keys @> %s::text[])', [keys],
                   output_field=BooleanField())
 
@@ -183,7 +188,7 @@ def orders_holding(phrase: str, unit_id: int | None, *, at_most: int, using: str
     without sequential and index scans: with a limit, the planner would rather walk the side table
     until it has found enough, reading thousands of its wide rows for a common phrase); the side
     table's rows are then read in block order, at most ``at_most`` + 1 of them."""
-    keys = phrase_keys(phrase) + ([unit_key(unit_id)] if unit_id is not None else [])
+    keys = _asked_keys(phrase, unit_id)
     with planner_without(using, "seqscan", "indexscan"), connections[using].cursor() as cursor:
         cursor.execute(f"SELECT order_id FROM {TABLE} WHERE keys @> %s::text[] LIMIT %s", [keys, at_most + 1])
         ids = [row[0] for row in cursor.fetchall()]
