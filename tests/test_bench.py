@@ -136,10 +136,11 @@ def test_bench_small_on_sqlite(tmp_path):
     assert_loader_swept(out)
     with sqlite3.connect(db) as conn:
         # The loader's automatic 催办 (those the sweeps above issued are a day later or fewer):
-        # each on a lead assignment with its order's count, its system ``remind`` event and the
-        # bell's notice to each handler of the unit.
+        # each on a lead assignment, the only 催办 of its order, with its system ``remind`` event and
+        # the bell's notice to each handler of the unit.
         automatic, orders, counted = conn.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT r.order_id), (SELECT SUM(reminder_count) FROM workorders_workorder) "
+            "SELECT COUNT(*), COUNT(DISTINCT r.order_id), (SELECT COUNT(*) FROM workorders_reminder "
+            "WHERE kind = 'reminder') "
             "FROM workorders_reminder r JOIN workorders_assignment a ON a.id = r.assignment_id "
             "WHERE r.automatic AND r.kind = 'reminder' AND a.role = 'lead'").fetchone()
         assert automatic == orders == counted > 100, (automatic, orders, counted)

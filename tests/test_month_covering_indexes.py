@@ -55,12 +55,12 @@ def test_the_month_passes_over_orders_are_index_only(people, unit, new_order):
               and '"is_repeat"' in s and '"callback_unreachable"' in s and "JOIN" not in s]
     assert len(center) == 3  # the month, the month before, the same month last year
     for sql in center:
-        assert _order_scans(_plan(sql)) == ["Index Only Scan using wo_month_cover3_idx"], sql
+        assert _order_scans(_plan(sql)) == ["Index Only Scan using wo_month_cover4_idx"], sql
 
     # The unit figures' pass joins the month's lead assignments to their orders by key.
     [units] = [s for s in statements if s.lstrip().startswith("WITH per_order")]
     scans = _order_scans(_plan(units))
-    assert scans and set(scans) == {"Index Only Scan using wo_assess_cover2_idx"}, scans
+    assert scans and set(scans) == {"Index Only Scan using wo_assess_cover3_idx"}, scans
 
     # The knowledge base's direct answers of the month are counted in the tables' pass, not in a
     # pass of their own.

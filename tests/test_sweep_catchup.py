@@ -9,7 +9,7 @@ robot and wants only DingTalk for near-due notices.
 
 The catch-up writes in batches, set-based; what it writes must be what the per-order rules say,
 order by order: each overdue stamp and its event, each near-due notice with the hours left, one
-automatic 催办 per lead assignment (reminder row, count, ``remind`` event), each failed 督办, and
+automatic 催办 per lead assignment (reminder row, ``remind`` event), each failed 督办, and
 each notification and outbox row to the right people — computed here from the orders' rows before
 the sweep, independently of the sweep's code. A second sweep then finds nothing to do.
 Runs on SQLite and on PostgreSQL (DATABASE_URL=postgres://…).
@@ -22,6 +22,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.db import connection, connections, transaction
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
 from hotline.accounts.models import User
@@ -31,7 +32,7 @@ from hotline.lib import clock
 from hotline.notify.models import Channel, Delivery, Kind, Notification, Preference, UnitContact
 from hotline.workorders import actions, sla, tasks
 from hotline.workorders.actions import CHASED
-from hotline.workorders.models import Assignment, Event, Reminder, WorkOrder
+from hotline.workorders.models import Assignment, Event, OverdueWatch, Reminder, WorkOrder
 from tests.conftest import at
 
 LOADED = at(2026, 3, 2, 9, 0)  # when the server went down (a Monday), its sweeps up to date
@@ -78,11 +79,21 @@ def outage(new_order, people, unit):
         order.status, order.lead_unit = STATUSES[i % len(STATUSES)], units[i % len(units)]
         order.appeal_type = types[i % len(types)]
         order.handle_deadline = BACK + dt.timedelta(hours=-30 + 60 * i / ORDERS, minutes=i % 7)
-        # Stamped before the outage (the sweep that ran then): not again.
-        order.overdue_at = LOADED - dt.timedelta(hours=1) if order.handle_deadline < LOADED and i % 4 == 0 else None
-        order.reminder_count = i % 3
         orders.append(order)
     orders = WorkOrder.objects.bulk_create(orders)
+    # Stamped before the outage (the sweep that ran then): not again. 催办 by hand, none to three.
+    Event.objects.bulk_create(
+        Event(order=o, at=LOADED - dt.timedelta(hours=1), action="overdue", actor_role="system",
+              from_status=o.status, to_status=o.status)
+        for i, o in enumerate(orders) if o.handle_deadline < LOADED and i % 4 == 0)
+    Reminder.objects.bulk_create(
+        Reminder(order=o, kind=Reminder.Kind.REMINDER, unit=o.lead_unit, at=LOADED - dt.timedelta(hours=5),
+                 by=people["dispatcher_wang"], notice="请尽快办理")
+        for i, o in enumerate(orders) for _ in range(i % 3))
+    # The rows were written around the actions: the watch list as the actions would keep it.
+    OverdueWatch.objects.bulk_create(OverdueWatch(order_id=pk, handle_deadline=d) for pk, d in
+                                     actions.watched_orders().exclude(pk__in=OverdueWatch.objects.values("order_id"))
+                                     .values_list("pk", "handle_deadline"))
     leads = []
     for order in orders:
         clone = _clone(lead)
@@ -140,7 +151,9 @@ def expected_outcomes():
     warned = set(Event.objects.filter(action="near_due", at__gte=BACK - window).values_list("order_id", flat=True))
     events, reminders = set(), set()
     counts = {}
-    for o in WorkOrder.objects.filter(status__in=tasks.SWEPT_STATUSES, overdue_at__isnull=True):
+    before = reminder_counts()
+    stamped = Event.objects.filter(action="overdue").values("order_id")
+    for o in WorkOrder.objects.filter(status__in=tasks.SWEPT_STATUSES).exclude(pk__in=stamped):
         d = o.handle_deadline
         if d < BACK:
             events.add((o.pk, "overdue", o.status, "", (("handle_deadline", _iso(d)),)))
@@ -159,7 +172,7 @@ def expected_outcomes():
                     "handle_deadline": _iso(d)}
             events.add((o.pk, "remind", o.status, notice, tuple(sorted((k, v) for k, v in data.items() if v))))
             reminders.add((o.pk, lead.unit_id, lead.pk, notice))
-            counts[o.pk] = o.reminder_count + 1
+            counts[o.pk] = before.get(o.pk, 0) + 1
     failed = set()
     for r in Reminder.objects.filter(kind="supervision", responded_at__isnull=True, failed=False,
                                      respond_by__lt=BACK).select_related("order"):
@@ -171,6 +184,18 @@ def expected_outcomes():
         events.add((r.order_id, "supervision_failed", r.order.status,
                     f"督办未在 {local:%Y-%m-%d %H:%M} 前书面反馈，认定督办未落实", tuple(sorted(data.items()))))
     return events, reminders, counts, failed
+
+
+def reminder_counts(pks=None) -> dict[int, int]:
+    """Each order's 催办 (by hand and automatic), of the orders ``pks`` or all."""
+    rows = Reminder.objects.filter(kind="reminder")
+    if pks is not None:
+        rows = rows.filter(order_id__in=pks)
+    return dict(rows.values("order_id").annotate(n=Count("id")).values_list("order_id", "n"))
+
+
+def watch_list() -> dict[int, dt.datetime]:
+    return dict(OverdueWatch.objects.values_list("order_id", "handle_deadline"))
 
 
 def expected_messages(events):
@@ -231,9 +256,11 @@ def test_a_day_of_downtime_is_caught_up_order_by_order(outage):
     new = Reminder.objects.filter(pk__gt=last_reminder)
     assert {(r.order_id, r.unit_id, r.assignment_id, r.notice) for r in new} == reminders
     assert all(r.automatic and r.kind == "reminder" and r.at == BACK and r.by_id is None for r in new)
-    assert dict(WorkOrder.objects.filter(pk__in=counts).values_list("pk", "reminder_count")) == counts
+    assert reminder_counts(counts) == counts
     overdue = {e[0] for e in events if e[1] == "overdue"}
-    assert set(WorkOrder.objects.filter(overdue_at=BACK).values_list("pk", flat=True)) == overdue
+    # The stamped orders left the watch list, and it is still what the orders and events say.
+    assert not overdue & set(watch_list())
+    assert watch_list() == dict(actions.watched_orders().values_list("pk", "handle_deadline"))
     assert set(Reminder.objects.filter(failed=True, failed_at=BACK).values_list("pk", flat=True)) == failed
     assert written_notes == notes and written_robots == robots
     assert {r[2] for r in robots} == {Channel.SMS, Channel.WECOM, Channel.DINGTALK}
@@ -259,7 +286,7 @@ def test_a_second_sweep_stamps_nothing(outage):
         first = tasks.run_sweep()
     assert min(first["overdue"], first["near_due"], first["auto_remind"], first["supervision_failed"]) > 0
     counts = (Event.objects.count(), Reminder.objects.count(), Notification.objects.count(),
-              Delivery.objects.count(), dict(WorkOrder.objects.values_list("pk", "reminder_count")))
+              Delivery.objects.count(), watch_list())
 
     # The same period's sweep again (a task requeued after its worker died, a second scheduler),
     # live and as of the instant, in batches of every size.
@@ -270,7 +297,7 @@ def test_a_second_sweep_stamps_nothing(outage):
         assert again == as_of == {"at": BACK.isoformat(), "overdue": 0, "near_due": 0, "auto_remind": 0,
                                   "supervision_failed": 0}
     assert counts == (Event.objects.count(), Reminder.objects.count(), Notification.objects.count(),
-                      Delivery.objects.count(), dict(WorkOrder.objects.values_list("pk", "reminder_count")))
+                      Delivery.objects.count(), watch_list())
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL's row locks")
@@ -301,7 +328,8 @@ def test_three_sweeps_at_once_write_each_fact_once(outage):
     assert written_since(last_event) == (events, notes, robots)
     assert sum(r["auto_remind"] for r in results) == len(reminders) == Reminder.objects.filter(at=BACK).count()
     assert sum(r["supervision_failed"] for r in results) == len(failed)
-    assert dict(WorkOrder.objects.filter(pk__in=counts).values_list("pk", "reminder_count")) == counts
+    assert reminder_counts(counts) == counts
+    assert watch_list() == dict(actions.watched_orders().values_list("pk", "handle_deadline"))
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="side by side only on PostgreSQL")
@@ -380,9 +408,10 @@ def _per_order(overdue_ids, near_ids, remind_ids, supervision_ids, at):
     try:
         for pk in sorted(overdue_ids):
             order = WorkOrder.objects.select_for_update().get(pk=pk)
-            if order.status in tasks.SWEPT_STATUSES and order.overdue_at is None and order.handle_deadline < at:
-                order.overdue_at = at
-                actions._record(order, "overdue", system, at, from_status=order.status, fields=["overdue_at"],
+            if (order.status in tasks.SWEPT_STATUSES and order.handle_deadline < at
+                    and not Event.objects.filter(order=order, action="overdue").exists()):
+                OverdueWatch.objects.filter(order=order).delete()
+                actions._record(order, "overdue", system, at, from_status=order.status,
                                 handle_deadline=_iso(order.handle_deadline))
         for pk in sorted(near_ids):
             order = WorkOrder.objects.select_for_update().get(pk=pk)
@@ -403,9 +432,8 @@ def _per_order(overdue_ids, near_ids, remind_ids, supervision_ids, at):
                 notice = f"工单临近办理时限（剩余 {hours_left} 小时），请抓紧办理并按时回复"
                 Reminder.objects.create(order=order, kind=Reminder.Kind.REMINDER, unit_id=lead.unit_id, at=at,
                                         notice=notice, assignment=lead, automatic=True)
-                order.reminder_count += 1
                 actions._record(order, "remind", system, at, from_status=order.status, note=notice,
-                                fields=["reminder_count"], automatic=True,
+                                automatic=True,
                                 unit=order.lead_unit.short_name if order.lead_unit else None,
                                 unit_id=lead.unit_id, handle_deadline=_iso(d))
         for pk in sorted(supervision_ids):
@@ -443,7 +471,8 @@ def _written(first_event, first_reminder):
         "deliveries": sorted((events[d.event_id], key(Delivery, d, ("id", "event_id")))
                              for d in Delivery.objects.filter(event_id__in=events)),
         "reminders": sorted(key(Reminder, r) for r in Reminder.objects.filter(pk__gt=first_reminder)),
-        "orders": sorted(WorkOrder.objects.values_list("pk", "overdue_at", "reminder_count", "updated_at")),
+        "orders": sorted(WorkOrder.objects.values_list("pk", "updated_at")),
+        "watch": sorted(OverdueWatch.objects.values_list("order_id", "handle_deadline")),
         "failed": sorted(Reminder.objects.filter(failed=True).values_list("pk", "failed_at")),
     }
 

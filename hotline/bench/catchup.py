@@ -2,7 +2,8 @@
 
 ``hotline bench --only sweep`` times the catch-up once per load: the sweep writes its stamps and
 the next run has nothing left to do. This module undoes what the catch-up wrote (its events,
-reminders, notifications and outbox rows, the overdue stamps, reminder counts and failed 督办)
+reminders, notifications and outbox rows, the overdue stamps and failed 督办; the stamped orders
+go back on the sweep's watch list)
 so the same catch-up can be timed before and after a change, several times, on one database.
 It also counts the SQL statements and their time, so a cost per stamped order can be split
 into the database's part and Python's.
@@ -81,25 +82,25 @@ def grow(orders: int, days: int, supervisions: int, seed: int = 11) -> None:
 def reset(later: dt.datetime) -> dict:
     """Undo what a sweep at ``later`` wrote (nothing else is written at that instant)."""
     from django.db import connection, transaction
-    from django.db.models import F
 
     from hotline.notify.models import Delivery, Notification
-    from hotline.workorders.models import Event, Reminder, WorkOrder
+    from hotline.workorders.models import Event, OverdueWatch, Reminder, WorkOrder
 
     with transaction.atomic():
         events = Event.objects.filter(at=later, actor_role="system",
                                       action__in=["overdue", "near_due", "remind", "supervision_failed"])
         Notification.objects.filter(event__in=events).delete()
         Delivery.objects.filter(event__in=events).delete()
-        auto = Reminder.objects.filter(at=later, automatic=True)
-        reminded = list(auto.values_list("order_id", flat=True))
-        WorkOrder.objects.filter(pk__in=reminded).update(reminder_count=F("reminder_count") - 1)
-        undone = {"reminders": auto.delete()[0], "events": events.delete()[0],
-                  "overdue": WorkOrder.objects.filter(overdue_at=later).update(overdue_at=None),
+        stamped = WorkOrder.objects.filter(pk__in=events.filter(action="overdue").values("order_id"))
+        OverdueWatch.objects.bulk_create([OverdueWatch(order_id=pk, handle_deadline=deadline)
+                                          for pk, deadline in stamped.values_list("pk", "handle_deadline")])
+        undone = {"overdue": stamped.count(),
+                  "reminders": Reminder.objects.filter(at=later, automatic=True).delete()[0],
+                  "events": events.delete()[0],
                   "failed": Reminder.objects.filter(failed_at=later).update(failed=False, failed_at=None)}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for table in ("workorders_workorder", "workorders_event", "workorders_reminder",
+            for table in ("workorders_overduewatch", "workorders_event", "workorders_reminder",
                           "notify_notification", "notify_delivery"):
                 cursor.execute(f"VACUUM (ANALYZE) {table}")
     return undone

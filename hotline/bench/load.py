@@ -49,6 +49,7 @@ from hotline.workorders.models import (
     Callback,
     Event,
     NumberSequence,
+    OverdueWatch,
     Reminder,
     Request,
     WorkOrder,
@@ -72,9 +73,9 @@ ORDER_COLS = (
     "id", "number", "source", "upstream_platform_id", "upstream_number", "caller_name", "caller_phone",
     "confidential", "town_id", "address", "title", "content", "appeal_type_id", "category_id", "urgency",
     "status", "disposition", "transfer_target", "is_repeat", "registered_by_id", "received_at", "dispatched_at",
-    "lead_unit_id", "sign_deadline", "handle_deadline", "deadline_note", "replied_at", "closed_at", "overdue_at",
+    "lead_unit_id", "sign_deadline", "handle_deadline", "deadline_note", "replied_at", "closed_at",
     "answer", "is_true", "is_solved", "satisfaction", "callback_solved", "callback_at", "rework_count",
-    "reminder_count", "supervised", "excluded_from_assessment", "updated_at", "search_units",
+    "supervised", "excluded_from_assessment", "updated_at", "search_units",
 )
 ASSIGNMENT_COLS = (
     "id", "order_id", "unit_id", "role", "round", "active", "dispatched_at", "dispatched_by_id", "sign_deadline",
@@ -84,6 +85,10 @@ ASSIGNMENT_COLS = (
 CALLBACK_COLS = ("order_id", "at", "by_id", "reached", "satisfaction", "solved", "reasonable", "outcome", "note")
 REQUEST_COLS = ("order_id", "assignment_id", "kind", "state", "reason", "basis", "requested_at", "requested_by_id",
                 "decided_at", "decided_by_id", "decision_note")
+WATCH_COLS = ("order_id", "handle_deadline")
+# The overdue stamp is the order's ``overdue`` event (actions.mark_overdue), by the system.
+STAMP_COLS = ("order_id", "at", "action", "actor_id", "actor_role", "actor_unit_id", "from_status", "to_status",
+              "note", "data")
 REMINDER_COLS = ("order_id", "kind", "unit_id", "at", "by_id", "notice", "failed", "assignment_id", "automatic",
                  "response")
 
@@ -236,7 +241,7 @@ class _Gen:
         """Rows of orders ``first_id``… received at ``times``; assignment ids continue from ``self.next_asg``."""
         rng, refs, now = self.rng, self.refs, self.now
         H = dt.timedelta(hours=1)
-        orders, assignments, callbacks, requests, reminders = [], [], [], [], []
+        orders, assignments, callbacks, requests, reminders, watch, stamps = [], [], [], [], [], [], []
         for i, received in enumerate(times):
             oid = first_id + i
             first_assignment = len(assignments)
@@ -350,6 +355,11 @@ class _Gen:
                     row["overdue_at"] = sweep_after(row["handle_deadline"])
             elif row["handle_deadline"] and row["replied_at"] and row["replied_at"] > row["handle_deadline"]:
                 row["overdue_at"] = sweep_after(row["handle_deadline"])
+            if row["overdue_at"] is not None:
+                stamps.append((oid, row["overdue_at"], "overdue", None, "system", None, "handling", "handling", "",
+                               "{}"))
+            elif row["handle_deadline"] and state in HELD:
+                watch.append((oid, row["handle_deadline"]))  # OverdueWatch: held, not stamped yet
             # The automatic 催办 (``actions.near_due``): the order's status now stands for its status
             # then, as for the overdue stamps, so an order a unit works now was worked when it came
             # near due, whether or not it is overdue since.
@@ -385,12 +395,12 @@ class _Gen:
                 False, refs.towns[town], place, title, content, refs.appeal_types[atype], refs.categories.get(leaf),
                 urgency, state, row["disposition"], row["transfer"] or "", False, operator, received,
                 row["dispatched_at"], row["lead"], row["sign_deadline"], row["handle_deadline"], "",
-                row["replied_at"], row["closed_at"], row["overdue_at"], row["answer"], row["is_true"],
+                row["replied_at"], row["closed_at"], row["answer"], row["is_true"],
                 row["is_solved"], row["satisfaction"], row["callback_solved"], row["callback_at"], row["rework"],
-                1 if reminded else 0, False, False,
+                False, False,
                 max(t for t in (received, row["closed_at"], row["replied_at"], reminded) if t is not None),
                 search_units_with("", [a[2] for a in assignments[first_assignment:]])))
-        return orders, assignments, callbacks, requests, reminders
+        return orders, assignments, callbacks, requests, reminders, watch, stamps
 
 
 def _phone(rng: random.Random) -> str:
@@ -525,11 +535,14 @@ def load(orders: int, *, start: dt.datetime, end: dt.datetime, now: dt.datetime,
             write(Callback, CALLBACK_COLS, rows[2])
             write(Request, REQUEST_COLS, rows[3])
             write(Reminder, REMINDER_COLS, rows[4])
+            write(OverdueWatch, WATCH_COLS, rows[5])
+            write(Event, STAMP_COLS, rows[6])
         report.orders += n
         report.assignments += len(rows[1])
         report.callbacks += len(rows[2])
         report.requests += len(rows[3])
         report.reminders += len(rows[4])
+        report.events += len(rows[6])
         done += n
         if progress:
             progress(done, orders, time.perf_counter() - tick)
@@ -539,7 +552,7 @@ def load(orders: int, *, start: dt.datetime, end: dt.datetime, now: dt.datetime,
         report.seconds["search keys (sql)"] = keys_seconds
     tick = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        report.events = derive_events(cursor, first_id, first_id + orders - 1, asg_from, cb_from, now, pg)
+        report.events += derive_events(cursor, first_id, first_id + orders - 1, asg_from, cb_from, now, pg)
         report.notifications = reminder_notifications(cursor, first_id, first_id + orders - 1)
     report.seconds["derive events (sql)"] = time.perf_counter() - tick
     tick = time.perf_counter()
@@ -560,7 +573,7 @@ def load(orders: int, *, start: dt.datetime, end: dt.datetime, now: dt.datetime,
         tick = time.perf_counter()
     with connection.cursor() as cursor:
         if pg:
-            for table in (*map(_table, (*BIG_TABLES, Reminder, Notification)), textindex.TABLE):
+            for table in (*map(_table, (*BIG_TABLES, Reminder, OverdueWatch, Notification)), textindex.TABLE):
                 cursor.execute(f"VACUUM (ANALYZE) {table}")
         else:
             cursor.execute("ANALYZE")
@@ -616,8 +629,6 @@ def derive_events(cursor, lo: int, hi: int, asg_from: int, cb_from: int, now: dt
         (f"SELECT c.order_id, c.at, CASE c.outcome WHEN 'close' THEN 'callback_close' ELSE 'callback_rework' END, "
          f"c.by_id, 'operator', NULL, 'awaiting_callback', CASE c.outcome WHEN 'close' THEN 'closed' "
          f"ELSE 'handling' END, c.note, {data} FROM {cb} c WHERE c.id >= %s", [cb_from]),
-        (f"SELECT o.id, o.overdue_at, 'overdue', NULL, 'system', NULL, 'handling', 'handling', '', {data} "
-         f"FROM {wo} o WHERE {rng} AND o.overdue_at IS NOT NULL", [lo, hi]),
         # the automatic 催办, by the system, in the status the order is in (a unit works it)
         (f"SELECT r.order_id, r.at, 'remind', NULL, 'system', NULL, o.status, o.status, r.notice, {reminded} "
          f"FROM {rem} r JOIN {wo} o ON o.id = r.order_id LEFT JOIN {unit} u ON u.id = o.lead_unit_id "

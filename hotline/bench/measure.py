@@ -80,7 +80,10 @@ def data_now() -> dt.datetime:
 
 def consistency() -> dict:
     """Counts that must hold in generated data; ``ok`` False names what broke."""
+    from hotline.workorders import tasks
+
     wo, asg, ev, rem = _table(WorkOrder), "workorders_assignment", _table(Event), _table(Reminder)
+    watch, held = "workorders_overduewatch", "(" + ", ".join(f"'{s}'" for s in tasks.SWEPT_STATUSES) + ")"
     checks = {
         "numbers unique": f"SELECT COUNT(*) - COUNT(DISTINCT number) FROM {wo}",
         # Not yet (or no longer) with a unit: registered for dispatch by the mixed workload's operators
@@ -92,9 +95,15 @@ def consistency() -> dict:
         "orders without a register event": (
             f"SELECT COUNT(*) FROM {wo} o WHERE NOT EXISTS (SELECT 1 FROM {ev} e WHERE e.order_id = o.id "
             f"AND e.action = 'register')"),
-        "overdue stamp without event": (
-            f"SELECT COUNT(*) FROM {wo} o WHERE o.overdue_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {ev} e "
-            f"WHERE e.order_id = o.id AND e.action = 'overdue')"),
+        # OverdueWatch, what the SLA sweep starts from: every order a unit holds with a deadline and
+        # no overdue stamp, at that deadline, and nothing else (actions.watched_orders).
+        "watch list not the held, unstamped orders": (
+            f"SELECT (SELECT COUNT(*) FROM {wo} o WHERE o.status IN {held} AND o.handle_deadline IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {ev} e WHERE e.order_id = o.id AND e.action = 'overdue') "
+            f"AND NOT EXISTS (SELECT 1 FROM {watch} w WHERE w.order_id = o.id AND w.handle_deadline = o.handle_deadline)) "
+            f"+ (SELECT COUNT(*) FROM {watch} w JOIN {wo} o ON o.id = w.order_id WHERE o.status NOT IN {held} "
+            f"OR o.handle_deadline <> w.handle_deadline OR o.handle_deadline IS NULL OR EXISTS (SELECT 1 FROM {ev} e "
+            f"WHERE e.order_id = o.id AND e.action = 'overdue'))"),
         # WorkOrder.search_units, what a unit's search starts from (hotline.workorders.textindex):
         # every unit ever assigned, each once (the loader writes it beside the assignments).
         "search units not the assignments' units": (
@@ -108,10 +117,6 @@ def consistency() -> dict:
         "number sequence behind": (
             "SELECT COUNT(*) FROM workorders_numbersequence s WHERE s.last < (SELECT COUNT(*) FROM "
             f"{wo} o WHERE o.number LIKE 'RZ' || s.period || '-%%')"),
-        # WorkOrder.reminder_count, what the supervisor's 已催仍超期 starts from: the order's 催办.
-        "reminder_count not the order's 催办": (
-            f"SELECT COUNT(*) FROM {wo} o LEFT JOIN (SELECT order_id, COUNT(*) AS n FROM {rem} "
-            f"WHERE kind = 'reminder' GROUP BY order_id) r ON r.order_id = o.id WHERE o.reminder_count <> COALESCE(r.n, 0)"),
         "automatic 催办 without its remind event": (
             f"SELECT COUNT(*) FROM {rem} r WHERE r.automatic AND NOT EXISTS (SELECT 1 FROM {ev} e "
             f"WHERE e.order_id = r.order_id AND e.action = 'remind' AND e.actor_role = 'system' AND e.at = r.at)"),
@@ -182,10 +187,11 @@ def owed_auto_reminders() -> tuple[int, int]:
         for urgency in Urgency.values:
             for source in Source.values:
                 if not sla.auto_remind(type_id, urgency, source):
-                    off |= Q(appeal_type_id=type_id, urgency=urgency, source=source)
-    lead_then = Assignment.objects.filter(order=OuterRef("pk"), active=True, role=Assignment.Role.LEAD,
+                    off |= Q(order__appeal_type_id=type_id, order__urgency=urgency, order__source=source)
+    # The candidates are the sweep's watch list rows (``OverdueWatch``), keyed by their order.
+    lead_then = Assignment.objects.filter(order=OuterRef("order_id"), active=True, role=Assignment.Role.LEAD,
                                           dispatched_at__lt=at)
-    owed = tasks.auto_remind_candidates(at).filter(Exists(lead_then), updated_at__lte=at)
+    owed = tasks.auto_remind_candidates(at).filter(Exists(lead_then), order__updated_at__lte=at)
     if off:
         owed = owed.exclude(off)
     return owed.count(), latest["n"]
@@ -643,7 +649,7 @@ def intake_queries(payload: dict) -> int:
 _PLAIN_COLUMNS = ("number", "source", "upstream_number", "caller_name", "caller_phone", "confidential", "town_id",
                   "address", "title", "content", "appeal_type_id", "category_id", "urgency", "status", "disposition",
                   "transfer_target", "is_repeat", "received_at", "deadline_note", "answer", "is_true",
-                  "satisfaction", "rework_count", "reminder_count", "supervised", "excluded_from_assessment",
+                  "satisfaction", "rework_count", "supervised", "excluded_from_assessment",
                   "updated_at")
 
 
@@ -660,7 +666,7 @@ def _plain_rows(payloads: list[dict], prefix: str) -> tuple[list[tuple], tuple[s
     now = timezone.now()
     rows = [(f"{prefix}-{i:07d}", "phone", "", p["caller_name"], p["caller_phone"], False, towns[p["town"]],
              p["address"], p["title"], p["content"], types[p["appeal_type"]], cats[p["category"]], "normal",
-             "received", "", "", False, now, "", "", "", "", 0, 0, False, False, now)
+             "received", "", "", False, now, "", "", "", "", 0, False, False, now)
             for i, p in enumerate(payloads)]
     return rows, _PLAIN_COLUMNS
 
@@ -779,12 +785,13 @@ def month_baseline(start: dt.date, end: dt.date) -> float:
            COUNT(*) FILTER (WHERE satisfaction IN ('very_satisfied', 'satisfied', 'basically_satisfied')) AS satisfied,
            COUNT(*) FILTER (WHERE satisfaction <> '' AND callback_solved) AS solved,
            COUNT(*) FILTER (WHERE disposition = 'dispatch' AND rework_count > 0) AS reworked,
-           COUNT(*) FILTER (WHERE overdue_at IS NOT NULL) AS overdue
+           COUNT(*) FILTER (WHERE disposition = 'dispatch' AND (replied_at > handle_deadline
+               OR (replied_at IS NULL AND handle_deadline < %s))) AS overdue
     FROM {_table(WorkOrder)} WHERE received_at >= %s AND received_at < %s
     GROUP BY GROUPING SETS ((), (appeal_type_id), (category_id), (lead_unit_id), (upstream_platform_id))"""
     t = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [hi, lo, hi])
+        cursor.execute(sql, [hi, hi, lo, hi])
         cursor.fetchall()
     return time.perf_counter() - t
 
@@ -879,7 +886,7 @@ def month_full_baseline(year: int, month: int, as_of: dt.datetime) -> float:
              COUNT(*) FILTER (WHERE a.replied_at IS NOT NULL AND a.reply_is_true <> ''
                  AND LENGTH(a.reply_public) >= 15) AS replies_compliant,
              SUM(o.rework_count) AS reworks,
-             BOOL_OR(o.overdue_at IS NOT NULL OR (a.replied_at IS NULL AND o.handle_deadline < %(as_of)s
+             BOOL_OR(a.replied_at > o.handle_deadline OR (a.replied_at IS NULL AND o.handle_deadline < %(as_of)s
                  AND o.status <> 'suspended')) AS overdue,
              BOOL_OR(o.callback_at IS NOT NULL AND o.satisfaction <> '') AS callbacks,
              BOOL_OR(o.callback_at IS NOT NULL AND o.satisfaction IN {sat}) AS satisfied,

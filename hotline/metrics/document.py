@@ -81,7 +81,7 @@ of its own, and the halves are added (sums added, evidence lists merged by order
 earliest running limit kept): no order is in both halves, and the figures are exactly those of one
 pass (`tests/test_parallel_reads.py` compares them). The center's counts and the knowledge base's
 direct answers are one pass over the month's orders. On PostgreSQL each of these passes reads the
-covering indexes alone (`wo_month_cover3_idx`, `wo_assess_cover2_idx`); a column added to a count
+covering indexes alone (`wo_month_cover4_idx`, `wo_assess_cover3_idx`); a column added to a count
 must be added to them too, or every pass reads the orders' rows again
 (`tests/test_month_covering_indexes.py` fails).
 """

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from hotline.accounts.access import role_of, unit_search_text
@@ -44,6 +44,7 @@ from hotline.workorders.models import (
     Disposition,
     Event,
     NumberSequence,
+    OverdueWatch,
     Reminder,
     Request,
     Satisfaction,
@@ -205,6 +206,8 @@ def _record(order: WorkOrder, action: str, actor: Actor, at: dt.datetime, *, fro
         # The order opened or closed: its assignments say so (``Assignment.order_open``), all of
         # them, ended ones too — the door admits the unit of any of them.
         Assignment.objects.filter(order=order).update(order_open=order.status in OPEN)
+    if fields & {"status", "handle_deadline"} and (from_status in WATCHED or order.status in WATCHED):
+        _watch(order)
     event = Event.objects.create(
         order=order, at=at, action=action, actor=actor.user, actor_role=actor.role.value,
         actor_unit_id=actor.unit_id, from_status=from_status, to_status=order.status,
@@ -212,6 +215,35 @@ def _record(order: WorkOrder, action: str, actor: Actor, at: dt.datetime, *, fro
     )
     event_recorded.send(sender=Event, events=[event])
     return event
+
+
+# The statuses in which a unit holds an order: the SLA sweep watches its deadline (``OverdueWatch``).
+WATCHED = frozenset(s.value for s in UNIT_HOLDS)
+
+# Watch the order's deadline unless it was ever stamped overdue (its ``overdue`` event): one
+# statement, the same on SQLite and PostgreSQL.
+_WATCH = ("INSERT INTO {watch} (order_id, handle_deadline) SELECT %s, %s WHERE NOT EXISTS "
+          "(SELECT 1 FROM {event} WHERE order_id = %s AND action = 'overdue') "
+          "ON CONFLICT (order_id) DO UPDATE SET handle_deadline = excluded.handle_deadline")
+
+
+def _watch(order: WorkOrder) -> None:
+    """Put the order on the sweep's watch list (``OverdueWatch``), with its deadline, or take it off,
+    as its status and deadline now say; the caller holds the order's lock."""
+    if order.status in WATCHED and order.handle_deadline is not None:
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(_WATCH.format(watch=quote(OverdueWatch._meta.db_table), event=quote(Event._meta.db_table)),
+                           [order.pk, connection.ops.adapt_datetimefield_value(order.handle_deadline), order.pk])
+    else:
+        OverdueWatch.objects.filter(order_id=order.pk).delete()
+
+
+def watched_orders():
+    """The orders ``OverdueWatch`` must hold, by its definition: held by a unit, with a deadline,
+    never stamped overdue. What the list is checked against; the sweep reads the list itself."""
+    stamped = Event.objects.filter(order=OuterRef("pk"), action="overdue")
+    return WorkOrder.objects.filter(status__in=sorted(WATCHED), handle_deadline__isnull=False).filter(~Exists(stamped))
 
 
 def _move(order: WorkOrder, action: str) -> str:
@@ -1105,10 +1137,8 @@ def remind(order, *, acting_user, notice: str = "", at=None) -> WorkOrder:
     at = _now(at)
     Reminder.objects.create(order=order, kind=Reminder.Kind.REMINDER, unit=order.lead_unit, at=at, by=actor.user,
                             notice=(notice or "").strip(), assignment=_lead_of(order))
-    order.reminder_count += 1
     _record(order, "remind", actor, at, from_status=order.status, note=notice,
-            unit=order.lead_unit.short_name if order.lead_unit else None, unit_id=order.lead_unit_id,
-            fields=["reminder_count"])
+            unit=order.lead_unit.short_name if order.lead_unit else None, unit_id=order.lead_unit_id)
     return order
 
 
@@ -1281,15 +1311,19 @@ def record_system_fact(order: WorkOrder, action: str, *, at: dt.datetime, note: 
 def mark_overdue(order_ids: Iterable[int], *, at=None) -> int:
     """SLA sweep: stamp orders that passed their deadline once, with one event each.
 
-    Set-based (one UPDATE, one multi-row INSERT per batch) because a sweep after downtime may have
-    tens of thousands to stamp; the rows are locked first so a concurrent sweep stamps nothing twice.
+    Set-based (one DELETE, one multi-row INSERT per batch) because a sweep after downtime may have
+    tens of thousands to stamp. The stamp is the ``overdue`` event; the order leaves the watch list
+    (``OverdueWatch``) and its own row is not written. The orders are locked first, then (a new
+    statement) the watch list read, so what a concurrent sweep stamped meanwhile is not stamped twice.
     """
-    rows, facts = _lock_batch(order_ids, "pk", "status", "handle_deadline", overdue_at__isnull=True)
+    rows, facts = _lock_batch(order_ids, "pk", "status", "handle_deadline")
     at = _now(at)
-    rows = [row for row in rows if row[2] is not None and row[2] < at]
+    watched = set(OverdueWatch.objects.filter(any_of("order_id", [row[0] for row in rows]))
+                  .values_list("order_id", flat=True))
+    rows = [row for row in rows if row[0] in watched and row[2] is not None and row[2] < at]
     if not rows:
         return 0
-    WorkOrder.objects.filter(any_of("pk", [pk for pk, _, _ in rows])).update(overdue_at=at, updated_at=at)
+    OverdueWatch.objects.filter(any_of("order_id", [pk for pk, _, _ in rows])).delete()
     return len(_write_events([_system_event(pk, "overdue", at, status, handle_deadline=_iso(deadline))
                               for pk, status, deadline in rows], facts))
 
@@ -1316,8 +1350,8 @@ def near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> tupl
     and rewrote the same rows twice before), then (new statements, so what a concurrent sweep
     committed meanwhile is seen) the notices and 催办 already written are skipped. A 催办 is a
     ``remind`` event by the system, so it reads and is delivered like a dispatcher's. The batch's
-    reminders, counts and events are written with one statement each, and its events reach notify
-    together."""
+    reminders and events are written with one statement each (the order's row is not: its 催办 are
+    its ``Reminder`` rows), and its events reach notify together."""
     rows, facts = _lock_batch(order_ids, "pk", "status", "handle_deadline", "lead_unit_id", "appeal_type_id",
                               "urgency", "source")
     at = _now(at)
@@ -1327,9 +1361,6 @@ def near_due(order_ids: Iterable[int], *, at=None, window: dt.timedelta) -> tupl
     if reminders:
         insert_rows(Reminder, ("order_id", "kind", "unit_id", "at", "by_id", "notice", "assignment_id",
                                "automatic"), reminders)
-        # updated_at as ``save()`` sets it (auto_now: the wall clock), which the per-order loop did.
-        WorkOrder.objects.filter(any_of("pk", [row[0] for row in reminders])).update(
-            reminder_count=F("reminder_count") + 1, updated_at=timezone.now())
     _write_events(notices + reminded, facts)
     return len(notices), len(reminded)
 

@@ -6,6 +6,8 @@ cookie back as ``X-CSRFToken``), so any app process behind the load balancer ser
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -15,7 +17,7 @@ from hotline.directory.models import Unit
 from hotline.lib import clock, parsing
 from hotline.lib.clientip import client_ip
 from hotline.lib.text import TextError, clean_text, scrub_data
-from hotline.workorders import actions, lookups
+from hotline.workorders import actions, lookups, queries
 from hotline.workorders.visibility import access_work_order_by_id
 from hotline.workorders.workflow import WorkflowError
 
@@ -81,7 +83,8 @@ def _lookup(model, value, what: str):
     return found
 
 
-def order_json(order) -> dict:
+def order_json(order, *, overdue_at: dt.datetime | None = None) -> dict:
+    """The order as the API returns it; ``overdue_at``: its overdue stamp (``queries.overdue_stamp``)."""
     return {
         "id": order.pk,
         "number": order.number,
@@ -90,7 +93,7 @@ def order_json(order) -> dict:
         # With the center's offset (+08:00), as the console shows them, not the database's UTC.
         "received_at": clock.local(order.received_at).isoformat(),
         "handle_deadline": clock.local(order.handle_deadline).isoformat() if order.handle_deadline else None,
-        "overdue_at": clock.local(order.overdue_at).isoformat() if order.overdue_at else None,
+        "overdue_at": clock.local(overdue_at).isoformat() if overdue_at else None,
     }
 
 
@@ -130,6 +133,6 @@ def order_detail(request, key: str):
     except Http404:
         return _error("工单不存在或无权查看", 404)
     audit_order_view(request.user, order, ip=client_ip(request), via="api")
-    data = order_json(order)
+    data = order_json(order, overdue_at=queries.overdue_stamp(order))
     data["title"] = shield_text(request.user, order, order.title)
     return _json(data)

@@ -139,7 +139,9 @@ class WorkOrder(models.Model):
     suspended_at = models.DateTimeField("挂起时间", null=True, blank=True)
     replied_at = models.DateTimeField("回复时间", null=True, blank=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
-    overdue_at = models.DateTimeField("标记超期时间", null=True, blank=True)
+    # No overdue stamp or 催办 count here: the SLA sweep writes those (its ``overdue`` event, its
+    # automatic ``Reminder``) without rewriting the order's row, whose every update adds an entry
+    # to each of the table's indexes (``OverdueWatch``; docs/performance.md, "超期戳和催办计数搬出工单行").
 
     # The answer the citizen hears: the center's own (direct answer, coordinate) or the lead unit's
     # approved reply, copied here on approval so callbacks and exports read one place.
@@ -160,7 +162,6 @@ class WorkOrder(models.Model):
     # Closed after the policy's last unreached attempt: out of the satisfaction base, counted apart.
     callback_unreachable = models.BooleanField("回访无法联系", default=False, db_default=False)
     rework_count = models.PositiveSmallIntegerField("重办次数", default=0)
-    reminder_count = models.PositiveSmallIntegerField("催办次数", default=0)
     supervised = models.BooleanField("已督办", default=False)
     excluded_from_assessment = models.BooleanField("不计入考核", default=False,
                                                    help_text="经审核认定诉求不合理或恶意的工单")
@@ -179,24 +180,13 @@ class WorkOrder(models.Model):
             # The SLA sweep and the near-due/overdue lists read only open orders by deadline.
             models.Index(fields=["handle_deadline"], name="wo_open_deadline_idx",
                          condition=Q(status__in=["dispatched", "handling", "return_requested", "replied"])),
-            # The sweep's own: open orders not yet stamped overdue. Stamped orders leave it, so the
-            # overdue search reads only the few that passed their deadline since the last run (the
-            # index above also holds the long tail of stamped, still-open orders: 10M-row history
-            # has ~500k of them, and the sweep read them all every five minutes).
-            models.Index(fields=["handle_deadline"], name="wo_sweep_idx",
-                         condition=Q(status__in=["dispatched", "handling", "return_requested", "replied"],
-                                     overdue_at__isnull=True)),
-            # The supervisor's page (queries.upstream_deadlines, queries.escalations): each list is
-            # the few orders that can match, by the date it is sorted on. Through the indexes above
-            # PostgreSQL walked every upstream order (about 70k at 1M) or every overdue open order
-            # to find none; these hold only the orders still owed a report upstream, and the open
-            # orders already chased (催办 or 督办). The conditions are the queries' WHERE, word for word.
+            # The supervisor's page (queries.upstream_deadlines): the few orders still owed a report
+            # upstream, by the date the list is sorted on. Through the indexes above PostgreSQL
+            # walked every upstream order (about 70k at 1M) to find none. The condition is the
+            # query's WHERE, word for word.
             models.Index(fields=["upstream_deadline", "id"], name="wo_upstream_owed_idx",
                          condition=Q(upstream_platform__isnull=False, reported_back_at__isnull=True)
                          & ~Q(status="merged")),
-            models.Index(fields=["handle_deadline", "id"], name="wo_chased_deadline_idx",
-                         condition=Q(status__in=["dispatched", "handling", "return_requested", "replied"])
-                         & (Q(reminder_count__gt=0) | Q(supervised=True))),
             models.Index(fields=["category", "received_at"], name="wo_category_received_idx"),
             models.Index(fields=["town", "received_at"], name="wo_town_received_idx"),
             models.Index(fields=["caller_phone"], name="wo_caller_phone_idx"),
@@ -233,6 +223,31 @@ class WorkOrder(models.Model):
     @property
     def is_upstream(self) -> bool:
         return self.source == Source.UPSTREAM
+
+
+class OverdueWatch(models.Model):
+    """The SLA sweep's watch list: each order a unit holds (``UNIT_HOLDS``) with a handling deadline
+    that has not been stamped overdue, and that deadline. The sweep finds its overdue and near-due
+    orders here by deadline, and an overdue stamp (the order's ``overdue`` event) takes the order
+    off; it never comes back (an order is stamped once).
+
+    Kept by ``actions._record`` whenever an order's status or deadline changes, so it always equals
+    what the orders and their events say (``actions.watched_orders`` spells that out; the bench's
+    ``measure.check_invariants`` and tests compare). It exists so the sweep writes no order row:
+    before, the stamp was a column of the order and its partial index the list, and every stamp
+    rewrote a wide row with an entry in each of the orders' indexes (docs/performance.md,
+    "超期戳和催办计数搬出工单行").
+    """
+
+    order = models.OneToOneField(WorkOrder, models.CASCADE, primary_key=True, related_name="+", verbose_name="工单")
+    handle_deadline = models.DateTimeField("办理时限")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "超期巡检待查工单"
+        indexes = [models.Index(fields=["handle_deadline", "order"], name="watch_deadline_idx")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.handle_deadline:%Y-%m-%d %H:%M}"
 
 
 class Assignment(models.Model):

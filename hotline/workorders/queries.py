@@ -13,6 +13,7 @@ from django.db import connections
 from django.db.models import (
     BooleanField,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     FilteredRelation,
@@ -409,7 +410,15 @@ def order_page(user, order: WorkOrder) -> dict:
         "caller_phone": phone,
         "may_reveal": access.may_reveal_contact(user, order),
         "actions": available_actions(user, order, assignments),
+        # The sweep's stamp and the 催办 so far are facts on the timeline, not columns of the order.
+        "overdue_at": next((e.at for e in events if e.action == "overdue"), None),
+        "reminder_count": sum(e.action == "remind" for e in events),
     }
+
+
+def overdue_stamp(order: WorkOrder) -> dt.datetime | None:
+    """When the SLA sweep stamped ``order`` overdue (its ``overdue`` event), or None."""
+    return Event.objects.filter(order=order, action="overdue").order_by("at").values_list("at", flat=True).first()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -854,8 +863,10 @@ def escalations(user, now: dt.datetime, *, cursors=None, size: int = QUEUE_PAGE)
 
     - ``awaiting``: 督办 waiting for the unit's written response, the earliest respond_by first
       (partial index ``reminder_awaiting_idx``);
-    - ``overdue_chased``: orders past their deadline although chased (催办 or 督办) already
-      (partial index ``wo_chased_deadline_idx``).
+    - ``overdue_chased``: orders past their deadline although chased (催办 or 督办) already: the
+      overdue orders by deadline (``wo_open_deadline_idx``), each kept if it has a ``Reminder``.
+      After a near-due pass most overdue orders a unit works have their automatic 催办, so a page
+      is found within its first rows; the count stops at ``COUNT_CAP``.
     """
     cursors = cursors or {}
     holds = [s.value for s in UNIT_HOLDS]
@@ -863,7 +874,7 @@ def escalations(user, now: dt.datetime, *, cursors=None, size: int = QUEUE_PAGE)
     rows, total = _read([_Part(awaiting, (True, False))], _RESPOND_BY_KEY, AWAITING_SUPERVISION_COLUMNS,
                         cursors.get("awaiting"), datetimes=1, size=size)
     chased = (WorkOrder.objects.visible_to(user).filter(status__in=holds, handle_deadline__lt=now)
-              .filter(Q(reminder_count__gt=0) | Q(supervised=True)))
+              .filter(Exists(Reminder.objects.filter(order=OuterRef("pk")))))
     return {"awaiting": _page(rows, _RESPOND_BY_KEY, size, total),
             "overdue_chased": _by_deadline(chased, cursors.get("overdue_chased"), size)}
 

@@ -35,7 +35,7 @@ from hotline.lib.heap import collect_only_new
 from hotline.lib.parallel import side_by_side
 from hotline.lib.planner import planner_without
 from hotline.workorders import actions
-from hotline.workorders.models import Assignment, Event, Reminder, WorkOrder
+from hotline.workorders.models import Assignment, Event, OverdueWatch, Reminder, WorkOrder
 from hotline.workorders.workflow import UNIT_HOLDS
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def near_due_window() -> dt.timedelta:
 
 
 # ---------------------------------------------------------------------------------------------
-# Finding work by the partial index
+# Finding work on the watch list (OverdueWatch)
 
 
 def _keyset_batches(qs, batch_size: int) -> Iterator[list[int]]:
@@ -76,7 +76,7 @@ def _keyset_batches(qs, batch_size: int) -> Iterator[list[int]]:
     extra ``handle_deadline >= last`` is implied by the OR, but spelled out it is what lets the
     database start the index range at the last key instead of filtering from the beginning.
 
-    Planned without bitmap scans: a batch is then read in deadline order from ``wo_sweep_idx`` and
+    Planned without bitmap scans: a batch is then read in deadline order from ``watch_deadline_idx`` and
     the reading stops after ``batch_size`` candidates. A bitmap scan reads the whole rest of the
     range for every batch, and the planner, expecting a few thousand orders in a day's near-due
     window where there are tens of thousands, also ANDed in the status index (every open order):
@@ -99,26 +99,29 @@ def _keyset_batches(qs, batch_size: int) -> Iterator[list[int]]:
 
 
 def overdue_candidates(now: dt.datetime):
-    """Open orders past their deadline not yet stamped overdue (the partial index ``wo_sweep_idx``)."""
-    return WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__lt=now, overdue_at__isnull=True)
+    """Orders on the watch list (held by a unit, not yet stamped overdue) past their deadline, as
+    ``OverdueWatch`` rows (their primary key is the order's)."""
+    return OverdueWatch.objects.filter(handle_deadline__lt=now)
 
 
 def _in_near_due_window(now: dt.datetime, window: dt.timedelta):
-    """Open orders whose deadline falls in [now, now + window). (An order with a future deadline is
-    never stamped overdue, so ``overdue_at IS NULL`` only names the index ``wo_sweep_idx``.)"""
-    return WorkOrder.objects.filter(status__in=SWEPT_STATUSES, handle_deadline__gte=now,
-                                    handle_deadline__lt=now + window, overdue_at__isnull=True)
+    """Orders on the watch list whose deadline falls in [now, now + window) (an order with a future
+    deadline is never stamped overdue, so the list holds every order a unit holds that is due then)."""
+    return OverdueWatch.objects.filter(handle_deadline__gte=now, handle_deadline__lt=now + window)
 
 
 def _owed_notice(now: dt.datetime, window: dt.timedelta) -> Exists:
     """No near-due notice within one window."""
-    return ~Exists(Event.objects.filter(order=OuterRef("pk"), action="near_due", at__gte=now - window))
+    return ~Exists(Event.objects.filter(order=OuterRef("order_id"), action="near_due", at__gte=now - window))
 
 
 def _owed_auto_remind() -> Q:
     """Worked by a unit (dispatched, handling) and its active lead assignment not yet chased automatically."""
-    issued = Reminder.objects.filter(automatic=True, assignment__order=OuterRef("pk"), assignment__active=True)
-    return Q(~Exists(issued), status__in=sorted(actions.CHASED))
+    issued = Reminder.objects.filter(automatic=True, assignment__order=OuterRef("order_id"), assignment__active=True)
+    # The status as a subquery, not a join: the candidates are then read from the watch list's
+    # index alone, in deadline order, and the reading stops after a batch (``_keyset_batches``).
+    worked = WorkOrder.objects.filter(pk=OuterRef("order_id"), status__in=sorted(actions.CHASED))
+    return Q(~Exists(issued), Exists(worked))
 
 
 def near_due_candidates(now: dt.datetime):
