@@ -21,10 +21,10 @@ pytestmark = pytest.mark.django_db
 
 
 def watched() -> dict[int, dt.datetime]:
-    """The list, checked against its definition on the way."""
-    listed = dict(OverdueWatch.objects.values_list("order_id", "handle_deadline"))
-    assert listed == dict(actions.watched_orders().values_list("pk", "handle_deadline"))
-    return listed
+    """The list (order: deadline), checked against its definition, statuses too, on the way."""
+    listed = {pk: (d, s) for pk, d, s in OverdueWatch.objects.values_list("order_id", "handle_deadline", "status")}
+    assert listed == {pk: (d, s) for pk, d, s in actions.watched_orders().values_list("pk", "handle_deadline", "status")}
+    return {pk: d for pk, (d, _) in listed.items()}
 
 
 def deadline(order) -> dt.datetime:

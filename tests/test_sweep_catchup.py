@@ -91,9 +91,9 @@ def outage(new_order, people, unit):
                  by=people["dispatcher_wang"], notice="请尽快办理")
         for i, o in enumerate(orders) for _ in range(i % 3))
     # The rows were written around the actions: the watch list as the actions would keep it.
-    OverdueWatch.objects.bulk_create(OverdueWatch(order_id=pk, handle_deadline=d) for pk, d in
+    OverdueWatch.objects.bulk_create(OverdueWatch(order_id=pk, handle_deadline=d, status=s) for pk, d, s in
                                      actions.watched_orders().exclude(pk__in=OverdueWatch.objects.values("order_id"))
-                                     .values_list("pk", "handle_deadline"))
+                                     .values_list("pk", "handle_deadline", "status"))
     leads = []
     for order in orders:
         clone = _clone(lead)
@@ -194,8 +194,12 @@ def reminder_counts(pks=None) -> dict[int, int]:
     return dict(rows.values("order_id").annotate(n=Count("id")).values_list("order_id", "n"))
 
 
-def watch_list() -> dict[int, dt.datetime]:
-    return dict(OverdueWatch.objects.values_list("order_id", "handle_deadline"))
+def watch_list() -> dict[int, tuple]:
+    return {pk: (d, s) for pk, d, s in OverdueWatch.objects.values_list("order_id", "handle_deadline", "status")}
+
+
+def watch_by_definition() -> dict[int, tuple]:
+    return {pk: (d, s) for pk, d, s in actions.watched_orders().values_list("pk", "handle_deadline", "status")}
 
 
 def expected_messages(events):
@@ -260,7 +264,7 @@ def test_a_day_of_downtime_is_caught_up_order_by_order(outage):
     overdue = {e[0] for e in events if e[1] == "overdue"}
     # The stamped orders left the watch list, and it is still what the orders and events say.
     assert not overdue & set(watch_list())
-    assert watch_list() == dict(actions.watched_orders().values_list("pk", "handle_deadline"))
+    assert watch_list() == watch_by_definition()
     assert set(Reminder.objects.filter(failed=True, failed_at=BACK).values_list("pk", flat=True)) == failed
     assert written_notes == notes and written_robots == robots
     assert {r[2] for r in robots} == {Channel.SMS, Channel.WECOM, Channel.DINGTALK}
@@ -329,7 +333,7 @@ def test_three_sweeps_at_once_write_each_fact_once(outage):
     assert sum(r["auto_remind"] for r in results) == len(reminders) == Reminder.objects.filter(at=BACK).count()
     assert sum(r["supervision_failed"] for r in results) == len(failed)
     assert reminder_counts(counts) == counts
-    assert watch_list() == dict(actions.watched_orders().values_list("pk", "handle_deadline"))
+    assert watch_list() == watch_by_definition()
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="side by side only on PostgreSQL")
@@ -472,7 +476,7 @@ def _written(first_event, first_reminder):
                              for d in Delivery.objects.filter(event_id__in=events)),
         "reminders": sorted(key(Reminder, r) for r in Reminder.objects.filter(pk__gt=first_reminder)),
         "orders": sorted(WorkOrder.objects.values_list("pk", "updated_at")),
-        "watch": sorted(OverdueWatch.objects.values_list("order_id", "handle_deadline")),
+        "watch": sorted(OverdueWatch.objects.values_list("order_id", "handle_deadline", "status")),
         "failed": sorted(Reminder.objects.filter(failed=True).values_list("pk", "failed_at")),
     }
 

@@ -92,8 +92,9 @@ def reset(later: dt.datetime) -> dict:
         Notification.objects.filter(event__in=events).delete()
         Delivery.objects.filter(event__in=events).delete()
         stamped = WorkOrder.objects.filter(pk__in=events.filter(action="overdue").values("order_id"))
-        OverdueWatch.objects.bulk_create([OverdueWatch(order_id=pk, handle_deadline=deadline)
-                                          for pk, deadline in stamped.values_list("pk", "handle_deadline")])
+        OverdueWatch.objects.bulk_create([OverdueWatch(order_id=pk, handle_deadline=deadline, status=status)
+                                          for pk, deadline, status in stamped.values_list("pk", "handle_deadline",
+                                                                                          "status")])
         undone = {"overdue": stamped.count(),
                   "reminders": Reminder.objects.filter(at=later, automatic=True).delete()[0],
                   "events": events.delete()[0],

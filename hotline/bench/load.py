@@ -85,7 +85,7 @@ ASSIGNMENT_COLS = (
 CALLBACK_COLS = ("order_id", "at", "by_id", "reached", "satisfaction", "solved", "reasonable", "outcome", "note")
 REQUEST_COLS = ("order_id", "assignment_id", "kind", "state", "reason", "basis", "requested_at", "requested_by_id",
                 "decided_at", "decided_by_id", "decision_note")
-WATCH_COLS = ("order_id", "handle_deadline")
+WATCH_COLS = ("order_id", "handle_deadline", "status")
 # The overdue stamp is the order's ``overdue`` event (actions.mark_overdue), by the system.
 STAMP_COLS = ("order_id", "at", "action", "actor_id", "actor_role", "actor_unit_id", "from_status", "to_status",
               "note", "data")
@@ -359,7 +359,7 @@ class _Gen:
                 stamps.append((oid, row["overdue_at"], "overdue", None, "system", None, "handling", "handling", "",
                                "{}"))
             elif row["handle_deadline"] and state in HELD:
-                watch.append((oid, row["handle_deadline"]))  # OverdueWatch: held, not stamped yet
+                watch.append((oid, row["handle_deadline"], state))  # OverdueWatch: held, not stamped yet
             # The automatic 催办 (``actions.near_due``): the order's status now stands for its status
             # then, as for the overdue stamps, so an order a unit works now was worked when it came
             # near due, whether or not it is overdue since.

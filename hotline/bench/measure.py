@@ -96,12 +96,14 @@ def consistency() -> dict:
             f"SELECT COUNT(*) FROM {wo} o WHERE NOT EXISTS (SELECT 1 FROM {ev} e WHERE e.order_id = o.id "
             f"AND e.action = 'register')"),
         # OverdueWatch, what the SLA sweep starts from: every order a unit holds with a deadline and
-        # no overdue stamp, at that deadline, and nothing else (actions.watched_orders).
+        # no overdue stamp, at that deadline and status, and nothing else (actions.watched_orders).
         "watch list not the held, unstamped orders": (
             f"SELECT (SELECT COUNT(*) FROM {wo} o WHERE o.status IN {held} AND o.handle_deadline IS NOT NULL "
             f"AND NOT EXISTS (SELECT 1 FROM {ev} e WHERE e.order_id = o.id AND e.action = 'overdue') "
-            f"AND NOT EXISTS (SELECT 1 FROM {watch} w WHERE w.order_id = o.id AND w.handle_deadline = o.handle_deadline)) "
+            f"AND NOT EXISTS (SELECT 1 FROM {watch} w WHERE w.order_id = o.id AND w.handle_deadline = o.handle_deadline "
+            f"AND w.status = o.status)) "
             f"+ (SELECT COUNT(*) FROM {watch} w JOIN {wo} o ON o.id = w.order_id WHERE o.status NOT IN {held} "
+            f"OR o.status <> w.status "
             f"OR o.handle_deadline <> w.handle_deadline OR o.handle_deadline IS NULL OR EXISTS (SELECT 1 FROM {ev} e "
             f"WHERE e.order_id = o.id AND e.action = 'overdue'))"),
         # WorkOrder.search_units, what a unit's search starts from (hotline.workorders.textindex):

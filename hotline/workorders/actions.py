@@ -222,19 +222,20 @@ WATCHED = frozenset(s.value for s in UNIT_HOLDS)
 
 # Watch the order's deadline unless it was ever stamped overdue (its ``overdue`` event): one
 # statement, the same on SQLite and PostgreSQL.
-_WATCH = ("INSERT INTO {watch} (order_id, handle_deadline) SELECT %s, %s WHERE NOT EXISTS "
+_WATCH = ("INSERT INTO {watch} (order_id, handle_deadline, status) SELECT %s, %s, %s WHERE NOT EXISTS "
           "(SELECT 1 FROM {event} WHERE order_id = %s AND action = 'overdue') "
-          "ON CONFLICT (order_id) DO UPDATE SET handle_deadline = excluded.handle_deadline")
+          "ON CONFLICT (order_id) DO UPDATE SET handle_deadline = excluded.handle_deadline, status = excluded.status")
 
 
 def _watch(order: WorkOrder) -> None:
-    """Put the order on the sweep's watch list (``OverdueWatch``), with its deadline, or take it off,
-    as its status and deadline now say; the caller holds the order's lock."""
+    """Put the order on the sweep's watch list (``OverdueWatch``), with its deadline and status, or
+    take it off, as its status and deadline now say; the caller holds the order's lock."""
     if order.status in WATCHED and order.handle_deadline is not None:
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
             cursor.execute(_WATCH.format(watch=quote(OverdueWatch._meta.db_table), event=quote(Event._meta.db_table)),
-                           [order.pk, connection.ops.adapt_datetimefield_value(order.handle_deadline), order.pk])
+                           [order.pk, connection.ops.adapt_datetimefield_value(order.handle_deadline), order.status,
+                            order.pk])
     else:
         OverdueWatch.objects.filter(order_id=order.pk).delete()
 

@@ -227,9 +227,10 @@ class WorkOrder(models.Model):
 
 class OverdueWatch(models.Model):
     """The SLA sweep's watch list: each order a unit holds (``UNIT_HOLDS``) with a handling deadline
-    that has not been stamped overdue, and that deadline. The sweep finds its overdue and near-due
-    orders here by deadline, and an overdue stamp (the order's ``overdue`` event) takes the order
-    off; it never comes back (an order is stamped once).
+    that has not been stamped overdue, with that deadline and its status. The sweep finds its
+    overdue and near-due orders here by deadline (the status says which a unit works, for the
+    automatic 催办, without reading the orders), and an overdue stamp (the order's ``overdue`` event)
+    takes the order off; it never comes back (an order is stamped once).
 
     Kept by ``actions._record`` whenever an order's status or deadline changes, so it always equals
     what the orders and their events say (``actions.watched_orders`` spells that out; the bench's
@@ -241,6 +242,7 @@ class OverdueWatch(models.Model):
 
     order = models.OneToOneField(WorkOrder, models.CASCADE, primary_key=True, related_name="+", verbose_name="工单")
     handle_deadline = models.DateTimeField("办理时限")
+    status = models.CharField("状态", max_length=20, choices=STATUS_CHOICES)
 
     class Meta:
         verbose_name = verbose_name_plural = "超期巡检待查工单"

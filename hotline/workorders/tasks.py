@@ -35,7 +35,7 @@ from hotline.lib.heap import collect_only_new
 from hotline.lib.parallel import side_by_side
 from hotline.lib.planner import planner_without
 from hotline.workorders import actions
-from hotline.workorders.models import Assignment, Event, OverdueWatch, Reminder, WorkOrder
+from hotline.workorders.models import Assignment, Event, OverdueWatch, Reminder
 from hotline.workorders.workflow import UNIT_HOLDS
 
 logger = logging.getLogger(__name__)
@@ -118,10 +118,10 @@ def _owed_notice(now: dt.datetime, window: dt.timedelta) -> Exists:
 def _owed_auto_remind() -> Q:
     """Worked by a unit (dispatched, handling) and its active lead assignment not yet chased automatically."""
     issued = Reminder.objects.filter(automatic=True, assignment__order=OuterRef("order_id"), assignment__active=True)
-    # The status as a subquery, not a join: the candidates are then read from the watch list's
-    # index alone, in deadline order, and the reading stops after a batch (``_keyset_batches``).
-    worked = WorkOrder.objects.filter(pk=OuterRef("order_id"), status__in=sorted(actions.CHASED))
-    return Q(~Exists(issued), Exists(worked))
+    # The watch list's copy of the status: the candidates are read from its index alone, in
+    # deadline order, and the reading stops after a batch (``_keyset_batches``). As a join or a
+    # subquery on the orders, PostgreSQL would hash every order a unit works for each batch.
+    return Q(~Exists(issued), status__in=sorted(actions.CHASED))
 
 
 def near_due_candidates(now: dt.datetime):

@@ -22,6 +22,10 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 HELD = "('dispatched', 'handling', 'return_requested', 'replied')"
+# The order's status choices as this migration saw them.
+STATUSES = [("received", "已登记"), ("awaiting_dispatch", "待派单"), ("dispatched", "待签收"), ("handling", "办理中"),
+            ("return_requested", "退单审核中"), ("suspended", "承诺办理（挂起）"), ("replied", "待审核"),
+            ("awaiting_callback", "待回访"), ("closed", "已办结"), ("merged", "已并单")]
 
 MONTH_OLD = ("id", "lead_unit_id", "appeal_type_id", "upstream_platform_id", "category_id", "source",
              "disposition", "status", "handle_deadline", "replied_at", "satisfaction", "callback_solved",
@@ -59,7 +63,7 @@ def covers_with_stamp(apps, schema_editor):
 
 def fill_watch(apps, schema_editor):
     schema_editor.execute(
-        "INSERT INTO workorders_overduewatch (order_id, handle_deadline) SELECT id, handle_deadline "
+        "INSERT INTO workorders_overduewatch (order_id, handle_deadline, status) SELECT id, handle_deadline, status "
         f"FROM workorders_workorder WHERE status IN {HELD} AND handle_deadline IS NOT NULL AND overdue_at IS NULL")
 
 
@@ -86,6 +90,7 @@ class Migration(migrations.Migration):
                                                related_name="+", serialize=False, to="workorders.workorder",
                                                verbose_name="工单")),
                 ("handle_deadline", models.DateTimeField(verbose_name="办理时限")),
+                ("status", models.CharField(choices=STATUSES, max_length=20, verbose_name="状态")),
             ],
             options={
                 "verbose_name": "超期巡检待查工单",
