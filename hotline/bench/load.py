@@ -22,10 +22,11 @@ from upstream platforms; lead units follow the catalog's routing; recent orders 
 older ones closed except a small tail, so about 10 % of all orders are open with deadlines spread
 around ``now``. The data is what a server that ran its SLA sweep every five minutes looks like,
 its last sweep on the scheduler's slot ``SWEEP_LAG`` before ``now`` (``last_sweep``): orders past
-their deadline by then are stamped overdue, orders that entered the near-due window have their
-near-due notice and, where a unit works them and the policy asks, the automatic 催办 (the reminder
-row, the order's count, the ``remind`` event and its notifications), each at the sweep that would
-have written it (``sweep_after``). So the first sweep after a load has only what came due since.
+their deadline by then are stamped overdue (their ``overdue`` event; the others are on the sweep's
+watch list, ``OverdueWatch``), orders that entered the near-due window have their near-due notice
+and, where a unit works them and the policy asks, the automatic 催办 (the reminder row, the
+``remind`` event and its notifications), each at the sweep that would have written it
+(``sweep_after``). So the first sweep after a load has only what came due since.
 """
 
 from __future__ import annotations

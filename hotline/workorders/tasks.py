@@ -81,7 +81,9 @@ def _keyset_batches(qs, batch_size: int) -> Iterator[list[int]]:
     range for every batch, and the planner, expecting a few thousand orders in a day's near-due
     window where there are tens of thousands, also ANDed in the status index (every open order):
     at 10M the near-due pass's candidate query took 0.1–0.9 s per batch, a third of a catch-up's
-    statement time (docs/benchmarks.md, "还没做的").
+    statement time (docs/benchmarks.md, "还没做的"). And without hashed subplans: expecting the
+    whole window, the planner would read every automatic 催办 joined to every active assignment
+    into a hash table for each batch (seen at 2M orders) to test the few hundred rows it reads.
     """
     last = None
     while True:
@@ -90,7 +92,7 @@ def _keyset_batches(qs, batch_size: int) -> Iterator[list[int]]:
             deadline, pk = last
             page = page.filter(Q(handle_deadline__gte=deadline),
                                Q(handle_deadline__gt=deadline) | Q(handle_deadline=deadline, pk__gt=pk))
-        with planner_without(qs.db, "bitmapscan"):
+        with planner_without(qs.db, "bitmapscan", hashed_subplans=False):
             rows = list(page.order_by("handle_deadline", "pk").values_list("handle_deadline", "pk")[:batch_size])
         if not rows:
             return
