@@ -107,8 +107,9 @@ def overdue_candidates(now: dt.datetime):
 
 
 def _in_near_due_window(now: dt.datetime, window: dt.timedelta):
-    """Orders on the watch list whose deadline falls in [now, now + window) (an order with a future
-    deadline is never stamped overdue, so the list holds every order a unit holds that is due then)."""
+    """Orders on the watch list whose deadline falls in [now, now + window). An order stamped
+    overdue and later given a new deadline (returned, dispatched again) is not on it, so it is not
+    warned again either: as before the list, when the stamp's column named the same index."""
     return OverdueWatch.objects.filter(handle_deadline__gte=now, handle_deadline__lt=now + window)
 
 
