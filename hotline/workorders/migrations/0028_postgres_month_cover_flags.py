@@ -12,6 +12,8 @@ docs/performance.md, "月度构建：覆盖索引补上三列、单位指标分�
 
 from django.db import migrations
 
+from hotline.workorders.migrations._postgres import swap_covering_indexes
+
 MONTH_OLD = ("id", "lead_unit_id", "appeal_type_id", "upstream_platform_id", "category_id", "source",
              "disposition", "status", "handle_deadline", "replied_at", "satisfaction", "callback_solved",
              "callback_at", "rework_count", "overdue_at", "excluded_from_assessment", "dispatched_at")
@@ -27,25 +29,7 @@ INDEXES = (
 )
 
 
-def _swap(schema_editor, *, forwards: bool):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for new, old, key, columns, old_columns in INDEXES:
-        make, drop, include = (new, old, columns) if forwards else (old, new, old_columns)
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {make} ON workorders_workorder ({key}) "
-                              f"INCLUDE ({', '.join(include)})")
-        schema_editor.execute(f"DROP INDEX IF EXISTS {drop}")
-
-
-def forwards(apps, schema_editor):
-    _swap(schema_editor, forwards=True)
-
-
-def backwards(apps, schema_editor):
-    _swap(schema_editor, forwards=False)
-
-
 class Migration(migrations.Migration):
     dependencies = [("workorders", "0027_postgres_intake_index")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [swap_covering_indexes(INDEXES)]

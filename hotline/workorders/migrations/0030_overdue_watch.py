@@ -21,6 +21,8 @@ from the timeline (the first ``overdue`` event, the number of 催办).
 import django.db.models.deletion
 from django.db import migrations, models
 
+from hotline.workorders.migrations._postgres import swap_covering_indexes
+
 HELD = "('dispatched', 'handling', 'return_requested', 'replied')"
 # The order's status choices as this migration saw them.
 STATUSES = [("received", "已登记"), ("awaiting_dispatch", "待派单"), ("dispatched", "待签收"), ("handling", "办理中"),
@@ -41,24 +43,6 @@ COVERS = (
     ("wo_assess_cover3_idx", "wo_assess_cover2_idx", "id",
      tuple(c for c in ASSESS_OLD if c != "overdue_at"), ASSESS_OLD),
 )
-
-
-def _swap_covers(schema_editor, *, forwards: bool):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for new, old, key, columns, old_columns in COVERS:
-        make, drop, include = (new, old, columns) if forwards else (old, new, old_columns)
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {make} ON workorders_workorder ({key}) "
-                              f"INCLUDE ({', '.join(include)})")
-        schema_editor.execute(f"DROP INDEX IF EXISTS {drop}")
-
-
-def covers_without_stamp(apps, schema_editor):
-    _swap_covers(schema_editor, forwards=True)
-
-
-def covers_with_stamp(apps, schema_editor):
-    _swap_covers(schema_editor, forwards=False)
 
 
 def fill_watch(apps, schema_editor):
@@ -99,7 +83,7 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(fill_watch, columns_from_timeline, elidable=False),
-        migrations.RunPython(covers_without_stamp, covers_with_stamp, elidable=False),
+        swap_covering_indexes(COVERS),
         migrations.RemoveIndex(model_name="workorder", name="wo_sweep_idx"),
         migrations.RemoveIndex(model_name="workorder", name="wo_chased_deadline_idx"),
         migrations.RemoveField(model_name="workorder", name="overdue_at"),
